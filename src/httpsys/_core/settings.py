@@ -1,0 +1,53 @@
+"""Driver-wide settings: the analogue of HTTP.sys's registry parameters (KB 820129) plus our own bounds.
+
+Responsibility: the values, their documented defaults and ranges, and validation of a settings object. It must not
+apply them: the engine reads them when it parses, routes and buffers.
+"""
+
+from __future__ import annotations
+
+import resource
+from dataclasses import dataclass, field, replace
+
+from httpsys._core.canonical import UrlSettings
+from httpsys._core.objects import Verbosity503
+from httpsys._core.timers import DEFAULT_SECONDS
+
+
+def _default_max_connections() -> int:
+    """A global connection cap below RLIMIT_NOFILE with headroom for files, logs and listeners."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        soft = 1 << 20
+    return max(64, soft - 256)
+
+
+@dataclass(frozen=True, slots=True)
+class DriverSettings:
+    """Settings of one driver instance (registry parameters and the bounds reliability §2.5 asks for)."""
+
+    max_field_length: int = 16384  # MaxFieldLength, 64..65534
+    max_request_bytes: int = 16384  # MaxRequestBytes, 256..16777216
+    url: UrlSettings = field(default_factory=UrlSettings)
+    max_connections: int = field(default_factory=_default_max_connections)  # MaxConnections
+    disable_server_header: int = 0  # DisableServerHeader 0..2
+    pipeline_depth: int = 16  # parsed-but-unanswered requests per connection before reading stops
+    body_buffer: int = 64 * 1024  # request body bytes read ahead of the application per request
+    send_buffer: int = 256 * 1024  # response bytes BUFFER_DATA may leave queued before the send completes
+    # Driver-wide IdleConnection / HeaderWait (HttpServiceConfigTimeout): used until a connection's first
+    # request is routed; afterwards its URL group's values apply.
+    idle_connection_timeout: int = DEFAULT_SECONDS
+    header_wait_timeout: int = DEFAULT_SECONDS
+    default_503_verbosity: Verbosity503 = Verbosity503.BASIC  # for groups with no bound queue
+    uri_enable_cache: bool = True  # UriEnableCache
+    uri_max_uri_bytes: int = 262144  # UriMaxUriBytes
+    uri_scavenger_period: int = 120  # UriScavengerPeriod, seconds
+
+    def validated(self) -> DriverSettings:
+        """The settings with every value clamped to its documented range, as HTTP.sys reads the registry."""
+        field_len = min(max(self.max_field_length, 64), 65534)
+        request_bytes = min(max(self.max_request_bytes, 256), 16777216)
+        if request_bytes < field_len:
+            field_len = request_bytes
+        url = replace(self.url, max_url_length=field_len)
+        return replace(self, max_field_length=field_len, max_request_bytes=request_bytes, url=url)

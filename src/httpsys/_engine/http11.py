@@ -1,0 +1,858 @@
+"""The HTTP/1.1 adapter: one TCP connection, parsed with httptools (llhttp), turned into protocol-neutral requests.
+
+Responsibility: bytes in and out of one connection — parsing heads and bodies, HTTP.sys's extra strictness and
+limits, pipelining (parse ahead within a bound, deliver one request at a time), entity-body backpressure,
+`100 Continue`, draining, the write path (gather writes, sendfile, flow control), opaque (upgraded) mode, and the
+connection's timers. It is the one place the parser is imported. It must not route, queue or decide responses:
+it hands each request to the driver and writes what the driver gives it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import struct
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import httptools
+from httptools.parser.errors import (
+    HttpParserCallbackError,
+    HttpParserError,
+    HttpParserInvalidMethodError,
+    HttpParserInvalidURLError,
+    HttpParserUpgrade,
+)
+
+from httpsys._core.canned import CannedResponse, RequestRejected
+from httpsys._core.status import Win32Error
+from httpsys._core.timers import TimerEntry, TimerKind
+from httpsys._engine.request import Request
+
+if TYPE_CHECKING:
+    from httpsys._engine.driver import Driver
+
+SendDone = Callable[[int, int], None]
+
+_OK = int(Win32Error.NO_ERROR)
+_GONE = int(Win32Error.ERROR_CONNECTION_INVALID)
+
+_TCHAR = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+# Verbs HTTP.sys knows (HTTP_VERB); a lower-case spelling of one is "Invalid Verb", any other token is unknown.
+_KNOWN_VERBS = frozenset(
+    b"OPTIONS GET HEAD POST PUT DELETE TRACE CONNECT TRACK MOVE COPY PROPFIND PROPPATCH MKCOL LOCK UNLOCK "
+    b"SEARCH".split()
+)
+_MAX_VERB = 255
+_BOUNDARY_KEEP = 64 * 1024  # bytes kept to find a message start after an unknown verb
+_LINGER_RESET = struct.pack("ii", 1, 0)
+
+_H_HOST = b"host"
+_H_CL = b"content-length"
+_H_TE = b"transfer-encoding"
+_H_EXPECT = b"expect"
+_H_UPGRADE = b"upgrade"
+
+
+class FileRegion:
+    """A byte range of a file to be written with os.sendfile."""
+
+    __slots__ = ("count", "fd", "offset")
+
+    def __init__(self, fd: int, offset: int, count: int) -> None:
+        self.fd = fd
+        self.offset = offset
+        self.count = count
+
+
+Segment = bytes | bytearray | memoryview | FileRegion
+
+
+class Rejection:
+    """A message the driver answers itself (canned response), waiting its turn in the pipeline."""
+
+    __slots__ = ("kind", "reason")
+
+    def __init__(self, kind: CannedResponse, reason: str | None) -> None:
+        self.kind = kind
+        self.reason = reason
+
+
+def _classify_parser_error(exc: HttpParserError, data: bytes) -> CannedResponse:
+    """Map an llhttp error to the canned response HTTP.sys sends for that situation (`data`: the failing feed)."""
+    if isinstance(exc, HttpParserInvalidURLError):
+        return CannedResponse.INVALID_URL
+    if isinstance(exc, HttpParserInvalidMethodError):
+        return CannedResponse.INVALID_VERB
+    text = str(exc).lower()
+    if "transfer-encoding" in text and "content-length" not in text:
+        return CannedResponse.NOT_IMPLEMENTED
+    if "header value char" in text:
+        # NUL anywhere in the head is a generic parse error; other control characters are "Invalid Header"
+        return CannedResponse.BAD_REQUEST if b"\x00" in data else CannedResponse.INVALID_HEADER
+    if "header token" in text or "header field" in text:
+        # a line without a colon (or only a colon) is a generic parse error; a bad name is "Invalid Header"
+        line = _bad_header_line(data)
+        if line is None or b":" not in line or line.startswith(b":"):
+            return CannedResponse.BAD_REQUEST
+        return CannedResponse.INVALID_HEADER
+    return CannedResponse.BAD_REQUEST
+
+
+def _bad_header_line(data: bytes) -> bytes | None:
+    """The first line of `data` that is neither a request line nor a `token ":"` header line (error path only)."""
+    for raw in data.split(b"\n"):
+        line = raw.rstrip(b"\r")
+        if not line or b" HTTP/" in line:
+            continue
+        name, colon, _value = line.partition(b":")
+        if not colon or not name or not all(b in _TCHAR for b in name):
+            return line
+    return None
+
+
+def _new_parser(protocol: object) -> httptools.HttpRequestParser:
+    """An llhttp request parser with HTTP.sys's leniencies: bare LF ends head lines, any d.d version parses
+    (HTTP/2.0 and up are answered 505 after the head, not 400)."""
+    parser = httptools.HttpRequestParser(protocol)
+    parser.set_dangerous_leniencies(lenient_optional_cr_before_lf=True, lenient_version=True)
+    return parser
+
+
+class _BoundaryCounter:
+    """Scratch parser protocol that only counts finished messages (used to find a message's start offset)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def on_message_complete(self) -> None:
+        self.count += 1
+
+
+def _completions(data: bytes) -> int:
+    counter = _BoundaryCounter()
+    parser = _new_parser(counter)
+    try:
+        parser.feed_data(data)
+    except HttpParserError:
+        pass
+    return counter.count
+
+
+class Http11Connection(asyncio.Protocol):
+    """One HTTP/1.x connection owned by the driver."""
+
+    def __init__(self, driver: Driver, port: int, scheme: str) -> None:
+        self.driver = driver
+        self.port = port
+        self.scheme = scheme
+        self.settings = driver.settings
+        self.connection_id = 0
+        self.closed = False
+        self.transport: asyncio.Transport | None = None
+        self.local_addr: tuple[str, int] = ("", 0)
+        self.remote_addr: tuple[str, int] = ("", 0)
+        self.ipv6 = False
+        self.group: Any = None  # URL group of the last routed request (ConnectionLimit, per-app timers)
+        self.disconnect_waiters: list[Callable[[], None]] = []
+        # parsing
+        self._parser = _new_parser(self)
+        self._in_message = False
+        self._in_head = False
+        self._url_parts: list[bytes] = []
+        self._url_len = 0
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._head_size = 0
+        self._head_partial = 0
+        self._parsing: Request | Rejection | None = None
+        self._verb_override: bytes | None = None
+        self._verb_pending: bytes | None = None
+        self._parse_stopped = False
+        self._since_boundary: list[bytes] | None = []
+        self._since_len = 0
+        self._completed_since = 0
+        self._hold: list[bytes] | None = None  # bytes after an Upgrade request, held until it is answered
+        self._upgrade_request: Request | None = None
+        # pipeline: requests (and rejections) in arrival order; the first is the current one
+        self.pipeline: deque[Request | Rejection] = deque()
+        self._dispatched: Request | None = None
+        self._draining: Request | None = None
+        self._opaque: Request | None = None
+        self._close_after = False
+        # flow control
+        self._reading_paused = False
+        self._write_paused = False
+        self._write_mode = -1  # 0: strict (complete when flushed), 1: buffered (BUFFER_DATA)
+        self._out: deque[Segment] = deque()
+        self._send_done: SendDone | None = None
+        self._send_total = 0
+        self._sock_fd = -1
+        self._dup_fd = -1
+        self._nagle_on = False
+        # timers
+        self._timer: TimerEntry[Http11Connection] | None = None
+        self._timer_kind: TimerKind | None = None
+        self._body_timeout = 0
+        self._last_body = 0.0
+
+    # ================================================================ asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's TCPTransport is not a subclass
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            self._sock_fd = sock.fileno()
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        if peer:
+            self.remote_addr = (str(peer[0]), int(peer[1]))
+        if local:
+            self.local_addr = (str(local[0]), int(local[1]))
+            self.ipv6 = ":" in self.local_addr[0]
+        self._set_write_mode(0)
+        if not self.driver.connection_made(self):
+            return
+        self._arm(TimerKind.IDLE_CONNECTION, self.settings.idle_connection_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._disarm()
+        if self._dup_fd >= 0:
+            try:
+                self.driver.loop.remove_writer(self._dup_fd)
+            finally:
+                os.close(self._dup_fd)
+                self._dup_fd = -1
+        done = self._send_done
+        self._send_done = None
+        self._out.clear()
+        if done is not None:
+            done(_GONE, 0)
+        for item in self.pipeline:
+            if isinstance(item, Request):
+                item.fail_body()
+                self.driver.request_lost(item)
+        if self._opaque is not None and self._opaque not in self.pipeline:
+            self._opaque.fail_body()
+            self.driver.request_lost(self._opaque)
+        self.pipeline.clear()
+        waiters = self.disconnect_waiters
+        self.disconnect_waiters = []
+        for waiter in waiters:
+            waiter()
+        self.driver.connection_lost(self)
+
+    def eof_received(self) -> bool:
+        if self._opaque is not None:
+            self._opaque.body_end()
+            return True  # keep writing: the application may still send
+        return False
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+        if self._send_done is not None:
+            self._arm_send_rate()
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        if self._out:
+            self._pump()
+        elif self._send_done is not None:
+            self._complete_send()
+
+    def data_received(self, data: bytes) -> None:
+        if self._opaque is not None:
+            self._opaque.body_data(data)
+            self._update_reading()
+            return
+        if self._hold is not None:
+            self._hold.append(data)
+            return
+        if self._parse_stopped:
+            return
+        if self._draining is None and not self._in_message and self._timer_kind is TimerKind.IDLE_CONNECTION:
+            self._disarm()
+        self._feed(data)
+
+    # ================================================================ parsing
+    def _feed(self, data: bytes) -> None:
+        if self._verb_pending is not None:
+            data = self._verb_pending + data
+            self._verb_pending = None
+            self._recover_verb(data, 0)
+            return
+        was_in_head = self._in_head
+        try:
+            self._parser.feed_data(data)
+        except HttpParserUpgrade as exc:
+            offset = int(exc.args[0]) if exc.args else len(data)
+            self._hold = [data[offset:]] if offset < len(data) else []
+            self._after_feed()
+            return
+        except HttpParserCallbackError as exc:
+            ctx = exc.__context__
+            if isinstance(ctx, RequestRejected):
+                self._reject(ctx.kind, ctx.httperr_reason)
+            else:
+                self._reject(CannedResponse.BAD_REQUEST, None)
+            self._after_feed()
+            return
+        except HttpParserInvalidMethodError:
+            self._on_invalid_method(data)
+            return
+        except HttpParserError as exc:
+            self._reject(_classify_parser_error(exc, data), None)
+            self._after_feed()
+            return
+        # bookkeeping for the rare paths (unknown verbs, slow heads)
+        if self._in_message:
+            kept = self._since_boundary
+            if kept is not None:
+                kept.append(data)
+                self._since_len += len(data)
+                if self._since_len > _BOUNDARY_KEEP:
+                    self._since_boundary = None
+            if self._in_head and was_in_head:
+                self._head_partial += len(data)
+                if self._head_partial > self.settings.max_request_bytes:
+                    self._reject(CannedResponse.REQUEST_TOO_LONG, None)
+        else:
+            self._since_boundary = []
+            self._since_len = 0
+            self._completed_since = 0
+        self._after_feed()
+
+    def _after_feed(self) -> None:
+        if self._dispatched is None and self.pipeline and not self.closed:
+            self._advance()
+        if self.closed:
+            return
+        if self._in_head and self._timer_kind is not TimerKind.HEADER_WAIT:
+            self._arm(TimerKind.HEADER_WAIT, self._header_wait())
+        self._update_reading()
+
+    def _header_wait(self) -> int:
+        group = self.group
+        if group is not None:
+            return int(group.effective_timeouts().header_wait)
+        return self.settings.header_wait_timeout
+
+    def _idle_timeout(self) -> int:
+        group = self.group
+        if group is not None:
+            return int(group.effective_timeouts().idle_connection)
+        return self.settings.idle_connection_timeout
+
+    # ----- httptools callbacks -------------------------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self._in_message = True
+        self._in_head = True
+        self._url_parts = []
+        self._url_len = 0
+        self._headers = []
+        self._head_size = 0
+        self._head_partial = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url_parts.append(url)
+        self._url_len += len(url)
+        if self._url_len > self.settings.max_field_length:
+            raise RequestRejected(CannedResponse.URL_TOO_LONG)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        size = len(name) + len(value) + 4
+        if size > self.settings.max_field_length:
+            raise RequestRejected(CannedResponse.HEADER_FIELD_TOO_LONG)
+        self._head_size += size
+        if self._head_size > self.settings.max_request_bytes:
+            raise RequestRejected(CannedResponse.REQUEST_TOO_LONG)
+        self._headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        parser = self._parser
+        method = self._verb_override or parser.get_method()
+        self._verb_override = None
+        url = self._url_parts[0] if len(self._url_parts) == 1 else b"".join(self._url_parts)
+        head_size = self._head_size + len(method) + len(url) + 14
+        if head_size > self.settings.max_request_bytes:
+            raise RequestRejected(CannedResponse.REQUEST_TOO_LONG)
+        version_text = parser.get_http_version()
+        if version_text == "1.1":
+            version = (1, 1)
+        else:
+            major, _, minor = version_text.partition(".")
+            version = (int(major or 0), int(minor or 0))
+            if version[0] >= 2:
+                raise RequestRejected(CannedResponse.VERSION_NOT_SUPPORTED)
+            if version[0] < 1:
+                raise RequestRejected(CannedResponse.BAD_REQUEST)
+        request = Request(self, method, url, version, self._headers)
+        host: bytes | None = None
+        hosts = 0
+        for name, value in self._headers:
+            if len(name) > 17:
+                continue
+            lname = name.lower()
+            if lname == _H_HOST:
+                hosts += 1
+                host = value
+            elif lname == _H_CL:
+                request.content_length = int(value)
+            elif lname == _H_TE:
+                request.chunked = True
+            elif lname == _H_EXPECT:
+                if value.lower() == b"100-continue":
+                    request.expect_continue = True
+            elif lname == _H_UPGRADE:
+                request.upgrade = True
+        if hosts > 1 or (version >= (1, 1) and (hosts == 0 or not host)):
+            raise RequestRejected(CannedResponse.BAD_REQUEST)
+        if request.content_length is None and not request.chunked and method in (b"POST", b"PUT"):
+            raise RequestRejected(CannedResponse.LENGTH_REQUIRED)
+        request.host_header = host
+        request.keep_alive = parser.should_keep_alive()
+        request.head_bytes = head_size
+        request.bytes_received = head_size
+        request.local_addr = self.local_addr
+        request.remote_addr = self.remote_addr
+        if request.chunked or (request.content_length or 0) > 0:
+            request.body_expected = True
+            request.body_complete = False
+        self._parsing = request
+        self.pipeline.append(request)
+
+    def on_body(self, data: bytes) -> None:
+        request = self._parsing
+        if isinstance(request, Request):
+            request.bytes_received += len(data)
+            request.body_data(data)
+            if self._body_timeout:
+                self._last_body = self.driver.clock()
+
+    def on_message_complete(self) -> None:
+        request = self._parsing
+        self._parsing = None
+        self._in_message = False
+        self._completed_since += 1
+        if isinstance(request, Request):
+            request.body_end()
+            if request is self._draining:
+                self._draining = None
+                if not self.closed and self._dispatched is None:
+                    self._advance()
+            elif request.upgrade or request.method == b"CONNECT":
+                self._upgrade_request = request
+
+    # ----- rare paths ----------------------------------------------------------------------------------------
+    def _reject(self, kind: CannedResponse, reason: str | None) -> None:
+        """Stop parsing; the driver answers this message itself once earlier requests are answered."""
+        self._parse_stopped = True
+        self._in_head = False
+        parsing = self._parsing
+        self._parsing = None
+        rejection = Rejection(kind, reason)
+        if isinstance(parsing, Request):
+            # the failing message had a parsed head (its body was malformed)
+            if parsing.delivered or parsing.response_started or parsing is self._dispatched:
+                parsing.fail_body()
+                if parsing.response_started:
+                    self._close_after = True
+                    return
+                self.driver.withdraw(parsing)
+                if parsing is self._dispatched:
+                    self._dispatched = None
+            try:
+                index = self.pipeline.index(parsing)
+            except ValueError:
+                self.pipeline.append(rejection)
+            else:
+                self.pipeline[index] = rejection
+        else:
+            self.pipeline.append(rejection)
+
+    def _on_invalid_method(self, data: bytes) -> None:
+        """llhttp knows a fixed verb list; HTTP.sys takes any token. Find the message start and re-parse it."""
+        kept = self._since_boundary
+        if kept is None:
+            self._reject(CannedResponse.INVALID_VERB, None)
+            self._after_feed()
+            return
+        buf = b"".join(kept) + data if kept else data
+        target = self._completed_since
+        offset = 0
+        if target:
+            low, high = 0, len(buf)
+            while low < high:
+                mid = (low + high) // 2
+                if _completions(buf[:mid]) >= target:
+                    high = mid
+                else:
+                    low = mid + 1
+            offset = low
+        self._recover_verb(buf, offset)
+
+    def _recover_verb(self, buf: bytes, offset: int) -> None:
+        while offset < len(buf) and buf[offset] in (13, 10):
+            offset += 1
+        rest = buf[offset:]
+        space = rest.find(b" ", 0, _MAX_VERB + 1)
+        if space < 0:
+            if len(rest) > _MAX_VERB:
+                self._reject(CannedResponse.INVALID_VERB, None)
+                self._after_feed()
+            else:
+                self._verb_pending = rest
+                self._in_message = True
+                self._in_head = True
+                self._after_feed()
+            return
+        verb = rest[:space]
+        if not verb or any(b < 0x21 or b > 0x7E for b in verb):
+            kind: CannedResponse | None = CannedResponse.BAD_REQUEST
+        elif not all(b in _TCHAR for b in verb) or verb.upper() in _KNOWN_VERBS:
+            kind = CannedResponse.INVALID_VERB
+        else:
+            kind = None
+        if kind is not None:
+            self._reject(kind, None)
+            self._after_feed()
+            return
+        self._parser = _new_parser(self)
+        self._in_message = False
+        self._in_head = False
+        self._since_boundary = []
+        self._since_len = 0
+        self._completed_since = 0
+        self._verb_override = verb
+        self._feed(b"GET" + rest[space:])
+
+    # ================================================================ pipeline and delivery
+    def _advance(self) -> None:
+        """Hand the next pipelined message to the driver, or go idle."""
+        while self.pipeline and not self.closed:
+            front = self.pipeline[0]
+            if isinstance(front, Rejection):
+                self.write_canned(front.kind, front.reason)
+                return
+            self._dispatched = front
+            self.driver.dispatch(front)
+            return
+        if not self.closed:
+            if self._hold is not None and self._upgrade_request is None:
+                self._release_hold()
+                return
+            self._arm(TimerKind.IDLE_CONNECTION, self._idle_timeout())
+
+    def _release_hold(self) -> None:
+        held = self._hold or []
+        self._hold = None
+        self._parser = _new_parser(self)
+        self._since_boundary = []
+        self._since_len = 0
+        self._completed_since = 0
+        self._update_reading()
+        for chunk in held:
+            if self.closed or self._hold is not None or self._parse_stopped:
+                if self._hold is not None:
+                    self._hold.append(chunk)
+                continue
+            self._feed(chunk)
+        if not self.closed and not self.pipeline and self._hold is None and not self._in_message:
+            self._arm(TimerKind.IDLE_CONNECTION, self._idle_timeout())
+
+    def request_finished(self, request: Request, close: bool) -> None:
+        """The final send of `request` completed: drain, close, or move on to the next request."""
+        if self.pipeline and self.pipeline[0] is request:
+            self.pipeline.popleft()
+        if self._dispatched is request:
+            self._dispatched = None
+        if request is self._upgrade_request and not request.opaque:
+            self._upgrade_request = None
+        if self.closed:
+            return
+        if close or self._close_after:
+            self.close_when_flushed()
+            return
+        if not request.body_complete:
+            if request.expect_continue and not request.continue_sent:
+                self.close_when_flushed()
+                return
+            self._draining = request
+            request.body_chunks.clear()
+            request.body_buffered = 0
+            secs = int(request.group.effective_timeouts().drain_entity_body) if request.group else 120
+            self._arm(TimerKind.DRAIN_ENTITY_BODY, secs)
+            self._update_reading()
+            return
+        self._advance()
+        self._update_reading()
+
+    def enter_opaque(self, request: Request) -> None:
+        """After a 101 sent with OPAQUE: every byte both ways is entity body."""
+        self._opaque = request
+        request.opaque = True
+        request.body_complete = False
+        request.body_expected = True
+        held = self._hold or []
+        self._hold = None
+        self._parse_stopped = True
+        self._disarm()
+        for chunk in held:
+            if chunk:
+                request.body_data(chunk)
+        self._update_reading()
+
+    # ================================================================ flow control (reading)
+    def body_wanted(self, request: Request) -> None:
+        if request.expect_continue and not request.continue_sent and not request.body_complete:
+            request.continue_sent = True
+            if request.response_started is False and self.transport is not None:
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self._update_reading()
+
+    def body_consumed(self, request: Request) -> None:
+        if self._reading_paused:
+            self._update_reading()
+
+    def _update_reading(self) -> None:
+        transport = self.transport
+        if transport is None or self.closed:
+            return
+        want = True
+        opaque = self._opaque
+        if opaque is not None:
+            want = opaque.body_buffered < self.settings.body_buffer
+        elif self._hold is not None or self._parse_stopped:
+            want = self._hold is not None and len(self._hold) < 4
+        else:
+            if len(self.pipeline) > self.settings.pipeline_depth:
+                want = False
+            parsing = self._parsing
+            if isinstance(parsing, Request) and parsing.body_buffered >= self.settings.body_buffer:
+                want = (
+                    bool(parsing.body_reads)
+                    and parsing.body_reads[0].fill
+                    and (parsing.body_buffered < parsing.body_reads[0].max_len)
+                )
+        if want and self._reading_paused:
+            self._reading_paused = False
+            transport.resume_reading()
+        elif not want and not self._reading_paused:
+            self._reading_paused = True
+            transport.pause_reading()
+        parsing = self._parsing
+        if isinstance(parsing, Request) and not parsing.body_complete and self._draining is None:
+            if want:
+                if self._timer_kind is not TimerKind.ENTITY_BODY:
+                    secs = (
+                        int(parsing.group.effective_timeouts().entity_body)
+                        if parsing.group is not None
+                        else 120
+                    )
+                    self._body_timeout = secs
+                    self._last_body = self.driver.clock()
+                    self._arm(TimerKind.ENTITY_BODY, secs)
+            elif self._timer_kind is TimerKind.ENTITY_BODY:
+                self._disarm()
+
+    # ================================================================ writing
+    def _set_write_mode(self, mode: int) -> None:
+        if mode == self._write_mode or self.transport is None:
+            return
+        self._write_mode = mode
+        if mode == 0:
+            self.transport.set_write_buffer_limits(high=0, low=0)
+        else:
+            high = self.settings.send_buffer
+            self.transport.set_write_buffer_limits(high=high, low=high // 2)
+
+    def send(self, segments: list[Segment], buffered: bool, nagle: bool, done: SendDone) -> None:
+        """Write segments in order; `done(code, bytes)` once handed to the socket (or buffered, BUFFER_DATA)."""
+        transport = self.transport
+        if self.closed or transport is None or transport.is_closing():
+            done(_GONE, 0)
+            return
+        self._set_write_mode(1 if buffered else 0)
+        if nagle != self._nagle_on:
+            self._set_nagle(nagle)
+        total = 0
+        plain = True
+        for seg in segments:
+            if isinstance(seg, FileRegion):
+                plain = False
+                total += seg.count
+            else:
+                total += len(seg)
+        self._send_total = total
+        if plain:
+            if len(segments) == 1:
+                transport.write(segments[0])  # type: ignore[arg-type]
+            elif segments:
+                transport.writelines(segments)  # type: ignore[arg-type]
+            if self._write_paused:
+                self._send_done = done
+                self._arm_send_rate()
+            else:
+                done(_OK, total)
+            return
+        self._send_done = done
+        self._out.extend(segments)
+        self._pump()
+
+    def _pump(self) -> None:
+        out = self._out
+        transport = self.transport
+        assert transport is not None
+        while out:
+            seg = out[0]
+            if not isinstance(seg, FileRegion):
+                out.popleft()
+                transport.write(seg)
+                if self._write_paused:
+                    return
+                continue
+            if transport.get_write_buffer_size():
+                self._set_write_mode(0)
+                if self._write_paused:
+                    return
+            try:
+                sent = os.sendfile(self._sock_fd, seg.fd, seg.offset, min(seg.count, 1 << 22))
+            except BlockingIOError:
+                self._wait_writable()
+                return
+            except OSError as exc:
+                self._fail_send(exc)
+                return
+            if sent == 0:
+                self._fail_send(EOFError("file shorter than its byte range"))
+                return
+            seg.offset += sent
+            seg.count -= sent
+            if seg.count == 0:
+                out.popleft()
+            if self._timer_kind is TimerKind.MIN_SEND_RATE:
+                self._arm_send_rate()
+        if not self._write_paused:
+            self._complete_send()
+
+    def _wait_writable(self) -> None:
+        if self._dup_fd < 0:
+            self._dup_fd = os.dup(self._sock_fd)
+        self.driver.loop.add_writer(self._dup_fd, self._on_writable)
+        self._arm_send_rate()
+
+    def _on_writable(self) -> None:
+        if self._dup_fd >= 0:
+            self.driver.loop.remove_writer(self._dup_fd)
+        if not self.closed:
+            self._pump()
+
+    def _fail_send(self, exc: BaseException) -> None:
+        done = self._send_done
+        self._send_done = None
+        self._out.clear()
+        self.reset()
+        if done is not None:
+            code = (
+                Win32Error.ERROR_HANDLE_EOF
+                if isinstance(exc, EOFError)
+                else Win32Error.ERROR_CONNECTION_INVALID
+            )
+            done(int(code), 0)
+
+    def _complete_send(self) -> None:
+        done = self._send_done
+        if done is None:
+            return
+        self._send_done = None
+        if self._timer_kind is TimerKind.MIN_SEND_RATE:
+            self._disarm()
+        if self._nagle_on:
+            self._set_nagle(False)
+        done(_OK, self._send_total)
+
+    def _set_nagle(self, on: bool) -> None:
+        self._nagle_on = on
+        sock = self.transport.get_extra_info("socket") if self.transport else None
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0 if on else 1)
+            except OSError:
+                pass
+
+    def _arm_send_rate(self) -> None:
+        group = self.group
+        rate = int(group.effective_timeouts().min_send_rate) if group is not None else 150
+        if rate == 0xFFFFFFFF or self.transport is None:
+            return
+        pending = self.transport.get_write_buffer_size() + sum(
+            s.count if isinstance(s, FileRegion) else len(s) for s in self._out
+        )
+        self._arm(TimerKind.MIN_SEND_RATE, max(2.0, min(pending, 1 << 16) / max(rate, 1)))
+
+    def write_canned(self, kind: CannedResponse, reason: str | None) -> None:
+        """Send HTTP.sys's own response for this message and close (the HTTPERR line is logged)."""
+        transport = self.transport
+        self.driver.canned_sent(self, kind, reason)
+        if transport is None or self.closed:
+            return
+        self._set_write_mode(1)
+        transport.write(self.driver.render_canned(kind))
+        self.close_when_flushed()
+
+    def close_when_flushed(self) -> None:
+        transport = self.transport
+        self._parse_stopped = True
+        if transport is not None and not transport.is_closing():
+            transport.close()
+
+    def reset(self) -> None:
+        """Abort with a TCP reset (what HTTP.sys does on timer expiry and with 503 verbosity Basic)."""
+        transport = self.transport
+        if transport is None or self.closed:
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+            except OSError:
+                pass
+        transport.abort()
+
+    # ================================================================ timers
+    def _arm(self, kind: TimerKind, seconds: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_kind = kind
+        self._timer = self.driver.arm_timer(seconds, kind, self)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_kind = None
+
+    def timer_expired(self, entry: TimerEntry[Http11Connection]) -> None:
+        if entry is not self._timer or self.closed:
+            return
+        kind = entry.kind
+        self._timer = None
+        self._timer_kind = None
+        if kind is TimerKind.ENTITY_BODY:
+            idle_for = self.driver.clock() - self._last_body
+            if idle_for < self._body_timeout:
+                self._timer_kind = kind
+                self._timer = self.driver.arm_timer(self._body_timeout - idle_for, kind, self)
+                return
+        self.driver.timer_fired(self, kind)
+        self.reset()

@@ -1,0 +1,253 @@
+"""Integration fixtures: a real driver on loopback, driven through the transport, and raw-socket clients."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from httpsys._core.records import DataChunk, MemoryChunk, RequestSnapshot
+from httpsys._core.response import ResponseSpec
+from httpsys._core.settings import DriverSettings
+from httpsys._core.status import Win32Error
+from httpsys._transport.embedded import EmbeddedTransport
+
+OK = int(Win32Error.NO_ERROR)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Waiter:
+    """Turns a transport `done` callback into a blocking result."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.result: tuple[object, ...] = ()
+
+    def __call__(self, *args: object) -> None:
+        self.result = args
+        self.event.set()
+
+    def wait(self, timeout: float = 10.0) -> tuple[object, ...]:
+        assert self.event.wait(timeout), "driver did not complete the operation"
+        return self.result
+
+
+@dataclass
+class Server:
+    transport: EmbeddedTransport
+    port: int
+    session: int
+    group: int
+    queue: int
+    url: str
+    seen: list[RequestSnapshot] = field(default_factory=list)
+
+    # ----- blocking helpers over the transport ---------------------------------------------------------------
+    def receive(self, flags: int = 0, timeout: float = 10.0) -> RequestSnapshot:
+        w = Waiter()
+        self.transport.receive_request(self.queue, 0, flags, None, True, 0, w)
+        code, snap, _n = w.wait(timeout)
+        assert code == OK, code
+        assert isinstance(snap, RequestSnapshot)
+        self.seen.append(snap)
+        return snap
+
+    def read_body(self, request_id: int, size: int = 65536, fill: bool = False) -> tuple[int, bytes]:
+        w = Waiter()
+        self.transport.receive_body(self.queue, request_id, size, fill, 0, w)
+        code, data = w.wait()
+        assert isinstance(code, int) and isinstance(data, bytes)
+        return code, data
+
+    def read_all(self, request_id: int) -> bytes:
+        out = bytearray()
+        while True:
+            code, data = self.read_body(request_id)
+            if code == int(Win32Error.ERROR_HANDLE_EOF):
+                return bytes(out)
+            assert code == OK, code
+            out += data
+
+    def respond(
+        self,
+        request_id: int,
+        status: int = 200,
+        body: bytes = b"",
+        headers: dict[int, list[bytes]] | None = None,
+        unknown: list[tuple[bytes, bytes]] | None = None,
+        flags: int = 0,
+        chunks: list[DataChunk] | None = None,
+        reason: bytes = b"OK",
+    ) -> tuple[int, int]:
+        spec = ResponseSpec(status=status, reason=reason, known=headers or {}, unknown=unknown or [])
+        w = Waiter()
+        self.transport.send_response(
+            self.queue,
+            request_id,
+            flags,
+            spec,
+            chunks if chunks is not None else ([MemoryChunk(body)] if body else []),
+            None,
+            None,
+            w,
+        )
+        code, n = w.wait()
+        assert isinstance(code, int) and isinstance(n, int)
+        return code, n
+
+    def send_body(self, request_id: int, data: bytes, flags: int = 0) -> tuple[int, int]:
+        w = Waiter()
+        self.transport.send_body(self.queue, request_id, flags, [MemoryChunk(data)] if data else [], None, w)
+        code, n = w.wait()
+        assert isinstance(code, int) and isinstance(n, int)
+        return code, n
+
+    def serve_in_thread(
+        self, handler: Callable[[Server, RequestSnapshot], None], count: int
+    ) -> threading.Thread:
+        def run() -> None:
+            for _ in range(count):
+                handler(self, self.receive(timeout=20))
+
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        return t
+
+
+def make_server(settings: DriverSettings | None = None, path: str = "/") -> tuple[EmbeddedTransport, Server]:
+    transport = EmbeddedTransport(settings=settings)
+    port = free_port()
+    code, session = transport.create_server_session((2, 0))
+    assert code == OK
+    code, group = transport.create_url_group(session)
+    assert code == OK
+    code, queue = transport.create_request_queue(None, 0, False)
+    assert code == OK
+    assert transport.set_group_property(group, 7, queue) == OK
+    url = f"http://+:{port}{path}"
+    assert transport.add_url(group, url, 42) == OK
+    return transport, Server(transport, port, session, group, queue, url)
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    transport, srv = make_server()
+    try:
+        yield srv
+    finally:
+        transport.close()
+
+
+@pytest.fixture
+def make() -> Iterator[Callable[..., Server]]:
+    made: list[EmbeddedTransport] = []
+
+    def factory(settings: DriverSettings | None = None, path: str = "/") -> Server:
+        transport, srv = make_server(settings, path)
+        made.append(transport)
+        return srv
+
+    yield factory
+    for t in made:
+        t.close()
+
+
+class RawClient:
+    """A plain TCP client that sends exact bytes and reads exact bytes."""
+
+    def __init__(self, port: int, timeout: float = 5.0) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def recv_until(self, marker: bytes, timeout: float = 5.0) -> bytes:
+        deadline = time.monotonic() + timeout
+        while marker not in self.buf:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError(self.buf)
+            self.buf += chunk
+        idx = self.buf.index(marker) + len(marker)
+        out, self.buf = self.buf[:idx], self.buf[idx:]
+        return out
+
+    def recv_exact(self, n: int, timeout: float = 5.0) -> bytes:
+        deadline = time.monotonic() + timeout
+        while len(self.buf) < n:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError(self.buf)
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def recv_response(self, timeout: float = 5.0) -> tuple[bytes, dict[bytes, bytes], bytes]:
+        """One response with a Content-Length body: (status line, headers (lower-case names), body)."""
+        head = self.recv_until(b"\r\n\r\n", timeout)
+        lines = head[:-4].split(b"\r\n")
+        headers: dict[bytes, bytes] = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get(b"content-length", b"0"))
+        body = self.recv_exact(length, timeout) if length else b""
+        return lines[0], headers, body
+
+    def recv_all(self, timeout: float = 5.0) -> bytes:
+        """Everything until the server closes (EOF)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            self.buf += chunk
+        out, self.buf = self.buf, b""
+        return out
+
+    def closed_by_peer(self, timeout: float = 5.0) -> str:
+        """'eof', 'reset' or 'open' after waiting for the server to close the connection."""
+        self.sock.settimeout(timeout)
+        try:
+            chunk = self.sock.recv(65536)
+        except ConnectionResetError:
+            return "reset"
+        except TimeoutError:
+            return "open"
+        if chunk:
+            self.buf += chunk
+            return "data"
+        return "eof"
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def client_factory() -> Iterator[Callable[[int], RawClient]]:
+    clients: list[RawClient] = []
+
+    def factory(port: int) -> RawClient:
+        c = RawClient(port)
+        clients.append(c)
+        return c
+
+    yield factory
+    for c in clients:
+        c.close()

@@ -1,0 +1,19 @@
+"""The Pythonic asyncio face of httpsys: server sessions, URL groups, request queues, requests.
+
+Responsibility: re-export the asyncio API. It holds no logic.
+"""
+
+from httpsys.aio.headers import Headers
+from httpsys.aio.objects import RequestQueue, ServerSession, UrlGroup, driver_for_loop
+from httpsys.aio.request import OpaqueStream, Request, ResponseWriter
+
+__all__ = [
+    "Headers",
+    "OpaqueStream",
+    "Request",
+    "RequestQueue",
+    "ResponseWriter",
+    "ServerSession",
+    "UrlGroup",
+    "driver_for_loop",
+]

@@ -1,0 +1,352 @@
+"""The asyncio object model: server sessions, URL groups and request queues as Python objects.
+
+Responsibility: create, configure and close HTTP Server API objects from asyncio code, receive requests with
+`async for`, and turn driver completions into awaitables without a thread hop when the driver lives on the same
+event loop. It must not implement HTTP behaviour: it calls the transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import weakref
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from httpsys._core.objects import Verbosity503
+from httpsys._core.records import DataChunk, RequestSnapshot
+from httpsys._core.response import ResponseSpec
+from httpsys._core.settings import DriverSettings
+from httpsys._core.status import Win32Error
+from httpsys._core.timers import TimeoutLimits
+from httpsys._transport.embedded import EmbeddedTransport
+from httpsys._transport.interface import DriverTransport
+from httpsys.aio.request import Request
+from httpsys.errors import HttpSysError, OperationAbortedError, error_for_code
+
+_OK = int(Win32Error.NO_ERROR)
+_PROP_TIMEOUTS = 3
+_PROP_STATE = 5
+_PROP_QUEUE_LENGTH = 4
+_PROP_VERBOSITY = 6
+_PROP_BINDING = 7
+_PROP_QOS = 2
+
+_loop_transports: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EmbeddedTransport] = (
+    weakref.WeakKeyDictionary()
+)
+_tokens = itertools.count(1)
+
+
+def driver_for_loop(settings: DriverSettings | None = None) -> EmbeddedTransport:
+    """The embedded driver hosted on the running event loop (one per loop, created on first use)."""
+    loop = asyncio.get_running_loop()
+    transport = _loop_transports.get(loop)
+    if transport is None or transport.closed:
+        transport = EmbeddedTransport(loop=loop, settings=settings)
+        _loop_transports[loop] = transport
+    return transport
+
+
+def _check(code: int) -> None:
+    if code != _OK:
+        raise error_for_code(code)
+
+
+class ServerSession:
+    """A server session: the top-level configuration object that owns URL groups.
+
+    Example:
+        async with httpsys.ServerSession() as session:
+            async with session.request_queue() as queue:
+                group = session.url_group()
+                group.add_url("http://+:8080/")
+                group.bind(queue)
+                async for request in queue:
+                    await request.respond(200, {"Content-Type": "text/plain"}, b"hello")
+    """
+
+    def __init__(
+        self, *, transport: DriverTransport | None = None, settings: DriverSettings | None = None
+    ) -> None:
+        self._transport = transport
+        self._settings = settings
+        self.session_id = 0
+        self._groups: list[UrlGroup] = []
+        self._queues: list[RequestQueue] = []
+
+    @property
+    def transport(self) -> DriverTransport:
+        if self._transport is None:
+            self._transport = driver_for_loop(self._settings)
+        return self._transport
+
+    def open(self) -> ServerSession:
+        """Create the session in the driver (done by ``async with``)."""
+        if not self.session_id:
+            code, sid = self.transport.create_server_session((2, 0))
+            _check(code)
+            self.session_id = sid
+        return self
+
+    async def __aenter__(self) -> ServerSession:
+        return self.open()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the session, its URL groups, and the request queues it created."""
+        for queue in self._queues:
+            queue.close()
+        if self.session_id:
+            self.transport.close_server_session(self.session_id)
+            self.session_id = 0
+
+    def url_group(self) -> UrlGroup:
+        """A new URL group in this session.
+
+        Example:
+            group = session.url_group()
+            group.add_url("http://+:8080/api/", context=1)
+        """
+        self.open()
+        code, gid = self.transport.create_url_group(self.session_id)
+        _check(code)
+        group = UrlGroup(self, gid)
+        self._groups.append(group)
+        return group
+
+    def request_queue(self, name: str | None = None, *, open_existing: bool = False) -> RequestQueue:
+        """A request queue (named queues can be opened again with ``open_existing=True``).
+
+        Example:
+            async with session.request_queue("orders") as queue: ...
+        """
+        self.open()
+        code, handle = self.transport.create_request_queue(name, 1 if open_existing else 0, False)
+        _check(code)
+        queue = RequestQueue(self.transport, handle, name)
+        self._queues.append(queue)
+        return queue
+
+    def set_timeouts(self, **seconds: int) -> None:
+        """Set HTTP_TIMEOUT_LIMIT_INFO values for the whole session (0 = default).
+
+        Example:
+            session.set_timeouts(idle_connection=30, header_wait=10, min_send_rate=240)
+        """
+        self.open()
+        _check(self.transport.set_session_property(self.session_id, _PROP_TIMEOUTS, TimeoutLimits(**seconds)))
+
+
+class UrlGroup:
+    """A set of URL prefixes sharing configuration, bound to a request queue.
+
+    Example:
+        group = session.url_group()
+        group.add_url("http://+:8080/")
+        group.bind(queue)
+    """
+
+    def __init__(self, session: ServerSession, group_id: int) -> None:
+        self.session = session
+        self.group_id = group_id
+
+    @property
+    def transport(self) -> DriverTransport:
+        return self.session.transport
+
+    def add_url(self, prefix: str, context: int = 0) -> None:
+        """Register a URL prefix (e.g. ``http://+:8080/app/``); raises AlreadyExistsError on a conflict."""
+        _check(self.transport.add_url(self.group_id, prefix, context))
+
+    def remove_url(self, prefix: str | None = None) -> None:
+        """Remove one prefix (the identical string) or, with None, every prefix of the group."""
+        _check(self.transport.remove_url(self.group_id, prefix, prefix is None))
+
+    def bind(self, queue: RequestQueue | None) -> None:
+        """Deliver this group's requests to `queue` (None unbinds: requests then get 503)."""
+        _check(
+            self.transport.set_group_property(self.group_id, _PROP_BINDING, queue.handle if queue else None)
+        )
+
+    def set_timeouts(self, **seconds: int) -> None:
+        """Timer values for this group (override the session's; 0 = inherit)."""
+        _check(self.transport.set_group_property(self.group_id, _PROP_TIMEOUTS, TimeoutLimits(**seconds)))
+
+    def set_enabled(self, enabled: bool) -> None:
+        """HttpServerStateProperty: an inactive group answers 503."""
+        _check(self.transport.set_group_property(self.group_id, _PROP_STATE, enabled))
+
+    def set_connection_limit(self, limit: int | None) -> None:
+        """QoS connection limit (None = unlimited); excess connections get 503 ConnLimit."""
+        _check(
+            self.transport.set_group_property(
+                self.group_id, _PROP_QOS, (1, 0xFFFFFFFF if limit is None else limit)
+            )
+        )
+
+    def close(self) -> None:
+        _check(self.transport.close_url_group(self.group_id))
+
+
+class RequestQueue:
+    """A request queue: ``async for request in queue`` yields requests until the queue is closed.
+
+    Example:
+        async with session.request_queue() as queue:
+            request = await queue.receive()
+    """
+
+    def __init__(self, transport: DriverTransport, handle: int, name: str | None) -> None:
+        self.transport = transport
+        self.handle = handle
+        self.name = name
+        self.closed = False
+        self._direct = transport.on_driver_thread()
+        self._loop = asyncio.get_running_loop()
+
+    async def __aenter__(self) -> RequestQueue:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the queue: pending receives end, requests not answered are abandoned."""
+        if not self.closed:
+            self.closed = True
+            self.transport.close_request_queue(self.handle)
+
+    def shutdown(self) -> None:
+        """Stop taking requests (HttpShutdownRequestQueue); pending receives end."""
+        _check(self.transport.shutdown_request_queue(self.handle))
+
+    @property
+    def queue_length(self) -> int:
+        code, value = self.transport.query_queue_property(self.handle, _PROP_QUEUE_LENGTH)
+        _check(code)
+        assert isinstance(value, int)
+        return value
+
+    @queue_length.setter
+    def queue_length(self, value: int) -> None:
+        _check(self.transport.set_queue_property(self.handle, _PROP_QUEUE_LENGTH, value))
+
+    @property
+    def verbosity(self) -> Verbosity503:
+        code, value = self.transport.query_queue_property(self.handle, _PROP_VERBOSITY)
+        _check(code)
+        assert isinstance(value, int)
+        return Verbosity503(value)
+
+    @verbosity.setter
+    def verbosity(self, value: Verbosity503 | int) -> None:
+        _check(self.transport.set_queue_property(self.handle, _PROP_VERBOSITY, int(value)))
+
+    # ----- completions as awaitables -----------------------------------------------------------------------
+    def _completer(self, fut: asyncio.Future[Any]) -> Callable[[Any], None]:
+        """A function that settles `fut` with a value (an exception instance is raised by the await)."""
+        if self._direct:
+            return lambda value: _settle(fut, value)
+        loop = self._loop
+
+        def hop(value: Any) -> None:
+            loop.call_soon_threadsafe(_settle, fut, value)
+
+        return hop
+
+    def receive(self) -> asyncio.Future[Request]:
+        """The next request (waits until one arrives).
+
+        Example:
+            request = await queue.receive()
+        """
+        fut: asyncio.Future[Request] = self._loop.create_future()
+        settle = self._completer(fut)
+        queue = self
+
+        def done(code: int, snapshot: RequestSnapshot | None, _n: int) -> None:
+            if code == _OK and snapshot is not None:
+                settle(Request(queue, snapshot))
+            else:
+                settle(error_for_code(code))
+
+        token = next(_tokens)
+        self.transport.receive_request(self.handle, 0, 0, None, True, token, done)
+        if not fut.done():
+            fut.add_done_callback(lambda f: self._cancelled(f, token))
+        return fut
+
+    def _cancelled(self, fut: asyncio.Future[Any], token: int) -> None:
+        if fut.cancelled() and not self.closed:
+            self.transport.cancel_io(self.handle, token)
+
+    def __aiter__(self) -> RequestQueue:
+        return self
+
+    async def __anext__(self) -> Request:
+        if self.closed:
+            raise StopAsyncIteration
+        try:
+            return await self.receive()
+        except (OperationAbortedError, HttpSysError) as exc:
+            if self.closed or exc.winerror in (
+                int(Win32Error.ERROR_OPERATION_ABORTED),
+                int(Win32Error.ERROR_INVALID_HANDLE),
+            ):
+                raise StopAsyncIteration from None
+            raise
+
+    async def _call_body(self, request_id: int, max_len: int, fill: bool) -> tuple[int, bytes]:
+        fut: asyncio.Future[Any] = self._loop.create_future()
+        settle = self._completer(fut)
+        self.transport.receive_body(self.handle, request_id, max_len, fill, 0, lambda c, d: settle((c, d)))
+        result: tuple[int, bytes] = await fut
+        return result
+
+    async def _call_send(
+        self,
+        request_id: int,
+        flags: int,
+        spec: ResponseSpec | None,
+        chunks: list[DataChunk],
+        *,
+        response: bool = False,
+    ) -> int:
+        fut: asyncio.Future[Any] = self._loop.create_future()
+        settle = self._completer(fut)
+
+        def done(code: int, nbytes: int) -> None:
+            settle((code, nbytes))
+
+        if spec is not None:
+            self.transport.send_response(self.handle, request_id, flags, spec, chunks, None, None, done)
+        else:
+            self.transport.send_body(self.handle, request_id, flags, chunks, None, done)
+        code, nbytes = await fut
+        if code != _OK:
+            raise error_for_code(code)
+        return int(nbytes)
+
+    async def _call_disconnect(self, connection_id: int) -> int:
+        fut: asyncio.Future[Any] = self._loop.create_future()
+        settle = self._completer(fut)
+        self.transport.wait_disconnect(self.handle, connection_id, next(_tokens), settle)
+        code: int = await fut
+        return code
+
+
+def _settle(fut: asyncio.Future[Any], value: Any) -> None:
+    if fut.done():
+        return
+    if isinstance(value, BaseException):
+        fut.set_exception(value)
+    else:
+        fut.set_result(value)

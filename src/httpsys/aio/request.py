@@ -1,0 +1,392 @@
+"""The asyncio view of one request: its head, its body, and the ways to answer it.
+
+Responsibility: turn a request snapshot from the driver into a convenient Python object and turn Python calls
+(`respond`, a streaming writer, file responses, trailers, an opaque upgrade) into the driver's send operations with
+the right flags. It must not frame HTTP itself: the driver writes every byte.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from httpsys._core.records import DataChunk as _DataChunk
+from httpsys._core.records import FileChunk, MemoryChunk, RequestSnapshot, TrailersChunk
+from httpsys._core.response import ResponseSpec
+from httpsys._core.status import Win32Error
+from httpsys.aio.headers import HeaderInput, Headers, split_response_headers
+from httpsys.errors import error_for_code
+
+if TYPE_CHECKING:
+    from httpsys.aio.objects import RequestQueue
+
+DISCONNECT = 0x1
+MORE_DATA = 0x2
+BUFFER_DATA = 0x4
+PROCESS_RANGES = 0x20
+OPAQUE = 0x40
+AUTOMATIC_CHUNKING = 0x200
+
+_OK = int(Win32Error.NO_ERROR)
+_EOF = int(Win32Error.ERROR_HANDLE_EOF)
+_REASONS = {s.value: s.phrase.encode("ascii") for s in HTTPStatus}
+_READ_SIZE = 256 * 1024
+
+
+def reason_for(status: int) -> bytes:
+    return _REASONS.get(status, b"")
+
+
+class Request:
+    """One request received from a `RequestQueue`.
+
+    Example:
+        async for request in queue:
+            body = await request.read()
+            await request.respond(200, {"Content-Type": "text/plain"}, b"got %d bytes" % len(body))
+    """
+
+    __slots__ = ("_headers", "_queue", "_responded", "snapshot")
+
+    def __init__(self, queue: RequestQueue, snapshot: RequestSnapshot) -> None:
+        self._queue = queue
+        self.snapshot = snapshot
+        self._headers: Headers | None = None
+        self._responded = False
+
+    # ----- the head --------------------------------------------------------------------------------------
+    @property
+    def method(self) -> str:
+        """The verb as sent, e.g. ``"GET"``."""
+        return self.snapshot.method.decode("latin-1")
+
+    @property
+    def url(self) -> str:
+        """The cooked (canonical) full URL, e.g. ``"http://localhost:8080/a/b?x=1"``."""
+        return self.snapshot.full_url
+
+    @property
+    def path(self) -> str:
+        """The cooked absolute path (percent-decoded, dot segments removed), e.g. ``"/a/b"``."""
+        return self.snapshot.abs_path
+
+    @property
+    def query(self) -> str:
+        """The query string without the ``?`` (as sent, not decoded); ``""`` when absent."""
+        return self.snapshot.query[1:]
+
+    @property
+    def raw_url(self) -> bytes:
+        """The request target exactly as the client sent it."""
+        return self.snapshot.raw_url
+
+    @property
+    def host(self) -> str:
+        """Host (and port, as sent) of the cooked URL."""
+        return self.snapshot.host
+
+    @property
+    def headers(self) -> Headers:
+        """Case-insensitive, multi-valued headers: ``request.headers.get("accept")``."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = Headers(self.snapshot.headers)
+        return headers
+
+    @property
+    def http_version(self) -> str:
+        major, minor = self.snapshot.version
+        return f"{major}.{minor}"
+
+    @property
+    def client(self) -> tuple[str, int]:
+        """The remote (client) address and port."""
+        return self.snapshot.remote_addr
+
+    @property
+    def server(self) -> tuple[str, int]:
+        """The local address and port the connection arrived on."""
+        return self.snapshot.local_addr
+
+    @property
+    def scheme(self) -> str:
+        return self.snapshot.full_url.partition(":")[0]
+
+    @property
+    def request_id(self) -> int:
+        return self.snapshot.request_id
+
+    @property
+    def connection_id(self) -> int:
+        return self.snapshot.connection_id
+
+    @property
+    def url_context(self) -> int:
+        """The UrlContext of the URL prefix this request was routed by."""
+        return self.snapshot.url_context
+
+    @property
+    def has_body(self) -> bool:
+        """True while body bytes remain to be read."""
+        return bool(self.snapshot.flags & 1)
+
+    # ----- the body --------------------------------------------------------------------------------------
+    async def read_chunk(self, max_size: int = _READ_SIZE) -> bytes:
+        """Up to `max_size` body bytes; ``b""`` at the end of the body.
+
+        Example:
+            while chunk := await request.read_chunk():
+                sink.write(chunk)
+        """
+        code, data = await self._queue._call_body(self.request_id, max_size, False)
+        if code == _EOF:
+            return b""
+        if code != _OK:
+            raise error_for_code(code)
+        return data
+
+    async def read(self, limit: int | None = None) -> bytes:
+        """The whole body (raises ValueError beyond `limit` bytes).
+
+        Example:
+            data = await request.read(limit=10_000_000)
+        """
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            chunk = await self.read_chunk()
+            if not chunk:
+                return b"".join(parts)
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise ValueError(f"request body larger than {limit} bytes")
+            parts.append(chunk)
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """Iterate over the body as it arrives.
+
+        Example:
+            async for chunk in request.stream():
+                digest.update(chunk)
+        """
+        while True:
+            chunk = await self.read_chunk()
+            if not chunk:
+                return
+            yield chunk
+
+    # ----- responding ------------------------------------------------------------------------------------
+    def _spec(self, status: int, headers: HeaderInput | None, reason: str | bytes | None) -> ResponseSpec:
+        known, unknown = split_response_headers(headers)
+        if reason is None:
+            breason = reason_for(status)
+        else:
+            breason = reason if isinstance(reason, bytes) else reason.encode("ascii")
+        return ResponseSpec(status=status, reason=breason, known=known, unknown=unknown)
+
+    def _claim(self) -> None:
+        if self._responded:
+            raise RuntimeError("a response was already started for this request")
+        self._responded = True
+
+    async def respond(
+        self,
+        status: int = 200,
+        headers: HeaderInput | None = None,
+        body: bytes | bytearray | memoryview = b"",
+        *,
+        reason: str | bytes | None = None,
+        disconnect: bool = False,
+    ) -> int:
+        """Send the whole response in one call (Content-Length computed); returns the bytes written.
+
+        Example:
+            await request.respond(404, {"Content-Type": "text/plain"}, b"no such thing")
+        """
+        self._claim()
+        spec = self._spec(status, headers, reason)
+        chunks: list[_DataChunk] = [MemoryChunk(body)] if body else []
+        return await self._queue._call_send(
+            self.request_id, DISCONNECT if disconnect else 0, spec, chunks, response=True
+        )
+
+    async def send_file(
+        self,
+        file: str | os.PathLike[str] | int | Any,
+        status: int = 200,
+        headers: HeaderInput | None = None,
+        *,
+        offset: int = 0,
+        length: int | None = None,
+        process_ranges: bool = False,
+    ) -> int:
+        """Send a file with zero-copy sendfile (a path, a descriptor or a file object).
+
+        Example:
+            await request.send_file("site/index.html", headers={"Content-Type": "text/html"})
+        """
+        self._claim()
+        opened: int | None = None
+        if isinstance(file, int):
+            fd = file
+        elif isinstance(file, (str, os.PathLike)):
+            fd = opened = os.open(file, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        else:
+            fd = file.fileno()
+        try:
+            chunk = FileChunk(fd, offset, length if length is not None else 0xFFFFFFFFFFFFFFFF)
+            spec = self._spec(status, headers, None)
+            flags = PROCESS_RANGES if process_ranges else 0
+            return await self._queue._call_send(self.request_id, flags, spec, [chunk], response=True)
+        finally:
+            if opened is not None:
+                os.close(opened)
+
+    async def start_response(
+        self, status: int = 200, headers: HeaderInput | None = None, *, reason: str | bytes | None = None
+    ) -> ResponseWriter:
+        """Send the status and headers now and stream the body with the returned writer.
+
+        Without a Content-Length header the driver frames the body as chunked (HTTP/1.1), the way ASP.NET does
+        over HTTP.sys; with one, the bytes you write must add up to it.
+
+        Example:
+            writer = await request.start_response(200, {"Content-Type": "text/plain"})
+            for i in range(3):
+                await writer.write(b"line %d\\n" % i)
+            await writer.finish()
+        """
+        self._claim()
+        spec = self._spec(status, headers, reason)
+        await self._queue._call_send(
+            self.request_id, MORE_DATA | BUFFER_DATA | AUTOMATIC_CHUNKING, spec, [], response=True
+        )
+        return ResponseWriter(self)
+
+    async def upgrade(self, headers: HeaderInput | None = None) -> OpaqueStream:
+        """Answer with 101 Switching Protocols and turn the connection into an opaque byte stream.
+
+        Example:
+            stream = await request.upgrade({"Upgrade": "websocket", "Connection": "Upgrade", ...})
+            data = await stream.read()
+            await stream.write(data)
+            await stream.close()
+        """
+        self._claim()
+        spec = self._spec(101, headers, None)
+        await self._queue._call_send(
+            self.request_id, OPAQUE | MORE_DATA | BUFFER_DATA, spec, [], response=True
+        )
+        return OpaqueStream(self)
+
+    async def wait_disconnected(self) -> None:
+        """Return when the client's connection closes (for any reason).
+
+        Example:
+            watcher = asyncio.ensure_future(request.wait_disconnected())
+        """
+        code = await self._queue._call_disconnect(self.connection_id)
+        if code not in (_OK, int(Win32Error.ERROR_CONNECTION_INVALID)):
+            raise error_for_code(code)
+
+    def cancel(self) -> None:
+        """Abort this request and close its connection (HttpCancelHttpRequest).
+
+        Example:
+            request.cancel()
+        """
+        self._queue.transport.cancel_request(self._queue.handle, self.request_id)
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.url!r} id={self.request_id:#x}>"
+
+
+class ResponseWriter:
+    """The body of a streamed response (from `Request.start_response`).
+
+    Example:
+        writer = await request.start_response(200)
+        await writer.write(b"partial ")
+        await writer.write_file(open("rest.bin", "rb"))
+        await writer.finish(trailers={"X-Checksum": "abc"})
+    """
+
+    __slots__ = ("_finished", "_request")
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+        self._finished = False
+
+    async def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Send body bytes; returns once the driver has buffered them (backpressure applies)."""
+        if self._finished:
+            raise RuntimeError("the response is finished")
+        if not data:
+            return 0
+        return await self._request._queue._call_send(
+            self._request.request_id, MORE_DATA | BUFFER_DATA, None, [MemoryChunk(data)]
+        )
+
+    async def write_file(self, file: int | Any, offset: int = 0, length: int | None = None) -> int:
+        """Send a file region with zero-copy sendfile (descriptor or file object)."""
+        fd = file if isinstance(file, int) else file.fileno()
+        chunk = FileChunk(fd, offset, length if length is not None else 0xFFFFFFFFFFFFFFFF)
+        return await self._request._queue._call_send(self._request.request_id, MORE_DATA, None, [chunk])
+
+    async def finish(self, trailers: HeaderInput | None = None, *, disconnect: bool = False) -> int:
+        """End the body (with optional trailers on a chunked response)."""
+        if self._finished:
+            return 0
+        self._finished = True
+        chunks: list[_DataChunk] = []
+        if trailers:
+            known, unknown = split_response_headers(trailers)
+            from httpsys._core.response import RESPONSE_HEADER_NAMES
+
+            pairs = [(RESPONSE_HEADER_NAMES[i], v) for i, values in known.items() for v in values] + unknown
+            chunks.append(TrailersChunk(tuple(pairs)))
+        flags = DISCONNECT if disconnect else 0
+        return await self._request._queue._call_send(self._request.request_id, flags, None, chunks)
+
+
+class OpaqueStream:
+    """The raw byte stream of an upgraded connection (WebSocket and the like).
+
+    Example:
+        stream = await request.upgrade({"Upgrade": "echo"})
+        while data := await stream.read():
+            await stream.write(data)
+        await stream.close()
+    """
+
+    __slots__ = ("_closed", "_request")
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+        self._closed = False
+
+    async def read(self, max_size: int = 65536) -> bytes:
+        """Bytes from the client; ``b""`` once the client has closed its side."""
+        try:
+            return await self._request.read_chunk(max_size)
+        except ConnectionError:
+            return b""
+
+    async def write(self, data: bytes | bytearray | memoryview) -> int:
+        if self._closed:
+            raise RuntimeError("the stream is closed")
+        return await self._request._queue._call_send(
+            self._request.request_id, MORE_DATA | BUFFER_DATA, None, [MemoryChunk(data)]
+        )
+
+    async def close(self) -> None:
+        """End the stream and close the connection."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._request._queue._call_send(self._request.request_id, DISCONNECT, None, [])
+        except ConnectionError:
+            pass

@@ -87,11 +87,16 @@ class EmbeddedTransport:
         self.loop.call_soon_threadsafe(run)
         return future.result()
 
-    def _post(self, fn: Callable[..., None], *args: Any) -> None:
+    def _accept(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run an I/O call on the driver thread and return once the driver has completed or parked it.
+
+        So a face knows on return whether `done` already ran (an immediate completion or error) or the
+        operation is pending, as Win32 overlapped calls report ERROR_IO_PENDING only for parked operations.
+        """
         if threading.get_ident() == self._loop_thread_id or self.on_driver_thread():
             fn(*args)
         else:
-            self.loop.call_soon_threadsafe(fn, *args)
+            self._call(lambda: fn(*args))
 
     def close(self) -> None:
         if self.closed:
@@ -187,12 +192,12 @@ class EmbeddedTransport:
         token: int,
         done: ReceiveDone,
     ) -> None:
-        self._post(self.driver.receive_request, handle_id, request_id, flags, buffer_length, v2, token, done)
+        self._accept(self.driver.receive_request, handle_id, request_id, flags, buffer_length, v2, token, done)
 
     def receive_body(
         self, handle_id: int, request_id: int, max_len: int, fill: bool, token: int, done: BodyDone
     ) -> None:
-        self._post(self.driver.receive_body, handle_id, request_id, max_len, fill, token, done)
+        self._accept(self.driver.receive_body, handle_id, request_id, max_len, fill, token, done)
 
     def send_response(
         self,
@@ -205,7 +210,7 @@ class EmbeddedTransport:
         log_data: object | None,
         done: SendDone,
     ) -> None:
-        self._post(self.driver.send_response, handle_id, request_id, flags, spec, chunks, log_data, done)
+        self._accept(self.driver.send_response, handle_id, request_id, flags, spec, chunks, log_data, done)
 
     def send_body(
         self,
@@ -216,13 +221,13 @@ class EmbeddedTransport:
         log_data: object | None,
         done: SendDone,
     ) -> None:
-        self._post(self.driver.send_body, handle_id, request_id, flags, chunks, log_data, done)
+        self._accept(self.driver.send_body, handle_id, request_id, flags, chunks, log_data, done)
 
     def wait_disconnect(self, handle_id: int, connection_id: int, token: int, done: CodeDone) -> None:
-        self._post(self.driver.wait_disconnect, handle_id, connection_id, token, done)
+        self._accept(self.driver.wait_disconnect, handle_id, connection_id, token, done)
 
     def wait_demand_start(self, handle_id: int, token: int, done: CodeDone) -> None:
-        self._post(self.driver.wait_demand_start, handle_id, token, done)
+        self._accept(self.driver.wait_demand_start, handle_id, token, done)
 
 
 _shared: EmbeddedTransport | None = None

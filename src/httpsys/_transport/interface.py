@@ -3,8 +3,9 @@
 Responsibility: naming each driver operation and the shape of its arguments and results (ints, bytes, strings,
 tuples, file descriptors, the records of `httpsys._core.records` and `ResponseSpec`). Asynchronous operations take a
 `token` (an int the face chooses, unique among its pending operations on the handle, used by `cancel_io`) and a
-`done` callback that the driver calls exactly once, on the driver's thread, possibly before the call returns. It
-must not hold an implementation.
+`done` callback that the driver calls exactly once, on the driver's thread. An I/O call returns only after the
+driver has either completed the operation (then `done` has already run) or parked it, so a face can tell an
+immediate result from a pending one. It must not hold an implementation.
 """
 
 from __future__ import annotations

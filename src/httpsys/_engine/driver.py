@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from httpsys._core.canned import CannedResponse, RequestRejected, format_http_date, render_canned
 from httpsys._core.canonical import cook_url
@@ -43,6 +43,7 @@ from httpsys._core.ranges import (
 )
 from httpsys._core.records import (
     BYTE_RANGE_TO_EOF,
+    CachePolicy,
     DataChunk,
     FileChunk,
     FragmentChunk,
@@ -133,6 +134,56 @@ _ETAG_ID = RESPONSE_HEADER_IDS[b"etag"]
 _LM_ID = RESPONSE_HEADER_IDS[b"last-modified"]
 _TE_ID = RESPONSE_HEADER_IDS[b"transfer-encoding"]
 _CL_ID = RESPONSE_HEADER_IDS[b"content-length"]
+
+
+class ResponseCacheHook(Protocol):
+    """The driver-side response cache (issue 7): HTTP_CACHE_POLICY rules, storage, expiry and flushing."""
+
+    def __len__(self) -> int: ...
+    def lookup(
+        self,
+        method: bytes,
+        full_url: str,
+        headers: list[tuple[bytes, bytes]],
+        version: tuple[int, int],
+        keep_alive: bool,
+        now: float,
+        date: bytes,
+    ) -> tuple[bytes, int, bool] | None:
+        """(wire bytes, status, close after) for a hit, or None."""
+
+    def store(
+        self,
+        method: bytes,
+        full_url: str,
+        headers: list[tuple[bytes, bytes]],
+        version: tuple[int, int],
+        spec: ResponseSpec,
+        body: bytes,
+        policy: int,
+        seconds: int,
+        now: float,
+    ) -> bool:
+        """Consider a whole response sent with a cache policy; True if it was cached."""
+
+    def flush(self, prefix: str, recursive: bool) -> int: ...
+    def scavenge(self, now: float) -> int: ...
+
+
+class LogHook(Protocol):
+    """Response and error logging (issue 7): configured per server session and URL group."""
+
+    def configure(self, owner: tuple[str, int], config: object | None) -> int:
+        """Apply HttpServerLoggingProperty for ("session"|"group", id); a Win32 code (e.g. a bad directory)."""
+
+    def configured(self, owner: tuple[str, int]) -> bool: ...
+    def response(self, owners: list[tuple[str, int]], fields: dict[str, Any]) -> None:
+        """One response line for the first configured owner (group before session)."""
+
+    def error(self, fields: dict[str, Any]) -> None:
+        """One HTTPERR line."""
+
+    def close(self) -> None: ...
 
 
 @dataclass(slots=True)
@@ -281,6 +332,8 @@ class Driver:
         ] = []
         self.error_log_limit = 10000
         self.error_sink: Callable[[dict[str, Any]], None] | None = None
+        self.response_cache: ResponseCacheHook | None = None
+        self.logs: LogHook | None = None
 
     # ================================================================ ids, time, timers
     def next_id(self) -> int:
@@ -342,19 +395,23 @@ class Driver:
         if len(log) > self.error_log_limit:
             del log[: len(log) - self.error_log_limit]
         sink = self.error_sink
-        if sink is not None:
-            sink(
-                {
-                    "time": record[0],
-                    "reason": reason,
-                    "client": conn.remote_addr,
-                    "server": conn.local_addr,
-                    "status": status,
-                    "method": request.method if request is not None else None,
-                    "url": request.raw_url if request is not None else None,
-                    "version": request.version if request is not None else None,
-                }
-            )
+        logs = self.logs
+        if sink is not None or logs is not None:
+            fields = {
+                "time": record[0],
+                "reason": reason,
+                "client": conn.remote_addr,
+                "server": conn.local_addr,
+                "status": status,
+                "method": request.method if request is not None else None,
+                "url": request.raw_url if request is not None else None,
+                "version": request.version if request is not None else None,
+                "queue": request.queue_id if request is not None else None,
+            }
+            if sink is not None:
+                sink(fields)
+            if logs is not None:
+                logs.error(fields)
 
     def canned_sent(self, conn: Http11Connection, kind: CannedResponse, reason: str | None) -> None:
         self.stats[f"canned_{kind.status}"] += 1
@@ -449,6 +506,27 @@ class Driver:
             if limit is not None and group.connections > limit:
                 self._unavailable(conn, request, None, "ConnLimit")
                 return
+        cache = self.response_cache
+        if (
+            cache is not None
+            and len(cache)
+            and not request.body_expected
+            and request.method in (b"GET", b"HEAD")
+        ):
+            hit = cache.lookup(
+                request.method,
+                cooked.full_url,
+                request.headers,
+                request.version,
+                request.keep_alive,
+                self.clock(),
+                self.date(),
+            )
+            if hit is not None:
+                self._serve_cached(conn, request, hit)
+                return
+        if self.logs is not None:
+            request.arrived = self.clock()
         queue = self.queues.get(group.queue_id) if group.queue_id is not None else None
         if queue is None:
             self._unavailable(conn, request, None, "N/A")
@@ -476,6 +554,64 @@ class Driver:
             queue.demand_started = True
             assert callable(waiter)
             waiter(OK)
+
+    def _serve_cached(self, conn: Http11Connection, request: Request, hit: tuple[bytes, int, bool]) -> None:
+        """Answer from the response cache without waking any application."""
+        data, status, close = hit
+        self.stats["cache_hits"] += 1
+        request.response_started = request.response_done = True
+        request.response_status = status
+        request.response_close = close
+        if self.logs is not None:
+            request.arrived = self.clock()
+
+        def sent(code: int, nbytes: int) -> None:
+            request.response_bytes = nbytes
+            if self.logs is not None:
+                self._log_response(request, None, cached=True)
+            if code == OK:
+                conn.request_finished(request, close)
+
+        conn.send([data], False, False, sent)
+
+    def _log_response(self, request: Request, log_data: object | None, cached: bool = False) -> None:
+        """One response log line (HTTP.sys logs only when the application passed log data, or from the cache)."""
+        logs = self.logs
+        group = request.group
+        if logs is None or group is None:
+            return
+        owners = [("group", group.group_id)]
+        if group.session is not None:
+            owners.append(("session", group.session.session_id))
+        if not any(logs.configured(o) for o in owners):
+            return
+        cooked = request.cooked
+        header_values: dict[bytes, bytes] = {}
+        for name, value in request.headers:
+            lname = name.lower()
+            if lname in (b"user-agent", b"cookie", b"referer", b"host"):
+                header_values[lname] = value
+        fields: dict[str, Any] = {
+            "time": self.wall_clock(),
+            "client": request.remote_addr,
+            "server": request.local_addr,
+            "method": request.method,
+            "uri_stem": cooked.abs_path if cooked is not None else "",
+            "uri_query": cooked.query[1:] if cooked is not None else "",
+            "status": request.response_status,
+            "win32_status": 0,
+            "bytes_sent": request.response_bytes,
+            "bytes_received": request.bytes_received,
+            "time_taken_ms": int((self.clock() - request.arrived) * 1000) if request.arrived else 0,
+            "version": request.version,
+            "host": header_values.get(b"host"),
+            "user_agent": header_values.get(b"user-agent"),
+            "cookie": header_values.get(b"cookie"),
+            "referer": header_values.get(b"referer"),
+            "cached": cached,
+            "log_data": log_data,
+        }
+        logs.response(owners, fields)
 
     def _answer_itself(
         self, conn: Http11Connection, request: Request, kind: CannedResponse, reason: str | None
@@ -780,6 +916,7 @@ class Driver:
         flags: int,
         spec: ResponseSpec,
         chunks: list[DataChunk],
+        cache_policy: CachePolicy | None,
         log_data: object | None,
         done: Callable[[int, int], None],
     ) -> None:
@@ -839,6 +976,24 @@ class Driver:
         request.response_started = True
         request.response_status = spec.status
         request.response_close = plan.close
+        if (
+            cache_policy is not None
+            and final
+            and self.response_cache is not None
+            and cache_policy.policy
+            and not any(isinstance(seg, FileRegion) for seg in segments)
+        ):
+            self.response_cache.store(
+                request.method,
+                request.cooked.full_url if request.cooked is not None else "",
+                request.headers,
+                request.version,
+                spec,
+                b"".join(bytes(seg) for seg in segments if not isinstance(seg, FileRegion)),
+                cache_policy.policy,
+                cache_policy.seconds_to_live,
+                self.clock(),
+            )
         request.response_chunked = plan.chunked
         request.response_auto_chunked = auto_chunk
         if (
@@ -850,7 +1005,7 @@ class Driver:
             out: list[Segment] = [head + bytes(segments[0])]
         else:
             out = [head, *segments]
-        self._send(request, out, flags, final, opaque, done)
+        self._send(request, out, flags, final, opaque, done, log_data)
 
     def _apply_ranges(
         self, request: Request, spec: ResponseSpec, segments: list[Segment], length: int
@@ -932,7 +1087,7 @@ class Driver:
             request.response_close = True
         if request.opaque and final:
             request.response_close = True
-        self._send(request, segments, flags, final, False, done)
+        self._send(request, segments, flags, final, False, done, log_data)
 
     def _send(
         self,
@@ -942,6 +1097,7 @@ class Driver:
         final: bool,
         opaque: bool,
         done: Callable[[int, int], None],
+        log_data: object | None = None,
     ) -> None:
         conn = request.channel
         assert isinstance(conn, Http11Connection)
@@ -955,6 +1111,8 @@ class Driver:
             if code == OK and opaque:
                 conn.enter_opaque(request)
             if final:
+                if log_data is not None and self.logs is not None:
+                    self._log_response(request, log_data)
                 self._finish(request, code == OK)
             done(code, nbytes)
 
@@ -1328,6 +1486,15 @@ class Driver:
             if not isinstance(value, bool):
                 return int(E.ERROR_INVALID_PARAMETER)
             obj.enabled = value
+        elif prop == PROP_LOGGING:
+            if self.logs is None:
+                obj.stored[prop] = value
+                return OK
+            owner = ("session", obj.session_id) if isinstance(obj, ServerSession) else ("group", obj.group_id)
+            code = self.logs.configure(owner, value)
+            if code != OK:
+                return code
+            obj.stored[prop] = value
         elif prop == PROP_QOS:
             if not (isinstance(value, tuple) and len(value) == 2):
                 return int(E.ERROR_INVALID_PARAMETER)
@@ -1451,6 +1618,8 @@ class Driver:
         if handle is None:
             return int(E.ERROR_INVALID_HANDLE)
         self.fragments.flush(prefix, recursive, owner=handle.queue.queue_id)
+        if self.response_cache is not None:
+            self.response_cache.flush(prefix, recursive)
         return OK
 
     # ================================================================ shutdown

@@ -192,7 +192,9 @@ class EmbeddedTransport:
         token: int,
         done: ReceiveDone,
     ) -> None:
-        self._accept(self.driver.receive_request, handle_id, request_id, flags, buffer_length, v2, token, done)
+        self._accept(
+            self.driver.receive_request, handle_id, request_id, flags, buffer_length, v2, token, done
+        )
 
     def receive_body(
         self, handle_id: int, request_id: int, max_len: int, fill: bool, token: int, done: BodyDone
@@ -210,7 +212,17 @@ class EmbeddedTransport:
         log_data: object | None,
         done: SendDone,
     ) -> None:
-        self._accept(self.driver.send_response, handle_id, request_id, flags, spec, chunks, log_data, done)
+        self._accept(
+            self.driver.send_response,
+            handle_id,
+            request_id,
+            flags,
+            spec,
+            chunks,
+            cache_policy,
+            log_data,
+            done,
+        )
 
     def send_body(
         self,

@@ -23,7 +23,7 @@ from httpsys._core.timers import TimeoutLimits
 from httpsys._transport.embedded import EmbeddedTransport
 from httpsys._transport.interface import DriverTransport
 from httpsys.aio.request import Request
-from httpsys.errors import HttpSysError, OperationAbortedError, error_for_code
+from httpsys.errors import HttpSysError, error_for_code
 
 _OK = int(Win32Error.NO_ERROR)
 _PROP_TIMEOUTS = 3
@@ -262,31 +262,26 @@ class RequestQueue:
 
         return hop
 
-    def receive(self) -> asyncio.Future[Request]:
+    async def receive(self) -> Request:
         """The next request (waits until one arrives).
 
         Example:
             request = await queue.receive()
         """
-        fut: asyncio.Future[Request] = self._loop.create_future()
-        settle = self._completer(fut)
-        queue = self
-
-        def done(code: int, snapshot: RequestSnapshot | None, _n: int) -> None:
-            if code == _OK and snapshot is not None:
-                settle(Request(queue, snapshot))
-            else:
-                settle(error_for_code(code))
-
+        transport, handle = self.transport, self.handle
         token = next(_tokens)
-        self.transport.receive_request(self.handle, 0, 0, None, True, token, done)
-        if not fut.done():
-            fut.add_done_callback(lambda f: self._cancelled(f, token))
-        return fut
-
-    def _cancelled(self, fut: asyncio.Future[Any], token: int) -> None:
-        if fut.cancelled() and not self.closed:
-            self.transport.cancel_io(self.handle, token)
+        result = self._call(lambda done: transport.receive_request(handle, 0, 0, None, True, token, done))
+        if isinstance(result, asyncio.Future):
+            try:
+                result = await result
+            except asyncio.CancelledError:
+                if not self.closed:
+                    transport.cancel_io(handle, token)
+                raise
+        code, snapshot, _n = result
+        if code != _OK or snapshot is None:
+            raise error_for_code(code)
+        return Request(self, snapshot)
 
     def __aiter__(self) -> RequestQueue:
         return self
@@ -296,7 +291,7 @@ class RequestQueue:
             raise StopAsyncIteration
         try:
             return await self.receive()
-        except (OperationAbortedError, HttpSysError) as exc:
+        except HttpSysError as exc:
             if self.closed or exc.winerror in (
                 int(Win32Error.ERROR_OPERATION_ABORTED),
                 int(Win32Error.ERROR_INVALID_HANDLE),
@@ -304,12 +299,41 @@ class RequestQueue:
                 raise StopAsyncIteration from None
             raise
 
-    async def _call_body(self, request_id: int, max_len: int, fill: bool) -> tuple[int, bytes]:
-        fut: asyncio.Future[Any] = self._loop.create_future()
+    def _call(self, issue: Callable[[Callable[..., None]], None]) -> Any:
+        """Issue a driver operation; its result tuple when it completed at once, else a future of it.
+
+        With the driver on this loop most operations complete inside the call (a waiting request, a send the
+        socket took): then no future is created at all.
+        """
+        if self._direct:
+            box: list[Any] = []
+
+            def done(*args: Any) -> None:
+                if box:
+                    late = box[0]
+                    if not late.done():
+                        late.set_result(args)
+                else:
+                    box.append(args)
+
+            issue(done)
+            if box:
+                return box[0]
+            fut: asyncio.Future[Any] = self._loop.create_future()
+            box.append(fut)
+            return fut
+        fut = self._loop.create_future()
         settle = self._completer(fut)
-        self.transport.receive_body(self.handle, request_id, max_len, fill, 0, lambda c, d: settle((c, d)))
-        result: tuple[int, bytes] = await fut
-        return result
+        issue(lambda *args: settle(args))
+        return fut
+
+    async def _call_body(self, request_id: int, max_len: int, fill: bool) -> tuple[int, bytes]:
+        transport, handle = self.transport, self.handle
+        result = self._call(lambda done: transport.receive_body(handle, request_id, max_len, fill, 0, done))
+        if isinstance(result, asyncio.Future):
+            result = await result
+        code, data = result
+        return int(code), data
 
     async def _call_send(
         self,
@@ -320,27 +344,27 @@ class RequestQueue:
         *,
         response: bool = False,
     ) -> int:
-        fut: asyncio.Future[Any] = self._loop.create_future()
-        settle = self._completer(fut)
-
-        def done(code: int, nbytes: int) -> None:
-            settle((code, nbytes))
-
+        transport, handle = self.transport, self.handle
         if spec is not None:
-            self.transport.send_response(self.handle, request_id, flags, spec, chunks, None, None, done)
+            result = self._call(
+                lambda done: transport.send_response(handle, request_id, flags, spec, chunks, None, None, done)
+            )
         else:
-            self.transport.send_body(self.handle, request_id, flags, chunks, None, done)
-        code, nbytes = await fut
+            result = self._call(lambda done: transport.send_body(handle, request_id, flags, chunks, None, done))
+        if isinstance(result, asyncio.Future):
+            result = await result
+        code, nbytes = result
         if code != _OK:
             raise error_for_code(code)
         return int(nbytes)
 
     async def _call_disconnect(self, connection_id: int) -> int:
-        fut: asyncio.Future[Any] = self._loop.create_future()
-        settle = self._completer(fut)
-        self.transport.wait_disconnect(self.handle, connection_id, next(_tokens), settle)
-        code: int = await fut
-        return code
+        transport, handle = self.transport, self.handle
+        token = next(_tokens)
+        result = self._call(lambda done: transport.wait_disconnect(handle, connection_id, token, done))
+        if isinstance(result, asyncio.Future):
+            result = await result
+        return int(result[0])
 
 
 def _settle(fut: asyncio.Future[Any], value: Any) -> None:

@@ -20,18 +20,29 @@ MIN_SEND_RATE_DISABLED = 0xFFFFFFFF  # MAXULONG disables the MinSendRate check
 
 
 class TimerKind(Enum):
-    """The timers of HTTP.sys, with the HTTPERR reason logged when each expires."""
+    """The timers of HTTP.sys."""
 
-    ENTITY_BODY = "Timer_EntityBody"
-    DRAIN_ENTITY_BODY = "Timer_EntityBody"  # undocumented reason; reliability §2.2 suggests Timer_EntityBody
-    REQUEST_QUEUE = "Timer_ReqQueue"
-    IDLE_CONNECTION = "Timer_ConnectionIdle"
-    HEADER_WAIT = "Timer_HeaderWait"
-    MIN_SEND_RATE = "Timer_MinBytesPerSecond"
+    ENTITY_BODY = "EntityBody"
+    DRAIN_ENTITY_BODY = "DrainEntityBody"
+    REQUEST_QUEUE = "RequestQueue"
+    IDLE_CONNECTION = "IdleConnection"
+    HEADER_WAIT = "HeaderWait"
+    MIN_SEND_RATE = "MinSendRate"
 
     @property
     def httperr_reason(self) -> str:
-        return self.value
+        """The HTTPERR reason phrase logged when this timer expires (reliability §2.2/§2.4)."""
+        return _HTTPERR_REASONS[self]
+
+
+_HTTPERR_REASONS = {
+    TimerKind.ENTITY_BODY: "Timer_EntityBody",
+    TimerKind.DRAIN_ENTITY_BODY: "Timer_EntityBody",  # undocumented; reliability §2.2 suggests Timer_EntityBody
+    TimerKind.REQUEST_QUEUE: "Timer_ReqQueue",
+    TimerKind.IDLE_CONNECTION: "Timer_ConnectionIdle",
+    TimerKind.HEADER_WAIT: "Timer_HeaderWait",
+    TimerKind.MIN_SEND_RATE: "Timer_MinBytesPerSecond",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,39 +99,63 @@ class TimerEntry(Generic[T]):
     def cancel(self) -> None:
         self.cancelled = True
 
-    def __lt__(self, other: TimerEntry[T]) -> bool:
-        return self.deadline < other.deadline
-
 
 class DeadlineHeap(Generic[T]):
-    """Deadlines ordered by time; cancelled entries are dropped lazily when they reach the top."""
+    """Deadlines ordered by time; cancelled entries are dropped lazily.
 
-    __slots__ = ("_heap",)
+    Entries are kept as (deadline, sequence, entry) tuples so ordering never calls Python code. Cancelled
+    entries leave when they reach the top or, since most timers are re-armed long before they expire, when a
+    periodic compaction finds that they are the majority — so the heap stays proportional to the live timers.
+    """
+
+    __slots__ = ("_arms", "_heap", "_seq")
+
+    COMPACT_EVERY = 4096
 
     def __init__(self) -> None:
-        self._heap: list[TimerEntry[T]] = []
+        self._heap: list[tuple[float, int, TimerEntry[T]]] = []
+        self._seq = 0
+        self._arms = 0
 
     def arm(self, deadline: float, kind: TimerKind, owner: T) -> TimerEntry[T]:
         entry: TimerEntry[T] = TimerEntry(deadline, kind, owner)
-        heapq.heappush(self._heap, entry)
+        self._seq += 1
+        heapq.heappush(self._heap, (deadline, self._seq, entry))
+        self._arms += 1
+        if self._arms >= self.COMPACT_EVERY:
+            self._arms = 0
+            self.compact()
         return entry
+
+    def compact(self) -> None:
+        """Drop cancelled entries when they are at least half of the heap."""
+        heap = self._heap
+        live = [item for item in heap if not item[2].cancelled]
+        if len(live) * 2 <= len(heap):
+            heapq.heapify(live)
+            self._heap = live
 
     def next_deadline(self) -> float | None:
         heap = self._heap
-        while heap and heap[0].cancelled:
+        while heap and heap[0][2].cancelled:
             heapq.heappop(heap)
-        return heap[0].deadline if heap else None
+        return heap[0][0] if heap else None
 
     def pop_expired(self, now: float) -> list[TimerEntry[T]]:
         """Remove and return every live entry whose deadline is at or before `now`, earliest first."""
         heap = self._heap
         out: list[TimerEntry[T]] = []
-        while heap and (heap[0].cancelled or heap[0].deadline <= now):
-            entry = heapq.heappop(heap)
+        while heap and (heap[0][2].cancelled or heap[0][0] <= now):
+            entry = heapq.heappop(heap)[2]
             if not entry.cancelled:
                 entry.cancelled = True
                 out.append(entry)
         return out
 
     def __len__(self) -> int:
-        return sum(1 for e in self._heap if not e.cancelled)
+        return sum(1 for item in self._heap if not item[2].cancelled)
+
+    @property
+    def size(self) -> int:
+        """Entries held, cancelled ones included (what memory use follows)."""
+        return len(self._heap)

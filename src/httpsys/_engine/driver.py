@@ -639,19 +639,36 @@ class Driver:
         conn.reset()
 
     def _deliver(self, request: Request, receive: ReceiveOp) -> None:
-        timer = request.queued_timer
-        if isinstance(timer, TimerEntry):
-            timer.cancel()
-            request.queued_timer = None
-        handle = receive.handle
         if receive.op is not None:
-            handle.pending.pop(receive.op.token, None)
-        request.request_id = request_id = self.next_id()
+            receive.handle.pending.pop(receive.op.token, None)
+        self._hand_over(
+            request, receive.handle, receive.flags, receive.buffer_length, receive.v2, receive.done
+        )
+
+    def _hand_over(
+        self,
+        request: Request,
+        handle: QueueHandle,
+        flags: int,
+        buffer_length: int | None,
+        v2: bool,
+        done: Callable[[int, RequestSnapshot | None, int], None],
+    ) -> None:
+        """Assign the request its RequestId and complete the receive that takes it."""
+        timer = request.queued_timer
+        if timer is not None:
+            timer.cancel()  # type: ignore[attr-defined]
+            request.queued_timer = None
+        self._ids += 2
+        request.request_id = request_id = self._ids
         request.handle_id = handle.handle_id
         request.delivered = True
         self.requests[request_id] = request
         handle.requests.add(request_id)
-        self._complete_receive(request, receive.flags, receive.buffer_length, receive.v2, receive.done)
+        if not flags and buffer_length is None:
+            done(OK, self.snapshot(request), 0)
+        else:
+            self._complete_receive(request, flags, buffer_length, v2, done)
 
     def snapshot(self, request: Request, entity: bytes = b"") -> RequestSnapshot:
         cooked = request.cooked
@@ -803,8 +820,7 @@ class Driver:
         while waiting is not None:
             assert isinstance(waiting, Request)
             if not waiting.channel.closed:
-                receive = ReceiveOp(handle, flags, buffer_length, v2, done)
-                self._deliver(waiting, receive)
+                self._hand_over(waiting, handle, flags, buffer_length, v2, done)
                 return None
             waiting = queue.discipline.take()
         receive = ReceiveOp(handle, flags, buffer_length, v2, done)
@@ -868,6 +884,13 @@ class Driver:
         self, chunks: list[DataChunk]
     ) -> tuple[int, list[Segment], int, tuple[tuple[bytes, bytes], ...] | None]:
         """Data chunks to wire segments: (code, segments, entity length, trailers)."""
+        if len(chunks) == 1:
+            chunk = chunks[0]
+            if type(chunk) is MemoryChunk:
+                data = chunk.data
+                if type(data) is not bytes:
+                    data = bytes(data)
+                return OK, ([data] if data else []), len(data), None
         segments: list[Segment] = []
         total = 0
         trailers: tuple[tuple[bytes, bytes], ...] | None = None

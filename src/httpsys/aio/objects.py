@@ -347,10 +347,14 @@ class RequestQueue:
         transport, handle = self.transport, self.handle
         if spec is not None:
             result = self._call(
-                lambda done: transport.send_response(handle, request_id, flags, spec, chunks, None, None, done)
+                lambda done: transport.send_response(
+                    handle, request_id, flags, spec, chunks, None, None, done
+                )
             )
         else:
-            result = self._call(lambda done: transport.send_body(handle, request_id, flags, chunks, None, done))
+            result = self._call(
+                lambda done: transport.send_body(handle, request_id, flags, chunks, None, done)
+            )
         if isinstance(result, asyncio.Future):
             result = await result
         code, nbytes = result

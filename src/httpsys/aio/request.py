@@ -16,7 +16,7 @@ from httpsys._core.records import DataChunk as _DataChunk
 from httpsys._core.records import FileChunk, MemoryChunk, RequestSnapshot, TrailersChunk
 from httpsys._core.response import ResponseSpec
 from httpsys._core.status import Win32Error
-from httpsys.aio.headers import HeaderInput, Headers, split_response_headers
+from httpsys.aio.headers import HeaderInput, Headers, split_cached, split_response_headers
 from httpsys.errors import error_for_code
 
 if TYPE_CHECKING:
@@ -179,7 +179,7 @@ class Request:
 
     # ----- responding ------------------------------------------------------------------------------------
     def _spec(self, status: int, headers: HeaderInput | None, reason: str | bytes | None) -> ResponseSpec:
-        known, unknown = split_response_headers(headers)
+        known, unknown = split_cached(headers)
         if reason is None:
             breason = reason_for(status)
         else:

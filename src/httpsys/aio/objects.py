@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from httpsys._core.objects import Verbosity503
-from httpsys._core.records import DataChunk, RequestSnapshot
+from httpsys._core.records import DataChunk
 from httpsys._core.response import ResponseSpec
 from httpsys._core.settings import DriverSettings
 from httpsys._core.status import Win32Error

@@ -38,7 +38,7 @@ class TimerKind(Enum):
 _HTTPERR_REASONS = {
     TimerKind.ENTITY_BODY: "Timer_EntityBody",
     TimerKind.DRAIN_ENTITY_BODY: "Timer_EntityBody",  # undocumented; reliability §2.2 suggests Timer_EntityBody
-    TimerKind.REQUEST_QUEUE: "Timer_ReqQueue",
+    TimerKind.REQUEST_QUEUE: "Timer_AppPool",  # reliability §2.4 (v2 docs also name Timer_ReqQueue)
     TimerKind.IDLE_CONNECTION: "Timer_ConnectionIdle",
     TimerKind.HEADER_WAIT: "Timer_HeaderWait",
     TimerKind.MIN_SEND_RATE: "Timer_MinBytesPerSecond",

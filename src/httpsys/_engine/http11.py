@@ -48,12 +48,16 @@ _KNOWN_VERBS = frozenset(
 _MAX_VERB = 255
 _BOUNDARY_KEEP = 64 * 1024  # bytes kept to find a message start after an unknown verb
 _LINGER_RESET = struct.pack("ii", 1, 0)
+_FLUSH_HIGH = 64 * 1024
+_BARE_LF_ERROR = "Expected CRLF after version"  # llhttp's text for `HTTP/1.1\n` (and for `HTTP/1.1.1`)
+_LWS_ERROR = "Unexpected space after start line"
 
 _H_HOST = b"host"
 _H_CL = b"content-length"
 _H_TE = b"transfer-encoding"
 _H_EXPECT = b"expect"
 _H_UPGRADE = b"upgrade"
+_HEADER_WAIT = TimerKind.HEADER_WAIT
 
 
 class FileRegion:
@@ -186,7 +190,7 @@ class Http11Connection(asyncio.Protocol):
         # flow control
         self._reading_paused = False
         self._write_paused = False
-        self._write_mode = -1  # 0: strict (complete when flushed), 1: buffered (BUFFER_DATA)
+        self._write_mode = -1  # see _set_write_mode
         self._out: deque[Segment] = deque()
         self._send_done: SendDone | None = None
         self._send_total = 0
@@ -310,6 +314,9 @@ class Http11Connection(asyncio.Protocol):
             self._on_invalid_method(data)
             return
         except HttpParserError as exc:
+            text = str(exc)
+            if (_BARE_LF_ERROR in text or _LWS_ERROR in text) and self._repair_start_line(data):
+                return
             self._reject(_classify_parser_error(exc, data), None)
             self._after_feed()
             return
@@ -341,15 +348,26 @@ class Http11Connection(asyncio.Protocol):
         self._update_reading()
 
     def _header_wait(self) -> int:
+        """HeaderWait: the driver-wide value until a request was routed, then the URL group's (or its session's)
+        value when one is set; an unset per-app value falls back to the driver-wide one, not to 120 s."""
         group = self.group
         if group is not None:
-            return int(group.effective_timeouts().header_wait)
+            seconds = group.timeouts.header_wait
+            if not seconds and group.session is not None:
+                seconds = group.session.timeouts.header_wait
+            if seconds:
+                return int(seconds)
         return self.settings.header_wait_timeout
 
     def _idle_timeout(self) -> int:
+        """IdleConnection, chosen like HeaderWait."""
         group = self.group
         if group is not None:
-            return int(group.effective_timeouts().idle_connection)
+            seconds = group.timeouts.idle_connection
+            if not seconds and group.session is not None:
+                seconds = group.session.timeouts.idle_connection
+            if seconds:
+                return int(seconds)
         return self.settings.idle_connection_timeout
 
     # ----- httptools callbacks -------------------------------------------------------------------------------
@@ -379,6 +397,8 @@ class Http11Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        if self._timer_kind is _HEADER_WAIT:
+            self._disarm()  # the head is in: HTTP.sys has no timer on the application's answer
         parser = self._parser
         method = self._verb_override or parser.get_method()
         self._verb_override = None
@@ -409,6 +429,8 @@ class Http11Connection(asyncio.Protocol):
             elif lname == _H_CL:
                 request.content_length = int(value)
             elif lname == _H_TE:
+                if request.chunked or value.lower() != b"chunked":
+                    raise RequestRejected(CannedResponse.NOT_IMPLEMENTED)  # other codings, chunked twice
                 request.chunked = True
             elif lname == _H_EXPECT:
                 if value.lower() == b"100-continue":
@@ -425,7 +447,11 @@ class Http11Connection(asyncio.Protocol):
         request.bytes_received = head_size
         request.local_addr = self.local_addr
         request.remote_addr = self.remote_addr
-        if request.chunked or (request.content_length or 0) > 0:
+        if request.chunked:
+            request.body_expected = True
+            request.body_complete = False
+            parser.set_dangerous_leniencies(lenient_optional_cr_before_lf=False)  # chunk framing needs CRLF
+        elif (request.content_length or 0) > 0:
             request.body_expected = True
             request.body_complete = False
         self._parsing = request
@@ -445,6 +471,8 @@ class Http11Connection(asyncio.Protocol):
         self._in_message = False
         self._completed_since += 1
         if isinstance(request, Request):
+            if request.chunked:
+                self._parser.set_dangerous_leniencies(lenient_optional_cr_before_lf=True)
             request.body_end()
             if request is self._draining:
                 self._draining = None
@@ -463,6 +491,10 @@ class Http11Connection(asyncio.Protocol):
         rejection = Rejection(kind, reason)
         if isinstance(parsing, Request):
             # the failing message had a parsed head (its body was malformed)
+            if parsing is self._draining:  # already answered: nothing more to send, never parse past it
+                self._draining = None
+                self.close_when_flushed()
+                return
             if parsing.delivered or parsing.response_started or parsing is self._dispatched:
                 parsing.fail_body()
                 if parsing.response_started:
@@ -480,13 +512,11 @@ class Http11Connection(asyncio.Protocol):
         else:
             self.pipeline.append(rejection)
 
-    def _on_invalid_method(self, data: bytes) -> None:
-        """llhttp knows a fixed verb list; HTTP.sys takes any token. Find the message start and re-parse it."""
+    def _message_start(self, data: bytes) -> tuple[bytes, int] | None:
+        """The bytes kept since the last message boundary plus `data`, and where the failing message starts."""
         kept = self._since_boundary
         if kept is None:
-            self._reject(CannedResponse.INVALID_VERB, None)
-            self._after_feed()
-            return
+            return None
         buf = b"".join(kept) + data if kept else data
         target = self._completed_since
         offset = 0
@@ -499,34 +529,77 @@ class Http11Connection(asyncio.Protocol):
                 else:
                     low = mid + 1
             offset = low
-        self._recover_verb(buf, offset)
+        return buf, offset
+
+    def _on_invalid_method(self, data: bytes) -> None:
+        """llhttp knows a fixed verb list; HTTP.sys takes any token. Find the message start and re-parse it."""
+        found = self._message_start(data)
+        if found is None:
+            self._reject(CannedResponse.INVALID_VERB, None)
+            self._after_feed()
+            return
+        self._recover_verb(*found)
 
     def _recover_verb(self, buf: bytes, offset: int) -> None:
         while offset < len(buf) and buf[offset] in (13, 10):
             offset += 1
         rest = buf[offset:]
         space = rest.find(b" ", 0, _MAX_VERB + 1)
-        if space < 0:
+        verb = rest[:space] if space >= 0 else rest[: _MAX_VERB + 1]
+        kind: CannedResponse | None = None
+        if (space == 0 and rest) or any(b < 0x21 or b > 0x7E for b in verb):
+            kind = CannedResponse.BAD_REQUEST  # empty verb, control or non-ASCII bytes: not a request line
+        elif not all(b in _TCHAR for b in verb) or (space > 0 and verb.upper() in _KNOWN_VERBS):
+            kind = CannedResponse.INVALID_VERB
+        elif space < 0:
             if len(rest) > _MAX_VERB:
-                self._reject(CannedResponse.INVALID_VERB, None)
-                self._after_feed()
-            else:
+                kind = CannedResponse.INVALID_VERB
+            else:  # a token so far: wait for the rest of the verb
                 self._verb_pending = rest
                 self._in_message = True
                 self._in_head = True
                 self._after_feed()
-            return
-        verb = rest[:space]
-        if not verb or any(b < 0x21 or b > 0x7E for b in verb):
-            kind: CannedResponse | None = CannedResponse.BAD_REQUEST
-        elif not all(b in _TCHAR for b in verb) or verb.upper() in _KNOWN_VERBS:
-            kind = CannedResponse.INVALID_VERB
-        else:
-            kind = None
+                return
         if kind is not None:
             self._reject(kind, None)
             self._after_feed()
             return
+        self._refeed(b"GET" + rest[space:], verb)
+
+    def _repair_start_line(self, data: bytes) -> bool:
+        """HTTP.sys accepts a bare LF after the request line and whitespace-led lines right after it (spec §5.5);
+        llhttp does not. Re-feed the failing message with CRLF and without those lines (error path only)."""
+        found = self._message_start(data)
+        if found is None:
+            return False
+        buf, offset = found
+        while offset < len(buf) and buf[offset] in (13, 10):
+            offset += 1
+        end = buf.find(b"\n", offset)
+        if end < 0:
+            return False
+        line = buf[offset:end]
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        version = line[-9:]
+        if (
+            len(version) != 9
+            or version[:6] != b" HTTP/"
+            or version[7] != 0x2E
+            or not (0x30 <= version[6] <= 0x39 and 0x30 <= version[8] <= 0x39)
+        ):
+            return False  # the version token itself is malformed (e.g. HTTP/1.1.1)
+        rest = buf[end + 1 :]
+        while rest[:1] in (b" ", b"\t"):  # discard whitespace-led lines (RFC 9112 §2.2), never merge them
+            nl = rest.find(b"\n")
+            if nl < 0:
+                return False
+            rest = rest[nl + 1 :]
+        self._refeed(line + b"\r\n" + rest, self._verb_override)
+        return True
+
+    def _refeed(self, data: bytes, verb: bytes | None) -> None:
+        """Parse `data` (starting at a message start) with a fresh parser."""
         self._parser = _new_parser(self)
         self._in_message = False
         self._in_head = False
@@ -534,7 +607,7 @@ class Http11Connection(asyncio.Protocol):
         self._since_len = 0
         self._completed_since = 0
         self._verb_override = verb
-        self._feed(b"GET" + rest[space:])
+        self._feed(data)
 
     # ================================================================ pipeline and delivery
     def _advance(self) -> None:
@@ -667,14 +740,19 @@ class Http11Connection(asyncio.Protocol):
 
     # ================================================================ writing
     def _set_write_mode(self, mode: int) -> None:
+        """0: a send completes once at most 64 KiB wait for the end of this loop iteration's flush (uvloop
+        writes small responses in one batch per iteration); 1: BUFFER_DATA, up to `send_buffer` may stay queued;
+        2: flush, complete only when nothing is queued (before sendfile takes over the socket)."""
         if mode == self._write_mode or self.transport is None:
             return
         self._write_mode = mode
         if mode == 0:
-            self.transport.set_write_buffer_limits(high=0, low=0)
-        else:
+            self.transport.set_write_buffer_limits(high=_FLUSH_HIGH, low=0)
+        elif mode == 1:
             high = self.settings.send_buffer
             self.transport.set_write_buffer_limits(high=high, low=high // 2)
+        else:
+            self.transport.set_write_buffer_limits(high=0, low=0)
 
     def send(self, segments: list[Segment], buffered: bool, nagle: bool, done: SendDone) -> None:
         """Write segments in order; `done(code, bytes)` once handed to the socket (or buffered, BUFFER_DATA)."""
@@ -722,7 +800,7 @@ class Http11Connection(asyncio.Protocol):
                     return
                 continue
             if transport.get_write_buffer_size():
-                self._set_write_mode(0)
+                self._set_write_mode(2)
                 if self._write_paused:
                     return
             try:

@@ -55,6 +55,7 @@ class Request:
     """One HTTP request from the moment its head is parsed until its final send completes."""
 
     __slots__ = (
+        "arrived",
         "body_buffered",
         "body_chunks",
         "body_complete",
@@ -148,6 +149,7 @@ class Request:
         self.response_bytes = 0
         self.send_pending = False
         self.opaque = False
+        self.arrived = 0.0
 
     # ----- events from the adapter -------------------------------------------------------------------------
     def body_data(self, data: bytes) -> None:

@@ -358,7 +358,9 @@ class Driver:
         return data
 
     def arm_timer(self, seconds: float, kind: TimerKind, owner: Any) -> TimerEntry[Any]:
-        deadline = self.clock() + seconds
+        return self.arm_timer_at(self.clock() + seconds, kind, owner)
+
+    def arm_timer_at(self, deadline: float, kind: TimerKind, owner: Any) -> TimerEntry[Any]:
         entry = self.timers.arm(deadline, kind, owner)
         if deadline < self._wakeup_at:
             self._schedule_wakeup(deadline)

@@ -199,7 +199,8 @@ class Http11Connection(asyncio.Protocol):
         self._nagle_on = False
         # timers
         self._timer: TimerEntry[Http11Connection] | None = None
-        self._timer_kind: TimerKind | None = None
+        self._timer_kind: TimerKind | None = None  # the timer that applies now (None: none)
+        self._deadline = 0.0  # when it expires
         self._body_timeout = 0
         self._last_body = 0.0
 
@@ -909,28 +910,38 @@ class Http11Connection(asyncio.Protocol):
 
     # ================================================================ timers
     def _arm(self, kind: TimerKind, seconds: float) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        """Arm the connection's one timer. Lazily: the heap entry already armed is kept when it fires no later
+        than the new deadline, and `timer_expired` re-arms it for the real deadline — so a keep-alive request
+        costs no heap operation at all in the steady state."""
+        deadline = self.driver.clock() + seconds
         self._timer_kind = kind
-        self._timer = self.driver.arm_timer(seconds, kind, self)
+        self._deadline = deadline
+        timer = self._timer
+        if timer is None or timer.deadline > deadline:
+            if timer is not None:
+                timer.cancel()
+            self._timer = self.driver.arm_timer_at(deadline, kind, self)
 
     def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._timer_kind = None
+        self._timer_kind = None  # the heap entry, if any, fires harmlessly later (or is re-used by _arm)
 
     def timer_expired(self, entry: TimerEntry[Http11Connection]) -> None:
         if entry is not self._timer or self.closed:
             return
-        kind = entry.kind
         self._timer = None
-        self._timer_kind = None
+        kind = self._timer_kind
+        if kind is None:
+            return
+        now = self.driver.clock()
+        if now < self._deadline:  # re-armed since this entry was pushed
+            self._timer = self.driver.arm_timer_at(self._deadline, kind, self)
+            return
         if kind is TimerKind.ENTITY_BODY:
-            idle_for = self.driver.clock() - self._last_body
+            idle_for = now - self._last_body
             if idle_for < self._body_timeout:
-                self._timer_kind = kind
-                self._timer = self.driver.arm_timer(self._body_timeout - idle_for, kind, self)
+                self._deadline = now + self._body_timeout - idle_for
+                self._timer = self.driver.arm_timer_at(self._deadline, kind, self)
                 return
+        self._timer_kind = None
         self.driver.timer_fired(self, kind)
         self.reset()

@@ -1,0 +1,1037 @@
+"""The ASGI 3 adapter: run an ASGI application (HTTP, WebSocket, lifespan) on an HTTP.sys request queue.
+
+Responsibility: turn each received request into an ASGI scope with `receive`/`send` callables, run the application
+in one task per request (with a cap on concurrent requests), speak WebSocket frames with wsproto over the opaque
+stream of an upgraded request, run the lifespan protocol, and shut down gracefully. It must not frame HTTP: every
+HTTP byte is written by the driver through the asyncio face (`httpsys.aio`), which is all this module calls.
+
+Example:
+    from httpsys.asgi import serve
+    serve(app, ["http://+:8000/"])
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, MutableMapping
+from types import TracebackType
+from typing import Any
+
+from wsproto.connection import Connection, ConnectionState, ConnectionType
+from wsproto.events import BytesMessage, CloseConnection, Message, Ping, TextMessage
+from wsproto.extensions import Extension, PerMessageDeflate
+from wsproto.handshake import server_extensions_handshake
+from wsproto.utilities import generate_accept_token, split_comma_header
+
+from httpsys.aio import OpaqueStream, Request, RequestQueue, ResponseWriter, ServerSession, UrlGroup
+from httpsys.errors import ConnectionInvalidError
+
+__all__ = ["ASGIApp", "ASGIServer", "LifespanError", "serve"]
+
+Scope = MutableMapping[str, Any]
+ASGIMessage = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[ASGIMessage]]
+Send = Callable[[ASGIMessage], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+logger = logging.getLogger("httpsys.asgi")
+
+_ASGI = {"version": "3.0", "spec_version": "2.4"}
+_LIFESPAN_ASGI = {"version": "3.0", "spec_version": "2.0"}
+_VERSIONS = {(1, 1): "1.1", (1, 0): "1.0", (2, 0): "2", (0, 9): "0.9"}
+_METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
+_READ_SIZE = 256 * 1024
+_WS_CLOSE_TIMEOUT = 5.0
+_ERROR_BODY = b"Internal Server Error"
+_ERROR_HEADERS = [(b"content-type", b"text/plain; charset=utf-8")]
+
+# websocket cycle states
+_WS_CONNECTING = 0  # websocket.connect not yet received by the app
+_WS_HANDSHAKE = 1  # the app knows of the connection; no accept, close or denial yet
+_WS_OPEN = 2  # accepted: frames flow
+_WS_RESPONDING = 3  # a denial response (websocket.http.response.*) is under way
+_WS_DONE = 4  # rejected, denied or disconnected
+
+
+class LifespanError(RuntimeError):
+    """The application reported `lifespan.startup.failed` (or failed during startup with lifespan="on")."""
+
+
+def _content_length(headers: list[tuple[bytes, bytes]]) -> int:
+    """The declared request Content-Length, or -1 (chunked or absent)."""
+    for name, value in headers:
+        if len(name) == 14 and name.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return -1
+    return -1
+
+
+def _split_target(raw_url: bytes) -> tuple[bytes, bytes]:
+    """The request target as sent -> (path bytes, query bytes without '?')."""
+    path, _, query = raw_url.partition(b"?")
+    if path[:1] != b"/":
+        scheme_end = path.find(b"://")
+        if scheme_end >= 0:  # absolute-form: drop scheme and authority
+            slash = path.find(b"/", scheme_end + 3)
+            path = path[slash:] if slash >= 0 else b"/"
+    return path, query
+
+
+# ================================================================================================ HTTP
+class _HTTPCycle:
+    """One HTTP request seen through ASGI: `receive` gives the body then http.disconnect, `send` answers."""
+
+    __slots__ = (
+        "_body_left",
+        "_body_pending",
+        "_head",
+        "_headers",
+        "_more_body",
+        "_request",
+        "_status",
+        "_trailer_list",
+        "_trailers",
+        "_waiters",
+        "_watcher",
+        "_writer",
+        "complete",
+        "disconnected",
+        "send_failed",
+        "started",
+    )
+
+    def __init__(self, request: Request, head: bool) -> None:
+        self._request = request
+        self._head = head
+        self._more_body = request.has_body  # body bytes still to ask the driver for
+        self._body_pending = True  # the last http.request message is still to be delivered
+        self._body_left = -2  # -2: not looked up yet; -1: unknown (chunked); else bytes still expected
+        self._status: int | None = None
+        self._headers: Iterable[tuple[bytes, bytes]] = ()
+        self._trailers = False
+        self._trailer_list: list[tuple[bytes, bytes]] | None = None
+        self._writer: ResponseWriter | None = None
+        self._waiters: list[asyncio.Future[None]] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self.started = False  # something was handed to the driver
+        self.complete = False  # the response is finished (or failed)
+        self.disconnected = False
+        self.send_failed = False
+
+    # ----- receive -------------------------------------------------------------------------------------
+    async def receive(self) -> ASGIMessage:
+        if self._more_body:
+            return await self._read_body()
+        if self._body_pending:
+            self._body_pending = False
+            return {"type": "http.request", "body": b"", "more_body": False}
+        if not (self.complete or self.disconnected):
+            await self._wait_disconnect()
+        return {"type": "http.disconnect"}
+
+    async def _read_body(self) -> ASGIMessage:
+        request = self._request
+        left = self._body_left
+        if left == -2:
+            left = self._body_left = _content_length(request.snapshot.headers)
+        try:
+            chunk = await request.read_chunk(_READ_SIZE)
+        except ConnectionError:
+            self._more_body = self._body_pending = False
+            self.disconnected = True
+            return {"type": "http.disconnect"}
+        if not chunk:
+            self._more_body = self._body_pending = False
+            return {"type": "http.request", "body": b"", "more_body": False}
+        if left >= 0:
+            left -= len(chunk)
+            self._body_left = left
+            if left <= 0:  # the declared length is in: no need to ask the driver for EOF
+                self._more_body = self._body_pending = False
+        return {"type": "http.request", "body": chunk, "more_body": self._more_body}
+
+    async def _wait_disconnect(self) -> None:
+        """Wait (lazily: the watcher starts on first need) until the client leaves or the response is done."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiters = self._waiters
+        if waiters is None:
+            waiters = self._waiters = []
+        waiters.append(waiter)
+        if self._watcher is None:
+            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+        try:
+            await waiter
+        finally:
+            if not waiter.done():
+                waiters.remove(waiter)
+
+    async def _watch(self) -> None:
+        try:
+            await self._request.wait_disconnected()
+        except OSError:
+            pass
+        self.disconnected = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiters = self._waiters
+        if waiters:
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            waiters.clear()
+
+    def close(self) -> None:
+        """The application returned: stop the disconnect watcher if one runs."""
+        if self._watcher is not None and not self._watcher.done():
+            self._watcher.cancel()
+
+    # ----- send ----------------------------------------------------------------------------------------
+    async def send(self, message: ASGIMessage) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            if self._status is not None:
+                raise RuntimeError("http.response.start sent twice")
+            self._status = message["status"]
+            self._headers = message.get("headers") or ()
+            self._trailers = bool(message.get("trailers", False))
+        elif kind == "http.response.body":
+            await self._send_body(message.get("body", b""), message.get("more_body", False))
+        elif kind == "http.response.trailers":
+            await self._send_trailers(message)
+        elif kind == "http.response.pathsend":
+            await self._send_file(message["path"], 0, None, False)
+        elif kind == "http.response.zerocopysend":
+            file = message["file"]
+            fd = file if isinstance(file, int) else file.fileno()
+            offset = message.get("offset")
+            if offset is None:
+                offset = os.lseek(fd, 0, os.SEEK_CUR)
+            await self._send_file(fd, offset, message.get("count"), message.get("more_body", False))
+        else:
+            raise ValueError(f"unexpected ASGI message type {kind!r} for an HTTP connection")
+
+    def _check_open(self, what: str) -> int:
+        status = self._status
+        if status is None:
+            raise RuntimeError(f"{what} sent before http.response.start")
+        if self.complete:
+            if self.disconnected or self.send_failed:
+                raise ConnectionInvalidError("the client disconnected")
+            raise RuntimeError(f"{what} sent after the response was complete")
+        return status
+
+    async def _send_body(self, body: bytes, more: bool) -> None:
+        status = self._check_open("http.response.body")
+        writer = self._writer
+        request = self._request
+        try:
+            if writer is None:
+                if not more and not self._trailers:
+                    self.started = self.complete = True
+                    if self._head:
+                        await request.respond(status, self._head_headers(len(body)))
+                    else:
+                        await request.respond(status, self._headers, body)
+                    if self._waiters:
+                        self._wake()
+                    return
+                self.started = True
+                writer = self._writer = await request.start_response(status, self._headers)
+            if body and not self._head:
+                await writer.write(body)
+            if not more:
+                if self._trailers:
+                    self._trailer_list = []
+                else:
+                    self.complete = True
+                    await writer.finish()
+                    if self._waiters:
+                        self._wake()
+        except ConnectionError:
+            self.complete = self.send_failed = True
+            raise
+        except BaseException:
+            self.complete = False  # refused (bad header) or interrupted: the server must end the request
+            raise
+
+    def _head_headers(self, length: int) -> list[tuple[bytes, bytes]]:
+        """HEAD: the body is not sent, but a Content-Length the app did not give still describes it."""
+        headers = list(self._headers)
+        if not any(name.lower() in (b"content-length", b"transfer-encoding") for name, _ in headers):
+            headers.append((b"content-length", b"%d" % length))
+        return headers
+
+    async def _send_trailers(self, message: ASGIMessage) -> None:
+        self._check_open("http.response.trailers")
+        trailers = self._trailer_list
+        writer = self._writer
+        if trailers is None or writer is None:
+            raise RuntimeError("http.response.trailers needs trailers=True and the final body message first")
+        trailers.extend(message.get("headers") or ())
+        if not message.get("more_trailers", False):
+            self.complete = True
+            try:
+                await writer.finish(trailers=trailers)
+            except ConnectionError:
+                self.send_failed = True
+                raise
+            except BaseException:
+                self.complete = False
+                raise
+            if self._waiters:
+                self._wake()
+
+    async def _send_file(self, file: str | int, offset: int, count: int | None, more: bool) -> None:
+        status = self._check_open("a file response")
+        request = self._request
+        writer = self._writer
+        try:
+            if writer is None and not more and not self._trailers:
+                self.started = self.complete = True
+                if self._head:
+                    await request.respond(status, self._headers)
+                else:
+                    await request.send_file(file, status, self._headers, offset=offset, length=count)
+                if self._waiters:
+                    self._wake()
+                return
+            if writer is None:
+                self.started = True
+                writer = self._writer = await request.start_response(status, self._headers)
+            if not self._head:
+                if isinstance(file, str):
+                    fd = os.open(file, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+                    try:
+                        await writer.write_file(fd, offset, count)
+                    finally:
+                        os.close(fd)
+                else:
+                    await writer.write_file(file, offset, count)
+            if not more:
+                if self._trailers:
+                    self._trailer_list = []
+                else:
+                    self.complete = True
+                    await writer.finish()
+                    if self._waiters:
+                        self._wake()
+        except ConnectionError:
+            self.complete = self.send_failed = True
+            raise
+        except BaseException:
+            self.complete = False  # refused (bad header) or interrupted: the server must end the request
+            raise
+
+
+# ================================================================================================ WebSocket
+def _handshake_problem(headers: list[tuple[bytes, bytes]]) -> tuple[int, list[tuple[bytes, bytes]]] | None:
+    """A (status, headers) answer for an unusable WebSocket handshake, None when it is fine (RFC 6455 §4.2.1)."""
+    key = version = None
+    connection_upgrade = False
+    for name, value in headers:
+        if name == b"sec-websocket-key":
+            key = value
+        elif name == b"sec-websocket-version":
+            version = value
+        elif name == b"connection":
+            connection_upgrade = connection_upgrade or any(
+                token.strip().lower() == b"upgrade" for token in value.split(b",")
+            )
+    if version is None or version.strip() != b"13":
+        return 426, [(b"Sec-WebSocket-Version", b"13")]
+    if not key or not connection_upgrade:
+        return 400, []
+    return None
+
+
+class _WebSocketCycle:
+    """One WebSocket session seen through ASGI, with wsproto framing over the request's opaque stream."""
+
+    __slots__ = (
+        "_conn",
+        "_denial_body",
+        "_denial_headers",
+        "_denial_status",
+        "_disconnect",
+        "_headers",
+        "_lock",
+        "_max_size",
+        "_parts",
+        "_pending",
+        "_reading",
+        "_request",
+        "_size",
+        "_stream",
+        "_text",
+        "close_sent",
+        "state",
+    )
+
+    def __init__(self, request: Request, headers: list[tuple[bytes, bytes]], max_size: int) -> None:
+        self._request = request
+        self._headers = headers
+        self._max_size = max_size
+        self.state = _WS_CONNECTING
+        self._stream: OpaqueStream | None = None
+        self._conn: Connection | None = None
+        self._lock = asyncio.Lock()
+        self._pending: deque[ASGIMessage] = deque()
+        self._reading: asyncio.Task[bytes] | None = None
+        self._disconnect: ASGIMessage | None = None
+        self._parts: list[Any] = []
+        self._size = 0
+        self._text = False
+        self._denial_status = 0
+        self._denial_headers: Iterable[tuple[bytes, bytes]] = ()
+        self._denial_body: list[bytes] = []
+        self.close_sent = False
+
+    # ----- receive -------------------------------------------------------------------------------------
+    async def receive(self) -> ASGIMessage:
+        if self.state == _WS_CONNECTING:
+            self.state = _WS_HANDSHAKE
+            return {"type": "websocket.connect"}
+        if self._pending:
+            return self._pending.popleft()
+        if self._disconnect is not None:
+            return self._disconnect
+        if self.state != _WS_OPEN:
+            raise RuntimeError("websocket.receive before websocket.accept")
+        conn = self._conn
+        assert conn is not None
+        while not self._pending:
+            data = await self._read()
+            if not data:
+                await self._disconnected(1006, "")
+                break
+            conn.receive_data(data)
+            await self._process(conn)
+        return self._pending.popleft()
+
+    async def _read(self) -> bytes:
+        """The next bytes from the stream; a cancelled receive leaves the read running for the next one."""
+        reading = self._reading
+        if reading is None:
+            stream = self._stream
+            assert stream is not None
+            reading = self._reading = asyncio.get_running_loop().create_task(stream.read())
+        data = await asyncio.shield(reading)
+        self._reading = None
+        return data
+
+    async def _process(self, conn: Connection) -> None:
+        for event in conn.events():
+            if isinstance(event, Message):
+                self._size += len(event.data)
+                if self._size > self._max_size:
+                    await self._close_with(conn, 1009, "message too big")
+                    await self._disconnected(1009, "message too big")
+                    return
+                self._text = isinstance(event, TextMessage)
+                self._parts.append(event.data)
+                if event.message_finished:
+                    parts, self._parts, self._size = self._parts, [], 0
+                    if self._text:
+                        self._pending.append({"type": "websocket.receive", "text": "".join(parts)})
+                    else:
+                        self._pending.append({"type": "websocket.receive", "bytes": b"".join(parts)})
+            elif isinstance(event, Ping):
+                if conn.state != ConnectionState.OPEN:
+                    continue  # closing: a pong may no longer be sent
+                with contextlib.suppress(OSError):
+                    await self._write(conn.send(event.response()))
+            elif isinstance(event, CloseConnection):
+                if conn.state == ConnectionState.REMOTE_CLOSING or (
+                    conn.state == ConnectionState.OPEN and not self.close_sent
+                ):
+                    with contextlib.suppress(OSError):
+                        await self._write(conn.send(event.response()))
+                    self.close_sent = True
+                await self._disconnected(event.code, event.reason or "")
+                return
+
+    async def _close_with(self, conn: Connection, code: int, reason: str) -> None:
+        if not self.close_sent and conn.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
+            self.close_sent = True
+            with contextlib.suppress(OSError):
+                await self._write(conn.send(CloseConnection(code=code, reason=reason)))
+
+    async def _disconnected(self, code: int, reason: str) -> None:
+        self._disconnect = {"type": "websocket.disconnect", "code": code, "reason": reason}
+        self._pending.append(self._disconnect)
+        self.state = _WS_DONE
+        await self._close_stream()
+
+    async def _write(self, data: bytes) -> None:
+        stream = self._stream
+        assert stream is not None
+        try:
+            async with self._lock:
+                await stream.write(data)
+        except ConnectionError:
+            if self._disconnect is None:
+                self._disconnect = {"type": "websocket.disconnect", "code": 1006, "reason": ""}
+            self.state = _WS_DONE
+            raise
+
+    async def _close_stream(self) -> None:
+        stream = self._stream
+        if stream is not None:
+            async with self._lock:
+                await stream.close()
+
+    # ----- send ----------------------------------------------------------------------------------------
+    async def send(self, message: ASGIMessage) -> None:
+        kind = message["type"]
+        if kind == "websocket.send":
+            conn = self._conn
+            if conn is None or self.state != _WS_OPEN or self.close_sent:
+                if self.state in (_WS_CONNECTING, _WS_HANDSHAKE):
+                    raise RuntimeError("websocket.send before websocket.accept")
+                raise ConnectionInvalidError("the WebSocket is closed")
+            text = message.get("text")
+            if text is not None:
+                data = conn.send(TextMessage(data=text))
+            else:
+                data = conn.send(BytesMessage(data=message.get("bytes") or b""))
+            await self._write(data)
+        elif kind == "websocket.accept":
+            await self._accept(message)
+        elif kind == "websocket.close":
+            if self.state in (_WS_CONNECTING, _WS_HANDSHAKE):
+                self.state = _WS_DONE
+                self._disconnect = {"type": "websocket.disconnect", "code": message.get("code", 1000)}
+                await self._request.respond(403, _ERROR_HEADERS, b"Forbidden")
+            elif self.state == _WS_OPEN and self._conn is not None:
+                await self._close_with(self._conn, message.get("code") or 1000, message.get("reason") or "")
+        elif kind == "websocket.http.response.start":
+            if self.state not in (_WS_CONNECTING, _WS_HANDSHAKE):
+                raise RuntimeError("websocket.http.response.start after the handshake was answered")
+            self.state = _WS_RESPONDING
+            self._denial_status = message["status"]
+            self._denial_headers = message.get("headers") or ()
+        elif kind == "websocket.http.response.body":
+            if self.state != _WS_RESPONDING:
+                raise RuntimeError("websocket.http.response.body without websocket.http.response.start")
+            self._denial_body.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                self.state = _WS_DONE
+                self._disconnect = {"type": "websocket.disconnect", "code": 1000}
+                body = b"".join(self._denial_body)
+                await self._request.respond(self._denial_status, self._denial_headers, body)
+        else:
+            raise ValueError(f"unexpected ASGI message type {kind!r} for a WebSocket")
+
+    async def _accept(self, message: ASGIMessage) -> None:
+        if self.state not in (_WS_CONNECTING, _WS_HANDSHAKE):
+            raise RuntimeError("websocket.accept after the handshake was answered")
+        key = b""
+        offers: list[str] = []
+        for name, value in self._headers:
+            if name == b"sec-websocket-key":
+                key = value.strip()
+            elif name == b"sec-websocket-extensions":
+                offers.extend(split_comma_header(value))
+        response: list[tuple[bytes, bytes]] = [
+            (b"Upgrade", b"websocket"),
+            (b"Connection", b"Upgrade"),
+            (b"Sec-WebSocket-Accept", generate_accept_token(key)),
+        ]
+        subprotocol = message.get("subprotocol")
+        if subprotocol:
+            response.append((b"Sec-WebSocket-Protocol", subprotocol.encode("ascii")))
+        extensions: list[Extension] = []
+        if offers:
+            deflate = PerMessageDeflate()
+            accepted = server_extensions_handshake(offers, [deflate])
+            if accepted:
+                response.append((b"Sec-WebSocket-Extensions", accepted))
+                extensions.append(deflate)
+        response.extend((bytes(n), bytes(v)) for n, v in message.get("headers") or ())
+        self._stream = await self._request.upgrade(response)
+        self._conn = Connection(ConnectionType.SERVER, extensions)
+        self.state = _WS_OPEN
+
+    # ----- the end -------------------------------------------------------------------------------------
+    async def going_away(self) -> None:
+        """Server shutdown: ask the client to close (1012 Service Restart)."""
+        if self.state == _WS_OPEN and self._conn is not None:
+            await self._close_with(self._conn, 1012, "server shutting down")
+
+    async def finish(self, failed: bool) -> None:
+        """The application returned (or failed): complete whatever it left open."""
+        state = self.state
+        if state in (_WS_CONNECTING, _WS_HANDSHAKE, _WS_RESPONDING):
+            self.state = _WS_DONE
+            if failed:
+                await self._request.respond(500, _ERROR_HEADERS, _ERROR_BODY)
+            else:
+                await self._request.respond(403, _ERROR_HEADERS, b"Forbidden")
+            return
+        conn = self._conn
+        if state == _WS_OPEN and conn is not None:
+            await self._close_with(conn, 1011 if failed else 1000, "")
+            # wait (bounded) for the client's close frame, then close the connection from our side
+            try:
+                async with asyncio.timeout(_WS_CLOSE_TIMEOUT):
+                    while self._disconnect is None:
+                        data = await self._read()
+                        if not data:
+                            break
+                        conn.receive_data(data)
+                        for event in conn.events():
+                            if isinstance(event, CloseConnection):
+                                self._disconnect = {"type": "websocket.disconnect", "code": event.code}
+            except (TimeoutError, OSError):
+                pass
+            self.state = _WS_DONE
+        if self._reading is not None:
+            self._reading.cancel()
+        with contextlib.suppress(OSError):
+            await self._close_stream()
+
+
+# ================================================================================================ lifespan
+class _Lifespan:
+    """The lifespan protocol: one long-lived call of the application, told of startup and shutdown."""
+
+    def __init__(self, app: ASGIApp, state: dict[str, Any], required: bool) -> None:
+        loop = asyncio.get_running_loop()
+        self.app = app
+        self.state = state
+        self.required = required
+        self.supported = True
+        self._startup: asyncio.Future[None] = loop.create_future()
+        self._shutdown: asyncio.Future[None] = loop.create_future()
+        self._shutdown_asked: asyncio.Future[None] = loop.create_future()
+        self._started = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def startup(self) -> None:
+        """Run the startup phase; LifespanError if the application reports a failure."""
+        self._task = asyncio.get_running_loop().create_task(self._main())
+        await self._startup
+
+    async def shutdown(self, timeout: float) -> None:
+        task = self._task
+        if task is None or task.done():
+            return
+        if not self._shutdown_asked.done():
+            self._shutdown_asked.set_result(None)
+        try:
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(self._shutdown)
+        except TimeoutError:
+            logger.warning("ASGI lifespan shutdown did not complete within %.1f s", timeout)
+            task.cancel()
+
+    async def _main(self) -> None:
+        scope: Scope = {"type": "lifespan", "asgi": dict(_LIFESPAN_ASGI), "state": self.state}
+        try:
+            await self.app(scope, self._receive, self._send)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            if not self._startup.done():
+                if self.required:
+                    logger.exception("ASGI lifespan startup failed")
+                    self._startup.set_exception(LifespanError(f"lifespan startup raised {exc!r}"))
+                else:
+                    self.supported = False
+                    logger.info(
+                        "ASGI 'lifespan' protocol appears unsupported (%r): continuing without it", exc
+                    )
+                    self._startup.set_result(None)
+            else:
+                logger.exception("ASGI lifespan task failed")
+        finally:
+            if not self._startup.done():
+                self.supported = False
+                if self.required:
+                    self._startup.set_exception(
+                        LifespanError("the application returned during lifespan startup")
+                    )
+                else:
+                    self._startup.set_result(None)
+            if not self._shutdown.done():
+                self._shutdown.set_result(None)
+
+    async def _receive(self) -> ASGIMessage:
+        if not self._started:
+            self._started = True
+            return {"type": "lifespan.startup"}
+        await self._shutdown_asked
+        return {"type": "lifespan.shutdown"}
+
+    async def _send(self, message: ASGIMessage) -> None:
+        kind = message["type"]
+        if kind == "lifespan.startup.complete":
+            if not self._startup.done():
+                self._startup.set_result(None)
+        elif kind == "lifespan.startup.failed":
+            text = message.get("message", "")
+            logger.error("ASGI lifespan startup failed: %s", text)
+            if not self._startup.done():
+                self._startup.set_exception(LifespanError(f"lifespan startup failed: {text}"))
+        elif kind == "lifespan.shutdown.complete":
+            if not self._shutdown.done():
+                self._shutdown.set_result(None)
+        elif kind == "lifespan.shutdown.failed":
+            logger.error("ASGI lifespan shutdown failed: %s", message.get("message", ""))
+            if not self._shutdown.done():
+                self._shutdown.set_result(None)
+        else:
+            raise ValueError(f"unexpected ASGI lifespan message type {kind!r}")
+
+
+# ================================================================================================ the server
+class ASGIServer:
+    """Serve an ASGI 3 application on a request queue bound to the given URL prefixes.
+
+    Example:
+        server = ASGIServer(app, ["http://+:8000/"])
+        stop = asyncio.Event()
+        await server.run(stop)          # returns after stop.set() and a graceful shutdown
+
+        async with ASGIServer(app, ["http://+:8000/api/"]) as server:   # serves in the background
+            ...
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        urls: list[str],
+        *,
+        queue_name: str | None = None,
+        root_path: str = "",
+        lifespan: str = "auto",
+        concurrency: int = 1000,
+        shutdown_timeout: float = 10.0,
+        ws_max_size: int = 16 * 1024 * 1024,
+    ) -> None:
+        if lifespan not in ("auto", "on", "off"):
+            raise ValueError(f"lifespan must be 'auto', 'on' or 'off', not {lifespan!r}")
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.app = app
+        self.urls = list(urls)
+        self.queue_name = queue_name
+        self.root_path = root_path.rstrip("/")
+        self.lifespan = lifespan
+        self.concurrency = concurrency
+        self.shutdown_timeout = shutdown_timeout
+        self.ws_max_size = ws_max_size
+        self.state: dict[str, Any] = {}
+        self.started = asyncio.Event()
+        self.session: ServerSession | None = None
+        self.queue: RequestQueue | None = None
+        self.group: UrlGroup | None = None
+        self._tasks: dict[int, asyncio.Task[None]] = {}  # by request id
+        self._websockets: set[_WebSocketCycle] = set()
+        self._active = 0
+        self._room: asyncio.Future[None] | None = None
+        self._root_bytes = self.root_path.encode("utf-8")
+        self._extensions: dict[str, Any] = {
+            "http.response.trailers": {},
+            "http.response.pathsend": {},
+            "http.response.zerocopysend": {},
+        }
+        self._ws_extensions: dict[str, Any] = {"websocket.http.response": {}}
+        self._background: asyncio.Task[None] | None = None
+        self._stop: asyncio.Event | None = None
+
+    # ----- running -------------------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Serve until `stop` is set (or the task is cancelled), then shut down gracefully."""
+        loop = asyncio.get_running_loop()
+        lifespan: _Lifespan | None = None
+        if self.lifespan != "off":
+            lifespan = _Lifespan(self.app, self.state, self.lifespan == "on")
+            await lifespan.startup()
+        session = self.session = ServerSession()
+        receiver: asyncio.Task[None] | None = None
+        try:
+            session.open()
+            queue = self.queue = session.request_queue(self.queue_name)
+            group = self.group = session.url_group()
+            for url in self.urls:
+                group.add_url(url)
+            group.bind(queue)
+            receiver = loop.create_task(self._receive_requests(queue))
+            self.started.set()
+            waiter = loop.create_task((stop or asyncio.Event()).wait())  # no event: until cancelled
+            try:
+                await asyncio.wait((receiver, waiter), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiter.cancel()
+            failure = receiver.exception() if receiver.done() else None
+            if failure is not None:
+                raise failure
+        finally:
+            try:
+                await self._drain(receiver)
+            finally:
+                if lifespan is not None:
+                    await lifespan.shutdown(self.shutdown_timeout)
+                session.close()
+                self.started.clear()
+
+    async def _receive_requests(self, queue: RequestQueue) -> None:
+        loop = asyncio.get_running_loop()
+        handle = self._handle
+        tasks = self._tasks
+        limit = self.concurrency
+        while True:
+            if self._active >= limit:
+                self._room = loop.create_future()
+                await self._room
+            try:
+                request = await queue.receive()
+            except OSError:
+                if queue.closed:
+                    return
+                raise
+            self._active += 1
+            tasks[request.snapshot.request_id] = loop.create_task(handle(request))
+
+    async def _drain(self, receiver: asyncio.Task[None] | None) -> None:
+        """Graceful shutdown: disable the URL group, serve the requests already queued and in flight, then stop.
+
+        A disabled group turns new requests away the way the queue's 503 verbosity says (HTTP.sys's default,
+        Basic, resets the connection; Limited and Full answer 503).
+
+        The receiver keeps taking the requests already waiting in the queue while in-flight ones finish; once the
+        URL group is disabled nothing new can be queued, so cancelling its parked receive loses no request.
+        """
+        group = self.group
+        if group is not None:
+            with contextlib.suppress(OSError):
+                group.set_enabled(False)
+        for ws in list(self._websockets):
+            with contextlib.suppress(OSError):
+                await ws.going_away()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.shutdown_timeout
+        await asyncio.sleep(0)  # let the receiver take what is already queued
+        while self._tasks and loop.time() < deadline:
+            await asyncio.wait(list(self._tasks.values()), timeout=deadline - loop.time())
+            await asyncio.sleep(0)
+        if receiver is not None and not receiver.done():
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await receiver
+        still = list(self._tasks.values())
+        if still:
+            logger.warning(
+                "cancelling %d request(s) still running after %.1f s", len(still), self.shutdown_timeout
+            )
+            for task in still:
+                task.cancel()
+            await asyncio.wait(still, timeout=1.0)
+
+    async def __aenter__(self) -> ASGIServer:
+        self._stop = asyncio.Event()
+        self._background = asyncio.get_running_loop().create_task(self.run(self._stop))
+        started = asyncio.get_running_loop().create_task(self.started.wait())
+        await asyncio.wait((self._background, started), return_when=asyncio.FIRST_COMPLETED)
+        started.cancel()
+        if self._background.done():
+            self._background.result()  # raises what went wrong
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._stop is not None and self._background is not None:
+            self._stop.set()
+            await self._background
+
+    # ----- one request ---------------------------------------------------------------------------------
+    async def _handle(self, request: Request) -> None:
+        try:
+            snap = request.snapshot
+            headers: list[tuple[bytes, bytes]] = []
+            add = headers.append
+            upgrade = False
+            for name, value in snap.headers:
+                name = name.lower()
+                if name == b"upgrade":
+                    upgrade = b"websocket" in value.lower()
+                add((name, value))
+            raw_path, query = _split_target(snap.raw_url)
+            path = snap.abs_path
+            root = self.root_path
+            if root and not (path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/")):
+                path = root + path
+                raw_path = self._root_bytes + raw_path
+            method = snap.method
+            if upgrade and method == b"GET":
+                await self._websocket(request, headers, path, raw_path, query)
+                return
+            full_url = snap.full_url
+            scope: Scope = {
+                "type": "http",
+                "asgi": _ASGI,
+                "http_version": _VERSIONS.get(snap.version) or f"{snap.version[0]}.{snap.version[1]}",
+                "method": _METHODS.get(method) or method.decode("latin-1"),
+                "scheme": "https" if full_url[4] == "s" else "http",
+                "path": path,
+                "raw_path": raw_path,
+                "query_string": query,
+                "root_path": root,
+                "headers": headers,
+                "client": snap.remote_addr,
+                "server": snap.local_addr,
+                "state": self.state.copy(),
+                "extensions": self._extensions,
+            }
+            cycle = _HTTPCycle(request, method == b"HEAD")
+            try:
+                await self.app(scope, cycle.receive, cycle.send)
+            except BaseException as exc:
+                await self._failed(request, cycle, exc)
+                if not isinstance(exc, Exception):
+                    raise
+            else:
+                if not cycle.complete:
+                    await self._unfinished(request, cycle)
+            finally:
+                if cycle._watcher is not None:
+                    cycle.close()
+        finally:
+            self._active -= 1
+            self._tasks.pop(request.snapshot.request_id, None)
+            room = self._room
+            if room is not None and not room.done():
+                room.set_result(None)
+
+    async def _failed(self, request: Request, cycle: _HTTPCycle, exc: BaseException) -> None:
+        if cycle.send_failed or (cycle.disconnected and isinstance(exc, ConnectionError)):
+            logger.debug(
+                "client went away during %r: %r", request, exc
+            )  # what the app raised follows from it
+            return
+        if isinstance(exc, asyncio.CancelledError):
+            if not cycle.complete:
+                with contextlib.suppress(OSError):
+                    request.cancel()
+            return
+        logger.error("exception in ASGI application for %r", request, exc_info=exc)
+        if not cycle.started:
+            cycle.started = cycle.complete = True
+            try:
+                await request.respond(500, _ERROR_HEADERS, _ERROR_BODY)
+                return
+            except (RuntimeError, OSError):
+                pass
+        if not cycle.complete:  # started but unfinished: the client must not take it for a whole response
+            cycle.complete = True
+            with contextlib.suppress(OSError):
+                request.cancel()
+
+    async def _unfinished(self, request: Request, cycle: _HTTPCycle) -> None:
+        """The application returned without completing the response."""
+        if cycle.disconnected:
+            logger.debug("client went away before the response to %r", request)
+            cycle.complete = True
+            with contextlib.suppress(OSError):
+                request.cancel()
+        elif not cycle.started:
+            logger.error("ASGI application returned without a response for %r", request)
+            cycle.started = cycle.complete = True
+            with contextlib.suppress(OSError):
+                await request.respond(500, _ERROR_HEADERS, _ERROR_BODY)
+        else:
+            logger.error("ASGI application returned before completing the response for %r", request)
+            cycle.complete = True
+            with contextlib.suppress(OSError):
+                request.cancel()
+
+    async def _websocket(
+        self, request: Request, headers: list[tuple[bytes, bytes]], path: str, raw_path: bytes, query: bytes
+    ) -> None:
+        problem = _handshake_problem(headers)
+        if problem is not None:
+            status, extra = problem
+            with contextlib.suppress(OSError):
+                await request.respond(status, extra + _ERROR_HEADERS, b"Bad WebSocket handshake")
+            return
+        snap = request.snapshot
+        subprotocols: list[str] = []
+        for name, value in headers:
+            if name == b"sec-websocket-protocol":
+                subprotocols.extend(p.strip() for p in value.decode("latin-1").split(",") if p.strip())
+        scope: Scope = {
+            "type": "websocket",
+            "asgi": _ASGI,
+            "http_version": _VERSIONS.get(snap.version) or f"{snap.version[0]}.{snap.version[1]}",
+            "scheme": "wss" if snap.full_url[4] == "s" else "ws",
+            "path": path,
+            "raw_path": raw_path,
+            "query_string": query,
+            "root_path": self.root_path,
+            "headers": headers,
+            "client": snap.remote_addr,
+            "server": snap.local_addr,
+            "subprotocols": subprotocols,
+            "state": self.state.copy(),
+            "extensions": self._ws_extensions,
+        }
+        cycle = _WebSocketCycle(request, headers, self.ws_max_size)
+        self._websockets.add(cycle)
+        failed = False
+        try:
+            await self.app(scope, cycle.receive, cycle.send)
+        except asyncio.CancelledError:
+            failed = True
+            raise
+        except Exception as exc:
+            failed = True
+            if isinstance(exc, OSError) and cycle.state == _WS_DONE:
+                logger.debug("WebSocket client went away during %r: %r", request, exc)
+            else:
+                logger.error("exception in ASGI WebSocket application for %r", request, exc_info=exc)
+        finally:
+            self._websockets.discard(cycle)
+            try:
+                await cycle.finish(failed)
+            except (OSError, RuntimeError):
+                with contextlib.suppress(OSError):
+                    request.cancel()
+
+
+# ================================================================================================ entry point
+def serve(app: ASGIApp, urls: list[str], **kw: Any) -> None:
+    """Run `app` on `urls` until SIGINT/SIGTERM, on uvloop when available.
+
+    Example:
+        serve(app, ["http://+:8000/"], lifespan="on")
+    """
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        await ASGIServer(app, urls, **kw).run(stop)
+
+    _run(main())
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+from httpsys._core.objects import Verbosity503
 from httpsys.aio import (
     Headers,
     OpaqueStream,
@@ -41,5 +42,6 @@ __all__ = [
     "ResponseWriter",
     "ServerSession",
     "UrlGroup",
+    "Verbosity503",
     "__version__",
 ]

@@ -76,5 +76,7 @@ class RequestSnapshot:
     headers: list[tuple[bytes, bytes]]  # names as sent, values trimmed, in arrival order
     bytes_received: int
     entity: bytes = b""  # body copied by COPY_BODY / FLUSH_BODY
+    content_length: int | None = None  # the request's Content-Length, when it has one
+    upgrade: bool = False  # the request asks for a protocol upgrade (Upgrade header or CONNECT)
     raw_connection_id: int = 0
     extra: dict[str, object] = field(default_factory=dict)

@@ -694,6 +694,8 @@ class Driver:
             headers=request.headers,
             bytes_received=request.bytes_received,
             entity=entity,
+            content_length=request.content_length,
+            upgrade=request.upgrade,
         )
 
     def required_size(self, request: Request, v2: bool, entity_len: int) -> int:

@@ -272,12 +272,7 @@ class RequestQueue:
         token = next(_tokens)
         result = self._call(lambda done: transport.receive_request(handle, 0, 0, None, True, token, done))
         if isinstance(result, asyncio.Future):
-            try:
-                result = await result
-            except asyncio.CancelledError:
-                if not self.closed:
-                    transport.cancel_io(handle, token)
-                raise
+            result = await self._await_cancellable(result, token)
         code, snapshot, _n = result
         if code != _OK or snapshot is None:
             raise error_for_code(code)
@@ -329,11 +324,24 @@ class RequestQueue:
 
     async def _call_body(self, request_id: int, max_len: int, fill: bool) -> tuple[int, bytes]:
         transport, handle = self.transport, self.handle
-        result = self._call(lambda done: transport.receive_body(handle, request_id, max_len, fill, 0, done))
+        token = next(_tokens)
+        result = self._call(
+            lambda done: transport.receive_body(handle, request_id, max_len, fill, token, done)
+        )
         if isinstance(result, asyncio.Future):
-            result = await result
+            result = await self._await_cancellable(result, token)
         code, data = result
         return int(code), data
+
+    async def _await_cancellable(self, fut: asyncio.Future[Any], token: int) -> Any:
+        """Await a pending driver operation; if the awaiting task is cancelled, cancel the operation too
+        (an abandoned body read must not swallow bytes that arrive later)."""
+        try:
+            return await fut
+        except asyncio.CancelledError:
+            if not self.closed:
+                self.transport.cancel_io(self.handle, token)
+            raise
 
     async def _call_send(
         self,
@@ -367,7 +375,7 @@ class RequestQueue:
         token = next(_tokens)
         result = self._call(lambda done: transport.wait_disconnect(handle, connection_id, token, done))
         if isinstance(result, asyncio.Future):
-            result = await result
+            result = await self._await_cancellable(result, token)
         return int(result[0])
 
 

@@ -17,7 +17,7 @@ from httpsys._core.records import FileChunk, MemoryChunk, RequestSnapshot, Trail
 from httpsys._core.response import ResponseSpec
 from httpsys._core.status import Win32Error
 from httpsys.aio.headers import HeaderInput, Headers, split_cached, split_response_headers
-from httpsys.errors import error_for_code
+from httpsys.errors import InvalidParameterError, error_for_code
 
 if TYPE_CHECKING:
     from httpsys.aio.objects import RequestQueue
@@ -191,6 +191,15 @@ class Request:
             raise RuntimeError("a response was already started for this request")
         self._responded = True
 
+    async def _send_head(self, flags: int, spec: ResponseSpec, chunks: list[_DataChunk]) -> int:
+        """The first send of the response; a response the driver refuses (a bad header) can be replaced."""
+        self._claim()
+        try:
+            return await self._queue._call_send(self.request_id, flags, spec, chunks, response=True)
+        except InvalidParameterError:
+            self._responded = False
+            raise
+
     async def respond(
         self,
         status: int = 200,
@@ -205,12 +214,9 @@ class Request:
         Example:
             await request.respond(404, {"Content-Type": "text/plain"}, b"no such thing")
         """
-        self._claim()
         spec = self._spec(status, headers, reason)
         chunks: list[_DataChunk] = [MemoryChunk(body)] if body else []
-        return await self._queue._call_send(
-            self.request_id, DISCONNECT if disconnect else 0, spec, chunks, response=True
-        )
+        return await self._send_head(DISCONNECT if disconnect else 0, spec, chunks)
 
     async def send_file(
         self,
@@ -227,7 +233,6 @@ class Request:
         Example:
             await request.send_file("site/index.html", headers={"Content-Type": "text/html"})
         """
-        self._claim()
         opened: int | None = None
         if isinstance(file, int):
             fd = file
@@ -239,13 +244,18 @@ class Request:
             chunk = FileChunk(fd, offset, length if length is not None else 0xFFFFFFFFFFFFFFFF)
             spec = self._spec(status, headers, None)
             flags = PROCESS_RANGES if process_ranges else 0
-            return await self._queue._call_send(self.request_id, flags, spec, [chunk], response=True)
+            return await self._send_head(flags, spec, [chunk])
         finally:
             if opened is not None:
                 os.close(opened)
 
     async def start_response(
-        self, status: int = 200, headers: HeaderInput | None = None, *, reason: str | bytes | None = None
+        self,
+        status: int = 200,
+        headers: HeaderInput | None = None,
+        *,
+        reason: str | bytes | None = None,
+        body: bytes | bytearray | memoryview = b"",
     ) -> ResponseWriter:
         """Send the status and headers now and stream the body with the returned writer.
 
@@ -258,11 +268,9 @@ class Request:
                 await writer.write(b"line %d\\n" % i)
             await writer.finish()
         """
-        self._claim()
         spec = self._spec(status, headers, reason)
-        await self._queue._call_send(
-            self.request_id, MORE_DATA | BUFFER_DATA | AUTOMATIC_CHUNKING, spec, [], response=True
-        )
+        chunks: list[_DataChunk] = [MemoryChunk(body)] if body else []
+        await self._send_head(MORE_DATA | BUFFER_DATA | AUTOMATIC_CHUNKING, spec, chunks)
         return ResponseWriter(self)
 
     async def upgrade(self, headers: HeaderInput | None = None) -> OpaqueStream:
@@ -274,11 +282,8 @@ class Request:
             await stream.write(data)
             await stream.close()
         """
-        self._claim()
         spec = self._spec(101, headers, None)
-        await self._queue._call_send(
-            self.request_id, OPAQUE | MORE_DATA | BUFFER_DATA, spec, [], response=True
-        )
+        await self._send_head(OPAQUE | MORE_DATA | BUFFER_DATA, spec, [])
         return OpaqueStream(self)
 
     async def wait_disconnected(self) -> None:
@@ -335,12 +340,18 @@ class ResponseWriter:
         chunk = FileChunk(fd, offset, length if length is not None else 0xFFFFFFFFFFFFFFFF)
         return await self._request._queue._call_send(self._request.request_id, MORE_DATA, None, [chunk])
 
-    async def finish(self, trailers: HeaderInput | None = None, *, disconnect: bool = False) -> int:
-        """End the body (with optional trailers on a chunked response)."""
+    async def finish(
+        self,
+        trailers: HeaderInput | None = None,
+        *,
+        disconnect: bool = False,
+        data: bytes | bytearray | memoryview = b"",
+    ) -> int:
+        """End the body, optionally with its last bytes (`data`) and trailers on a chunked response."""
         if self._finished:
             return 0
         self._finished = True
-        chunks: list[_DataChunk] = []
+        chunks: list[_DataChunk] = [MemoryChunk(data)] if data else []
         if trailers:
             known, unknown = split_response_headers(trailers)
             from httpsys._core.response import RESPONSE_HEADER_NAMES

@@ -10,7 +10,8 @@ facts and applies the returned plan.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import cast
 
 from httpsys._core.status import Win32Error
 
@@ -204,9 +205,27 @@ class ResponseSpec:
     known: dict[int, list[bytes]]
     unknown: list[tuple[bytes, bytes]]
     flags: int = 0  # HTTP_RESPONSE_FLAG_*
+    # What the driver derives from this record (validation, framing facts, the rendered head prefix), kept so a
+    # record sent again costs nothing to re-derive. A record must not be changed after it was sent once.
+    memo: dict[object, object] | None = field(default=None, compare=False, repr=False)
 
 
 def validate_response(spec: ResponseSpec) -> int:
+    """Check a response record as HttpSendHttpResponse does; NO_ERROR or ERROR_INVALID_PARAMETER (memoized)."""
+    memo = spec.memo
+    if memo is not None:
+        cached = memo.get("valid")
+        if cached is not None:
+            return cast(int, cached)
+    code = _validate_response(spec)
+    if memo is None:
+        spec.memo = {"valid": code}
+    else:
+        memo["valid"] = code
+    return code
+
+
+def _validate_response(spec: ResponseSpec) -> int:
     """Check a response record as HttpSendHttpResponse does; NO_ERROR or ERROR_INVALID_PARAMETER.
 
     Rejected: status outside 100..999, a reason byte outside 0x20..0x7E, a known id outside 0..29, an unknown
@@ -337,10 +356,56 @@ def plan_response(
       is not length-delimited (chunked framing means nothing to it).
     """
     status = spec.status
-    known = spec.known
     body_allowed_status = status >= 200 and status != 204 and status != 304
     body_allowed = body_allowed_status and request_method != b"HEAD"
+    memo = spec.memo
+    cached = memo.get("facts") if memo is not None else None
+    facts: _Facts
+    if cached is None:
+        facts = _framing_facts(spec)
+        if memo is None:
+            spec.memo = {"facts": facts}
+        else:
+            memo["facts"] = facts
+    else:
+        facts = cast(_Facts, cached)
+    has_content_length, app_content_length, has_transfer_encoding, chunked, app_connection, app_close = facts
 
+    auto_content_length: int | None = None
+    if final and not has_content_length and not has_transfer_encoding and body_allowed_status:
+        auto_content_length = entity_length if entity_length is not None else 0
+
+    opaque = bool(flags & HTTP_SEND_RESPONSE_FLAG_OPAQUE)
+    close_delimited = (
+        body_allowed and not has_content_length and not chunked and (not final or has_transfer_encoding)
+    )
+    close = (
+        bool(flags & (HTTP_SEND_RESPONSE_FLAG_DISCONNECT | HTTP_SEND_RESPONSE_FLAG_GOAWAY))
+        or not request_keep_alive
+        or app_close
+        or close_delimited
+    )
+    if not close and request_version < (1, 1) and body_allowed:
+        # HTTP/1.0 keep-alive survives only a length-delimited response (spec §5.4).
+        close = not has_content_length and auto_content_length is None
+
+    return HeadPlan(
+        close=close,
+        auto_content_length=auto_content_length,
+        chunked=chunked,
+        app_content_length=app_content_length,
+        opaque=opaque,
+        body_allowed=body_allowed,
+        app_connection=app_connection,
+    )
+
+
+_Facts = tuple[bool, int | None, bool, bool, bool, bool]
+
+
+def _framing_facts(spec: ResponseSpec) -> _Facts:
+    """(has Content-Length, its value, has Transfer-Encoding, chunked, has Connection, Connection: close)."""
+    known = spec.known
     # Known values of length 0 are absent; unknown framing fields count even when empty (they are sent).
     content_lengths = _present(known.get(_ID_CONTENT_LENGTH)) if known else _NONE
     transfer_codings = _present(known.get(_ID_TRANSFER_ENCODING)) if known else _NONE
@@ -379,34 +444,7 @@ def plan_response(
             for token in value.split(b","):
                 if token.strip(_OWS).lower() == b"close":
                     app_close = True
-
-    auto_content_length: int | None = None
-    if final and not has_content_length and not has_transfer_encoding and body_allowed_status:
-        auto_content_length = entity_length if entity_length is not None else 0
-
-    opaque = bool(flags & HTTP_SEND_RESPONSE_FLAG_OPAQUE)
-    close_delimited = (
-        body_allowed and not has_content_length and not chunked and (not final or has_transfer_encoding)
-    )
-    close = (
-        bool(flags & (HTTP_SEND_RESPONSE_FLAG_DISCONNECT | HTTP_SEND_RESPONSE_FLAG_GOAWAY))
-        or not request_keep_alive
-        or app_close
-        or close_delimited
-    )
-    if not close and request_version < (1, 1) and body_allowed:
-        # HTTP/1.0 keep-alive survives only a length-delimited response (spec §5.4).
-        close = not has_content_length and auto_content_length is None
-
-    return HeadPlan(
-        close=close,
-        auto_content_length=auto_content_length,
-        chunked=chunked,
-        app_content_length=app_content_length,
-        opaque=opaque,
-        body_allowed=body_allowed,
-        app_connection=app_connection,
-    )
+    return has_content_length, app_content_length, has_transfer_encoding, chunked, app_connection, app_close
 
 
 # --- the head bytes ---------------------------------------------------------------------------------------------
@@ -425,6 +463,28 @@ def render_head(spec: ResponseSpec, plan: HeadPlan, *, date: bytes, server_mode:
     just "Microsoft-HTTPAPI/2.0" (1 only affects driver-generated responses); 2 sends the app's value only.
     With several Server values the suffix goes on the last one. The spec is assumed validated.
     """
+    memo = spec.memo
+    key = ("prefix", server_mode)
+    cached = memo.get(key) if memo is not None else None
+    prefix: bytes
+    if cached is None:
+        prefix = _render_prefix(spec, server_mode)
+        if memo is None:
+            spec.memo = {key: prefix}
+        else:
+            memo[key] = prefix
+    else:
+        prefix = cast(bytes, cached)
+    tail = _DATE_PREFIX + date + CRLF
+    if plan.close and not plan.app_connection:
+        tail += _CONNECTION_CLOSE_LINE
+    if plan.auto_content_length is not None:
+        return prefix + tail + b"Content-Length: %d\r\n\r\n" % plan.auto_content_length
+    return prefix + tail + CRLF
+
+
+def _render_prefix(spec: ResponseSpec, server_mode: int) -> bytes:
+    """Status line, known headers and unknown headers: everything of the head before `Date`."""
     status = spec.status
     reason = spec.reason
     line = _STATUS_LINES.get((status, reason))
@@ -463,12 +523,6 @@ def render_head(spec: ResponseSpec, plan: HeadPlan, *, date: bytes, server_mode:
         if len(name) == 4 and name.lower() == b"date":
             continue
         append(name + b": " + value + CRLF)
-    append(_DATE_PREFIX + date + CRLF)
-    if plan.close and not plan.app_connection:
-        append(_CONNECTION_CLOSE_LINE)
-    if plan.auto_content_length is not None:
-        append(b"Content-Length: %d\r\n" % plan.auto_content_length)
-    append(CRLF)
     return b"".join(parts)
 
 

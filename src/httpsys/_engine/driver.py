@@ -986,7 +986,9 @@ class Driver:
             and not _declares_length(spec)
         )
         if auto_chunk:
-            spec.known.setdefault(_TE_ID, [b"chunked"])
+            spec = ResponseSpec(
+                spec.status, spec.reason, {**spec.known, _TE_ID: [b"chunked"]}, spec.unknown, spec.flags
+            )
             segments = _frame_chunks(segments, entity_length)
         plan = plan_response(
             spec,

@@ -97,27 +97,3 @@ def split_response_headers(
             else:
                 values.append(bvalue)
     return known, unknown
-
-
-_SPLIT_CACHE: dict[
-    tuple[tuple[str | bytes, str | bytes], ...], tuple[dict[int, list[bytes]], list[tuple[bytes, bytes]]]
-] = {}
-_SPLIT_CACHE_MAX = 512
-
-
-def split_cached(headers: HeaderInput | None) -> tuple[dict[int, list[bytes]], list[tuple[bytes, bytes]]]:
-    """split_response_headers with a memo for small dicts of str/bytes (most apps send the same few header
-    sets again and again). The result is a fresh top-level dict and list: callers may add to them."""
-    if headers is None:
-        return {}, []
-    if isinstance(headers, dict) and len(headers) <= 8:
-        key = tuple(headers.items())
-        hit = _SPLIT_CACHE.get(key)
-        if hit is None:
-            hit = split_response_headers(headers)
-            if len(_SPLIT_CACHE) >= _SPLIT_CACHE_MAX:
-                _SPLIT_CACHE.clear()
-            _SPLIT_CACHE[key] = hit
-        known, unknown = hit
-        return {k: list(v) for k, v in known.items()}, list(unknown)
-    return split_response_headers(headers)

@@ -16,7 +16,7 @@ from httpsys._core.records import DataChunk as _DataChunk
 from httpsys._core.records import FileChunk, MemoryChunk, RequestSnapshot, TrailersChunk
 from httpsys._core.response import ResponseSpec
 from httpsys._core.status import Win32Error
-from httpsys.aio.headers import HeaderInput, Headers, split_cached, split_response_headers
+from httpsys.aio.headers import HeaderInput, Headers, split_response_headers
 from httpsys.errors import InvalidParameterError, error_for_code
 
 if TYPE_CHECKING:
@@ -33,6 +33,8 @@ _OK = int(Win32Error.NO_ERROR)
 _EOF = int(Win32Error.ERROR_HANDLE_EOF)
 _REASONS = {s.value: s.phrase.encode("ascii") for s in HTTPStatus}
 _READ_SIZE = 256 * 1024
+_SPEC_CACHE: dict[tuple[object, ...], ResponseSpec] = {}
+_SPEC_CACHE_MAX = 512
 
 
 def reason_for(status: int) -> bytes:
@@ -179,7 +181,25 @@ class Request:
 
     # ----- responding ------------------------------------------------------------------------------------
     def _spec(self, status: int, headers: HeaderInput | None, reason: str | bytes | None) -> ResponseSpec:
-        known, unknown = split_cached(headers)
+        if reason is None and type(headers) is dict and len(headers) <= 8:
+            # Apps send the same few header sets again and again: reuse one record per (status, headers), so
+            # the driver derives validation, framing and the head prefix once (records are never changed).
+            try:
+                key = (status, *headers.items())
+                spec = _SPEC_CACHE.get(key)
+            except TypeError:  # unhashable values: take the general path
+                key = None
+                spec = None
+            if spec is not None:
+                return spec
+            known, unknown = split_response_headers(headers)
+            spec = ResponseSpec(status=status, reason=reason_for(status), known=known, unknown=unknown)
+            if key is not None:
+                if len(_SPEC_CACHE) >= _SPEC_CACHE_MAX:
+                    _SPEC_CACHE.clear()
+                _SPEC_CACHE[key] = spec
+            return spec
+        known, unknown = split_response_headers(headers)
         if reason is None:
             breason = reason_for(status)
         else:

@@ -1,0 +1,259 @@
+"""Hosting a command on the embedded driver: the event loop, the configured driver, URL registration, signals.
+
+Responsibility: start the embedded driver on the command's event loop with the operator's settings (driver-wide
+limits, the server session's timers, the request queue length), register URL prefixes with readable errors,
+turn SIGINT/SIGTERM into a graceful stop, and run a request queue's receive loop that drains within a bound. It
+must not interpret requests: handlers (static files, the demo, the ASGI/WSGI adapters) do that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
+
+import httpsys.aio.objects as aio_objects
+from httpsys._core.objects import Verbosity503
+from httpsys._core.status import Win32Error
+from httpsys._core.urlprefix import UrlPrefix
+from httpsys._transport.embedded import EmbeddedTransport, new_event_loop
+from httpsys.aio import Request, RequestQueue, ServerSession, UrlGroup
+from httpsys.cli.diagnostics import parse_prefix, registration_error
+from httpsys.cli.options import ServerOptions
+from httpsys.errors import HttpSysError
+
+_OK = int(Win32Error.NO_ERROR)
+_PROP_TIMEOUTS = 3  # HttpServerTimeoutsProperty
+_PROP_QUEUE_LENGTH = 4  # HttpServerQueueLengthProperty
+_PROP_VERBOSITY = 6  # HttpServer503VerbosityProperty
+_OPEN_EXISTING = 0x1  # HTTP_CREATE_REQUEST_QUEUE_FLAG_OPEN_EXISTING
+
+Handler = Callable[[Request], Awaitable[None]]
+
+
+class ConfiguredTransport(EmbeddedTransport):
+    """The embedded driver with the command's settings: every server session created on it gets the timer
+    values of the command line, every request queue it creates gets the queue length and 503 verbosity
+    Limited.
+
+    This is how options reach server sessions and queues that an adapter (ASGI, WSGI) creates itself.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, options: ServerOptions) -> None:
+        super().__init__(loop=loop, settings=options.driver_settings())
+        self.options = options
+        self._timeouts = options.timeout_limits()
+
+    def create_server_session(self, version: tuple[int, int]) -> tuple[int, int]:
+        code, session_id = super().create_server_session(version)
+        if code == _OK and self._timeouts is not None:
+            code = self.set_session_property(session_id, _PROP_TIMEOUTS, self._timeouts)
+            if code != _OK:
+                self.close_server_session(session_id)
+                return code, 0
+        return code, session_id
+
+    def create_request_queue(self, name: str | None, flags: int, v1: bool) -> tuple[int, int]:
+        code, handle = super().create_request_queue(name, flags, v1)
+        if code != _OK or flags & _OPEN_EXISTING:
+            return code, handle
+        # Limited 503 verbosity, as IIS configures its queues: while the command drains, clients see 503.
+        code = self.set_queue_property(handle, _PROP_VERBOSITY, int(Verbosity503.LIMITED))
+        length = self.options.queue_length
+        if code == _OK and length is not None:
+            code = self.set_queue_property(handle, _PROP_QUEUE_LENGTH, length)
+        if code != _OK:
+            self.close_request_queue(handle)
+            return code, 0
+        return code, handle
+
+
+def host_driver(options: ServerOptions) -> ConfiguredTransport:
+    """Start the configured driver on the running loop and make it the loop's driver for `httpsys.aio`
+    (so `ServerSession()` objects created by adapters use it)."""
+    loop = asyncio.get_running_loop()
+    transport = ConfiguredTransport(loop, options)
+    aio_objects._loop_transports[loop] = transport
+    return transport
+
+
+def register_urls(group: UrlGroup, urls: Sequence[str]) -> list[UrlPrefix]:
+    """Add every URL prefix to `group` (UrlContext = its index); CommandError names the one that failed."""
+    prefixes = [parse_prefix(url) for url in urls]
+    for index, url in enumerate(urls):
+        try:
+            group.add_url(url, context=index)
+        except HttpSysError as exc:
+            raise registration_error(url, exc.winerror)
+    return prefixes
+
+
+def probe_urls(transport: EmbeddedTransport, urls: Sequence[str]) -> None:
+    """Register and release `urls` once, so that a malformed prefix, a conflict or a busy port is reported
+    in the command's words before an adapter starts (the adapter registers them again)."""
+    session = ServerSession(transport=transport)
+    session.open()
+    try:
+        group = session.url_group()
+        try:
+            register_urls(group, urls)
+        finally:
+            group.remove_url(None)
+            group.close()
+    finally:
+        session.close()
+
+
+class StopSignals:
+    """SIGINT and SIGTERM set `stop` (finish what is in flight); a second signal sets `force` as well."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.stop = asyncio.Event()
+        self.force = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def install(self) -> None:
+        self._loop = loop = asyncio.get_running_loop()
+        for sig in self.SIGNALS:
+            loop.add_signal_handler(sig, self._received, sig)
+
+    def remove(self) -> None:
+        """Give the signals back; once a stop was asked for, further ones are ignored: the process is on its
+        way out, and a second Ctrl+C must not turn a graceful exit into a traceback or a kill."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            for sig in self.SIGNALS:
+                loop.remove_signal_handler(sig)
+                if self.stop.is_set():
+                    signal.signal(sig, signal.SIG_IGN)
+        self._loop = None
+
+    def _received(self, sig: int) -> None:
+        if self.stop.is_set():
+            self.force.set()
+        self.stop.set()
+
+
+def say(message: str) -> None:
+    """A status line for the operator on stdout (flushed: it may be a pipe)."""
+    sys.stdout.write(message + "\n")
+    sys.stdout.flush()
+
+
+def warn(message: str) -> None:
+    sys.stderr.write(f"httpsys: {message}\n")
+    sys.stderr.flush()
+
+
+async def wait_or_force(awaitable: Awaitable[Any], timeout: float, force: asyncio.Event) -> bool:
+    """Wait for `awaitable` up to `timeout` seconds or until `force` is set; True if it finished."""
+    task = asyncio.ensure_future(awaitable)
+    forced = asyncio.ensure_future(force.wait())
+    try:
+        await asyncio.wait({task, forced}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        forced.cancel()
+    return task.done()
+
+
+class RequestDispatcher:
+    """Receives the requests of one queue and runs `handler` for each in its own task.
+
+    `drain` is the graceful stop: the URL group stops accepting (new requests get 503), requests already
+    received or waiting in the queue are finished, and after `timeout` seconds whatever is left is abandoned.
+    """
+
+    def __init__(
+        self,
+        queue: RequestQueue,
+        handler: Handler,
+        on_error: Callable[[Request, BaseException], None] | None = None,
+    ) -> None:
+        self.queue = queue
+        self.handler = handler
+        self.on_error = on_error
+        self.in_flight: set[asyncio.Task[None]] = set()
+        self.received = 0
+        self._loop = asyncio.get_running_loop()
+        self._receiver: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._receiver = self._loop.create_task(self._receive())
+
+    async def _receive(self) -> None:
+        async for request in self.queue:
+            self.received += 1
+            task = self._loop.create_task(self._handle(request))
+            self.in_flight.add(task)
+            task.add_done_callback(self.in_flight.discard)
+
+    async def _handle(self, request: Request) -> None:
+        try:
+            await self.handler(request)
+        except (ConnectionError, HttpSysError):
+            pass  # the client went away or the request was cancelled: nothing to answer
+        except Exception as exc:
+            if self.on_error is not None:
+                self.on_error(request, exc)
+            else:
+                warn(f"error answering {request.method} {request.url}:")
+                traceback.print_exception(exc, file=sys.stderr)
+
+    def _waiting(self) -> int:
+        """Requests in the driver's queues not received yet (the embedded driver of a command has one)."""
+        return int(self.queue.transport.statistics().get("queued", 0))
+
+    async def drain(self, group: UrlGroup, timeout: float, force: asyncio.Event) -> int:
+        """Stop taking requests and finish those in flight within `timeout` s; the number abandoned."""
+        try:
+            group.set_enabled(False)
+        except HttpSysError:
+            pass
+        deadline = time.monotonic() + timeout
+        forced = asyncio.ensure_future(force.wait())
+        try:
+            while (self.in_flight or self._waiting()) and not forced.done():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                # Short waits: requests still waiting in the queue are received (and join in_flight) meanwhile.
+                waits: set[asyncio.Future[Any]] = {forced, *self.in_flight}
+                await asyncio.wait(waits, timeout=min(remaining, 0.05), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            forced.cancel()
+        abandoned = len(self.in_flight) + self._waiting()
+        for task in list(self.in_flight):
+            task.cancel()  # handlers cancel their requests (HttpCancelHttpRequest resets those connections)
+        if self.in_flight:
+            await asyncio.wait(set(self.in_flight), timeout=1.0)
+        self.queue.close()  # ends the receive loop; requests still waiting in the queue are reset
+        if self._receiver is not None:
+            await asyncio.wait({self._receiver}, timeout=1.0)
+            self._receiver.cancel()
+        return abandoned
+
+
+def run_command(main: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    """Run a command's coroutine on a fresh event loop (uvloop when available) and return its exit status."""
+    loop = new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        try:
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.wait(pending, timeout=2.0))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()

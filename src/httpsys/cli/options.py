@@ -1,0 +1,314 @@
+"""The command line of `httpsys`: the argument parser, its help text, and the option values it produces.
+
+Responsibility: declare every sub-command and option (with ranges taken from HTTP.sys: USHORT timer seconds,
+MaxFieldLength, MaxRequestBytes, queue length), turn parsed arguments into `ServerOptions`, and map those onto
+the driver's settings and the server session's timer values. It must not start servers or touch sockets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import NoReturn
+
+from httpsys import __version__
+from httpsys._core.settings import DriverSettings
+from httpsys._core.timers import TimeoutLimits
+
+DEFAULT_DEMO_URL = "http://127.0.0.1:8080/"
+DEFAULT_SHUTDOWN_TIMEOUT = 10.0
+LOG_FORMATS = ("w3c", "iis", "ncsa")
+
+_USHORT = 0xFFFF
+_ULONG = 0xFFFFFFFF
+
+_EPILOG = """\
+examples:
+  httpsys serve ./public --url http://127.0.0.1:8080/
+      static files from ./public (ranges, ETag, 304, HEAD)
+  httpsys serve ./public --url http://+:8080/static/ --listing --cache-ttl 60
+      every host name on port 8080, under /static/, with directory listings
+  httpsys run hello:app --url http://127.0.0.1:8000/
+      an ASGI or WSGI application (found by inspecting hello.app)
+  httpsys run myproject.wsgi:application --interface wsgi --threads 16 --url http://+:8000/
+  httpsys demo
+      the project's demo site and live driver statistics at http://127.0.0.1:8080/
+
+URL prefixes use HTTP.sys syntax: scheme://host:port/path/ where host is a name, an IP address,
+'+' (every host name, strong wildcard) or '*' (weak wildcard); the port is required.
+Ctrl+C or SIGTERM stops taking requests, finishes those in flight (up to --shutdown-timeout) and exits 0.
+Configuration errors print one line on stderr and exit with status 2.
+"""
+
+
+class CommandLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (exit status 2), like the rest of the command."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(2)
+
+
+def _ranged_int(low: int, high: int, what: str) -> Callable[[str], int]:
+    def convert(text: str) -> int:
+        try:
+            value = int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} must be between {low} and {high}, not {value}")
+        return value
+
+    convert.__name__ = what  # argparse names the type in its messages
+    return convert
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number of seconds is expected, not {text!r}")
+    if not 0 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"seconds must be between 0 and 86400, not {text}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOptions:
+    """Options shared by `run`, `serve` and `demo` (None = leave the HTTP.sys default)."""
+
+    urls: tuple[str, ...]
+    queue_name: str | None = None
+    log_dir: str | None = None
+    log_format: str = "w3c"
+    idle_timeout: int | None = None
+    header_timeout: int | None = None
+    body_timeout: int | None = None
+    min_send_rate: int | None = None
+    max_field_length: int | None = None
+    max_request_bytes: int | None = None
+    max_connections: int | None = None
+    queue_length: int | None = None
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
+
+    def driver_settings(self) -> DriverSettings:
+        """Driver-wide values (the registry parameters of HTTP.sys) for the embedded driver."""
+        settings = DriverSettings()
+        return replace(
+            settings,
+            max_field_length=_or(self.max_field_length, settings.max_field_length),
+            max_request_bytes=_or(self.max_request_bytes, settings.max_request_bytes),
+            max_connections=_or(self.max_connections, settings.max_connections),
+            idle_connection_timeout=self.idle_timeout or settings.idle_connection_timeout,
+            header_wait_timeout=self.header_timeout or settings.header_wait_timeout,
+        )
+
+    def timeout_limits(self) -> TimeoutLimits | None:
+        """HttpServerTimeoutsProperty values for the server session, or None when no timer option was given."""
+        limits = TimeoutLimits(
+            entity_body=self.body_timeout or 0,
+            idle_connection=self.idle_timeout or 0,
+            header_wait=self.header_timeout or 0,
+            min_send_rate=self.min_send_rate or 0,
+        )
+        return None if limits == TimeoutLimits() else limits
+
+
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+def server_options(ns: argparse.Namespace, urls: Sequence[str] | None = None) -> ServerOptions:
+    """The ServerOptions of a parsed command line."""
+    return ServerOptions(
+        urls=tuple(urls if urls is not None else ns.url),
+        queue_name=getattr(ns, "queue", None),
+        log_dir=ns.log_dir,
+        log_format=ns.log_format,
+        idle_timeout=ns.idle_timeout,
+        header_timeout=ns.header_timeout,
+        body_timeout=ns.body_timeout,
+        min_send_rate=ns.min_send_rate,
+        max_field_length=ns.max_field_length,
+        max_request_bytes=ns.max_request_bytes,
+        max_connections=ns.max_connections,
+        queue_length=ns.queue_length,
+        shutdown_timeout=ns.shutdown_timeout,
+    )
+
+
+def _add_server_options(parser: argparse.ArgumentParser, *, url_required: bool, queue: bool) -> None:
+    where = parser.add_argument_group("where to listen")
+    where.add_argument(
+        "--url",
+        action="append",
+        required=url_required,
+        metavar="PREFIX",
+        help="URL prefix to register, e.g. http://+:8080/ or http://127.0.0.1:8080/app/ (repeatable)"
+        + ("" if url_required else f"; default {DEFAULT_DEMO_URL}"),
+    )
+    if queue:
+        where.add_argument(
+            "--queue", metavar="NAME", help="name of the request queue (a named queue; default: unnamed)"
+        )
+
+    timers = parser.add_argument_group(
+        "timeouts (HTTP_TIMEOUT_LIMIT_INFO of the server session; 0 or absent = HTTP.sys default)"
+    )
+    seconds = _ranged_int(0, _USHORT, "seconds")
+    timers.add_argument(
+        "--idle-timeout", type=seconds, metavar="SECONDS", help="IdleConnection: idle keep-alive connections"
+    )
+    timers.add_argument(
+        "--header-timeout", type=seconds, metavar="SECONDS", help="HeaderWait: time to receive a request head"
+    )
+    timers.add_argument(
+        "--body-timeout", type=seconds, metavar="SECONDS", help="EntityBody: time for request body data"
+    )
+    timers.add_argument(
+        "--min-send-rate",
+        type=_ranged_int(0, _ULONG, "bytes per second"),
+        metavar="BYTES_PER_SECOND",
+        help="MinSendRate: slowest acceptable response reader (default 150)",
+    )
+    timers.add_argument(
+        "--shutdown-timeout",
+        type=_seconds,
+        default=DEFAULT_SHUTDOWN_TIMEOUT,
+        metavar="SECONDS",
+        help=f"on SIGINT/SIGTERM, how long requests in flight may take to finish "
+        f"(default {DEFAULT_SHUTDOWN_TIMEOUT:g})",
+    )
+
+    limits = parser.add_argument_group("limits")
+    limits.add_argument(
+        "--max-field-length",
+        type=_ranged_int(64, 65534, "MaxFieldLength"),
+        metavar="BYTES",
+        help="MaxFieldLength: longest header line or URL (64..65534, default 16384)",
+    )
+    limits.add_argument(
+        "--max-request-bytes",
+        type=_ranged_int(256, 16777216, "MaxRequestBytes"),
+        metavar="BYTES",
+        help="MaxRequestBytes: largest request line plus headers (256..16777216, default 16384)",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=_ranged_int(1, _ULONG, "MaxConnections"),
+        metavar="N",
+        help="MaxConnections: open connections the driver accepts (default: file descriptor limit - 256)",
+    )
+    limits.add_argument(
+        "--queue-length",
+        type=_ranged_int(1, 0x7FFFFFFF, "queue length"),
+        metavar="N",
+        help="HttpServerQueueLengthProperty: requests waiting for the application before 503 (default 1000)",
+    )
+
+    logs = parser.add_argument_group(
+        "logging (accepted and stored; request logging itself arrives with the logging issue)"
+    )
+    logs.add_argument(
+        "--log-dir", metavar="DIR", help="directory for HTTP.sys-style log files (not yet written)"
+    )
+    logs.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="w3c",
+        help="log file format, as HttpServerLoggingProperty: w3c (default), iis or ncsa (not yet written)",
+    )
+
+
+def build_parser() -> CommandLineParser:
+    """The `httpsys` argument parser with its sub-commands."""
+    parser = CommandLineParser(
+        prog="httpsys",
+        description="httpsys: the Windows HTTP Server API (HTTP.sys) on Linux. "
+        "Run ASGI/WSGI applications or serve files on URL prefixes, on the embedded driver.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"httpsys {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandLineParser)
+
+    run = commands.add_parser(
+        "run",
+        help="run an ASGI or WSGI application",
+        description="Run an ASGI or WSGI application on one or more URL prefixes.",
+        epilog="examples:\n"
+        "  httpsys run hello:app --url http://127.0.0.1:8000/\n"
+        "  httpsys run mysite.wsgi:application --interface wsgi --threads 16 --url http://+:8000/\n"
+        "  httpsys run api:app --url http://+:8000/api/ --root-path /api --queue api\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument(
+        "app", metavar="MODULE:APP", help="the application, e.g. hello:app or pkg.web:create_app()"
+    )
+    run.add_argument(
+        "--interface",
+        choices=("auto", "asgi", "wsgi"),
+        default="auto",
+        help="force ASGI or WSGI (default: detect: async (scope, receive, send) is ASGI, "
+        "(environ, start_response) is WSGI)",
+    )
+    run.add_argument(
+        "--threads",
+        type=_ranged_int(1, 1024, "threads"),
+        default=8,
+        metavar="N",
+        help="WSGI worker threads (default 8)",
+    )
+    run.add_argument("--root-path", default="", metavar="PATH", help="ASGI root_path (default empty)")
+    run.add_argument(
+        "--lifespan",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="ASGI lifespan protocol (default auto)",
+    )
+    run.add_argument(
+        "--app-dir",
+        default=".",
+        metavar="DIR",
+        help="directory put first on sys.path before importing the application (default: the current one)",
+    )
+    _add_server_options(run, url_required=True, queue=True)
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve static files from a directory",
+        description="Serve the files of DIR: zero-copy file chunks, byte ranges (PROCESS_RANGES), ETag and "
+        "Last-Modified with 304 answers, HEAD, index.html, optional directory listings.",
+        epilog="examples:\n"
+        "  httpsys serve ./public --url http://127.0.0.1:8080/\n"
+        "  httpsys serve /srv/files --url http://+:8080/files/ --listing --cache-ttl 300\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("directory", metavar="DIR", help="the directory to serve")
+    serve.add_argument("--listing", action="store_true", help="list directories that have no index.html")
+    serve.add_argument(
+        "--cache-ttl",
+        type=_ranged_int(0, _ULONG, "seconds"),
+        metavar="SECONDS",
+        help="cache policy: send Cache-Control: max-age=SECONDS (the driver's response cache, "
+        "HttpCachePolicyTimeToLive, will use it when it arrives)",
+    )
+    serve.add_argument(
+        "--etag",
+        choices=("strong", "weak"),
+        default="strong",
+        help="entity tags from size and modification time: strong (default; If-Range works) or weak",
+    )
+    _add_server_options(serve, url_required=True, queue=True)
+
+    demo = commands.add_parser(
+        "demo",
+        help="the demo site with live driver statistics",
+        description="Serve the httpsys demo site, with live driver statistics at /_stats and /_stats.json.",
+        epilog=f"example:\n  httpsys demo --url {DEFAULT_DEMO_URL}\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_server_options(demo, url_required=False, queue=False)
+    return parser

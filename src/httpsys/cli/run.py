@@ -1,0 +1,226 @@
+"""`httpsys run MODULE:APP`: import an application, tell ASGI from WSGI, and run it on the embedded driver.
+
+Responsibility: import the application object (with one-line errors for a missing module, an exception at import,
+a missing attribute), decide its interface (an async callable taking (scope, receive, send) is ASGI; a callable
+taking (environ, start_response) is WSGI; `--interface` overrides), check the URL prefixes before the adapter
+starts, and stop the adapter gracefully within `--shutdown-timeout`. It must not speak ASGI or WSGI itself:
+`httpsys.asgi.ASGIServer` and `httpsys.wsgi.WSGIServer` do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import logging
+import os
+import sys
+import threading
+import traceback
+from typing import Any, Literal, Protocol, cast
+
+from httpsys.cli.diagnostics import EXIT_FAILURE, CommandError, failure
+from httpsys.cli.hosting import StopSignals, host_driver, probe_urls, say, wait_or_force, warn
+from httpsys.cli.options import ServerOptions
+from httpsys.errors import HttpSysError
+
+Interface = Literal["asgi", "wsgi"]
+
+_LIFESPAN_GRACE = 2.0
+
+
+class AppServer(Protocol):
+    """What `ASGIServer` and `WSGIServer` offer the command."""
+
+    async def run(self, stop: asyncio.Event | None = None) -> None: ...
+
+
+def _where(exc: BaseException) -> str:
+    """' (file.py, line 3)' for the innermost frame of an exception raised while importing."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        filename, lineno = exc.filename, exc.lineno
+    else:
+        frames = traceback.extract_tb(exc.__traceback__)
+        if not frames:
+            return ""
+        filename, lineno = frames[-1].filename, frames[-1].lineno
+    try:
+        filename = os.path.relpath(filename)
+    except ValueError:
+        pass
+    return f" ({filename}, line {lineno})"
+
+
+def load_app(spec: str, app_dir: str = ".") -> object:
+    """The object named by `MODULE:ATTRIBUTE` (dotted attributes allowed; `ATTRIBUTE()` calls a factory).
+
+    `app_dir` is put first on sys.path, as `python -m` would put the current directory.
+    """
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise CommandError(f"cannot import {spec!r}: expected MODULE:APP, for example hello:app")
+    factory = attr.endswith("()")
+    if factory:
+        attr = attr[:-2]
+    path = os.path.abspath(app_dir)
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing and (module_name == missing or module_name.startswith(missing + ".")):
+            raise CommandError(f"cannot import {spec!r}: no module named {missing!r}")
+        raise CommandError(f"cannot import {spec!r}: ModuleNotFoundError: {exc}{_where(exc)}")
+    except Exception as exc:
+        raise CommandError(f"cannot import {spec!r}: {type(exc).__name__}: {exc}{_where(exc)}")
+    obj: object = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise CommandError(f"cannot import {spec!r}: module {module_name!r} has no attribute {attr!r}")
+    if factory:
+        if not callable(obj):
+            raise CommandError(f"cannot import {spec!r}: {attr!r} is not callable")
+        try:
+            obj = obj()
+        except Exception as exc:
+            raise CommandError(
+                f"cannot import {spec!r}: {attr}() raised {type(exc).__name__}: {exc}{_where(exc)}"
+            )
+    if not callable(obj):
+        raise CommandError(f"{spec!r} is not an application: a {type(obj).__name__} is not callable")
+    return obj
+
+
+def detect_interface(app: object, spec: str = "the application") -> Interface:
+    """ASGI for an async callable or a callable of (scope, receive, send); WSGI for (environ, start_response)."""
+    if inspect.isclass(app):
+        raise CommandError(
+            f"cannot tell whether {spec!r} is ASGI or WSGI: it is a class; pass an instance, or use --interface"
+        )
+    call = getattr(app, "__call__", None)  # noqa: B004 - the method itself is inspected
+    if inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(call):
+        return "asgi"
+    try:
+        signature = inspect.signature(cast(Any, app))
+    except (TypeError, ValueError):
+        signature = None
+    if signature is not None:
+        params = list(signature.parameters.values())
+        if not any(p.kind is p.VAR_POSITIONAL for p in params):
+            positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            required = [p for p in positional if p.default is p.empty]
+            if len(required) == 3 or (not required and len(positional) == 3):
+                return "asgi"
+            if len(required) == 2 or (not required and len(positional) == 2):
+                return "wsgi"
+    raise CommandError(
+        f"cannot tell whether {spec!r} is an ASGI or a WSGI application; use --interface asgi or --interface wsgi"
+    )
+
+
+def make_server(
+    app: object,
+    interface: Interface,
+    options: ServerOptions,
+    *,
+    threads: int = 8,
+    root_path: str = "",
+    lifespan: str = "auto",
+) -> AppServer:
+    """An `ASGIServer` or `WSGIServer` for `app` on the options' URL prefixes."""
+    name = f"httpsys.{interface}"
+    try:
+        adapter = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        raise CommandError(f"the {interface.upper()} adapter ({name}) is not available", EXIT_FAILURE)
+    urls = list(options.urls)
+    extra: dict[str, object] = {}
+    cls = adapter.ASGIServer if interface == "asgi" else adapter.WSGIServer
+    if "shutdown_timeout" in inspect.signature(cls).parameters:
+        extra["shutdown_timeout"] = options.shutdown_timeout
+    if interface == "asgi":
+        server = cls(
+            app, urls, queue_name=options.queue_name, root_path=root_path, lifespan=lifespan, **extra
+        )
+    else:
+        server = cls(app, urls, threads=threads, queue_name=options.queue_name, **extra)
+    return cast(AppServer, server)
+
+
+async def run_application(
+    options: ServerOptions,
+    app: object,
+    interface: Interface,
+    *,
+    label: str,
+    threads: int = 8,
+    root_path: str = "",
+    lifespan: str = "auto",
+) -> int:
+    """Run `app` until SIGINT/SIGTERM, then stop it within `options.shutdown_timeout`; the exit status."""
+    server = make_server(app, interface, options, threads=threads, root_path=root_path, lifespan=lifespan)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, format="httpsys: %(levelname)s %(name)s: %(message)s")
+    signals = StopSignals()
+    signals.install()
+    transport = host_driver(options)
+    try:
+        probe_urls(transport, options.urls)
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(server.run(stop))
+        stopping = asyncio.ensure_future(signals.stop.wait())
+        started = getattr(server, "started", None)
+        if isinstance(started, asyncio.Event):  # the adapter says when its URL prefixes are registered
+            ready = asyncio.ensure_future(started.wait())
+            await asyncio.wait({task, stopping, ready}, return_when=asyncio.FIRST_COMPLETED)
+            ready.cancel()
+        if not task.done() and not stopping.done():
+            say(
+                f"httpsys running {label} ({interface.upper()}) at {', '.join(options.urls)} — Ctrl+C to stop"
+            )
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            stopping.cancel()
+            _raise_for(task)
+            return 0
+        stop.set()
+        busy = int(transport.statistics().get("requests_in_flight", 0))
+        timeout = options.shutdown_timeout
+        warn(f"stopping: finishing {busy} request(s) in flight (up to {timeout:g} s)" if busy else "stopping")
+        # The adapter drains within `timeout` itself (it was given shutdown_timeout); the extra seconds cover
+        # the ASGI lifespan shutdown before the command stops waiting.
+        if not await wait_or_force(task, timeout + _LIFESPAN_GRACE, signals.force):
+            left = int(transport.statistics().get("requests_in_flight", 0))
+            task.cancel()
+            await asyncio.wait({task}, timeout=2.0)
+            warn(f"{left} request(s) did not finish within {timeout:g} s and were abandoned")
+        elif not task.cancelled() and task.exception() is not None:
+            warn(f"the application did not stop cleanly: {task.exception()!r}")
+        return 0
+    finally:
+        transport.close()
+        signals.remove()
+
+
+def lingering_threads() -> list[threading.Thread]:
+    """Non-daemon threads still alive (a WSGI worker stuck in application code after the shutdown bound):
+    the interpreter would wait for them at exit, so the command exits without waiting."""
+    main = threading.main_thread()
+    return [t for t in threading.enumerate() if t is not main and not t.daemon and t.is_alive()]
+
+
+def _raise_for(task: asyncio.Future[None]) -> None:
+    """Turn the failure of an adapter that stopped by itself into a CommandError."""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is None:
+        return
+    if isinstance(exc, HttpSysError):
+        raise failure(exc, "running the application")
+    raise CommandError(f"the application failed: {type(exc).__name__}: {exc}{_where(exc)}", EXIT_FAILURE)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from ports import free_port
 
 from httpsys._core.records import DataChunk, MemoryChunk, RequestSnapshot
 from httpsys._core.response import ResponseSpec
@@ -17,12 +18,6 @@ from httpsys._core.status import Win32Error
 from httpsys._transport.embedded import EmbeddedTransport
 
 OK = int(Win32Error.NO_ERROR)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Waiter:
@@ -134,7 +129,13 @@ def make_server(settings: DriverSettings | None = None, path: str = "/") -> tupl
     assert code == OK
     assert transport.set_group_property(group, 7, queue) == OK
     url = f"http://+:{port}{path}"
-    assert transport.add_url(group, url, 42) == OK
+    for _ in range(10):  # another process may take the port between the probe and the registration
+        code = transport.add_url(group, url, 42)
+        if code != int(Win32Error.ERROR_SHARING_VIOLATION):
+            break
+        port = free_port()
+        url = f"http://+:{port}{path}"
+    assert code == OK
     return transport, Server(transport, port, session, group, queue, url)
 
 

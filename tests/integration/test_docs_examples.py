@@ -12,19 +12,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "asyncio"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start(name: str, *args: str) -> tuple[subprocess.Popen[str], int]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, str(EXAMPLES / name), str(port), *args],
         stdout=subprocess.PIPE,
@@ -63,7 +58,9 @@ def test_hello_example_answers_hello_world(running: list[subprocess.Popen[str]])
         assert response.headers["server"] == "Microsoft-HTTPAPI/2.0"
 
 
-def test_echo_stream_example_hashes_the_upload_and_streams_chunked(running: list[subprocess.Popen[str]]) -> None:
+def test_echo_stream_example_hashes_the_upload_and_streams_chunked(
+    running: list[subprocess.Popen[str]],
+) -> None:
     proc, port = _start("echo_stream.py", "1")
     running.append(proc)
     body = bytes(range(256)) * 4096  # 1 MiB

@@ -244,9 +244,6 @@ def test_explicit_hosts_compare_case_insensitively(router: Router) -> None:
     assert router.route("/", host="otherhost") == 4
 
 
-@pytest.mark.xfail(
-    strict=True, reason="driver: explicit hosts match on the name only, not the Host header's port"
-)
 def test_an_explicit_host_must_match_the_host_header_port_too(router: Router) -> None:
     router.add("localhost", "/", 2)
     router.add("*", "/", 4)

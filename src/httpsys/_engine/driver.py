@@ -483,7 +483,13 @@ class Driver:
             return
         request.cooked = cooked
         request.host_name = host_name
-        result = self.routing.route(conn.port, host_name, cooked.abs_path, conn.local_addr[0])
+        # An explicit host prefix matches host AND port of the request (spec §6 E55): a Host naming another port
+        # (or none, meaning the scheme's default) leaves only the +, IP and * buckets.
+        route_host: str | None = host_name
+        host_port = _host_port(cooked.host, conn.scheme)
+        if host_port != conn.port:
+            route_host = None
+        result = self.routing.route(conn.port, route_host, cooked.abs_path, conn.local_addr[0])
         if not isinstance(result, RouteMatch):
             kind = (
                 CannedResponse.INVALID_HOSTNAME
@@ -506,7 +512,8 @@ class Driver:
             group.connections += 1
             limit = group.effective_max_connections()
             if limit is not None and group.connections > limit:
-                self._unavailable(conn, request, None, "ConnLimit")
+                bound = self.queues.get(group.queue_id) if group.queue_id is not None else None
+                self._unavailable(conn, request, bound, "ConnLimit")
                 return
         cache = self.response_cache
         if (
@@ -1462,11 +1469,13 @@ class Driver:
             return int(E.ERROR_INVALID_PARAMETER)
         if handle_id is None:
             group.queue_id = None
+            group.stored.pop(PROP_BINDING, None)
             return OK
         handle = self._handle(handle_id)
         if handle is None:
             return int(E.ERROR_INVALID_PARAMETER)
         group.queue_id = handle.queue.queue_id
+        group.stored[PROP_BINDING] = handle_id  # what a query returns
         return OK
 
     # ================================================================ properties
@@ -1664,6 +1673,14 @@ class Driver:
         if self._wakeup is not None:
             self._wakeup.cancel()
             self._wakeup = None
+
+
+def _host_port(cooked_host: str, scheme: str) -> int:
+    """The port a cooked host names (`host:port`, `[v6]:port`), or the scheme's default."""
+    head, sep, tail = cooked_host.rpartition(":")
+    if sep and tail.isdigit() and (not head.startswith("[") or head.endswith("]")):
+        return int(tail)
+    return 443 if scheme == "https" else 80
 
 
 def _declares_length(spec: ResponseSpec) -> bool:

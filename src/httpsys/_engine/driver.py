@@ -953,6 +953,7 @@ class Driver:
         cache_policy: CachePolicy | None,
         log_data: object | None,
         done: Callable[[int, int], None],
+        token: int = 0,
     ) -> None:
         """HttpSendHttpResponse."""
         code, request = self._live_request(handle_id, request_id)
@@ -1041,7 +1042,7 @@ class Driver:
             out: list[Segment] = [head + bytes(segments[0])]
         else:
             out = [head, *segments]
-        self._send(request, out, flags, final, opaque, done, log_data)
+        self._send(request, out, flags, final, opaque, done, log_data, token)
 
     def _apply_ranges(
         self, request: Request, spec: ResponseSpec, segments: list[Segment], length: int
@@ -1090,6 +1091,7 @@ class Driver:
         chunks: list[DataChunk],
         log_data: object | None,
         done: Callable[[int, int], None],
+        token: int = 0,
     ) -> None:
         """HttpSendResponseEntityBody."""
         code, request = self._live_request(handle_id, request_id)
@@ -1123,7 +1125,7 @@ class Driver:
             request.response_close = True
         if request.opaque and final:
             request.response_close = True
-        self._send(request, segments, flags, final, False, done, log_data)
+        self._send(request, segments, flags, final, False, done, log_data, token)
 
     def _send(
         self,
@@ -1134,14 +1136,20 @@ class Driver:
         opaque: bool,
         done: Callable[[int, int], None],
         log_data: object | None = None,
+        token: int = 0,
     ) -> None:
         conn = request.channel
         assert isinstance(conn, Http11Connection)
         request.send_pending = True
         if final:
             request.response_done = True  # the request id dies with the final send
+        pending: list[PendingOp] = []
 
         def sent(code: int, nbytes: int) -> None:
+            if not request.send_pending:
+                return  # already completed by a cancellation
+            if pending:
+                pending[0].handle.pending.pop(pending[0].token, None)
             request.send_pending = False
             request.response_bytes += nbytes
             if code == OK and opaque:
@@ -1153,6 +1161,20 @@ class Driver:
             done(code, nbytes)
 
         conn.send(segments, bool(flags & FLAG_BUFFER_DATA), bool(flags & FLAG_ENABLE_NAGLING), sent)
+        if request.send_pending and token:
+            handle = self.handles.get(request.handle_id or 0)
+            if handle is not None:
+
+                def cancel() -> None:
+                    # CancelIoEx on a pending send: the response cannot be completed, so the connection goes.
+                    if request.send_pending:
+                        request.send_pending = False
+                        self.requests.pop(request.request_id, None)
+                        handle.requests.discard(request.request_id)
+                        conn.reset()
+                        done(int(E.ERROR_OPERATION_ABORTED), 0)
+
+                pending.append(self._register_op(handle, token, cancel))
 
     def _finish(self, request: Request, ok: bool) -> None:
         self.requests.pop(request.request_id, None)

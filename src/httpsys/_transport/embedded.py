@@ -211,6 +211,7 @@ class EmbeddedTransport:
         cache_policy: CachePolicy | None,
         log_data: object | None,
         done: SendDone,
+        token: int = 0,
     ) -> None:
         self._accept(
             self.driver.send_response,
@@ -222,6 +223,7 @@ class EmbeddedTransport:
             cache_policy,
             log_data,
             done,
+            token,
         )
 
     def send_body(
@@ -232,8 +234,9 @@ class EmbeddedTransport:
         chunks: list[DataChunk],
         log_data: object | None,
         done: SendDone,
+        token: int = 0,
     ) -> None:
-        self._accept(self.driver.send_body, handle_id, request_id, flags, chunks, log_data, done)
+        self._accept(self.driver.send_body, handle_id, request_id, flags, chunks, log_data, done, token)
 
     def wait_disconnect(self, handle_id: int, connection_id: int, token: int, done: CodeDone) -> None:
         self._accept(self.driver.wait_disconnect, handle_id, connection_id, token, done)

@@ -74,6 +74,7 @@ class DriverTransport(Protocol):
         cache_policy: CachePolicy | None,
         log_data: object | None,
         done: SendDone,
+        token: int = 0,
     ) -> None: ...
     def send_body(
         self,
@@ -83,6 +84,7 @@ class DriverTransport(Protocol):
         chunks: list[DataChunk],
         log_data: object | None,
         done: SendDone,
+        token: int = 0,
     ) -> None: ...
     def wait_disconnect(self, handle_id: int, connection_id: int, token: int, done: CodeDone) -> None: ...
     def wait_demand_start(self, handle_id: int, token: int, done: CodeDone) -> None: ...

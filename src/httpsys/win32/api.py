@@ -601,7 +601,7 @@ def HttpSendHttpResponse(
     _bytes_out(BytesSent, overlapped, "BytesSent")
 
     def start(token: int, done: Callable[..., None]) -> None:
-        transport.send_response(queue.handle_id, request_id, flags, spec, chunks, policy, log, done)
+        transport.send_response(queue.handle_id, request_id, flags, spec, chunks, policy, log, done, token)
 
     return run_io(queue, overlapped, BytesSent, start, _sent)
 
@@ -634,7 +634,7 @@ def HttpSendResponseEntityBody(
     _bytes_out(BytesSent, overlapped, "BytesSent")
 
     def start(token: int, done: Callable[..., None]) -> None:
-        transport.send_body(queue.handle_id, request_id, flags, chunks, log, done)
+        transport.send_body(queue.handle_id, request_id, flags, chunks, log, done, token)
 
     return run_io(queue, overlapped, BytesSent, start, _sent)
 

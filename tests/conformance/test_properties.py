@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import tempfile
 import time
 
 import pytest
@@ -189,9 +190,10 @@ def test_connection_limit_is_a_group_setting(server: Server, client) -> None:
     assert first.recv_response()[0] == b"HTTP/1.1 200 OK"
 
 
-def logging_info(
-    fmt: int = HttpLoggingTypeW3C, directory: str | None = "/tmp/httpsys-logs"
-) -> HTTP_LOGGING_INFO:
+_LOG_DIR = tempfile.mkdtemp(prefix="httpsys-logs-")
+
+
+def logging_info(fmt: int = HttpLoggingTypeW3C, directory: str | None = _LOG_DIR) -> HTTP_LOGGING_INFO:
     return HTTP_LOGGING_INFO(
         Flags=HTTP_PROPERTY_FLAGS(1),
         DirectoryName=directory,

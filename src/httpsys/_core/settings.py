@@ -42,6 +42,10 @@ class DriverSettings:
     uri_enable_cache: bool = True  # UriEnableCache
     uri_max_uri_bytes: int = 262144  # UriMaxUriBytes
     uri_scavenger_period: int = 120  # UriScavengerPeriod, seconds
+    error_log_dir: str | None = (
+        None  # ErrorLoggingDir; None: HTTPERR events stay in memory (Driver.error_log)
+    )
+    error_log_truncate_size: int = 1024 * 1024  # ErrorLogFileTruncateSize, >= 1 MiB
 
     def validated(self) -> DriverSettings:
         """The settings with every value clamped to its documented range, as HTTP.sys reads the registry."""

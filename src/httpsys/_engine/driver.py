@@ -63,6 +63,7 @@ from httpsys._core.response import (
     validate_response,
     validate_send_flags,
 )
+from httpsys._core.response_cache import ResponseCache
 from httpsys._core.routing import PrefixConflict, RouteMatch, RouteMiss, RoutingTable
 from httpsys._core.settings import DriverSettings
 from httpsys._core.status import Win32Error
@@ -70,6 +71,7 @@ from httpsys._core.timers import DeadlineHeap, TimeoutLimits, TimerEntry, TimerK
 from httpsys._core.urlprefix import InvalidUrlPrefix, parse_url_prefix
 from httpsys._core.verbs import VERB_UNKNOWN, verb_id
 from httpsys._engine.http11 import FileRegion, Http11Connection, Segment
+from httpsys._engine.logs import LogManager
 from httpsys._engine.request import BodyRead, Request
 
 E = Win32Error
@@ -149,6 +151,7 @@ class ResponseCacheHook(Protocol):
         keep_alive: bool,
         now: float,
         date: bytes,
+        local_port: int | None = None,
     ) -> tuple[bytes, int, bool] | None:
         """(wire bytes, status, close after) for a hit, or None."""
 
@@ -163,6 +166,7 @@ class ResponseCacheHook(Protocol):
         policy: int,
         seconds: int,
         now: float,
+        local_port: int | None = None,
     ) -> bool:
         """Consider a whole response sent with a cache policy; True if it was cached."""
 
@@ -332,8 +336,19 @@ class Driver:
         ] = []
         self.error_log_limit = 10000
         self.error_sink: Callable[[dict[str, Any]], None] | None = None
-        self.response_cache: ResponseCacheHook | None = None
-        self.logs: LogHook | None = None
+        self.response_cache: ResponseCache | None = (
+            ResponseCache(
+                self.settings.uri_max_uri_bytes,
+                scavenger_period=self.settings.uri_scavenger_period,
+                server_mode=self.settings.disable_server_header,
+            )
+            if self.settings.uri_enable_cache
+            else None
+        )
+        self.logs: LogHook | None = LogManager(
+            self.settings.error_log_dir, error_log_truncate_size=self.settings.error_log_truncate_size
+        )
+        self._scavenger: asyncio.TimerHandle | None = None
 
     # ================================================================ ids, time, timers
     def next_id(self) -> int:
@@ -409,11 +424,23 @@ class Driver:
                 "url": request.raw_url if request is not None else None,
                 "version": request.version if request is not None else None,
                 "queue": request.queue_id if request is not None else None,
+                "cooked_url": (
+                    request.cooked.abs_path + request.cooked.query
+                    if request is not None and request.cooked is not None
+                    else None
+                ),
+                "queue_name": self._queue_name(request),
             }
             if sink is not None:
                 sink(fields)
             if logs is not None:
                 logs.error(fields)
+
+    def _queue_name(self, request: Request | None) -> str | None:
+        if request is None or request.queue_id is None:
+            return None
+        queue = self.queues.get(request.queue_id)
+        return queue.name if queue is not None else None
 
     def canned_sent(self, conn: Http11Connection, kind: CannedResponse, reason: str | None) -> None:
         self.stats[f"canned_{kind.status}"] += 1
@@ -450,8 +477,10 @@ class Driver:
                 handle.requests.discard(request.request_id)
         if not request.delivered:
             self.withdraw(request)
-        if request.delivered and not request.response_done:
-            self.stats["Connection_Dropped"] += 1
+        conn = request.channel
+        if request.delivered and not request.response_done and not conn.reset_by_driver:  # type: ignore[attr-defined]
+            assert isinstance(conn, Http11Connection)
+            self.log_error(conn, request, 0, "Connection_Dropped")
 
     def withdraw(self, request: Request) -> None:
         """Take a routed request out of its queue before delivery."""
@@ -515,10 +544,18 @@ class Driver:
                 bound = self.queues.get(group.queue_id) if group.queue_id is not None else None
                 self._unavailable(conn, request, bound, "ConnLimit")
                 return
+        queue = self.queues.get(group.queue_id) if group.queue_id is not None else None
+        if queue is None:
+            self._unavailable(conn, request, None, "N/A")
+            return
+        if not group.effective_enabled():
+            self._unavailable(conn, request, queue, "Disabled")
+            return
         cache = self.response_cache
         if (
             cache is not None
             and len(cache)
+            and queue.enabled
             and not request.body_expected
             and request.method in (b"GET", b"HEAD")
         ):
@@ -530,19 +567,12 @@ class Driver:
                 request.keep_alive,
                 self.clock(),
                 self.date(),
+                local_port=conn.port,
             )
             if hit is not None:
                 self._serve_cached(conn, request, hit)
                 return
-        if self.logs is not None:
-            request.arrived = self.clock()
-        queue = self.queues.get(group.queue_id) if group.queue_id is not None else None
-        if queue is None:
-            self._unavailable(conn, request, None, "N/A")
-            return
-        if not group.effective_enabled():
-            self._unavailable(conn, request, queue, "Disabled")
-            return
+        request.arrived = self.clock()
         request.queue_id = queue.queue_id
         outcome, receive = queue.discipline.offer(request, queue.enabled)
         if outcome is Offer.DELIVERED:
@@ -567,7 +597,6 @@ class Driver:
     def _serve_cached(self, conn: Http11Connection, request: Request, hit: tuple[bytes, int, bool]) -> None:
         """Answer from the response cache without waking any application."""
         data, status, close = hit
-        self.stats["cache_hits"] += 1
         request.response_started = request.response_done = True
         request.response_status = status
         request.response_close = close
@@ -1020,7 +1049,7 @@ class Driver:
             and cache_policy.policy
             and not any(isinstance(seg, FileRegion) for seg in segments)
         ):
-            self.response_cache.store(
+            stored = self.response_cache.store(
                 request.method,
                 request.cooked.full_url if request.cooked is not None else "",
                 request.headers,
@@ -1030,7 +1059,10 @@ class Driver:
                 cache_policy.policy,
                 cache_policy.seconds_to_live,
                 self.clock(),
+                local_port=request.channel.port,  # type: ignore[attr-defined]
             )
+            if stored and self._scavenger is None:
+                self._scavenger = self.loop.call_later(self.settings.uri_scavenger_period, self._scavenge)
         request.response_chunked = plan.chunked
         request.response_auto_chunked = auto_chunk
         if (
@@ -1338,6 +1370,8 @@ class Driver:
             pass
         else:
             self._maybe_close_listener(prefix.port)
+            if self.response_cache is not None:
+                self.response_cache.flush(original, True)
         group.urls.pop(original, None)
 
     def _ensure_listener(self, port: int, scheme: str) -> int:
@@ -1638,6 +1672,10 @@ class Driver:
         out["requests_in_flight"] = len(self.requests)
         out["listeners"] = len(self.listeners)
         out["queued"] = sum(len(q.discipline.waiting) for q in self.queues.values())
+        if self.response_cache is not None:
+            out.update(self.response_cache.stats())
+        if isinstance(self.logs, LogManager):
+            out.update(self.logs.stats())
         return out
 
     # ================================================================ fragment cache
@@ -1682,6 +1720,17 @@ class Driver:
             self.response_cache.flush(prefix, recursive)
         return OK
 
+    def _scavenge(self) -> None:
+        """UriScavengerPeriod: drop cache entries not hit for a period (re-armed while entries remain)."""
+        self._scavenger = None
+        now = self.clock()
+        self.fragments.scavenge(now)
+        cache = self.response_cache
+        if cache is not None and len(cache):
+            cache.scavenge(now)
+            if len(cache):
+                self._scavenger = self.loop.call_later(self.settings.uri_scavenger_period, self._scavenge)
+
     # ================================================================ shutdown
     def close_all(self) -> None:
         for handle_id in list(self.handles):
@@ -1695,6 +1744,11 @@ class Driver:
         if self._wakeup is not None:
             self._wakeup.cancel()
             self._wakeup = None
+        if self._scavenger is not None:
+            self._scavenger.cancel()
+            self._scavenger = None
+        if self.logs is not None:
+            self.logs.close()  # writes every queued line, then joins the writer thread
 
 
 def _host_port(cooked_host: str, scheme: str) -> int:

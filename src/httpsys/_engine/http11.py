@@ -51,6 +51,7 @@ _LINGER_RESET = struct.pack("ii", 1, 0)
 _FLUSH_HIGH = 64 * 1024
 _BARE_LF_ERROR = "Expected CRLF after version"  # llhttp's text for `HTTP/1.1\n` (and for `HTTP/1.1.1`)
 _LWS_ERROR = "Unexpected space after start line"
+_LINE_SLACK = 512  # a partial head line may exceed MaxFieldLength by this much before the line guard fires
 
 _H_HOST = b"host"
 _H_CL = b"content-length"
@@ -58,6 +59,8 @@ _H_TE = b"transfer-encoding"
 _H_EXPECT = b"expect"
 _H_UPGRADE = b"upgrade"
 _HEADER_WAIT = TimerKind.HEADER_WAIT
+_ENTITY_BODY = TimerKind.ENTITY_BODY
+_OWS = (0x20, 0x09)
 
 
 class FileRegion:
@@ -85,7 +88,8 @@ class Rejection:
 
 
 def _classify_parser_error(exc: HttpParserError, data: bytes) -> CannedResponse:
-    """Map an llhttp error to the canned response HTTP.sys sends for that situation (`data`: the failing feed)."""
+    """Map an llhttp error to the canned response HTTP.sys sends for that situation (`data`: the failing message
+    from its start, so the answer does not depend on how the bytes were split into reads)."""
     if isinstance(exc, HttpParserInvalidURLError):
         return CannedResponse.INVALID_URL
     if isinstance(exc, HttpParserInvalidMethodError):
@@ -93,28 +97,41 @@ def _classify_parser_error(exc: HttpParserError, data: bytes) -> CannedResponse:
     text = str(exc).lower()
     if "transfer-encoding" in text and "content-length" not in text:
         return CannedResponse.NOT_IMPLEMENTED
-    if "header value char" in text:
-        # NUL anywhere in the head is a generic parse error; other control characters are "Invalid Header"
-        return CannedResponse.BAD_REQUEST if b"\x00" in data else CannedResponse.INVALID_HEADER
-    if "header token" in text or "header field" in text:
-        # a line without a colon (or only a colon) is a generic parse error; a bad name is "Invalid Header"
-        line = _bad_header_line(data)
-        if line is None or b":" not in line or line.startswith(b":"):
-            return CannedResponse.BAD_REQUEST
-        return CannedResponse.INVALID_HEADER
+    if "header value char" in text or "header token" in text or "header field" in text:
+        if b"\x00" in data:
+            return CannedResponse.BAD_REQUEST  # NUL in a header name or value is a generic parse error (§5.2)
+        if "header value char" in text:
+            return CannedResponse.INVALID_HEADER  # other control characters in a value
+        return _bad_header_name(data)
     return CannedResponse.BAD_REQUEST
 
 
-def _bad_header_line(data: bytes) -> bytes | None:
-    """The first line of `data` that is neither a request line nor a `token ":"` header line (error path only)."""
-    for raw in data.split(b"\n"):
-        line = raw.rstrip(b"\r")
-        if not line or b" HTTP/" in line:
+def _bad_header_name(data: bytes) -> CannedResponse:
+    """The answer for the first header line of `data` whose name is not `token ":"` (error path only).
+
+    Only the bytes up to the first byte that ends the name are looked at, so a message cut short right after
+    that byte (a client sending byte by byte) gets the same answer as the whole message: a line without a colon,
+    with only a colon, or with a CR in its name is a generic parse error; whitespace or a separator in the name is
+    "Invalid Header" (spec §5.2).
+    """
+    for line in data.split(b"\n"):
+        if not line or line == b"\r" or b" HTTP/" in line:
             continue
-        name, colon, _value = line.partition(b":")
-        if not colon or not name or not all(b in _TCHAR for b in name):
-            return line
-    return None
+        end = 0
+        size = len(line)
+        while end < size and line[end] in _TCHAR:
+            end += 1
+        if end == size:
+            return CannedResponse.BAD_REQUEST  # the line (so far) has no colon
+        stop = line[end]
+        if stop == 0x3A:  # ':'
+            if end == 0:
+                return CannedResponse.BAD_REQUEST  # an empty name
+            continue
+        if stop == 0x0D:
+            return CannedResponse.BAD_REQUEST  # end of line without a colon, or a bare CR
+        return CannedResponse.INVALID_HEADER
+    return CannedResponse.BAD_REQUEST
 
 
 def _new_parser(protocol: object) -> httptools.HttpRequestParser:
@@ -137,12 +154,48 @@ class _BoundaryCounter:
         self.count += 1
 
 
+def _parse_fails(data: bytes) -> bool:
+    try:
+        _new_parser(_BoundaryCounter()).feed_data(data)
+    except HttpParserError:
+        return True
+    except HttpParserUpgrade:
+        return False
+    return False
+
+
+def _error_prefix(message: bytes) -> bytes:
+    """The shortest prefix of `message` (bytes from a message start) that a fresh parser refuses, or all of it
+    when a fresh parser does not refuse it (binary search; error path only)."""
+    if not _parse_fails(message):
+        return message
+    return message[: _smallest_prefix(len(message), lambda size: _parse_fails(message[:size]))]
+
+
+def _smallest_prefix(size: int, holds: Callable[[int], bool]) -> int:
+    """The smallest length in 0..size for which `holds` is true (`holds` is monotonic and true at `size`):
+    a galloping search from the start, so the cost follows the answer, not `size` (error paths only)."""
+    low, step = 0, 64
+    high = min(step, size)
+    while high < size and not holds(high):
+        low = high + 1
+        step *= 2
+        high = min(high + step, size)
+    while low < high:
+        mid = (low + high) // 2
+        if holds(mid):
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
 def _completions(data: bytes) -> int:
     counter = _BoundaryCounter()
     parser = _new_parser(counter)
     try:
         parser.feed_data(data)
-    except HttpParserError:
+    except (HttpParserError, HttpParserUpgrade):
         pass
     return counter.count
 
@@ -157,6 +210,7 @@ class Http11Connection(asyncio.Protocol):
         self.settings = driver.settings
         self.connection_id = 0
         self.closed = False
+        self.reset_by_driver = False  # the driver aborted this connection itself (timer, 503, cancel ...)
         self.transport: asyncio.Transport | None = None
         self.local_addr: tuple[str, int] = ("", 0)
         self.remote_addr: tuple[str, int] = ("", 0)
@@ -171,10 +225,14 @@ class Http11Connection(asyncio.Protocol):
         self._url_len = 0
         self._headers: list[tuple[bytes, bytes]] = []
         self._head_size = 0
-        self._head_partial = 0
+        self._line_partial = 0  # bytes of a head or trailer line still incomplete at the end of the last read
+        self._began = False  # a message began during the current read
+        self._in_trailers = False  # after the last chunk's size line: trailer fields or the final CRLF follow
         self._parsing: Request | Rejection | None = None
         self._verb_override: bytes | None = None
         self._verb_pending: bytes | None = None
+        self._start_pending: bytes | None = None  # a message cut inside a whitespace-led line (see _repair)
+        self._refeed_data: bytes | None = None  # bytes to parse again with a fresh parser (see _refeed)
         self._parse_stopped = False
         self._since_boundary: list[bytes] | None = []
         self._since_len = 0
@@ -231,6 +289,10 @@ class Http11Connection(asyncio.Protocol):
             return
         self.closed = True
         self._disarm()
+        timer = self._timer
+        if timer is not None:  # cancelled entries leave the heap at its next compaction, taking us with them
+            timer.cancel()
+            self._timer = None
         if self._dup_fd >= 0:
             try:
                 self.driver.loop.remove_writer(self._dup_fd)
@@ -285,25 +347,73 @@ class Http11Connection(asyncio.Protocol):
         if self._parse_stopped:
             return
         if self._draining is None and not self._in_message and self._timer_kind is TimerKind.IDLE_CONNECTION:
+            idle_until = self._deadline
             self._disarm()
+            self._feed(data)
+            if self._timer_kind is None and not self._in_message and not self.pipeline and not self.closed:
+                # only empty lines arrived: they start no request, so the idle clock keeps running (a client
+                # sending CRLF now and then must not hold the connection forever)
+                self._arm(TimerKind.IDLE_CONNECTION, idle_until - self.driver.clock())
+            return
         self._feed(data)
 
     # ================================================================ parsing
     def _feed(self, data: bytes) -> None:
+        self._feed_step(data)
+        while self._refeed_data is not None:  # a message re-parsed from its start: iterate, never recurse
+            data = self._refeed_data
+            self._refeed_data = None
+            self._feed_step(data)
+
+    def _feed_step(self, data: bytes) -> None:
         if self._verb_pending is not None:
             data = self._verb_pending + data
             self._verb_pending = None
             self._recover_verb(data, 0)
             return
-        was_in_head = self._in_head
+        if self._start_pending is not None:
+            buf = self._start_pending + data
+            self._start_pending = None
+            if not self._repair(buf, 0):
+                self._reject(CannedResponse.REQUEST_TOO_LONG, None)
+                self._after_feed()
+            return
+        self._began = False
         try:
             self._parser.feed_data(data)
-        except HttpParserUpgrade as exc:
+        except (HttpParserError, HttpParserUpgrade) as exc:
+            failure: HttpParserError | HttpParserUpgrade | None = exc
+        else:
+            failure = None
+        if failure is not None:
+            # handled outside the except clause: a re-parse raising inside it would get the outer error as the
+            # __context__ of its HttpParserCallbackError and lose the RequestRejected that caused it
+            self._parse_failed(failure, data)
+            return
+        # bookkeeping for the rare paths (unknown verbs, heads and trailers split across reads)
+        if self._in_message:
+            if (self._in_head or self._in_trailers) and self._partial_line_too_long(data):
+                self._reject(CannedResponse.HEADER_FIELD_TOO_LONG, None)
+            kept = self._since_boundary
+            if kept is not None:
+                kept.append(data)
+                self._since_len += len(data)
+                if self._since_len > _BOUNDARY_KEEP:
+                    self._since_boundary = None
+        else:
+            self._since_boundary = []
+            self._since_len = 0
+            self._completed_since = 0
+        self._after_feed()
+
+    def _parse_failed(self, exc: HttpParserError | HttpParserUpgrade, data: bytes) -> None:
+        """llhttp refused `data` (or one of our callbacks did): upgrade, recover, repair or reject."""
+        if isinstance(exc, HttpParserUpgrade):
             offset = int(exc.args[0]) if exc.args else len(data)
             self._hold = [data[offset:]] if offset < len(data) else []
             self._after_feed()
             return
-        except HttpParserCallbackError as exc:
+        if isinstance(exc, HttpParserCallbackError):
             ctx = exc.__context__
             if isinstance(ctx, RequestRejected):
                 self._reject(ctx.kind, ctx.httperr_reason)
@@ -311,32 +421,14 @@ class Http11Connection(asyncio.Protocol):
                 self._reject(CannedResponse.BAD_REQUEST, None)
             self._after_feed()
             return
-        except HttpParserInvalidMethodError:
+        if isinstance(exc, HttpParserInvalidMethodError):
             self._on_invalid_method(data)
             return
-        except HttpParserError as exc:
-            text = str(exc)
-            if (_BARE_LF_ERROR in text or _LWS_ERROR in text) and self._repair_start_line(data):
-                return
-            self._reject(_classify_parser_error(exc, data), None)
-            self._after_feed()
+        assert isinstance(exc, HttpParserError)
+        text = str(exc)
+        if (_BARE_LF_ERROR in text or _LWS_ERROR in text) and self._repair_start_line(data):
             return
-        # bookkeeping for the rare paths (unknown verbs, slow heads)
-        if self._in_message:
-            kept = self._since_boundary
-            if kept is not None:
-                kept.append(data)
-                self._since_len += len(data)
-                if self._since_len > _BOUNDARY_KEEP:
-                    self._since_boundary = None
-            if self._in_head and was_in_head:
-                self._head_partial += len(data)
-                if self._head_partial > self.settings.max_request_bytes:
-                    self._reject(CannedResponse.REQUEST_TOO_LONG, None)
-        else:
-            self._since_boundary = []
-            self._since_len = 0
-            self._completed_since = 0
+        self._reject(_classify_parser_error(exc, self._failing_message(data)), None)
         self._after_feed()
 
     def _after_feed(self) -> None:
@@ -375,11 +467,12 @@ class Http11Connection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._in_message = True
         self._in_head = True
+        self._began = True
         self._url_parts = []
         self._url_len = 0
         self._headers = []
         self._head_size = 0
-        self._head_partial = 0
+        self._line_partial = 0
 
     def on_url(self, url: bytes) -> None:
         self._url_parts.append(url)
@@ -394,6 +487,10 @@ class Http11Connection(asyncio.Protocol):
         self._head_size += size
         if self._head_size > self.settings.max_request_bytes:
             raise RequestRejected(CannedResponse.REQUEST_TOO_LONG)
+        if not self._in_head:
+            return  # a trailer field: counted against its own MaxRequestBytes budget, then dropped (never merged)
+        if value and value[-1] in _OWS:
+            value = value.rstrip(b" \t")  # llhttp drops leading OWS only; HTTP.sys trims both ends (§5.5)
         self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
@@ -407,6 +504,7 @@ class Http11Connection(asyncio.Protocol):
         head_size = self._head_size + len(method) + len(url) + 14
         if head_size > self.settings.max_request_bytes:
             raise RequestRejected(CannedResponse.REQUEST_TOO_LONG)
+        self._head_size = 0  # from here on: the trailers' budget
         version_text = parser.get_http_version()
         if version_text == "1.1":
             version = (1, 1)
@@ -452,13 +550,22 @@ class Http11Connection(asyncio.Protocol):
             request.body_expected = True
             request.body_complete = False
             parser.set_dangerous_leniencies(lenient_optional_cr_before_lf=False)  # chunk framing needs CRLF
+            if version < (1, 1):
+                request.keep_alive = (
+                    False  # HTTP/1.0 with Transfer-Encoding: faulty framing, close (RFC 9112 §6.1)
+                )
         elif (request.content_length or 0) > 0:
             request.body_expected = True
             request.body_complete = False
         self._parsing = request
         self.pipeline.append(request)
 
+    def on_chunk_header(self) -> None:
+        self._in_trailers = True  # until chunk data arrives: after the last chunk, trailer lines follow
+        self._line_partial = 0
+
     def on_body(self, data: bytes) -> None:
+        self._in_trailers = False
         request = self._parsing
         if isinstance(request, Request):
             request.bytes_received += len(data)
@@ -470,7 +577,10 @@ class Http11Connection(asyncio.Protocol):
         request = self._parsing
         self._parsing = None
         self._in_message = False
+        self._in_trailers = False
         self._completed_since += 1
+        if self._timer_kind is _ENTITY_BODY:
+            self._disarm()  # the body is complete: no timer runs against the application's answer
         if isinstance(request, Request):
             if request.chunked:
                 self._parser.set_dangerous_leniencies(lenient_optional_cr_before_lf=True)
@@ -501,7 +611,7 @@ class Http11Connection(asyncio.Protocol):
                 if parsing.response_started:
                     self._close_after = True
                     return
-                self.driver.withdraw(parsing)
+                self.driver.request_lost(parsing)  # it leaves the pipeline: the driver must forget it now
                 if parsing is self._dispatched:
                     self._dispatched = None
             try:
@@ -520,17 +630,37 @@ class Http11Connection(asyncio.Protocol):
             return None
         buf = b"".join(kept) + data if kept else data
         target = self._completed_since
-        offset = 0
-        if target:
-            low, high = 0, len(buf)
-            while low < high:
-                mid = (low + high) // 2
-                if _completions(buf[:mid]) >= target:
-                    high = mid
-                else:
-                    low = mid + 1
-            offset = low
+        offset = _smallest_prefix(len(buf), lambda size: _completions(buf[:size]) >= target) if target else 0
         return buf, offset
+
+    def _failing_message(self, data: bytes) -> bytes:
+        """The bytes of the message that failed to parse, from its start to the byte llhttp stopped at (error
+        path only): what follows it must not change the answer, since a client sending byte by byte never
+        gets to send it."""
+        found = self._message_start(data)
+        if found is None:
+            return data
+        buf, offset = found
+        return _error_prefix(buf[offset:])
+
+    def _partial_line_too_long(self, data: bytes) -> bool:
+        """A head or trailer line is still incomplete after this read: httptools keeps it in memory until it ends,
+        so bound it. The guard sits `_LINE_SLACK` above MaxFieldLength so it only fires for a line that would
+        be refused as too long once complete, whatever the read boundaries (runs only for split heads)."""
+        nl = data.rfind(b"\n")
+        partial = len(data) - nl - 1 if nl >= 0 else self._line_partial + len(data)
+        limit = self.settings.max_field_length + _LINE_SLACK
+        if partial > limit and self._began:
+            # the message began in this read: do not count the bytes of the messages before it
+            found = self._message_start(data)
+            if found is None:
+                partial = 0  # cannot tell where it began: count from the next read on
+            else:
+                buf, offset = found
+                nl = buf.rfind(b"\n", offset)
+                partial = len(buf) - max(nl + 1, offset)
+        self._line_partial = partial
+        return partial > limit
 
     def _on_invalid_method(self, data: bytes) -> None:
         """llhttp knows a fixed verb list; HTTP.sys takes any token. Find the message start and re-parse it."""
@@ -548,10 +678,16 @@ class Http11Connection(asyncio.Protocol):
         space = rest.find(b" ", 0, _MAX_VERB + 1)
         verb = rest[:space] if space >= 0 else rest[: _MAX_VERB + 1]
         kind: CannedResponse | None = None
-        if (space == 0 and rest) or any(b < 0x21 or b > 0x7E for b in verb):
-            kind = CannedResponse.BAD_REQUEST  # empty verb, control or non-ASCII bytes: not a request line
-        elif not all(b in _TCHAR for b in verb) or (space > 0 and verb.upper() in _KNOWN_VERBS):
-            kind = CannedResponse.INVALID_VERB
+        # the first byte that is not a token character decides, so the answer does not depend on whether the
+        # bytes after it were already received: control or non-ASCII => not a request line; a separator =>
+        # "Invalid Verb"
+        bad = next((b for b in verb if b not in _TCHAR), None)
+        if space == 0 and rest:
+            kind = CannedResponse.BAD_REQUEST  # an empty verb
+        elif bad is not None:
+            kind = CannedResponse.BAD_REQUEST if bad < 0x21 or bad > 0x7E else CannedResponse.INVALID_VERB
+        elif space > 0 and verb.upper() in _KNOWN_VERBS:
+            kind = CannedResponse.INVALID_VERB  # a lower-case spelling of a verb HTTP.sys numbers
         elif space < 0:
             if len(rest) > _MAX_VERB:
                 kind = CannedResponse.INVALID_VERB
@@ -573,7 +709,10 @@ class Http11Connection(asyncio.Protocol):
         found = self._message_start(data)
         if found is None:
             return False
-        buf, offset = found
+        return self._repair(*found)
+
+    def _repair(self, buf: bytes, offset: int) -> bool:
+        """`_repair_start_line` for the message starting at `offset` of `buf`."""
         while offset < len(buf) and buf[offset] in (13, 10):
             offset += 1
         end = buf.find(b"\n", offset)
@@ -582,6 +721,8 @@ class Http11Connection(asyncio.Protocol):
         line = buf[offset:end]
         if line.endswith(b"\r"):
             line = line[:-1]
+        if b"\r" in line:
+            return False  # a bare CR inside the start line: not the LF leniency
         version = line[-9:]
         if (
             len(version) != 9
@@ -594,7 +735,11 @@ class Http11Connection(asyncio.Protocol):
         while rest[:1] in (b" ", b"\t"):  # discard whitespace-led lines (RFC 9112 §2.2), never merge them
             nl = rest.find(b"\n")
             if nl < 0:
-                return False
+                if len(buf) - offset > self.settings.max_request_bytes + self.settings.max_field_length:
+                    return False
+                self._start_pending = buf[offset:]  # the line is not complete yet: wait for its end
+                self._after_feed()
+                return True
             rest = rest[nl + 1 :]
         self._refeed(line + b"\r\n" + rest, self._verb_override)
         return True
@@ -608,7 +753,7 @@ class Http11Connection(asyncio.Protocol):
         self._since_len = 0
         self._completed_since = 0
         self._verb_override = verb
-        self._feed(data)
+        self._refeed_data = data  # parsed by _feed once the current step returned: no stack depth per message
 
     # ================================================================ pipeline and delivery
     def _advance(self) -> None:
@@ -900,6 +1045,7 @@ class Http11Connection(asyncio.Protocol):
         transport = self.transport
         if transport is None or self.closed:
             return
+        self.reset_by_driver = True
         sock = transport.get_extra_info("socket")
         if sock is not None:
             try:

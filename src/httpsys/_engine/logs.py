@@ -8,10 +8,10 @@ It must not block the event loop: the loop thread only looks up the owner's conf
 exception is `configure`, which probes the directory once, at the moment the property is set); it must never
 raise into the driver because of a disk problem after configuration (failures are counted in `stats()`).
 
-Decisions (docs/decisions/0006-cache-and-logging.md): a directory already used by another owner's configuration
-is ERROR_ALREADY_EXISTS (spec §3.5: "must be unique per config"); missing or not a directory is
+Decisions (docs/decisions/0006-cache-and-logging.md): a directory another owner already logs to in the same format
+(so with the same file names) is ERROR_ALREADY_EXISTS (spec §3.5: "must be unique per config"); missing or not a directory is
 ERROR_PATH_NOT_FOUND; a directory where a file cannot be created is ERROR_ACCESS_DENIED; Raw (centralized binary)
-logging is not implemented (ERROR_NOT_SUPPORTED on a session). Each file this process opens gets a fresh W3C
+logging is accepted on a session, as on Windows, but not written yet (a documented gap). Each file this process opens gets a fresh W3C
 directive block, as IIS writes one on every start, and another whenever the owner's fields or software name
 change. Size rollover resumes at the highest existing sequence number if that file still has room. More than
 `max_backlog` lines waiting for the disk are dropped and counted rather than letting memory grow without bound.
@@ -167,7 +167,11 @@ class LogManager:
             return code
         directory = os.path.realpath(parsed.directory)
         for other, other_config in self._configs.items():
-            if other != owner and other_config.directory == directory:
+            if (
+                other != owner
+                and other_config.directory == directory
+                and other_config.log_format == parsed.log_format
+            ):
                 return int(Win32Error.ERROR_ALREADY_EXISTS)
         self._configs[owner] = replace(parsed, directory=directory)
         return OK
@@ -177,12 +181,18 @@ class LogManager:
         return config is not None and not config.writes_nothing
 
     def response(self, owners: list[tuple[str, int]], fields: dict[str, Any]) -> None:
-        """Queue one response line for the first owner with a configuration (group before session)."""
+        """Queue one response line for the first owner with a configuration (group before session).
+
+        The application's log data is copied here, on the caller's thread, so an application that reuses its
+        mapping for the next response cannot change a line that is still waiting for the writer."""
         configs = self._configs
         for owner in owners:
             config = configs.get(owner)
             if config is not None:
                 if not config.writes_nothing:
+                    app = fields.get("log_data")
+                    if isinstance(app, Mapping):
+                        fields["log_data"] = dict(app)
                     self._put((_RESPONSE, config, fields))
                 return
 

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit venv clean bench bench-quick fuzz
+.PHONY: run test lint typecheck unit venv clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -31,3 +31,5 @@ test: lint typecheck unit
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
+
+include bench/bench.mk

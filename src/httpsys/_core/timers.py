@@ -98,6 +98,7 @@ class TimerEntry(Generic[T]):
 
     def cancel(self) -> None:
         self.cancelled = True
+        self.owner = None  # type: ignore[assignment]  # free the owner now; the heap drops the entry later
 
 
 class DeadlineHeap(Generic[T]):

@@ -49,6 +49,8 @@ _MAX_VERB = 255
 _BOUNDARY_KEEP = 64 * 1024  # bytes kept to find a message start after an unknown verb
 _LINGER_RESET = struct.pack("ii", 1, 0)
 _FLUSH_HIGH = 64 * 1024
+_LINGER_SECONDS = 2.0  # after the last response: how long unread input is discarded before closing
+_LINGER_BYTES = 64 * 1024  # ... and how much of it
 _BARE_LF_ERROR = "Expected CRLF after version"  # llhttp's text for `HTTP/1.1\n` (and for `HTTP/1.1.1`)
 _LWS_ERROR = "Unexpected space after start line"
 _LINE_SLACK = 512  # a partial head line may exceed MaxFieldLength by this much before the line guard fires
@@ -233,6 +235,8 @@ class Http11Connection(asyncio.Protocol):
         self._verb_pending: bytes | None = None
         self._start_pending: bytes | None = None  # a message cut inside a whitespace-led line (see _repair)
         self._refeed_data: bytes | None = None  # bytes to parse again with a fresh parser (see _refeed)
+        self._linger: asyncio.TimerHandle | None = None  # lingering close (see close_when_flushed)
+        self._linger_bytes = 0
         self._parse_stopped = False
         self._since_boundary: list[bytes] | None = []
         self._since_len = 0
@@ -289,6 +293,12 @@ class Http11Connection(asyncio.Protocol):
             return
         self.closed = True
         self._disarm()
+        if self._timer is not None:  # let the heap drop the entry (and this connection) now, not at its deadline
+            self._timer.cancel()
+            self._timer = None
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
         timer = self._timer
         if timer is not None:  # cancelled entries leave the heap at its next compaction, taking us with them
             timer.cancel()
@@ -345,6 +355,10 @@ class Http11Connection(asyncio.Protocol):
             self._hold.append(data)
             return
         if self._parse_stopped:
+            if self._linger is not None:
+                self._linger_bytes += len(data)
+                if self._linger_bytes > _LINGER_BYTES:
+                    self._end_linger()
             return
         if self._draining is None and not self._in_message and self._timer_kind is TimerKind.IDLE_CONNECTION:
             idle_until = self._deadline
@@ -611,7 +625,10 @@ class Http11Connection(asyncio.Protocol):
                 if parsing.response_started:
                     self._close_after = True
                     return
-                self.driver.request_lost(parsing)  # it leaves the pipeline: the driver must forget it now
+                # it leaves the pipeline: the driver must forget it now; the driver itself ends this connection
+                # (with the canned response), so it is not a client's Connection_Dropped
+                self.reset_by_driver = True
+                self.driver.request_lost(parsing)
                 if parsing is self._dispatched:
                     self._dispatched = None
             try:
@@ -1035,10 +1052,44 @@ class Http11Connection(asyncio.Protocol):
         self.close_when_flushed()
 
     def close_when_flushed(self) -> None:
+        """Close after the last response, lingering: send FIN once the response is flushed, then discard what
+        the client still sends for up to 2 s / 64 KiB before closing (closing with unread input would send a
+        reset, which can destroy the response in the client's buffer; reliability §4.1)."""
         transport = self.transport
         self._parse_stopped = True
-        if transport is not None and not transport.is_closing():
+        if transport is None or transport.is_closing() or self._linger is not None:
+            return
+        if self._opaque is not None or not transport.can_write_eof():
             transport.close()
+            return
+        self._disarm()
+        transport.write_eof()
+        if self._reading_paused:
+            self._reading_paused = False
+            transport.resume_reading()
+        self._linger = self.driver.loop.call_later(_LINGER_SECONDS, self._end_linger, -1)
+
+    def _end_linger(self, pending_before: int = -1) -> None:
+        """The lingering time is over (or too much input came): close — unless the last response is still being
+        flushed, which then has to progress at MinSendRate or the connection is reset."""
+        linger = self._linger
+        if linger is not None:
+            linger.cancel()
+        self._linger = None
+        transport = self.transport
+        if transport is None or self.closed or transport.is_closing():
+            return
+        pending = transport.get_write_buffer_size()
+        if not pending:
+            transport.close()
+            return
+        group = self.group
+        rate = int(group.effective_timeouts().min_send_rate) if group is not None else 150
+        if pending_before >= 0 and rate != 0xFFFFFFFF and pending_before - pending < rate * _LINGER_SECONDS:
+            self.driver.timer_fired(self, TimerKind.MIN_SEND_RATE)
+            self.reset()
+            return
+        self._linger = self.driver.loop.call_later(_LINGER_SECONDS, self._end_linger, pending)
 
     def reset(self) -> None:
         """Abort with a TCP reset (what HTTP.sys does on timer expiry and with 503 verbosity Basic)."""

@@ -29,6 +29,7 @@ from wsproto.handshake import server_extensions_handshake
 from wsproto.utilities import generate_accept_token, split_comma_header
 
 from httpsys.aio import OpaqueStream, Request, RequestQueue, ResponseWriter, ServerSession, UrlGroup
+from httpsys.aio.objects import open_url_queue, wait_stop_or_failure
 from httpsys.errors import ConnectionInvalidError
 
 __all__ = ["ASGIApp", "ASGIServer", "LifespanError", "serve"]
@@ -760,21 +761,11 @@ class ASGIServer:
         receiver: asyncio.Task[None] | None = None
         try:
             session.open()
-            queue = self.queue = session.request_queue(self.queue_name)
-            group = self.group = session.url_group()
-            for url in self.urls:
-                group.add_url(url)
-            group.bind(queue)
+            queue, self.group = open_url_queue(session, self.urls, self.queue_name)
+            self.queue = queue
             receiver = loop.create_task(self._receive_requests(queue))
             self.started.set()
-            waiter = loop.create_task((stop or asyncio.Event()).wait())  # no event: until cancelled
-            try:
-                await asyncio.wait((receiver, waiter), return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                waiter.cancel()
-            failure = receiver.exception() if receiver.done() else None
-            if failure is not None:
-                raise failure
+            await wait_stop_or_failure(receiver, stop)
         finally:
             try:
                 await self._drain(receiver)

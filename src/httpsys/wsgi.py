@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from wsgiref.types import WSGIApplication, WSGIEnvironment
 
 from httpsys.aio import Request, RequestQueue, ResponseWriter, ServerSession, UrlGroup
+from httpsys.aio.objects import open_url_queue, wait_stop_or_failure
 
 __all__ = ["FileWrapper", "WSGIServer", "serve"]
 
@@ -315,21 +316,11 @@ class WSGIServer:
         receiver: asyncio.Task[None] | None = None
         try:
             session.open()
-            queue = self.queue = session.request_queue(self.queue_name)
-            group = self.group = session.url_group()
-            for url in self.urls:
-                group.add_url(url)
-            group.bind(queue)
+            queue, self.group = open_url_queue(session, self.urls, self.queue_name)
+            self.queue = queue
             receiver = loop.create_task(self._receive_requests(queue))
             self.started.set()
-            waiter = loop.create_task((stop or asyncio.Event()).wait())  # no event: until cancelled
-            try:
-                await asyncio.wait((receiver, waiter), return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                waiter.cancel()
-            failure = receiver.exception() if receiver.done() else None
-            if failure is not None:
-                raise failure
+            await wait_stop_or_failure(receiver, stop)
         finally:
             try:
                 await self._drain(receiver)

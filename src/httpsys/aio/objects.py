@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -377,6 +377,34 @@ class RequestQueue:
         if isinstance(result, asyncio.Future):
             result = await self._await_cancellable(result, token)
         return int(result[0])
+
+
+def open_url_queue(
+    session: ServerSession, urls: Sequence[str], queue_name: str | None = None
+) -> tuple[RequestQueue, UrlGroup]:
+    """A request queue (named or not) and a URL group in `session` with every prefix of `urls`, bound together.
+
+    Example:
+        queue, group = open_url_queue(session, ["http://+:8080/"])
+    """
+    queue = session.request_queue(queue_name)
+    group = session.url_group()
+    for url in urls:
+        group.add_url(url)
+    group.bind(queue)
+    return queue, group
+
+
+async def wait_stop_or_failure(receiver: asyncio.Task[None], stop: asyncio.Event | None) -> None:
+    """Wait until `stop` is set (forever without one) or `receiver` ends; re-raise the receiver's failure."""
+    waiter = asyncio.get_running_loop().create_task((stop or asyncio.Event()).wait())
+    try:
+        await asyncio.wait((receiver, waiter), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+    failure = receiver.exception() if receiver.done() else None
+    if failure is not None:
+        raise failure
 
 
 def _settle(fut: asyncio.Future[Any], value: Any) -> None:

@@ -1,8 +1,13 @@
-"""The win32 examples run as their users run them: the echo server in a subprocess, spoken to over loopback."""
+"""The win32 examples run as their users run them: the echo server in a subprocess, spoken to over loopback.
+
+docs/win32.md shows the example files verbatim (checked here); the WebSocket example is driven by
+test_win32_websocket.py.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +17,14 @@ from ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ECHO_SERVER = ROOT / "examples" / "win32" / "echo_server.py"
+WEBSOCKET_ECHO = ROOT / "examples" / "win32" / "websocket_echo.py"
+
+
+def test_docs_page_shows_the_win32_example_files_verbatim() -> None:
+    page = (ROOT / "docs" / "win32.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, re.S)
+    for example in (ECHO_SERVER, WEBSOCKET_ECHO):
+        assert example.read_text() in blocks, example.name
 
 
 def test_echo_server_echoes_bodies_handles_large_heads_and_exits_after_count() -> None:

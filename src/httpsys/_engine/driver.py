@@ -920,6 +920,26 @@ class Driver:
             holder.append(self._register_op(handle, token, cancel))
 
     # ================================================================ responses
+    def _sendable(
+        self, handle_id: int, request_id: int, flags: int, status: int | None
+    ) -> tuple[int, Request | None]:
+        """The checks every send makes; `status` is the new response's for HttpSendHttpResponse, None for
+        HttpSendResponseEntityBody (which needs a started response and checks flags against its status)."""
+        code, request = self._live_request(handle_id, request_id)
+        if request is None:
+            return code, None
+        if request.send_pending:
+            return int(E.ERROR_BAD_COMMAND), None  # the remarks: one send at a time per RequestId
+        first = status is not None
+        if request.response_started == first:  # a second response, or a body before any response
+            return int(E.ERROR_INVALID_PARAMETER), None
+        code = validate_send_flags(status if status is not None else request.response_status, flags)
+        if flags & FLAG_OPAQUE and not request.opaque:
+            flags |= FLAG_MORE_DATA  # the call that makes the connection opaque never ends the response
+        if code == OK and flags & FLAG_DISCONNECT and flags & FLAG_MORE_DATA:
+            code = int(E.ERROR_INVALID_PARAMETER)  # "undefined results": refused (docs/decisions/0002)
+        return code, (request if code == OK else None)
+
     def _resolve_chunks(
         self, chunks: list[DataChunk]
     ) -> tuple[int, list[Segment], int, tuple[tuple[bytes, bytes], ...] | None]:
@@ -985,22 +1005,10 @@ class Driver:
         token: int = 0,
     ) -> None:
         """HttpSendHttpResponse."""
-        code, request = self._live_request(handle_id, request_id)
-        if request is None:
-            done(code, 0)
-            return
-        if request.send_pending:
-            done(int(E.ERROR_BAD_COMMAND), 0)
-            return
-        if request.response_started:
-            done(int(E.ERROR_INVALID_PARAMETER), 0)
-            return
-        code = validate_send_flags(spec.status, flags)
-        if code == OK:
+        code, request = self._sendable(handle_id, request_id, flags, spec.status)
+        if request is not None:
             code = validate_response(spec)
-        if code == OK and flags & FLAG_DISCONNECT and flags & FLAG_MORE_DATA:
-            code = int(E.ERROR_INVALID_PARAMETER)  # "undefined results": refused (docs/decisions)
-        if code != OK:
+        if request is None or code != OK:
             done(code, 0)
             return
         code, segments, entity_length, trailers = self._resolve_chunks(chunks)
@@ -1011,6 +1019,9 @@ class Driver:
         if opaque:
             flags |= FLAG_MORE_DATA  # an opaque stream continues after the 101 (docs/decisions)
         final = not flags & FLAG_MORE_DATA
+        if trailers is not None and not final:
+            done(int(E.ERROR_INVALID_PARAMETER), 0)  # trailers belong to the final send
+            return
         if flags & FLAG_PROCESS_RANGES and final and request.method == b"GET" and spec.status == 200:
             spec, segments, entity_length = self._apply_ranges(request, spec, segments, entity_length)
         auto_chunk = (
@@ -1027,11 +1038,16 @@ class Driver:
                 spec.status, spec.reason, {**spec.known, _TE_ID: [b"chunked"]}, spec.unknown, spec.flags
             )
             segments = _frame_chunks(segments, entity_length)
+        # A body the client was told to hold back (Expect: 100-continue, never read) cannot be drained: the
+        # connection closes after this response, and the head says so.
+        unread_expect = (
+            final and request.expect_continue and not request.continue_sent and not request.body_complete
+        )
         plan = plan_response(
             spec,
             request_method=request.method,
             request_version=request.version,
-            request_keep_alive=request.keep_alive,
+            request_keep_alive=request.keep_alive and not unread_expect,
             flags=flags,
             final=final,
             entity_length=entity_length if final else None,
@@ -1126,27 +1142,21 @@ class Driver:
         token: int = 0,
     ) -> None:
         """HttpSendResponseEntityBody."""
-        code, request = self._live_request(handle_id, request_id)
+        code, request = self._sendable(handle_id, request_id, flags, None)
         if request is None:
-            done(code, 0)
-            return
-        if request.send_pending:
-            done(int(E.ERROR_BAD_COMMAND), 0)
-            return
-        if not request.response_started:
-            done(int(E.ERROR_INVALID_PARAMETER), 0)
-            return
-        code = validate_send_flags(request.response_status, flags)
-        if code == OK and flags & FLAG_DISCONNECT and flags & FLAG_MORE_DATA:
-            code = int(E.ERROR_INVALID_PARAMETER)
-        if code != OK:
             done(code, 0)
             return
         code, segments, entity_length, trailers = self._resolve_chunks(chunks)
         if code != OK:
             done(code, 0)
             return
+        opaque = bool(flags & FLAG_OPAQUE) and not request.opaque
+        if opaque:
+            flags |= FLAG_MORE_DATA  # a 101 sent without OPAQUE, made opaque by this call
         final = not flags & FLAG_MORE_DATA
+        if trailers is not None and not final:
+            done(int(E.ERROR_INVALID_PARAMETER), 0)  # trailers belong to the final send
+            return
         if request.response_auto_chunked:
             segments = _frame_chunks(segments, entity_length)
             if final:
@@ -1157,7 +1167,7 @@ class Driver:
             request.response_close = True
         if request.opaque and final:
             request.response_close = True
-        self._send(request, segments, flags, final, False, done, log_data, token)
+        self._send(request, segments, flags, final, opaque, done, log_data, token)
 
     def _send(
         self,

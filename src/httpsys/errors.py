@@ -145,6 +145,12 @@ class HttpSysError(OSError):
     ``HttpSysError(code, message=None)`` builds a generic one; prefer ``error_for_code`` (which picks the
     subclass) or a subclass (``InvalidParameterError("port 0")``). ``str(exc)`` reads
     ``[WinError 87] ERROR_INVALID_PARAMETER: port 0``.
+
+    Example:
+        try:
+            group.add_url("http://+:8080/")
+        except httpsys.HttpSysError as exc:
+            print(exc.winerror, exc.name)
     """
 
     winerror: int
@@ -164,7 +170,11 @@ class HttpSysError(OSError):
 
     @property
     def name(self) -> str | None:
-        """The symbolic name of the code (``"ERROR_INVALID_PARAMETER"``), None for a code outside the table."""
+        """The symbolic name of the code (``"ERROR_INVALID_PARAMETER"``), None for a code outside the table.
+
+        Example:
+            log.warning("driver said %s", exc.name)
+        """
         return _code_name(self.winerror)
 
     def __str__(self) -> str:

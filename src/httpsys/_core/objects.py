@@ -24,7 +24,11 @@ LIMIT_INFINITE = 0xFFFFFFFF
 
 
 class Verbosity503(IntEnum):
-    """HTTP_503_RESPONSE_VERBOSITY: what a client sees when the driver cannot hand its request to a queue."""
+    """HTTP_503_RESPONSE_VERBOSITY: what a client sees when the driver cannot hand its request to a queue.
+
+    Example:
+        queue.verbosity = httpsys.Verbosity503.LIMITED  # a 503 page instead of a reset
+    """
 
     BASIC = 0  # reset the connection, send nothing (the default)
     LIMITED = 1  # 503 with the generic reason, then close

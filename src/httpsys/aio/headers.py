@@ -26,6 +26,8 @@ class Headers(Mapping[str, str]):
         >>> h = Headers([(b"Host", b"example.com"), (b"Accept", b"a"), (b"accept", b"b")])
         >>> h["ACCEPT"], h.get_all("accept")
         ('a', ['a', 'b'])
+        >>> h.raw[0]  # the headers exactly as received, in order
+        (b'Host', b'example.com')
     """
 
     __slots__ = ("_index", "raw")
@@ -46,7 +48,11 @@ class Headers(Mapping[str, str]):
         return index[name.lower()][0]
 
     def get_all(self, name: str) -> list[str]:
-        """Every value of `name`, in arrival order (empty list if absent)."""
+        """Every value of `name`, in arrival order (empty list if absent).
+
+        Example:
+            cookies = request.headers.get_all("cookie")
+        """
         index = self._index or self._build()
         return list(index.get(name.lower(), ()))
 

@@ -83,7 +83,11 @@ class ServerSession:
         return self._transport
 
     def open(self) -> ServerSession:
-        """Create the session in the driver (done by ``async with``)."""
+        """Create the session in the driver (done by ``async with``).
+
+        Example:
+            stats = session.transport.statistics()
+        """
         if not self.session_id:
             code, sid = self.transport.create_server_session((2, 0))
             _check(code)
@@ -99,7 +103,11 @@ class ServerSession:
         self.close()
 
     def close(self) -> None:
-        """Close the session, its URL groups, and the request queues it created."""
+        """Close the session, its URL groups, and the request queues it created.
+
+        Example:
+            session = httpsys.ServerSession().open()
+        """
         for queue in self._queues:
             queue.close()
         if self.session_id:
@@ -112,6 +120,9 @@ class ServerSession:
         Example:
             group = session.url_group()
             group.add_url("http://+:8080/api/", context=1)
+
+        Example:
+            session.close()
         """
         self.open()
         code, gid = self.transport.create_url_group(self.session_id)
@@ -161,29 +172,53 @@ class UrlGroup:
         return self.session.transport
 
     def add_url(self, prefix: str, context: int = 0) -> None:
-        """Register a URL prefix (e.g. ``http://+:8080/app/``); raises AlreadyExistsError on a conflict."""
+        """Register a URL prefix (e.g. ``http://+:8080/app/``); raises AlreadyExistsError on a conflict.
+
+        Example:
+            stats = group.transport.statistics()
+        """
         _check(self.transport.add_url(self.group_id, prefix, context))
 
     def remove_url(self, prefix: str | None = None) -> None:
-        """Remove one prefix (the identical string) or, with None, every prefix of the group."""
+        """Remove one prefix (the identical string) or, with None, every prefix of the group.
+
+        Example:
+            group.add_url("http://+:8080/api/", context=1)
+        """
         _check(self.transport.remove_url(self.group_id, prefix, prefix is None))
 
     def bind(self, queue: RequestQueue | None) -> None:
-        """Deliver this group's requests to `queue` (None unbinds: requests then get 503)."""
+        """Deliver this group's requests to `queue` (None unbinds: requests then get 503).
+
+        Example:
+            group.remove_url("http://+:8080/api/")
+        """
         _check(
             self.transport.set_group_property(self.group_id, _PROP_BINDING, queue.handle if queue else None)
         )
 
     def set_timeouts(self, **seconds: int) -> None:
-        """Timer values for this group (override the session's; 0 = inherit)."""
+        """Timer values for this group (override the session's; 0 = inherit).
+
+        Example:
+            group.bind(queue)
+        """
         _check(self.transport.set_group_property(self.group_id, _PROP_TIMEOUTS, TimeoutLimits(**seconds)))
 
     def set_enabled(self, enabled: bool) -> None:
-        """HttpServerStateProperty: an inactive group answers 503."""
+        """HttpServerStateProperty: an inactive group answers 503.
+
+        Example:
+            group.set_timeouts(entity_body=30, header_wait=10)
+        """
         _check(self.transport.set_group_property(self.group_id, _PROP_STATE, enabled))
 
     def set_connection_limit(self, limit: int | None) -> None:
-        """QoS connection limit (None = unlimited); excess connections get 503 ConnLimit."""
+        """QoS connection limit (None = unlimited); excess connections get 503 ConnLimit.
+
+        Example:
+            group.set_enabled(False)  # maintenance: 503
+        """
         _check(
             self.transport.set_group_property(
                 self.group_id, _PROP_QOS, (1, 0xFFFFFFFF if limit is None else limit)
@@ -219,13 +254,24 @@ class RequestQueue:
         self.close()
 
     def close(self) -> None:
-        """Close the queue: pending receives end, requests not answered are abandoned."""
+        """Close the queue: pending receives end, requests not answered are abandoned.
+
+        Example:
+            group.set_connection_limit(1000)
+
+        Example:
+            group.close()
+        """
         if not self.closed:
             self.closed = True
             self.transport.close_request_queue(self.handle)
 
     def shutdown(self) -> None:
-        """Stop taking requests (HttpShutdownRequestQueue); pending receives end."""
+        """Stop taking requests (HttpShutdownRequestQueue); pending receives end.
+
+        Example:
+            queue.close()
+        """
         _check(self.transport.shutdown_request_queue(self.handle))
 
     @property
@@ -252,7 +298,17 @@ class RequestQueue:
 
     # ----- completions as awaitables -----------------------------------------------------------------------
     def _completer(self, fut: asyncio.Future[Any]) -> Callable[[Any], None]:
-        """A function that settles `fut` with a value (an exception instance is raised by the await)."""
+        """A function that settles `fut` with a value (an exception instance is raised by the await).
+
+        Example:
+            queue.shutdown()  # graceful stop
+
+        Example:
+            queue.queue_length = 5000
+
+        Example:
+            queue.verbosity = httpsys.Verbosity503.LIMITED
+        """
         if self._direct:
             return lambda value: _settle(fut, value)
         loop = self._loop

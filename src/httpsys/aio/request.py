@@ -48,6 +48,9 @@ class Request:
         async for request in queue:
             body = await request.read()
             await request.respond(200, {"Content-Type": "text/plain"}, b"got %d bytes" % len(body))
+
+    `request.snapshot` is the plain record the driver handed over (every field as HTTP.sys reports it):
+        bytes_in = request.snapshot.bytes_received
     """
 
     __slots__ = ("_headers", "_queue", "_responded", "snapshot")
@@ -66,32 +69,56 @@ class Request:
 
     @property
     def url(self) -> str:
-        """The cooked (canonical) full URL, e.g. ``"http://localhost:8080/a/b?x=1"``."""
+        """The cooked (canonical) full URL, e.g. ``"http://localhost:8080/a/b?x=1"``.
+
+        Example:
+            if request.method == "POST": ...
+        """
         return self.snapshot.full_url
 
     @property
     def path(self) -> str:
-        """The cooked absolute path (percent-decoded, dot segments removed), e.g. ``"/a/b"``."""
+        """The cooked absolute path (percent-decoded, dot segments removed), e.g. ``"/a/b"``.
+
+        Example:
+            print(request.url)  # http://localhost:8080/a/b?x=1
+        """
         return self.snapshot.abs_path
 
     @property
     def query(self) -> str:
-        """The query string without the ``?`` (as sent, not decoded); ``""`` when absent."""
+        """The query string without the ``?`` (as sent, not decoded); ``""`` when absent.
+
+        Example:
+            if request.path.startswith("/api/"): ...
+        """
         return self.snapshot.query[1:]
 
     @property
     def raw_url(self) -> bytes:
-        """The request target exactly as the client sent it."""
+        """The request target exactly as the client sent it.
+
+        Example:
+            params = urllib.parse.parse_qs(request.query)
+        """
         return self.snapshot.raw_url
 
     @property
     def host(self) -> str:
-        """Host (and port, as sent) of the cooked URL."""
+        """Host (and port, as sent) of the cooked URL.
+
+        Example:
+            log.info("target %r", request.raw_url)
+        """
         return self.snapshot.host
 
     @property
     def headers(self) -> Headers:
-        """Case-insensitive, multi-valued headers: ``request.headers.get("accept")``."""
+        """Case-insensitive, multi-valued headers: ``request.headers.get("accept")``.
+
+        Example:
+            tenant = request.host.split(".")[0]
+        """
         headers = self._headers
         if headers is None:
             headers = self._headers = Headers(self.snapshot.headers)
@@ -104,12 +131,23 @@ class Request:
 
     @property
     def client(self) -> tuple[str, int]:
-        """The remote (client) address and port."""
+        """The remote (client) address and port.
+
+        Example:
+            accept = request.headers.get("accept", "*/*")
+
+        Example:
+            if request.http_version == "1.0": ...
+        """
         return self.snapshot.remote_addr
 
     @property
     def server(self) -> tuple[str, int]:
-        """The local address and port the connection arrived on."""
+        """The local address and port the connection arrived on.
+
+        Example:
+            ip, port = request.client
+        """
         return self.snapshot.local_addr
 
     @property
@@ -126,12 +164,29 @@ class Request:
 
     @property
     def url_context(self) -> int:
-        """The UrlContext of the URL prefix this request was routed by."""
+        """The UrlContext of the URL prefix this request was routed by.
+
+        Example:
+            local_ip, local_port = request.server
+
+        Example:
+            secure = request.scheme == "https"
+
+        Example:
+            log.info("request %#x", request.request_id)
+
+        Example:
+            sessions[request.connection_id] = state
+        """
         return self.snapshot.url_context
 
     @property
     def has_body(self) -> bool:
-        """True while body bytes remain to be read."""
+        """True while body bytes remain to be read.
+
+        Example:
+            handler = handlers[request.url_context]
+        """
         return bool(self.snapshot.flags & 1)
 
     # ----- the body --------------------------------------------------------------------------------------
@@ -141,6 +196,9 @@ class Request:
         Example:
             while chunk := await request.read_chunk():
                 sink.write(chunk)
+
+        Example:
+            body = await request.read() if request.has_body else b""
         """
         code, data = await self._queue._call_body(self.request_id, max_size, False)
         if code == _EOF:
@@ -355,7 +413,11 @@ class ResponseWriter:
         )
 
     async def write_file(self, file: int | Any, offset: int = 0, length: int | None = None) -> int:
-        """Send a file region with zero-copy sendfile (descriptor or file object)."""
+        """Send a file region with zero-copy sendfile (descriptor or file object).
+
+        Example:
+            await writer.write(b"chunk")
+        """
         fd = file if isinstance(file, int) else file.fileno()
         chunk = FileChunk(fd, offset, length if length is not None else 0xFFFFFFFFFFFFFFFF)
         return await self._request._queue._call_send(self._request.request_id, MORE_DATA, None, [chunk])
@@ -367,7 +429,14 @@ class ResponseWriter:
         disconnect: bool = False,
         data: bytes | bytearray | memoryview = b"",
     ) -> int:
-        """End the body, optionally with its last bytes (`data`) and trailers on a chunked response."""
+        """End the body, optionally with its last bytes (`data`) and trailers on a chunked response.
+
+        Example:
+            await writer.write_file(open("big.bin", "rb"))
+
+        Example:
+            await writer.finish(trailers={"X-Checksum": digest})
+        """
         if self._finished:
             return 0
         self._finished = True
@@ -413,7 +482,17 @@ class OpaqueStream:
         )
 
     async def close(self) -> None:
-        """End the stream and close the connection."""
+        """End the stream and close the connection.
+
+        Example:
+            data = await stream.read()
+
+        Example:
+            await stream.write(b"pong")
+
+        Example:
+            await stream.close()
+        """
         if self._closed:
             return
         self._closed = True

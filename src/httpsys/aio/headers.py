@@ -52,6 +52,9 @@ class Headers(Mapping[str, str]):
 
         Example:
             cookies = request.headers.get_all("cookie")
+
+        Example:
+            cookies = request.headers.get_all("cookie")
         """
         index = self._index or self._build()
         return list(index.get(name.lower(), ()))

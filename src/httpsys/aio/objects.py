@@ -78,6 +78,11 @@ class ServerSession:
 
     @property
     def transport(self) -> DriverTransport:
+        """The driver transport this object talks to.
+
+        Example:
+            stats = session.transport.statistics()
+        """
         if self._transport is None:
             self._transport = driver_for_loop(self._settings)
         return self._transport
@@ -86,7 +91,7 @@ class ServerSession:
         """Create the session in the driver (done by ``async with``).
 
         Example:
-            stats = session.transport.statistics()
+            session = httpsys.ServerSession().open()
         """
         if not self.session_id:
             code, sid = self.transport.create_server_session((2, 0))
@@ -106,7 +111,7 @@ class ServerSession:
         """Close the session, its URL groups, and the request queues it created.
 
         Example:
-            session = httpsys.ServerSession().open()
+            session.close()
         """
         for queue in self._queues:
             queue.close()
@@ -120,9 +125,6 @@ class ServerSession:
         Example:
             group = session.url_group()
             group.add_url("http://+:8080/api/", context=1)
-
-        Example:
-            session.close()
         """
         self.open()
         code, gid = self.transport.create_url_group(self.session_id)
@@ -169,13 +171,18 @@ class UrlGroup:
 
     @property
     def transport(self) -> DriverTransport:
+        """The driver transport this object talks to.
+
+        Example:
+            stats = group.transport.statistics()
+        """
         return self.session.transport
 
     def add_url(self, prefix: str, context: int = 0) -> None:
         """Register a URL prefix (e.g. ``http://+:8080/app/``); raises AlreadyExistsError on a conflict.
 
         Example:
-            stats = group.transport.statistics()
+            group.add_url("http://+:8080/api/", context=1)
         """
         _check(self.transport.add_url(self.group_id, prefix, context))
 
@@ -183,7 +190,7 @@ class UrlGroup:
         """Remove one prefix (the identical string) or, with None, every prefix of the group.
 
         Example:
-            group.add_url("http://+:8080/api/", context=1)
+            group.remove_url("http://+:8080/api/")
         """
         _check(self.transport.remove_url(self.group_id, prefix, prefix is None))
 
@@ -191,7 +198,7 @@ class UrlGroup:
         """Deliver this group's requests to `queue` (None unbinds: requests then get 503).
 
         Example:
-            group.remove_url("http://+:8080/api/")
+            group.bind(queue)
         """
         _check(
             self.transport.set_group_property(self.group_id, _PROP_BINDING, queue.handle if queue else None)
@@ -201,7 +208,7 @@ class UrlGroup:
         """Timer values for this group (override the session's; 0 = inherit).
 
         Example:
-            group.bind(queue)
+            group.set_timeouts(entity_body=30, header_wait=10)
         """
         _check(self.transport.set_group_property(self.group_id, _PROP_TIMEOUTS, TimeoutLimits(**seconds)))
 
@@ -209,7 +216,7 @@ class UrlGroup:
         """HttpServerStateProperty: an inactive group answers 503.
 
         Example:
-            group.set_timeouts(entity_body=30, header_wait=10)
+            group.set_enabled(False)  # maintenance: 503
         """
         _check(self.transport.set_group_property(self.group_id, _PROP_STATE, enabled))
 
@@ -217,7 +224,7 @@ class UrlGroup:
         """QoS connection limit (None = unlimited); excess connections get 503 ConnLimit.
 
         Example:
-            group.set_enabled(False)  # maintenance: 503
+            group.set_connection_limit(1000)
         """
         _check(
             self.transport.set_group_property(
@@ -226,6 +233,11 @@ class UrlGroup:
         )
 
     def close(self) -> None:
+        """close.
+
+        Example:
+            group.close()
+        """
         _check(self.transport.close_url_group(self.group_id))
 
 
@@ -257,10 +269,7 @@ class RequestQueue:
         """Close the queue: pending receives end, requests not answered are abandoned.
 
         Example:
-            group.set_connection_limit(1000)
-
-        Example:
-            group.close()
+            queue.close()
         """
         if not self.closed:
             self.closed = True
@@ -270,12 +279,17 @@ class RequestQueue:
         """Stop taking requests (HttpShutdownRequestQueue); pending receives end.
 
         Example:
-            queue.close()
+            queue.shutdown()  # graceful stop
         """
         _check(self.transport.shutdown_request_queue(self.handle))
 
     @property
     def queue_length(self) -> int:
+        """queue_length.
+
+        Example:
+            queue.queue_length = 5000
+        """
         code, value = self.transport.query_queue_property(self.handle, _PROP_QUEUE_LENGTH)
         _check(code)
         assert isinstance(value, int)
@@ -287,6 +301,11 @@ class RequestQueue:
 
     @property
     def verbosity(self) -> Verbosity503:
+        """verbosity.
+
+        Example:
+            queue.verbosity = httpsys.Verbosity503.LIMITED
+        """
         code, value = self.transport.query_queue_property(self.handle, _PROP_VERBOSITY)
         _check(code)
         assert isinstance(value, int)
@@ -298,17 +317,7 @@ class RequestQueue:
 
     # ----- completions as awaitables -----------------------------------------------------------------------
     def _completer(self, fut: asyncio.Future[Any]) -> Callable[[Any], None]:
-        """A function that settles `fut` with a value (an exception instance is raised by the await).
-
-        Example:
-            queue.shutdown()  # graceful stop
-
-        Example:
-            queue.queue_length = 5000
-
-        Example:
-            queue.verbosity = httpsys.Verbosity503.LIMITED
-        """
+        """A function that settles `fut` with a value (an exception instance is raised by the await)."""
         if self._direct:
             return lambda value: _settle(fut, value)
         loop = self._loop

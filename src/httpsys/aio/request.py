@@ -64,7 +64,11 @@ class Request:
     # ----- the head --------------------------------------------------------------------------------------
     @property
     def method(self) -> str:
-        """The verb as sent, e.g. ``"GET"``."""
+        """The verb as sent, e.g. ``"GET"``.
+
+        Example:
+            if request.method == "POST": ...
+        """
         return self.snapshot.method.decode("latin-1")
 
     @property
@@ -72,7 +76,7 @@ class Request:
         """The cooked (canonical) full URL, e.g. ``"http://localhost:8080/a/b?x=1"``.
 
         Example:
-            if request.method == "POST": ...
+            print(request.url)  # http://localhost:8080/a/b?x=1
         """
         return self.snapshot.full_url
 
@@ -81,7 +85,7 @@ class Request:
         """The cooked absolute path (percent-decoded, dot segments removed), e.g. ``"/a/b"``.
 
         Example:
-            print(request.url)  # http://localhost:8080/a/b?x=1
+            if request.path.startswith("/api/"): ...
         """
         return self.snapshot.abs_path
 
@@ -90,7 +94,7 @@ class Request:
         """The query string without the ``?`` (as sent, not decoded); ``""`` when absent.
 
         Example:
-            if request.path.startswith("/api/"): ...
+            params = urllib.parse.parse_qs(request.query)
         """
         return self.snapshot.query[1:]
 
@@ -99,7 +103,7 @@ class Request:
         """The request target exactly as the client sent it.
 
         Example:
-            params = urllib.parse.parse_qs(request.query)
+            log.info("target %r", request.raw_url)
         """
         return self.snapshot.raw_url
 
@@ -108,7 +112,7 @@ class Request:
         """Host (and port, as sent) of the cooked URL.
 
         Example:
-            log.info("target %r", request.raw_url)
+            tenant = request.host.split(".")[0]
         """
         return self.snapshot.host
 
@@ -117,7 +121,7 @@ class Request:
         """Case-insensitive, multi-valued headers: ``request.headers.get("accept")``.
 
         Example:
-            tenant = request.host.split(".")[0]
+            accept = request.headers.get("accept", "*/*")
         """
         headers = self._headers
         if headers is None:
@@ -126,6 +130,11 @@ class Request:
 
     @property
     def http_version(self) -> str:
+        """The protocol version the client sent, e.g. ``"1.1"``.
+
+        Example:
+            if request.http_version == "1.0": ...
+        """
         major, minor = self.snapshot.version
         return f"{major}.{minor}"
 
@@ -134,10 +143,7 @@ class Request:
         """The remote (client) address and port.
 
         Example:
-            accept = request.headers.get("accept", "*/*")
-
-        Example:
-            if request.http_version == "1.0": ...
+            ip, port = request.client
         """
         return self.snapshot.remote_addr
 
@@ -146,20 +152,35 @@ class Request:
         """The local address and port the connection arrived on.
 
         Example:
-            ip, port = request.client
+            local_ip, local_port = request.server
         """
         return self.snapshot.local_addr
 
     @property
     def scheme(self) -> str:
+        """The URL scheme, ``"http"`` or ``"https"``.
+
+        Example:
+            secure = request.scheme == "https"
+        """
         return self.snapshot.full_url.partition(":")[0]
 
     @property
     def request_id(self) -> int:
+        """The RequestId the driver assigned (unique while the request lives).
+
+        Example:
+            log.info("request %#x", request.request_id)
+        """
         return self.snapshot.request_id
 
     @property
     def connection_id(self) -> int:
+        """The ConnectionId of the connection carrying this request (stable per connection).
+
+        Example:
+            sessions[request.connection_id] = state
+        """
         return self.snapshot.connection_id
 
     @property
@@ -167,16 +188,7 @@ class Request:
         """The UrlContext of the URL prefix this request was routed by.
 
         Example:
-            local_ip, local_port = request.server
-
-        Example:
-            secure = request.scheme == "https"
-
-        Example:
-            log.info("request %#x", request.request_id)
-
-        Example:
-            sessions[request.connection_id] = state
+            handler = handlers[request.url_context]
         """
         return self.snapshot.url_context
 
@@ -185,7 +197,7 @@ class Request:
         """True while body bytes remain to be read.
 
         Example:
-            handler = handlers[request.url_context]
+            body = await request.read() if request.has_body else b""
         """
         return bool(self.snapshot.flags & 1)
 
@@ -196,9 +208,6 @@ class Request:
         Example:
             while chunk := await request.read_chunk():
                 sink.write(chunk)
-
-        Example:
-            body = await request.read() if request.has_body else b""
         """
         code, data = await self._queue._call_body(self.request_id, max_size, False)
         if code == _EOF:
@@ -403,7 +412,11 @@ class ResponseWriter:
         self._finished = False
 
     async def write(self, data: bytes | bytearray | memoryview) -> int:
-        """Send body bytes; returns once the driver has buffered them (backpressure applies)."""
+        """Send body bytes; returns once the driver has buffered them (backpressure applies).
+
+        Example:
+            await writer.write(b"chunk")
+        """
         if self._finished:
             raise RuntimeError("the response is finished")
         if not data:
@@ -416,7 +429,7 @@ class ResponseWriter:
         """Send a file region with zero-copy sendfile (descriptor or file object).
 
         Example:
-            await writer.write(b"chunk")
+            await writer.write_file(open("big.bin", "rb"))
         """
         fd = file if isinstance(file, int) else file.fileno()
         chunk = FileChunk(fd, offset, length if length is not None else 0xFFFFFFFFFFFFFFFF)
@@ -430,9 +443,6 @@ class ResponseWriter:
         data: bytes | bytearray | memoryview = b"",
     ) -> int:
         """End the body, optionally with its last bytes (`data`) and trailers on a chunked response.
-
-        Example:
-            await writer.write_file(open("big.bin", "rb"))
 
         Example:
             await writer.finish(trailers={"X-Checksum": digest})
@@ -468,13 +478,22 @@ class OpaqueStream:
         self._closed = False
 
     async def read(self, max_size: int = 65536) -> bytes:
-        """Bytes from the client; ``b""`` once the client has closed its side."""
+        """Bytes from the client; ``b""`` once the client has closed its side.
+
+        Example:
+            data = await stream.read()
+        """
         try:
             return await self._request.read_chunk(max_size)
         except ConnectionError:
             return b""
 
     async def write(self, data: bytes | bytearray | memoryview) -> int:
+        """write.
+
+        Example:
+            await stream.write(b"pong")
+        """
         if self._closed:
             raise RuntimeError("the stream is closed")
         return await self._request._queue._call_send(
@@ -483,12 +502,6 @@ class OpaqueStream:
 
     async def close(self) -> None:
         """End the stream and close the connection.
-
-        Example:
-            data = await stream.read()
-
-        Example:
-            await stream.write(b"pong")
 
         Example:
             await stream.close()

@@ -53,6 +53,13 @@ from httpsys._core.records import (
 )
 from httpsys._core.response import (
     CHUNK_END,
+    HTTP_SEND_RESPONSE_FLAG_AUTOMATIC_CHUNKING,
+    HTTP_SEND_RESPONSE_FLAG_BUFFER_DATA,
+    HTTP_SEND_RESPONSE_FLAG_DISCONNECT,
+    HTTP_SEND_RESPONSE_FLAG_ENABLE_NAGLING,
+    HTTP_SEND_RESPONSE_FLAG_MORE_DATA,
+    HTTP_SEND_RESPONSE_FLAG_OPAQUE,
+    HTTP_SEND_RESPONSE_FLAG_PROCESS_RANGES,
     LAST_CHUNK,
     RESPONSE_HEADER_IDS,
     ResponseSpec,
@@ -77,14 +84,13 @@ from httpsys._engine.request import BodyRead, Request
 E = Win32Error
 OK = int(E.NO_ERROR)
 
-FLAG_DISCONNECT = 0x1
-FLAG_MORE_DATA = 0x2
-FLAG_BUFFER_DATA = 0x4
-FLAG_ENABLE_NAGLING = 0x8
-FLAG_PROCESS_RANGES = 0x20
-FLAG_OPAQUE = 0x40
-FLAG_GOAWAY = 0x100
-FLAG_AUTOMATIC_CHUNKING = 0x200
+FLAG_DISCONNECT = HTTP_SEND_RESPONSE_FLAG_DISCONNECT
+FLAG_MORE_DATA = HTTP_SEND_RESPONSE_FLAG_MORE_DATA
+FLAG_BUFFER_DATA = HTTP_SEND_RESPONSE_FLAG_BUFFER_DATA
+FLAG_ENABLE_NAGLING = HTTP_SEND_RESPONSE_FLAG_ENABLE_NAGLING
+FLAG_PROCESS_RANGES = HTTP_SEND_RESPONSE_FLAG_PROCESS_RANGES
+FLAG_OPAQUE = HTTP_SEND_RESPONSE_FLAG_OPAQUE
+FLAG_AUTOMATIC_CHUNKING = HTTP_SEND_RESPONSE_FLAG_AUTOMATIC_CHUNKING
 
 RECEIVE_COPY_BODY = 0x1
 RECEIVE_FLUSH_BODY = 0x2
@@ -508,7 +514,7 @@ class Driver:
                 settings=self.settings.url,
             )
         except RequestRejected as exc:
-            self._answer_itself(conn, request, exc.kind, exc.httperr_reason)
+            conn.write_canned(exc.kind, exc.httperr_reason)
             return
         request.cooked = cooked
         request.host_name = host_name
@@ -525,12 +531,12 @@ class Driver:
                 if result is RouteMiss.INVALID_HOSTNAME
                 else CannedResponse.NOT_FOUND
             )
-            self._answer_itself(conn, request, kind, None)
+            conn.write_canned(kind, None)
             return
         registration = result.target
         group = self.groups.get(registration.group_id)
         if group is None:
-            self._answer_itself(conn, request, CannedResponse.NOT_FOUND, None)
+            conn.write_canned(CannedResponse.NOT_FOUND, None)
             return
         request.group = group
         request.url_context = registration.context
@@ -650,11 +656,6 @@ class Driver:
             "log_data": log_data,
         }
         logs.response(owners, fields)
-
-    def _answer_itself(
-        self, conn: Http11Connection, request: Request, kind: CannedResponse, reason: str | None
-    ) -> None:
-        conn.write_canned(kind, reason)
 
     def _unavailable(
         self, conn: Http11Connection, request: Request, queue: RequestQueueRecord | None, reason: str

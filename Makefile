@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit venv clean
+.PHONY: run test lint typecheck unit venv clean fuzz test-attacks
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -31,5 +31,18 @@ test: lint typecheck unit
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
+
+# Longer fuzzing (hypothesis at 20,000 examples per test, then atheris when it installs): about 11 minutes.
+fuzz: $(STAMP)
+	HTTPSYS_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest -q -p no:cacheprovider --timeout=0 tests/fuzz
+	@if $(BIN)/pip install --quiet atheris; then \
+		$(BIN)/python tests/fuzz/atheris_harness.py http11 -atheris_runs=300000 -artifact_prefix=$${TMPDIR:-/tmp}/httpsys-fuzz-ht- && \
+		$(BIN)/python tests/fuzz/atheris_harness.py url -atheris_runs=300000 -artifact_prefix=$${TMPDIR:-/tmp}/httpsys-fuzz-url-; \
+	else echo "atheris did not install: hypothesis fuzzing only"; fi
+
+# Slow attacks and soak runs (slowhttptest installed by scripts/install-test-tools.sh); `make test` runs them bounded.
+test-attacks: $(STAMP)
+	scripts/install-test-tools.sh
+	HTTPSYS_SOAK=1 $(BIN)/python -m pytest -q -p no:cacheprovider --timeout=0 -s -m "attacks or soak" tests/hostile
 
 include bench/bench.mk

@@ -337,8 +337,18 @@ class Driver:
         self._date = b""
         self._canned_cache: dict[CannedResponse, tuple[int, bytes]] = {}
         self.stats: Counter[str] = Counter()
+        # HTTPERR events kept in memory: (time, reason, client, server, (verb, raw URL, version) or None,
+        # status, scheme). Plain values only, so a record never keeps a dead connection alive.
         self.error_log: list[
-            tuple[float, str, tuple[str, int], tuple[str, int], Request | None, int, str]
+            tuple[
+                float,
+                str,
+                tuple[str, int],
+                tuple[str, int],
+                tuple[bytes, bytes, tuple[int, int]] | None,
+                int,
+                str,
+            ]
         ] = []
         self.error_log_limit = 10000
         self.error_sink: Callable[[dict[str, Any]], None] | None = None
@@ -412,7 +422,8 @@ class Driver:
     def log_error(self, conn: Http11Connection, request: Request | None, status: int, reason: str) -> None:
         """One HTTPERR event: driver-generated response, timer expiry or dropped connection."""
         self.stats[reason] += 1
-        record = (self.wall_clock(), reason, conn.remote_addr, conn.local_addr, request, status, conn.scheme)
+        facts = (request.method, request.raw_url, request.version) if request is not None else None
+        record = (self.wall_clock(), reason, conn.remote_addr, conn.local_addr, facts, status, conn.scheme)
         log = self.error_log
         log.append(record)
         if len(log) > self.error_log_limit:

@@ -116,8 +116,8 @@ def _bad_header_name(data: bytes) -> CannedResponse:
     with only a colon, or with a CR in its name is a generic parse error; whitespace or a separator in the name is
     "Invalid Header" (spec §5.2).
     """
-    for line in data.split(b"\n"):
-        if not line or line == b"\r" or b" HTTP/" in line:
+    for line in data.lstrip(b"\r\n").split(b"\n")[1:]:  # after the request line (whatever its form)
+        if not line or line == b"\r":
             continue
         end = 0
         size = len(line)
@@ -190,6 +190,9 @@ def _smallest_prefix(size: int, holds: Callable[[int], bool]) -> int:
         else:
             low = mid + 1
     return low
+
+
+_CLOSED_PARSER = httptools.HttpRequestParser(_BoundaryCounter())  # stands in for a closed connection's parser
 
 
 def _completions(data: bytes) -> int:
@@ -293,7 +296,9 @@ class Http11Connection(asyncio.Protocol):
             return
         self.closed = True
         self._disarm()
-        if self._timer is not None:  # let the heap drop the entry (and this connection) now, not at its deadline
+        if (
+            self._timer is not None
+        ):  # let the heap drop the entry (and this connection) now, not at its deadline
             self._timer.cancel()
             self._timer = None
         if self._linger is not None:
@@ -327,11 +332,29 @@ class Http11Connection(asyncio.Protocol):
         for waiter in waiters:
             waiter()
         self.driver.connection_lost(self)
+        self._release()
+
+    def _release(self) -> None:
+        """Drop what a closed connection holds: requests that outlive it (an HTTPERR record, an application
+        holding a RequestId) reach it through `request.channel`, and must not keep its buffers alive."""
+        self.transport = None
+        self._since_boundary = None
+        self._hold = None
+        self._headers = []
+        self._url_parts = []
+        self._verb_pending = self._start_pending = self._refeed_data = None
+        self._parsing = self._dispatched = self._draining = self._upgrade_request = self._opaque = None
+        self._parser = _CLOSED_PARSER
 
     def eof_received(self) -> bool:
         if self._opaque is not None:
             self._opaque.body_end()
             return True  # keep writing: the application may still send
+        if self._linger is not None:
+            return False  # we sent our FIN after the last response; the client's FIN ends the lingering close
+        # A FIN from the client is its disconnect (as HTTP.sys reports it to HttpWaitForDisconnect and ASP.NET
+        # to RequestAborted): a full close and a half-close look the same here, and applications rely on
+        # learning promptly that the client left (docs/decisions/0002).
         return False
 
     def pause_writing(self) -> None:

@@ -6,20 +6,11 @@ apply them: the engine reads them when it parses, routes and buffers.
 
 from __future__ import annotations
 
-import resource
 from dataclasses import dataclass, field, replace
 
 from httpsys._core.canonical import UrlSettings
 from httpsys._core.objects import Verbosity503
 from httpsys._core.timers import DEFAULT_SECONDS
-
-
-def _default_max_connections() -> int:
-    """A global connection cap below RLIMIT_NOFILE with headroom for files, logs and listeners."""
-    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        soft = 1 << 20
-    return max(64, soft - 256)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +20,7 @@ class DriverSettings:
     max_field_length: int = 16384  # MaxFieldLength, 64..65534
     max_request_bytes: int = 16384  # MaxRequestBytes, 256..16777216
     url: UrlSettings = field(default_factory=UrlSettings)
-    max_connections: int = field(default_factory=_default_max_connections)  # MaxConnections
+    max_connections: int = 0  # MaxConnections; 0: RLIMIT_NOFILE minus headroom, resolved by the driver
     disable_server_header: int = 0  # DisableServerHeader 0..2
     pipeline_depth: int = 16  # parsed-but-unanswered requests per connection before reading stops
     body_buffer: int = 64 * 1024  # request body bytes read ahead of the application per request

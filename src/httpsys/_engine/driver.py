@@ -13,6 +13,7 @@ import asyncio
 import errno
 import os
 import random
+import resource
 import socket
 import time
 from collections import Counter
@@ -316,6 +317,7 @@ class Driver:
     ) -> None:
         self.loop = loop
         self.settings = (settings or DriverSettings()).validated()
+        self.max_connections = self.settings.max_connections or _max_connections_from_rlimit()
         self.clock: Callable[[], float] = clock or loop.time
         self.wall_clock = wall_clock
         self.listen_addresses = listen_addresses
@@ -469,7 +471,7 @@ class Driver:
 
     # ================================================================ connections
     def connection_made(self, conn: Http11Connection) -> bool:
-        if len(self.connections) >= self.settings.max_connections:
+        if len(self.connections) >= self.max_connections:
             self.stats["Connections_refused"] += 1
             self.log_error(conn, None, 0, "ConnLimit")
             conn.reset()
@@ -1771,6 +1773,14 @@ class Driver:
             self._scavenger = None
         if self.logs is not None:
             self.logs.close()  # writes every queued line, then joins the writer thread
+
+
+def _max_connections_from_rlimit() -> int:
+    """A global connection cap below RLIMIT_NOFILE, with headroom for files, logs and listeners."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        soft = 1 << 20
+    return max(64, soft - 256)
 
 
 def _host_port(cooked_host: str, scheme: str) -> int:

@@ -53,7 +53,7 @@ def main(spec_path: str) -> None:
         if not item:
             continue
         number = int(item.group(1))
-        feature = re.sub(r"(\s*\[[A-Z, ]+\])+\.?$", "", item.group(2)).replace("|", "\\|")
+        feature = re.sub(r"(\s*\[[A-Za-z, ]+\])+\.?$", "", item.group(2)).replace("|", "\\|")
         status, note = STATUS.get(number, (W, ""))
         print(f"| {number} | {feature} | {status} | {note} |")
 

@@ -4,7 +4,7 @@ Responsibility: decide whether a whole response may be stored (spec §5.8, KB 81
 later GET and HEAD requests for the same URL with the exact wire bytes (a fresh Date swapped in; byte ranges cut
 from the stored entity), expire entries (TimeToLive, the scavenger), flush them by URL prefix, and count what
 happened. It must not perform I/O or read the clock: `now` (monotonic seconds) and the Date value are passed in.
-It implements the driver's `ResponseCacheHook`.
+The driver calls it directly (lookup on dispatch, store on a whole response sent with a cache policy).
 
 Rules (the spec is silent on the marked ones; docs/decisions/0006-cache-and-logging.md):
 

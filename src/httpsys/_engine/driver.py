@@ -145,42 +145,6 @@ _TE_ID = RESPONSE_HEADER_IDS[b"transfer-encoding"]
 _CL_ID = RESPONSE_HEADER_IDS[b"content-length"]
 
 
-class ResponseCacheHook(Protocol):
-    """The driver-side response cache (issue 7): HTTP_CACHE_POLICY rules, storage, expiry and flushing."""
-
-    def __len__(self) -> int: ...
-    def lookup(
-        self,
-        method: bytes,
-        full_url: str,
-        headers: list[tuple[bytes, bytes]],
-        version: tuple[int, int],
-        keep_alive: bool,
-        now: float,
-        date: bytes,
-        local_port: int | None = None,
-    ) -> tuple[bytes, int, bool] | None:
-        """(wire bytes, status, close after) for a hit, or None."""
-
-    def store(
-        self,
-        method: bytes,
-        full_url: str,
-        headers: list[tuple[bytes, bytes]],
-        version: tuple[int, int],
-        spec: ResponseSpec,
-        body: bytes,
-        policy: int,
-        seconds: int,
-        now: float,
-        local_port: int | None = None,
-    ) -> bool:
-        """Consider a whole response sent with a cache policy; True if it was cached."""
-
-    def flush(self, prefix: str, recursive: bool) -> int: ...
-    def scavenge(self, now: float) -> int: ...
-
-
 class LogHook(Protocol):
     """Response and error logging (issue 7): configured per server session and URL group."""
 

@@ -21,6 +21,8 @@ class DriverSettings:
     max_request_bytes: int = 16384  # MaxRequestBytes, 256..16777216
     url: UrlSettings = field(default_factory=UrlSettings)
     max_connections: int = 0  # MaxConnections; 0: RLIMIT_NOFILE minus headroom, resolved by the driver
+    # HttpServiceConfigIPListenList: the local addresses listeners bind; empty = every address (0.0.0.0 and ::).
+    ip_listen_list: tuple[str, ...] = ()
     disable_server_header: int = 0  # DisableServerHeader 0..2
     pipeline_depth: int = 16  # parsed-but-unanswered requests per connection before reading stops
     body_buffer: int = 64 * 1024  # request body bytes read ahead of the application per request

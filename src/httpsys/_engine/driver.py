@@ -277,14 +277,14 @@ class Driver:
         settings: DriverSettings | None = None,
         clock: Callable[[], float] | None = None,
         wall_clock: Callable[[], float] = time.time,
-        listen_addresses: tuple[str, ...] = ("0.0.0.0", "::"),
+        listen_addresses: tuple[str, ...] | None = None,
     ) -> None:
         self.loop = loop
         self.settings = (settings or DriverSettings()).validated()
         self.max_connections = self.settings.max_connections or _max_connections_from_rlimit()
         self.clock: Callable[[], float] = clock or loop.time
         self.wall_clock = wall_clock
-        self.listen_addresses = listen_addresses
+        self.listen_addresses = listen_addresses or self.settings.ip_listen_list or ("0.0.0.0", "::")
         self._ids = random.SystemRandom().randrange(1 << 40, 1 << 56) | 1
         self.sessions: dict[int, ServerSession] = {}
         self.groups: dict[int, UrlGroup] = {}

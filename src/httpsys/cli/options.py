@@ -16,6 +16,7 @@ from typing import NoReturn
 from httpsys import __version__
 from httpsys._core.settings import DriverSettings
 from httpsys._core.timers import TimeoutLimits
+from httpsys._core.urlprefix import HostKind, InvalidUrlPrefix, parse_url_prefix
 
 DEFAULT_DEMO_URL = "http://127.0.0.1:8080/"
 DEFAULT_SHUTDOWN_TIMEOUT = 10.0
@@ -103,6 +104,7 @@ class ServerOptions:
             max_connections=_or(self.max_connections, settings.max_connections),
             idle_connection_timeout=self.idle_timeout or settings.idle_connection_timeout,
             header_wait_timeout=self.header_timeout or settings.header_wait_timeout,
+            ip_listen_list=ip_listen_list(self.urls),
         )
 
     def timeout_limits(self) -> TimeoutLimits | None:
@@ -118,6 +120,27 @@ class ServerOptions:
 
 def _or(value: int | None, default: int) -> int:
     return default if value is None else value
+
+
+def ip_listen_list(urls: Sequence[str]) -> tuple[str, ...]:
+    """The IP listen list for these prefixes: their addresses when every prefix names an IP literal (so
+    `http://127.0.0.1:8080/` listens on loopback only), else empty (every address, as HTTP.sys does).
+
+    Example:
+        >>> ip_listen_list(["http://127.0.0.1:8080/"]), ip_listen_list(["http://+:8080/"])
+        (('127.0.0.1',), ())
+    """
+    addresses: list[str] = []
+    for url in urls:
+        try:
+            prefix = parse_url_prefix(url)
+        except InvalidUrlPrefix:
+            return ()
+        if prefix.kind is not HostKind.IP:
+            return ()
+        if prefix.host not in addresses:
+            addresses.append(prefix.host)
+    return tuple(addresses)
 
 
 def server_options(ns: argparse.Namespace, urls: Sequence[str] | None = None) -> ServerOptions:

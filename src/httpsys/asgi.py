@@ -29,7 +29,7 @@ from wsproto.handshake import server_extensions_handshake
 from wsproto.utilities import generate_accept_token, split_comma_header
 
 from httpsys.aio import OpaqueStream, Request, RequestQueue, ResponseWriter, ServerSession, UrlGroup
-from httpsys.aio.objects import open_url_queue, wait_stop_or_failure
+from httpsys.aio.objects import drain_tasks, open_url_queue, wait_stop_or_failure
 from httpsys.errors import ConnectionInvalidError
 
 __all__ = ["ASGIApp", "ASGIServer", "LifespanError", "serve"]
@@ -809,24 +809,7 @@ class ASGIServer:
         for ws in list(self._websockets):
             with contextlib.suppress(OSError):
                 await ws.going_away()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.shutdown_timeout
-        await asyncio.sleep(0)  # let the receiver take what is already queued
-        while self._tasks and loop.time() < deadline:
-            await asyncio.wait(list(self._tasks.values()), timeout=deadline - loop.time())
-            await asyncio.sleep(0)
-        if receiver is not None and not receiver.done():
-            receiver.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await receiver
-        still = list(self._tasks.values())
-        if still:
-            logger.warning(
-                "cancelling %d request(s) still running after %.1f s", len(still), self.shutdown_timeout
-            )
-            for task in still:
-                task.cancel()
-            await asyncio.wait(still, timeout=1.0)
+        await drain_tasks(self._tasks, receiver, self.shutdown_timeout, logger)
 
     async def __aenter__(self) -> ASGIServer:
         self._stop = asyncio.Event()

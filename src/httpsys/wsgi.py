@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from wsgiref.types import WSGIApplication, WSGIEnvironment
 
 from httpsys.aio import Request, RequestQueue, ResponseWriter, ServerSession, UrlGroup
-from httpsys.aio.objects import open_url_queue, wait_stop_or_failure
+from httpsys.aio.objects import drain_tasks, open_url_queue, wait_stop_or_failure
 
 __all__ = ["FileWrapper", "WSGIServer", "serve"]
 
@@ -351,24 +351,7 @@ class WSGIServer:
         if self.group is not None:
             with contextlib.suppress(OSError):
                 self.group.set_enabled(False)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.shutdown_timeout
-        await asyncio.sleep(0)
-        while self._tasks and loop.time() < deadline:
-            await asyncio.wait(list(self._tasks.values()), timeout=deadline - loop.time())
-            await asyncio.sleep(0)
-        if receiver is not None and not receiver.done():
-            receiver.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await receiver
-        still = list(self._tasks.values())
-        if still:
-            logger.warning(
-                "abandoning %d request(s) still running after %.1f s", len(still), self.shutdown_timeout
-            )
-            for task in still:
-                task.cancel()
-            await asyncio.wait(still, timeout=1.0)
+        await drain_tasks(self._tasks, receiver, self.shutdown_timeout, logger)
 
     # ----- one request ---------------------------------------------------------------------------------
     async def _handle(self, request: Request) -> None:

@@ -8,9 +8,11 @@ event loop. It must not implement HTTP behaviour: it calls the transport.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import logging
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -470,6 +472,36 @@ async def wait_stop_or_failure(receiver: asyncio.Task[None], stop: asyncio.Event
     failure = receiver.exception() if receiver.done() else None
     if failure is not None:
         raise failure
+
+
+async def drain_tasks(
+    tasks: Mapping[Any, asyncio.Task[Any]],
+    receiver: asyncio.Task[None] | None,
+    timeout: float,
+    logger: logging.Logger,
+) -> None:
+    """Graceful stop of a server loop: let `tasks` (in-flight requests, a live mapping) finish within `timeout`,
+    stop the `receiver`, then cancel what is still running.
+
+    Example:
+        await drain_tasks(self._tasks, receiver, 10.0, logging.getLogger("myapp"))
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    await asyncio.sleep(0)  # let the receiver take what is already queued
+    while tasks and loop.time() < deadline:
+        await asyncio.wait(list(tasks.values()), timeout=deadline - loop.time())
+        await asyncio.sleep(0)
+    if receiver is not None and not receiver.done():
+        receiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await receiver
+    still = list(tasks.values())
+    if still:
+        logger.warning("cancelling %d request(s) still running after %.1f s", len(still), timeout)
+        for task in still:
+            task.cancel()
+        await asyncio.wait(still, timeout=1.0)
 
 
 def _settle(fut: asyncio.Future[Any], value: Any) -> None:

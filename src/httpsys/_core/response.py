@@ -483,6 +483,58 @@ def render_head(spec: ResponseSpec, plan: HeadPlan, *, date: bytes, server_mode:
     return prefix + tail + CRLF
 
 
+_HEAD_MEMO_LIMIT = 40  # memo entries per record (a few per distinct request shape); beyond that, no memo
+
+
+def plan_and_render(
+    spec: ResponseSpec,
+    *,
+    request_method: bytes,
+    request_version: tuple[int, int],
+    request_keep_alive: bool,
+    flags: int,
+    final: bool,
+    entity_length: int | None,
+    date: bytes,
+    server_mode: int = 0,
+) -> tuple[bytes, bool, bool]:
+    """`plan_response` and `render_head` in one step: (head bytes, plan.close, plan.chunked).
+
+    The plan depends on the request only through HEAD-or-not, HTTP/1.0-or-1.1, keep-alive, the flags and
+    `final` (the entity length only sets the automatic Content-Length value), so the head around the Date and
+    the Content-Length value is memoized per record for each such combination.
+    """
+    key = (request_method == b"HEAD", request_version < (1, 1), request_keep_alive, flags, final, server_mode)
+    memo = spec.memo
+    hit = memo.get(key) if memo is not None else None
+    if hit is None:
+        plan = plan_response(
+            spec,
+            request_method=request_method,
+            request_version=request_version,
+            request_keep_alive=request_keep_alive,
+            flags=flags,
+            final=final,
+            entity_length=entity_length,
+        )
+        head = render_head(spec, plan, date=_DATE_MARK, server_mode=server_mode)
+        before, _mark, after = head.partition(_DATE_MARK)
+        auto = plan.auto_content_length is not None
+        if auto:
+            after = after[: after.rindex(b"Content-Length: ")]
+        hit = (before, after, auto, plan.close, plan.chunked)
+        memo = spec.memo
+        if memo is not None and len(memo) < _HEAD_MEMO_LIMIT:
+            memo[key] = hit
+    before, after, auto, close, chunked = cast(tuple[bytes, bytes, bool, bool, bool], hit)
+    if auto:
+        return b"%s%s%sContent-Length: %d\r\n\r\n" % (before, date, after, entity_length or 0), close, chunked
+    return before + date + after, close, chunked
+
+
+_DATE_MARK = b"\x00date\x00"  # never a valid header byte, so it cannot occur elsewhere in a head
+
+
 def _render_prefix(spec: ResponseSpec, server_mode: int) -> bytes:
     """Status line, known headers and unknown headers: everything of the head before `Date`."""
     status = spec.status

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from httpsys._core.canned import CannedResponse, RequestRejected, format_http_date, render_canned
-from httpsys._core.canonical import cook_url
+from httpsys._core.canonical import CookedUrl, cook_url
 from httpsys._core.fragments import FragmentCache
 from httpsys._core.known_headers import split_request_headers
 from httpsys._core.layout import FIXED_V1, request_buffer_size
@@ -65,8 +65,7 @@ from httpsys._core.response import (
     RESPONSE_HEADER_IDS,
     ResponseSpec,
     chunk_frame,
-    plan_response,
-    render_head,
+    plan_and_render,
     render_trailers,
     validate_response,
     validate_send_flags,
@@ -302,6 +301,8 @@ class Driver:
         self._date_second = -1
         self._date = b""
         self._canned_cache: dict[CannedResponse, tuple[int, bytes]] = {}
+        # cooked request targets by (raw URL, Host, local port, local IP, scheme); settings are fixed per driver
+        self._cooked: dict[_CookKey, tuple[CookedUrl, str, str | None]] = {}
         self.stats: Counter[str] = Counter()
         # HTTPERR events kept in memory: (time, reason, client, server, (verb, raw URL, version) or None,
         # status, scheme). Plain values only, so a record never keeps a dead connection alive.
@@ -479,29 +480,21 @@ class Driver:
     # ================================================================ routing and delivery
     def dispatch(self, request: Request) -> None:
         """A request reached the front of its connection: route it and offer it to its queue."""
-        conn = request.channel
-        assert isinstance(conn, Http11Connection)
-        try:
-            cooked, host_name = cook_url(
-                request.raw_url,
-                request.host_header,
-                scheme=conn.scheme,
-                local_port=conn.port,
-                local_ip=conn.local_addr[0],
-                settings=self.settings.url,
-            )
-        except RequestRejected as exc:
-            conn.write_canned(exc.kind, exc.httperr_reason)
-            return
+        conn: Http11Connection = request.channel  # type: ignore[assignment]
+        local_ip = conn.local_addr[0]
+        raw_url = request.raw_url
+        key = (raw_url, request.host_header, conn.port, local_ip, conn.scheme)
+        cooked_entry = self._cooked.get(key)
+        if cooked_entry is None:
+            try:
+                cooked_entry = self._cook(key)
+            except RequestRejected as exc:
+                conn.write_canned(exc.kind, exc.httperr_reason)
+                return
+        cooked, host_name, route_host = cooked_entry
         request.cooked = cooked
         request.host_name = host_name
-        # An explicit host prefix matches host AND port of the request (spec §6 E55): a Host naming another port
-        # (or none, meaning the scheme's default) leaves only the +, IP and * buckets.
-        route_host: str | None = host_name
-        host_port = _host_port(cooked.host, conn.scheme)
-        if host_port != conn.port:
-            route_host = None
-        result = self.routing.route(conn.port, route_host, cooked.abs_path, conn.local_addr[0])
+        result = self.routing.route(conn.port, route_host, cooked.abs_path, local_ip)
         if not isinstance(result, RouteMatch):
             kind = (
                 CannedResponse.INVALID_HOSTNAME
@@ -576,6 +569,25 @@ class Driver:
             queue.demand_started = True
             assert callable(waiter)
             waiter(OK)
+
+    def _cook(self, key: _CookKey) -> tuple[CookedUrl, str, str | None]:
+        """Cook a request target (memoized: the same bytes on the same local address cook the same way).
+
+        Returns (cooked URL, host name, host to route on). An explicit host prefix matches host AND port of the
+        request (spec §6 E55): a Host naming another port (or none, meaning the scheme's default) routes on no
+        host name, which leaves only the +, IP and * buckets. Raises RequestRejected (never memoized)."""
+        raw_url, host_header, port, local_ip, scheme = key
+        cooked, host_name = cook_url(
+            raw_url, host_header, scheme=scheme, local_port=port, local_ip=local_ip, settings=self.settings.url
+        )
+        route_host = host_name if _host_port(cooked.host, scheme) == port else None
+        entry = (cooked, host_name, route_host)
+        if len(raw_url) <= _COOK_MEMO_MAX_URL and (host_header is None or len(host_header) <= 255):
+            memo = self._cooked
+            if len(memo) >= _COOK_MEMO_SIZE:
+                memo.clear()
+            memo[key] = entry
+        return entry
 
     def _serve_cached(self, conn: Http11Connection, request: Request, hit: tuple[bytes, int, bool]) -> None:
         """Answer from the response cache without waking any application."""
@@ -1021,7 +1033,7 @@ class Driver:
         unread_expect = (
             final and request.expect_continue and not request.continue_sent and not request.body_complete
         )
-        plan = plan_response(
+        head, close, chunked = plan_and_render(
             spec,
             request_method=request.method,
             request_version=request.version,
@@ -1029,13 +1041,14 @@ class Driver:
             flags=flags,
             final=final,
             entity_length=entity_length if final else None,
+            date=self.date(),
+            server_mode=self.settings.disable_server_header,
         )
-        if trailers is not None and final and plan.chunked:
+        if trailers is not None and final and chunked:
             segments.append(render_trailers(list(trailers)))
-        head = render_head(spec, plan, date=self.date(), server_mode=self.settings.disable_server_header)
         request.response_started = True
         request.response_status = spec.status
-        request.response_close = plan.close
+        request.response_close = close
         if (
             cache_policy is not None
             and final
@@ -1057,7 +1070,7 @@ class Driver:
             )
             if stored and self._scavenger is None:
                 self._scavenger = self.loop.call_later(self.settings.uri_scavenger_period, self._scavenge)
-        request.response_chunked = plan.chunked
+        request.response_chunked = chunked
         request.response_auto_chunked = auto_chunk
         if (
             segments
@@ -1737,6 +1750,11 @@ class Driver:
             self._scavenger = None
         if self.logs is not None:
             self.logs.close()  # writes every queued line, then joins the writer thread
+
+
+_CookKey = tuple[bytes, "bytes | None", int, str, str]
+_COOK_MEMO_SIZE = 4096  # entries; all dropped when full
+_COOK_MEMO_MAX_URL = 1024  # longer targets are cooked every time
 
 
 def _max_connections_from_rlimit() -> int:

@@ -17,7 +17,7 @@ from httpsys._core.records import CachePolicy, DataChunk
 from httpsys._core.response import ResponseSpec
 from httpsys._core.settings import DriverSettings
 from httpsys._engine.driver import Driver
-from httpsys._transport.interface import BodyDone, CodeDone, ReceiveDone, SendDone
+from httpsys._transport.interface import BodyDone, CodeDone, DriverIo, ReceiveDone, SendDone
 
 T = TypeVar("T")
 
@@ -86,6 +86,10 @@ class EmbeddedTransport:
 
         self.loop.call_soon_threadsafe(run)
         return future.result()
+
+    def local_io(self) -> DriverIo | None:
+        """The driver itself when the caller runs on the driver's thread (its I/O calls then need no hop)."""
+        return self.driver if self.on_driver_thread() else None
 
     def _accept(self, fn: Callable[..., None], *args: Any) -> None:
         """Run an I/O call on the driver thread and return once the driver has completed or parked it.

@@ -22,6 +22,47 @@ SendDone = Callable[[int, int], None]
 CodeDone = Callable[[int], None]
 
 
+class DriverIo(Protocol):
+    """The asynchronous operations alone, with the signatures of `DriverTransport`'s (what `local_io` returns)."""
+
+    def receive_request(
+        self,
+        handle_id: int,
+        request_id: int,
+        flags: int,
+        buffer_length: int | None,
+        v2: bool,
+        token: int,
+        done: ReceiveDone,
+    ) -> None: ...
+    def receive_body(
+        self, handle_id: int, request_id: int, max_len: int, fill: bool, token: int, done: BodyDone
+    ) -> None: ...
+    def send_response(
+        self,
+        handle_id: int,
+        request_id: int,
+        flags: int,
+        spec: ResponseSpec,
+        chunks: list[DataChunk],
+        cache_policy: CachePolicy | None,
+        log_data: object | None,
+        done: SendDone,
+        token: int = 0,
+    ) -> None: ...
+    def send_body(
+        self,
+        handle_id: int,
+        request_id: int,
+        flags: int,
+        chunks: list[DataChunk],
+        log_data: object | None,
+        done: SendDone,
+        token: int = 0,
+    ) -> None: ...
+    def wait_disconnect(self, handle_id: int, connection_id: int, token: int, done: CodeDone) -> None: ...
+
+
 class DriverTransport(Protocol):
     """Operations a face can ask of the driver (embedded today, a shared daemon later)."""
 
@@ -91,3 +132,7 @@ class DriverTransport(Protocol):
 
     # ----- threading ----------------------------------------------------------------------------------------
     def on_driver_thread(self) -> bool: ...
+    def local_io(self) -> DriverIo | None:
+        """The driver's own I/O operations, for a caller already on the driver's thread: the same calls without
+        the hop (a per-request saving on the hot path); None when the driver lives elsewhere (the daemon)."""
+        ...

@@ -578,7 +578,12 @@ class Driver:
         host name, which leaves only the +, IP and * buckets. Raises RequestRejected (never memoized)."""
         raw_url, host_header, port, local_ip, scheme = key
         cooked, host_name = cook_url(
-            raw_url, host_header, scheme=scheme, local_port=port, local_ip=local_ip, settings=self.settings.url
+            raw_url,
+            host_header,
+            scheme=scheme,
+            local_port=port,
+            local_ip=local_ip,
+            settings=self.settings.url,
         )
         route_host = host_name if _host_port(cooked.host, scheme) == port else None
         entry = (cooked, host_name, route_host)

@@ -37,6 +37,15 @@ _SPEC_CACHE: dict[tuple[object, ...], ResponseSpec] = {}
 _SPEC_CACHE_MAX = 512
 
 
+def _spec_key(status: int, headers: HeaderInput | None) -> tuple[object, ...] | None:
+    """The memo key of a response head given as a small dict or list/tuple of pairs (else None)."""
+    if type(headers) is dict:
+        return (status, *headers.items()) if len(headers) <= 8 else None
+    if type(headers) is list or type(headers) is tuple:
+        return (status, *headers) if len(headers) <= 8 else None
+    return (status,) if headers is None else None
+
+
 def reason_for(status: int) -> bytes:
     return _REASONS.get(status, b"")
 
@@ -248,11 +257,11 @@ class Request:
 
     # ----- responding ------------------------------------------------------------------------------------
     def _spec(self, status: int, headers: HeaderInput | None, reason: str | bytes | None) -> ResponseSpec:
-        if reason is None and type(headers) is dict and len(headers) <= 8:
+        key = _spec_key(status, headers) if reason is None else None
+        if key is not None:
             # Apps send the same few header sets again and again: reuse one record per (status, headers), so
             # the driver derives validation, framing and the head prefix once (records are never changed).
             try:
-                key = (status, *headers.items())
                 spec = _SPEC_CACHE.get(key)
             except TypeError:  # unhashable values: take the general path
                 key = None

@@ -176,6 +176,41 @@ def test_request_queue_timer_resets_a_request_nobody_receives(server: Server) ->
     client.close()
 
 
+def test_request_queue_timer_expires_each_waiting_request_at_its_own_deadline(server: Server) -> None:
+    # one RequestQueue timer serves the whole queue: after the first expiry it must re-arm for the next request
+    limits(server, request_queue=1)
+    first = RawClient(server.port)
+    first.send(b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n")
+    time.sleep(0.5)
+    second = RawClient(server.port)
+    second.send(b"GET /second HTTP/1.1\r\nHost: a\r\n\r\n")
+    sent_second = time.monotonic()
+    assert reset_after(first) <= 1.5
+    reset_after(second)
+    total = time.monotonic() - sent_second  # the second request's own deadline, not the first one's
+    assert 0.8 <= total <= 2.0, total
+    assert server.transport.statistics()["queued"] == 0
+    assert len(reasons(server)) == 2
+    first.close()
+    second.close()
+
+
+def test_a_request_received_in_time_is_not_reset_by_the_queue_timer(server: Server) -> None:
+    limits(server, request_queue=1)
+    client = RawClient(server.port)
+    client.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    time.sleep(0.3)
+    request = server.receive()
+    time.sleep(1.2)  # past the queue deadline: the request left the queue, so nothing fires for it
+    code, _sent = server.respond(request.request_id, body=b"late but fine")
+    assert code == OK
+    assert client.closed_by_peer(1.0) == "data"
+    assert client.buf.startswith(b"HTTP/1.1 200 OK\r\n") and client.buf.endswith(b"late but fine")
+    assert client.closed_by_peer(0.3) == "open"
+    assert reasons(server) == []
+    client.close()
+
+
 def test_min_send_rate_resets_a_client_that_never_reads(server: Server) -> None:
     limits(server, min_send_rate=1_000_000)
     client = RawClient(server.port)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from httpsys._core.timers import TimeoutLimits
+from httpsys._core.timers import TimeoutLimits, TimerEntry
 
 R = TypeVar("R")  # a pending receive
 Q = TypeVar("Q")  # a request waiting in a queue
@@ -167,6 +167,9 @@ class RequestQueueRecord:
     discipline: QueueDiscipline[object, object] = field(default_factory=QueueDiscipline)
     demand_start_waiter: object | None = None
     demand_started: bool = False
+    # the one RequestQueue timer of the waiting requests, due at the earliest of their deadlines (the driver's
+    # timer entry; a request taken before its deadline costs no timer operation)
+    queue_timer: TimerEntry[Any] | None = None
 
     @property
     def length_limit(self) -> int:

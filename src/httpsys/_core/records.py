@@ -7,7 +7,7 @@ not hold behaviour beyond trivial derived values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 BYTE_RANGE_TO_EOF = 0xFFFFFFFFFFFFFFFF
 
@@ -79,4 +79,4 @@ class RequestSnapshot:
     content_length: int | None = None  # the request's Content-Length, when it has one
     upgrade: bool = False  # the request asks for a protocol upgrade (Upgrade header or CONNECT)
     raw_connection_id: int = 0
-    extra: dict[str, object] = field(default_factory=dict)
+    extra: dict[str, object] | None = None  # transport-specific facts (none yet)

@@ -379,7 +379,7 @@ class Driver:
             owner = entry.owner
             if isinstance(owner, Http11Connection):
                 owner.timer_expired(entry)
-            elif isinstance(owner, Request):
+            elif isinstance(owner, RequestQueueRecord):
                 self._request_queue_expired(owner, entry)
         nxt = self.timers.next_deadline()
         if nxt is not None:
@@ -472,10 +472,8 @@ class Driver:
             queue = self.queues.get(request.queue_id)
             if queue is not None:
                 queue.discipline.withdraw(request)
-        timer = request.queued_timer
-        if isinstance(timer, TimerEntry):
-            timer.cancel()
-            request.queued_timer = None
+                if not queue.discipline.waiting and queue.queue_timer is not None:
+                    self._stop_queue_timer(queue)
 
     # ================================================================ routing and delivery
     def dispatch(self, request: Request) -> None:
@@ -555,8 +553,12 @@ class Driver:
             assert isinstance(receive, ReceiveOp)
             self._deliver(request, receive)
         elif outcome is Offer.QUEUED:
-            secs = group.effective_timeouts().request_queue
-            request.queued_timer = self.arm_timer(secs, TimerKind.REQUEST_QUEUE, request)
+            deadline = request.queue_deadline = request.arrived + group.effective_timeouts().request_queue
+            timer = queue.queue_timer
+            if timer is None or timer.deadline > deadline:
+                if timer is not None:
+                    timer.cancel()
+                queue.queue_timer = self.arm_timer_at(deadline, TimerKind.REQUEST_QUEUE, queue)
         elif outcome is Offer.FULL:
             self._unavailable(conn, request, queue, "QueueFull")
             return
@@ -661,15 +663,33 @@ class Driver:
         else:
             conn.write_canned(CannedResponse.SERVICE_UNAVAILABLE, reason)
 
-    def _request_queue_expired(self, request: Request, entry: TimerEntry[Any]) -> None:
-        if request.queued_timer is not entry or request.delivered:
+    def _stop_queue_timer(self, queue: RequestQueueRecord) -> None:
+        timer = queue.queue_timer
+        queue.queue_timer = None
+        if timer is not None:
+            timer.cancel()
+
+    def _request_queue_expired(self, queue: RequestQueueRecord, entry: TimerEntry[Any]) -> None:
+        """The queue's RequestQueue timer: reset the connections of the requests that waited too long, and
+        re-arm for the earliest deadline of those still waiting."""
+        if queue.queue_timer is not entry:
             return
-        request.queued_timer = None
-        self.withdraw(request)
-        conn = request.channel
-        assert isinstance(conn, Http11Connection)
-        self.log_error(conn, request, 0, TimerKind.REQUEST_QUEUE.httperr_reason)
-        conn.reset()
+        queue.queue_timer = None
+        now = self.clock()
+        waiting = queue.discipline.waiting
+        expired = [r for r in waiting if r.queue_deadline <= now]  # type: ignore[attr-defined]
+        for request in expired:
+            assert isinstance(request, Request)
+            queue.discipline.withdraw(request)
+            conn = request.channel
+            assert isinstance(conn, Http11Connection)
+            if conn.closed:
+                continue
+            self.log_error(conn, request, 0, TimerKind.REQUEST_QUEUE.httperr_reason)
+            conn.reset()
+        if waiting:
+            deadline = min(r.queue_deadline for r in waiting)  # type: ignore[attr-defined]
+            queue.queue_timer = self.arm_timer_at(deadline, TimerKind.REQUEST_QUEUE, queue)
 
     def _deliver(self, request: Request, receive: ReceiveOp) -> None:
         if receive.op is not None:
@@ -688,10 +708,6 @@ class Driver:
         done: Callable[[int, RequestSnapshot | None, int], None],
     ) -> None:
         """Assign the request its RequestId and complete the receive that takes it."""
-        timer = request.queued_timer
-        if timer is not None:
-            timer.cancel()  # type: ignore[attr-defined]
-            request.queued_timer = None
         self._ids += 2
         request.request_id = request_id = self._ids
         request.handle_id = handle.handle_id
@@ -707,26 +723,27 @@ class Driver:
         cooked = request.cooked
         assert cooked is not None
         conn = request.channel
-        return RequestSnapshot(
-            request_id=request.request_id,
-            connection_id=conn.connection_id,
-            url_context=request.url_context,
-            flags=REQUEST_FLAG_MORE_ENTITY_BODY_EXISTS if request.more_body else 0,
-            version=request.version,
-            method=request.method,
-            raw_url=request.raw_url,
-            full_url=cooked.full_url,
-            host=cooked.host,
-            abs_path=cooked.abs_path,
-            query=cooked.query,
-            remote_addr=request.remote_addr,
-            local_addr=request.local_addr,
-            ipv6=":" in request.local_addr[0],
-            headers=request.headers,
-            bytes_received=request.bytes_received,
-            entity=entity,
-            content_length=request.content_length,
-            upgrade=request.upgrade,
+        local_addr = request.local_addr
+        return RequestSnapshot(  # positionally: the field order of RequestSnapshot (a per-request saving)
+            request.request_id,
+            conn.connection_id,
+            request.url_context,
+            REQUEST_FLAG_MORE_ENTITY_BODY_EXISTS if request.body_buffered or not request.body_complete else 0,
+            request.version,
+            request.method,
+            request.raw_url,
+            cooked.full_url,
+            cooked.host,
+            cooked.abs_path,
+            cooked.query,
+            request.remote_addr,
+            local_addr,
+            ":" in local_addr[0],
+            request.headers,
+            request.bytes_received,
+            entity,
+            request.content_length,
+            request.upgrade,
         )
 
     def required_size(self, request: Request, v2: bool, entity_len: int) -> int:
@@ -851,13 +868,18 @@ class Driver:
             self._complete_receive(request, flags, buffer_length, v2, done)
             return None
         queue = handle.queue
-        waiting = queue.discipline.take()
+        discipline = queue.discipline
+        waiting = discipline.take()
         while waiting is not None:
             assert isinstance(waiting, Request)
+            if not discipline.waiting and queue.queue_timer is not None:
+                self._stop_queue_timer(
+                    queue
+                )  # the queue drained: no RequestQueue timer until one waits again
             if not waiting.channel.closed:
                 self._hand_over(waiting, handle, flags, buffer_length, v2, done)
                 return None
-            waiting = queue.discipline.take()
+            waiting = discipline.take()
         receive = ReceiveOp(handle, flags, buffer_length, v2, done)
 
         def cancel() -> None:
@@ -920,14 +942,19 @@ class Driver:
     ) -> tuple[int, Request | None]:
         """The checks every send makes; `status` is the new response's for HttpSendHttpResponse, None for
         HttpSendResponseEntityBody (which needs a started response and checks flags against its status)."""
-        code, request = self._live_request(handle_id, request_id)
-        if request is None:
-            return code, None
+        request = self.requests.get(request_id)
+        handle = self.handles.get(handle_id)
+        if request is None or request.handle_id != handle_id or handle is None or handle.closed:
+            code, request = self._live_request(handle_id, request_id)  # the precise error
+            if request is None:
+                return code, None
         if request.send_pending:
             return int(E.ERROR_BAD_COMMAND), None  # the remarks: one send at a time per RequestId
         first = status is not None
         if request.response_started == first:  # a second response, or a body before any response
             return int(E.ERROR_INVALID_PARAMETER), None
+        if flags == 0 and type(flags) is int:
+            return OK, request
         code = validate_send_flags(status if status is not None else request.response_status, flags)
         if flags & FLAG_OPAQUE and not request.opaque:
             flags |= FLAG_MORE_DATA  # the call that makes the connection opaque never ends the response
@@ -1518,6 +1545,8 @@ class Driver:
             assert isinstance(conn, Http11Connection)
             self.log_error(conn, waiting, 0, "Connection_Abandoned_By_ReqQueue")
             conn.reset()
+        if queue.queue_timer is not None:
+            self._stop_queue_timer(queue)
         for group in list(self.groups.values()):
             if group.queue_id == queue.queue_id:
                 if group.v1:

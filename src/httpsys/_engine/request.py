@@ -80,8 +80,8 @@ class Request:
         "local_addr",
         "method",
         "opaque",
+        "queue_deadline",
         "queue_id",
-        "queued_timer",
         "raw_url",
         "remote_addr",
         "request_id",
@@ -130,7 +130,7 @@ class Request:
         self.queue_id: int | None = None
         self.handle_id: int | None = None
         self.delivered = False
-        self.queued_timer: object | None = None
+        self.queue_deadline = 0.0  # while waiting in its queue: when the RequestQueue timer expires it
         # entity body
         self.body_expected = False
         self.body_complete = True

@@ -556,8 +556,9 @@ class Http11Connection(asyncio.Protocol):
         host: bytes | None = None
         hosts = 0
         for name, value in self._headers:
-            if len(name) > 17:
-                continue
+            size = len(name)
+            if size != 4 and size != 14 and size != 17 and size != 6 and size != 7:
+                continue  # not Host, Content-Length, Transfer-Encoding, Expect or Upgrade: no need to fold case
             lname = name.lower()
             if lname == _H_HOST:
                 hosts += 1

@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit venv clean fuzz test-attacks
+NATIVE := build/native/BUILT
+# PYTHONPATH that selects the native build when scripts/build_native.py made one (empty: pure Python)
+NATIVE_PATH = $$(test -f $(NATIVE) && echo build/native)
+
+.PHONY: run test lint typecheck unit unit-native native venv clean fuzz test-attacks
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,8 +18,14 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/python -m httpsys.cli demo --url http://127.0.0.1:8080/
+# The driver's hot modules compiled with mypyc into build/native (skipped, with a message, without a C compiler).
+$(NATIVE): $(STAMP) scripts/build_native.py $(shell find src/httpsys -name '*.py')
+	$(BIN)/python scripts/build_native.py
+
+native: $(NATIVE)
+
+run: $(STAMP) $(NATIVE)
+	PYTHONPATH=$(NATIVE_PATH) $(BIN)/python -m httpsys.cli demo --url http://127.0.0.1:8080/
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples bench
@@ -27,7 +37,12 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-test: lint typecheck unit
+# The same suite against the native build (what `make run` and the benchmarks use), when there is one.
+unit-native: $(NATIVE)
+	@if [ -f $(NATIVE) ]; then PYTHONPATH=build/native $(BIN)/python -m pytest -q -p no:cacheprovider; \
+	else echo "no native build: the pure-Python run above is the whole test"; fi
+
+test: lint typecheck unit unit-native
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

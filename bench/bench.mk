@@ -12,8 +12,8 @@ BENCH_ARGS ?=
 bench-install:
 	PY=$(PY) bash bench/install.sh
 
-bench: $(STAMP) bench-install
+bench: $(STAMP) $(NATIVE) bench-install
 	$(BIN)/python bench/run.py --profile full $(BENCH_ARGS)
 
-bench-quick: $(STAMP) bench-install
+bench-quick: $(STAMP) $(NATIVE) bench-install
 	$(BIN)/python bench/run.py --profile quick $(BENCH_ARGS)

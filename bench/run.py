@@ -40,6 +40,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 SERVERS_DIR = BENCH / "servers"
+NATIVE_BUILT = ROOT / "build" / "native" / "BUILT"  # written by scripts/build_native.py (`make native`)
 CLIENTS_DIR = BENCH / "clients"
 WRK_DIR = BENCH / "wrk"
 PEERS_BIN = BENCH / ".peers-venv" / "bin"
@@ -77,6 +78,7 @@ class ServerDef:
     argv: Callable[[Workdir, int], list[str]]
     probe: str = "/"
     describe: str = ""
+    native: bool = True  # an httpsys variant runs the mypyc-compiled build (build/native) when there is one
 
 
 @dataclass
@@ -265,6 +267,20 @@ SERVER_DEFS: dict[str, ServerDef] = {
         ServerDef(
             "httpsys-asgi", True, _script("httpsys_asgi.py"), describe="httpsys.asgi.ASGIServer, raw ASGI app"
         ),
+        ServerDef(
+            "httpsys-aio-pure",
+            True,
+            _script("httpsys_aio.py", "{file}"),
+            describe="httpsys-aio with every module interpreted (no build/native)",
+            native=False,
+        ),
+        ServerDef(
+            "httpsys-asgi-pure",
+            True,
+            _script("httpsys_asgi.py"),
+            describe="httpsys-asgi with every module interpreted (no build/native)",
+            native=False,
+        ),
         ServerDef("httpsys-win32-sync", True, _script("httpsys_win32_sync.py"), describe="win32, 8 threads"),
         ServerDef(
             "httpsys-win32-iocp", True, _script("httpsys_win32_iocp.py"), describe="win32, OVERLAPPED + IOCP"
@@ -328,7 +344,17 @@ SCENARIOS: dict[str, Scenario] = {
             "hello",
             'GET / "Hello, world!" (13 bytes), keep-alive, wrk -t1 -c50',
             "wrk",
-            (*ASGI_FAMILY, "nginx", "raw-uvloop", "granian-rsgi", "granian-asgi", "uvicorn", "hypercorn"),
+            (
+                *ASGI_FAMILY,
+                "httpsys-aio-pure",
+                "httpsys-asgi-pure",
+                "nginx",
+                "raw-uvloop",
+                "granian-rsgi",
+                "granian-asgi",
+                "uvicorn",
+                "hypercorn",
+            ),
         ),
         Scenario(
             "close",
@@ -522,9 +548,12 @@ class Running:
         self.log = work.logs / f"{sdef.name}{tag}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.argv = sdef.argv(work, port)
+        path = str(SERVERS_DIR)
+        if sdef.httpsys and sdef.native and NATIVE_BUILT.exists():
+            path = f"{path}{os.pathsep}{NATIVE_BUILT.parent}"
         env = dict(
             os.environ,
-            PYTHONPATH=str(SERVERS_DIR),
+            PYTHONPATH=path,
             PYTHONDONTWRITEBYTECODE="1",
             BENCH_FILE=str(work.big_file),
         )
@@ -915,7 +944,13 @@ def versions() -> dict[str, str]:
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
         "load_start": f"{os.getloadavg()[0]:.2f}",
         "machine": f"{cpu}, {os.cpu_count()} CPUs, {os_name}, kernel {platform.release()}",
-        "httpsys": f"{project} (commit {commit}, work tree as it was)",
+        "httpsys": f"{project} (commit {commit}, work tree as it was); "
+        + (
+            f"engine compiled with mypyc ({len(NATIVE_BUILT.read_text().split()) - 1} modules, build/native), "
+            "`-pure` variants interpreted"
+            if NATIVE_BUILT.exists()
+            else "no native build: every variant interpreted"
+        ),
         "peers": peers,
         "tools": f"{sh([NGINX, '-v']).replace('nginx version: ', '')}; {sh(['wrk', '-v']).split(' [')[0]}; "
         f"h2load {sh(['h2load', '--version']).split()[-1]}",

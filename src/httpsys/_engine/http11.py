@@ -15,7 +15,7 @@ import socket
 import struct
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httptools
 from httptools.parser.errors import (
@@ -32,7 +32,25 @@ from httpsys._core.timers import TimerEntry, TimerKind
 from httpsys._engine.request import Request
 
 if TYPE_CHECKING:
-    from httpsys._engine.driver import Driver
+    from httpsys._core.settings import DriverSettings
+
+
+class ConnectionOwner(Protocol):
+    """What a connection needs from its driver (the Driver; a stub in the in-process robustness tests)."""
+
+    settings: DriverSettings
+    loop: asyncio.AbstractEventLoop
+    clock: Callable[[], float]
+
+    def arm_timer_at(self, deadline: float, kind: TimerKind, owner: Any) -> TimerEntry[Any]: ...
+    def render_canned(self, kind: CannedResponse) -> bytes: ...
+    def canned_sent(self, conn: Http11Connection, kind: CannedResponse, reason: str | None) -> None: ...
+    def timer_fired(self, conn: Http11Connection, kind: TimerKind) -> None: ...
+    def connection_made(self, conn: Http11Connection) -> bool: ...
+    def connection_lost(self, conn: Http11Connection) -> None: ...
+    def request_lost(self, request: Request) -> None: ...
+    def dispatch(self, request: Request) -> None: ...
+
 
 SendDone = Callable[[int, int], None]
 
@@ -208,7 +226,7 @@ def _completions(data: bytes) -> int:
 class Http11Connection(asyncio.Protocol):
     """One HTTP/1.x connection owned by the driver."""
 
-    def __init__(self, driver: Driver, port: int, scheme: str) -> None:
+    def __init__(self, driver: ConnectionOwner, port: int, scheme: str) -> None:
         self.driver = driver
         self.port = port
         self.scheme = scheme
@@ -304,7 +322,7 @@ class Http11Connection(asyncio.Protocol):
         if self._linger is not None:
             self._linger.cancel()
             self._linger = None
-        timer = self._timer
+        timer: TimerEntry[Http11Connection] | None = self._timer
         if timer is not None:  # cancelled entries leave the heap at its next compaction, taking us with them
             timer.cancel()
             self._timer = None
@@ -1137,7 +1155,7 @@ class Http11Connection(asyncio.Protocol):
         deadline = self.driver.clock() + seconds
         self._timer_kind = kind
         self._deadline = deadline
-        timer = self._timer
+        timer: TimerEntry[Http11Connection] | None = self._timer
         if timer is None or timer.deadline > deadline:
             if timer is not None:
                 timer.cancel()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 
+from httpsys._core.canned import format_http_date
 from httpsys._core.response import (
     HTTP_RESPONSE_FLAG_MULTIPLE_ENCODINGS_AVAILABLE,
     RESPONSE_HEADER_IDS,
@@ -13,7 +15,7 @@ from httpsys._core.response import (
     plan_response,
     render_head,
 )
-from httpsys._core.response_cache import ResponseCache, cache_key, valid_http_date
+from httpsys._core.response_cache import RememberedRequest, ResponseCache, cache_key, valid_http_date
 
 DATE1 = b"Wed, 25 Nov 2026 01:00:00 GMT"
 DATE2 = b"Wed, 25 Nov 2026 01:00:01 GMT"
@@ -531,51 +533,222 @@ def test_hit_uses_pre_rendered_pieces(cache: ResponseCache) -> None:
 # ------------------------------------------------------------------------------------- remembered requests
 RAW = b"GET /hello HTTP/1.1\r\nHost: localhost:8080\r\n\r\n"
 LOCAL = ("127.0.0.1", 8080)
+WALL1 = 1795568400.25  # the Unix time of DATE1 (Wed, 25 Nov 2026 01:00:00 GMT), a quarter second in
+WALL2 = WALL1 + 1.0  # DATE2
 
 
-def remember(cache: ResponseCache, route: object, raw: bytes = RAW, local: tuple[str, int] = LOCAL) -> None:
-    cache.remember(local, raw, route, b"GET", URL, HOST, (1, 1))
+def remember(
+    cache: ResponseCache,
+    route: object,
+    raw: bytes = RAW,
+    local: tuple[str, int] = LOCAL,
+    *,
+    method: bytes = b"GET",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    version: tuple[int, int] = (1, 1),
+    scheme: str = "http",
+) -> RememberedRequest | None:
+    return cache.remember(
+        local, raw, route, method, URL, HOST + (headers or []), version, scheme=scheme, idle_seconds=7.0
+    )
 
 
-def test_remembered_request_bytes_are_answered_without_parsing(cache: ResponseCache) -> None:
+def test_wall_times_name_the_test_dates() -> None:
+    assert format_http_date(WALL1) == DATE1 and format_http_date(WALL2) == DATE2
+
+
+def test_remembered_request_bytes_are_answered_like_lookup(cache: ResponseCache) -> None:
+    route = object()
+    store(cache)
+    memo = remember(cache, route)
+    assert memo is not None and memo.idle_seconds == 7.0 and memo.route is route
+    assert cache.lookup_raw(LOCAL, RAW, route, 1.0, WALL2) == lookup(cache, date=DATE2)
+    assert cache.lookup_raw(LOCAL, RAW, route, 1.0, WALL2) == (
+        driver_bytes(make_spec(), BODY, DATE2),
+        200,
+        False,
+    )
+
+
+def test_remembered_request_needs_the_same_bytes_address_scheme_and_route(cache: ResponseCache) -> None:
     route = object()
     store(cache)
     remember(cache, route)
-    hit = cache.lookup_raw(LOCAL, RAW, route, 1.0, DATE2)
-    assert hit == (driver_bytes(make_spec(), BODY, DATE2), 200, False)
-    assert cache.stats()["cache_hits"] == 1
+    assert cache.lookup_raw(LOCAL, RAW + b"x", route, 1.0, WALL1) is None
+    assert cache.lookup_raw(("127.0.0.2", 8080), RAW, route, 1.0, WALL1) is None
+    assert cache.lookup_raw(LOCAL, RAW, route, 1.0, WALL1, scheme="https") is None
+    assert cache.lookup_raw(LOCAL, RAW, object(), 1.0, WALL1) is None
+    assert cache.lookup_raw(LOCAL, RAW, route, 1.0, WALL1) is not None
 
 
-def test_remembered_request_needs_the_same_bytes_address_and_route(cache: ResponseCache) -> None:
-    route = object()
+def test_requests_on_is_a_live_table_emptied_in_place(cache: ResponseCache) -> None:
+    table = cache.requests_on(LOCAL, "http")
+    assert table == {} and cache.requests_on(LOCAL, "http") is table
     store(cache)
-    remember(cache, route)
-    assert cache.lookup_raw(LOCAL, RAW + b"x", route, 1.0, DATE1) is None
-    assert cache.lookup_raw(("127.0.0.2", 8080), RAW, route, 1.0, DATE1) is None
-    assert cache.lookup_raw(LOCAL, RAW, object(), 1.0, DATE1) is None
-
-
-def test_remembered_request_misses_once_the_entry_is_flushed_or_forgotten(cache: ResponseCache) -> None:
-    route = object()
-    store(cache)
-    remember(cache, route)
-    cache.flush(URL, False)
-    assert cache.lookup_raw(LOCAL, RAW, route, 1.0, DATE1) is None
-    store(cache)
-    assert cache.lookup_raw(LOCAL, RAW, route, 1.0, DATE1) is not None
+    memo = remember(cache, object())
+    assert table == {RAW: memo} and cache.stats()["cache_remembered"] == 1
     cache.forget_requests()
-    assert cache.lookup_raw(LOCAL, RAW, route, 1.0, DATE1) is None
+    assert table == {} and cache.stats()["cache_remembered"] == 0
+
+
+@pytest.mark.parametrize(
+    "leave",
+    [
+        lambda c: c.flush(URL, False),
+        lambda c: c.clear(),
+        lambda c: c.scavenge(10_000.0),
+        lambda c: store(c, body=b"replacement"),
+    ],
+    ids=["flush", "clear", "scavenge", "replace"],
+)
+def test_any_entry_leaving_the_cache_forgets_every_remembered_request(
+    cache: ResponseCache, leave: Callable[[ResponseCache], object]
+) -> None:
+    route = object()
+    store(cache)
+    store(cache, URL + "/other")
+    remember(cache, route)
+    leave(cache)
+    assert cache.stats()["cache_remembered"] == 0
+    assert cache.lookup_raw(LOCAL, RAW, route, 1.0, WALL1) is None
+    store(cache)  # stored again: the bytes go through the normal path until remembered again
+    assert cache.lookup_raw(LOCAL, RAW, route, 1.0, WALL1) is None
+
+
+def test_storing_another_url_keeps_remembered_requests(cache: ResponseCache) -> None:
+    route = object()
+    store(cache)
+    remember(cache, route)
+    store(cache, URL + "/other")
+    assert cache.lookup_raw(LOCAL, RAW, route, 1.0, WALL1) is not None
+
+
+def test_expired_entry_is_not_answered_and_the_normal_lookup_counts_it(cache: ResponseCache) -> None:
+    route = object()
+    store(cache, policy=2, seconds=5, now=0.0)
+    memo = remember(cache, route)
+    assert memo is not None
+    assert memo.answer(4.9, WALL1) is not None
+    before = cache.stats()
+    assert memo.answer(5.0, WALL1) is None
+    after = cache.stats()
+    assert (after["cache_hits"], after["cache_misses"], after["cache_expired"]) == (
+        before["cache_hits"],
+        before["cache_misses"],
+        before["cache_expired"],
+    )
+    assert lookup(cache, now=5.0) is None  # the normal path removes and counts it
+    after = cache.stats()
+    assert after["cache_expired"] == 1 and after["cache_misses"] == 1 and after["cache_remembered"] == 0
+
+
+def test_fast_answers_count_as_hits_of_the_entry(cache: ResponseCache) -> None:
+    route = object()
+    store(cache)
+    lookup(cache)
+    memo = remember(cache, route)
+    assert memo is not None
+    for _ in range(3):
+        memo.answer(2.0, WALL1)
+    stats = cache.stats()
+    assert stats["cache_hits"] == 4 and stats["cache_fast_hits"] == 3
+    entry = cache.entry(URL)
+    assert entry is not None and entry.hits == 4 and entry.last_used == 2.0
+    memo.answer(3.0, WALL1)
+    cache.forget_requests()  # forgetting keeps what was counted
+    assert cache.stats()["cache_hits"] == 5 and cache.stats()["cache_fast_hits"] == 4
+
+
+def test_fast_answer_is_reused_within_a_second_and_renewed_in_the_next(cache: ResponseCache) -> None:
+    store(cache)
+    memo = remember(cache, object())
+    assert memo is not None
+    first = memo.answer(1.0, WALL1)
+    again = memo.answer(1.1, WALL1 + 0.5)
+    later = memo.answer(1.2, WALL2)
+    assert first is again
+    assert first == driver_bytes(make_spec(), BODY, DATE1)
+    assert later == driver_bytes(make_spec(), BODY, DATE2)
+
+
+def test_remembered_head_gets_the_head_only(cache: ResponseCache) -> None:
+    store(cache)
+    raw = RAW.replace(b"GET", b"HEAD")
+    memo = remember(cache, object(), raw, method=b"HEAD", headers=[(b"Range", b"bytes=0-1")])
+    assert memo is not None and memo.range is None
+    assert memo.answer(1.0, WALL1) == driver_bytes(make_spec(), BODY, DATE1, method=b"HEAD")
+    assert memo.answer(1.0, WALL1) == lookup(cache, method=b"HEAD")[0]  # type: ignore[index]
+
+
+def test_remembered_range_is_cut_again_on_every_answer(cache: ResponseCache) -> None:
+    store(cache)
+    headers = [(b"Range", b"bytes=7-11")]
+    memo = remember(cache, object(), RAW + b"r", headers=headers)
+    assert memo is not None and memo.status == 206
+    wire = cache.lookup_raw(LOCAL, RAW + b"r", memo.route, 1.0, WALL2)
+    assert wire is not None and wire[1] == 206
+    assert wire == lookup(cache, headers=headers, date=DATE2)
+    assert wire[0].endswith(b"\r\n\r\nWorld")
+
+
+def test_remembered_unsatisfiable_range_answers_416(cache: ResponseCache) -> None:
+    store(cache)
+    headers = [(b"Range", b"bytes=500-")]
+    memo = remember(cache, object(), RAW + b"r", headers=headers)
+    assert memo is not None and memo.status == 416
+    assert memo.answer(1.0, WALL1) == lookup(cache, headers=headers)[0]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "version"),
+    [
+        (b"POST", [], (1, 1)),
+        (b"GET", [(b"Authorization", b"Basic eA==")], (1, 1)),
+        (b"GET", [(b"Translate", b"f")], (1, 1)),
+        (b"GET", [(b"Expect", b"something")], (1, 1)),
+        (b"GET", [], (2, 0)),
+    ],
+)
+def test_requests_the_cache_would_not_answer_are_not_remembered(
+    cache: ResponseCache, method: bytes, headers: list[tuple[bytes, bytes]], version: tuple[int, int]
+) -> None:
+    store(cache)
+    assert remember(cache, object(), method=method, headers=headers, version=version) is None
+    assert cache.stats()["cache_remembered"] == 0
+
+
+def test_answers_that_close_the_connection_are_not_remembered(cache: ResponseCache) -> None:
+    store(cache, spec=make_spec(known={CT: [b"text/plain"], CONNECTION: [b"close"]}))
+    assert remember(cache, object()) is None
+
+
+def test_nothing_is_remembered_without_an_entry_or_with_the_cache_disabled(cache: ResponseCache) -> None:
+    assert remember(cache, object()) is None
+    store(cache)
+    cache.enabled = False
+    assert remember(cache, object()) is None
 
 
 def test_remembered_requests_are_bounded(cache: ResponseCache) -> None:
     route = object()
     store(cache)
-    remember(cache, route, raw=b"x" * 9000)  # too long to remember
-    assert cache.lookup_raw(LOCAL, b"x" * 9000, route, 1.0, DATE1) is None
+    assert remember(cache, route, raw=b"x" * 9000) is None  # too long to remember
     for i in range(4097):
         remember(cache, route, raw=RAW + b"%d" % i)
-    assert cache.lookup_raw(LOCAL, RAW + b"0", route, 1.0, DATE1) is None  # forgotten when the table filled
-    assert cache.lookup_raw(LOCAL, RAW + b"4096", route, 1.0, DATE1) is not None
+    assert cache.lookup_raw(LOCAL, RAW + b"0", route, 1.0, WALL1) is None  # forgotten when the table filled
+    assert cache.lookup_raw(LOCAL, RAW + b"4096", route, 1.0, WALL1) is not None
+    assert cache.stats()["cache_remembered"] == 1
+
+
+def test_remembering_the_same_bytes_again_keeps_one_record_and_its_hits(cache: ResponseCache) -> None:
+    route = object()
+    store(cache)
+    memo = remember(cache, route)
+    assert memo is not None
+    memo.answer(1.0, WALL1)
+    remember(cache, route)
+    stats = cache.stats()
+    assert stats["cache_remembered"] == 1 and stats["cache_fast_hits"] == 1
 
 
 def test_entry_keeps_its_own_copy_of_the_response_record(cache: ResponseCache) -> None:

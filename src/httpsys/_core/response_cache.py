@@ -34,13 +34,21 @@ Rules (the spec is silent on the marked ones; docs/decisions/0006-cache-and-logg
 * Expiry: TimeToLive entries die at store time + SecondsToLive; UserInvalidates entries live until flushed or
   overwritten. `scavenge(now)` removes expired entries and those not hit for `scavenger_period` seconds.
 * Hot path: each entry holds its head rendered once for a keep-alive and for a closing connection, split around
-  the Date value; a hit joins (head before Date, Date, head after Date + entity).
-* Remembered requests (optional, for the driver's fastest path): after a keep-alive hit for a request that
-  arrived alone in one read, the driver may `remember` its exact bytes with the facts it parsed; the same bytes on
-  the same local address later are answered by `lookup_raw` without parsing, cooking or routing them again (the
-  parse is deterministic, and `route` - the URL group the connection is bound to - must be the same object). The
-  driver must call `forget_requests` whenever routing, a URL group's state or a queue binding changes. At most
-  MAX_REMEMBERED_REQUESTS are kept (all forgotten when full); entries that were flushed simply miss.
+  the Date value; a hit joins (head before Date, Date, head after Date + entity). For the fast path below, a
+  small entry (<= WIRE_CACHE_MAX_BYTES) also keeps its keep-alive GET and HEAD answers for the second their
+  Date names, so every further fast answer in that second is the same bytes object.
+* Remembered requests (the driver's fast path, docs/decisions/0008-cache-fast-path.md): after a keep-alive hit
+  for a request that arrived alone in one read, the driver may `remember` its exact bytes with the facts it
+  parsed; `requests_on(local_addr, scheme)` is the table of one local address, and the connection answers a read
+  found there with `RememberedRequest.answer` - without parsing, cooking or routing it again (the parse is
+  deterministic, and `route`, the URL group the connection is bound to, must be the same object). A remembered
+  request points at its entry and knows what the rules decided for it (GET or HEAD, its Range); so every
+  remembered request is forgotten when any entry leaves the cache (flush, expiry, scavenger, replacement,
+  clear) and the driver must call `forget_requests` whenever routing, an object's state or a binding changes.
+  `answer` returns None for an expired entry and counts nothing then: the caller takes the normal path, whose
+  `lookup` counts the expiry and the miss. Its hits are counted on the record and folded into the counters
+  (and the entry's `hits`) by `stats`, `entry` and `forget_requests`, so the answer stays a few attribute
+  reads. At most MAX_REMEMBERED_REQUESTS are kept (all forgotten when full).
 """
 
 from __future__ import annotations
@@ -50,6 +58,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from httpsys._core.canned import format_http_date
 from httpsys._core.ranges import (
     FullEntity,
     Satisfiable,
@@ -87,9 +96,11 @@ DEFAULT_SCAVENGER_PERIOD = 120.0  # UriScavengerPeriod
 DEFAULT_MAX_CACHE_BYTES = 64 * 1024 * 1024
 MAX_REMEMBERED_REQUESTS = 4096
 MAX_REMEMBERED_REQUEST_BYTES = 8192
+WIRE_CACHE_MAX_BYTES = 16 * 1024  # entries up to this size keep their keep-alive wire bytes per Date value
 
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _DATE_SENTINEL = b"\x00DATE\x00"  # validated headers never contain NUL, so the split is unambiguous
+_DATE_PLACEHOLDER = b"Thu, 01 Jan 1970 00:00:00 GMT"  # any IMF-fixdate: for the status and framing only
 _ID_CONTENT_TYPE = RESPONSE_HEADER_IDS[b"content-type"]
 _ID_ETAG = RESPONSE_HEADER_IDS[b"etag"]
 _ID_LAST_MODIFIED = RESPONSE_HEADER_IDS[b"last-modified"]
@@ -191,17 +202,6 @@ def cache_key(full_url: str, local_port: int | None = None) -> str:
     return f"{scheme}://{host}:{port}{rest}"
 
 
-@dataclass(frozen=True, slots=True)
-class RememberedRequest:
-    """What the driver parsed from one exact request: enough to look it up again without parsing."""
-
-    route: object
-    method: bytes
-    full_url: str
-    headers: list[tuple[bytes, bytes]]
-    version: tuple[int, int]
-
-
 @dataclass(slots=True)
 class CacheEntry:
     """One cached response: the pre-rendered head (keep-alive and closing variants, split around the Date value),
@@ -228,6 +228,78 @@ class CacheEntry:
     last_used: float
     size: int
     hits: int = 0
+    # the fast path's keep-alive answers (GET, HEAD) for the Unix second they carry in Date (small entries only)
+    get_second: int = -1
+    get_wire: bytes = b""
+    head_second: int = -1
+    head_wire: bytes = b""
+
+
+class RememberedRequest:
+    """One exact request (bytes seen before on one local address) and what the cache decided for it: its entry,
+    GET or HEAD, its Range. `route` and `idle_seconds` are the driver's: the URL group that must still be the
+    connection's, and the IdleConnection seconds to re-arm after the answer (fixed until state changes)."""
+
+    __slots__ = ("_cache", "entry", "head", "hits", "idle_seconds", "if_range", "range", "route", "status")
+
+    def __init__(
+        self,
+        cache: ResponseCache,
+        entry: CacheEntry,
+        route: object,
+        head: bool,
+        range_header: bytes | None,
+        if_range: bytes | None,
+        idle_seconds: float,
+    ) -> None:
+        self._cache = cache
+        self.entry = entry
+        self.route = route
+        self.head = head
+        self.range = range_header
+        self.if_range = if_range
+        self.idle_seconds = idle_seconds
+        self.status = 200
+        self.hits = 0  # answered since the cache last folded them into its counters
+
+    def answer(self, now: float, wall: float) -> bytes | None:
+        """The keep-alive response to these bytes - a hit - or None when the entry has expired (nothing is
+        counted then: the normal path's `lookup` counts the expiry and the miss). `now` is monotonic seconds,
+        `wall` the Unix time whose second goes into Date (the driver's Date for the same second, byte for byte)."""
+        entry = self.entry
+        expires = entry.expires
+        if expires is not None and now >= expires:
+            return None
+        entry.last_used = now
+        self.hits += 1
+        second = int(wall)
+        if self.range is None:
+            if self.head:
+                if entry.head_second == second:
+                    return entry.head_wire
+            elif entry.get_second == second:
+                return entry.get_wire
+        return self._render(second, wall)
+
+    def _render(self, second: int, wall: float) -> bytes:
+        entry = self.entry
+        date = self._cache._date(second, wall)
+        if self.range is not None:
+            ranged = self._cache._ranged(entry, self.range, self.if_range, True, date)
+            if ranged is not None:
+                return ranged[0]
+        small = entry.size <= WIRE_CACHE_MAX_BYTES
+        if self.head:
+            wire = b"".join((entry.keep_before, date, entry.keep_after))
+            if small and self.range is None:
+                entry.head_second = second
+                entry.head_wire = wire
+            return wire
+        wire = b"".join((entry.keep_before, date, entry.keep_tail))
+        if small and self.range is None:
+            entry.get_second = second
+            entry.get_wire = wire
+        return wire
 
 
 class ResponseCache:
@@ -238,8 +310,11 @@ class ResponseCache:
     __slots__ = (
         "_bytes",
         "_counts",
+        "_date_bytes",
+        "_date_second",
         "_entries",
         "_remembered",
+        "_remembered_count",
         "enabled",
         "max_cache_bytes",
         "max_uri_bytes",
@@ -262,10 +337,16 @@ class ResponseCache:
         self.max_cache_bytes = max_cache_bytes
         self.server_mode = server_mode
         self._entries: dict[str, CacheEntry] = {}
-        self._remembered: dict[tuple[tuple[str, int], bytes], RememberedRequest] = {}
+        # per (scheme, local address), the exact bytes of remembered requests; the tables live as long as the
+        # cache (a connection keeps its own), forgetting empties them in place
+        self._remembered: dict[tuple[str, tuple[str, int]], dict[bytes, RememberedRequest]] = {}
+        self._remembered_count = 0
+        self._date_second = -1
+        self._date_bytes = b""
         self._bytes = 0
         self._counts = {
             "hits": 0,
+            "fast_hits": 0,
             "misses": 0,
             "stores": 0,
             "rejected": 0,
@@ -305,26 +386,11 @@ class ResponseCache:
             self._counts["expired"] += 1
             self._counts["misses"] += 1
             return None
-        if version[0] != 1 or (method != b"GET" and method != b"HEAD"):
+        rule = _request_rule(method, headers, version)
+        if rule is None:
             self._counts["misses"] += 1
             return None
-        range_header: bytes | None = None
-        if_range: bytes | None = None
-        for name, value in headers:
-            if len(name) not in _WATCHED_LENGTHS:
-                continue
-            lname = name.lower()
-            if lname == _H_RANGE:
-                range_header = value
-            elif lname == _H_IF_RANGE:
-                if_range = value
-            elif (
-                lname == _H_AUTHORIZATION
-                or (lname == _H_TRANSLATE and value.strip(b" \t").lower() == b"f")
-                or (lname == _H_EXPECT and value.strip(b" \t").lower() != b"100-continue")
-            ):
-                self._counts["misses"] += 1
-                return None
+        range_header, if_range = rule
         entry.last_used = now
         entry.hits += 1
         self._counts["hits"] += 1
@@ -340,7 +406,26 @@ class ResponseCache:
             return b"".join((entry.close_before, date, entry.close_after, entry.body)), 200, True
         return b"".join((entry.close_before, date, entry.close_after)), 200, True
 
+    def _find(self, full_url: str, local_port: int | None) -> CacheEntry | None:
+        """The entry `lookup` would use for this URL (no counting, no expiry)."""
+        entry = self._entries.get(full_url)
+        if entry is None:
+            entry = self._entries.get(cache_key(full_url, local_port))
+        return entry
+
     # ------------------------------------------------------------------------------- remembered requests
+    def requests_on(
+        self, local_addr: tuple[str, int], scheme: str = "http"
+    ) -> dict[bytes, RememberedRequest]:
+        """The remembered requests of one local address and scheme (the URL is cooked from both), keyed by their
+        exact bytes: a live table (filled by `remember`, emptied in place by `forget_requests`) that a
+        connection may keep for its lifetime."""
+        key = (scheme, local_addr)
+        table = self._remembered.get(key)
+        if table is None:
+            table = self._remembered[key] = {}
+        return table
+
     def remember(
         self,
         local_addr: tuple[str, int],
@@ -350,29 +435,96 @@ class ResponseCache:
         full_url: str,
         headers: list[tuple[bytes, bytes]],
         version: tuple[int, int],
-    ) -> None:
-        """Remember that `raw` (one whole request, alone in one read, on `local_addr`) is this parsed request."""
+        *,
+        scheme: str = "http",
+        idle_seconds: float = 0.0,
+    ) -> RememberedRequest | None:
+        """Remember that `raw` (one whole request, alone in one read, on `local_addr` with `scheme`) is this
+        parsed request, which a keep-alive `lookup` has just answered. Returns the record, or None when it is not
+        remembered (cache disabled, too long, no live entry, a request the rules send to the application, or an
+        answer that closes the connection)."""
         if not self.enabled or len(raw) > MAX_REMEMBERED_REQUEST_BYTES:
-            return
-        remembered = self._remembered
-        if len(remembered) >= MAX_REMEMBERED_REQUESTS:
-            remembered.clear()
-        remembered[(local_addr, raw)] = RememberedRequest(route, method, full_url, headers, version)
+            return None
+        if method != b"GET" and method != b"HEAD":
+            return None
+        rule = _request_rule(method, headers, version)
+        entry = self._find(full_url, local_addr[1])
+        if rule is None or entry is None:
+            return None
+        range_header, if_range = rule
+        if method != b"GET":
+            range_header = if_range = None  # HEAD with Range gets the plain head
+        memo = RememberedRequest(self, entry, route, method == b"HEAD", range_header, if_range, idle_seconds)
+        close = entry.keep_close
+        if range_header is not None:
+            ranged = self._ranged(entry, range_header, if_range, True, _DATE_PLACEHOLDER)
+            if ranged is not None:
+                memo.status = ranged[1]
+                close = ranged[2]
+        if close:
+            return None  # the answer closes the connection: nothing to repeat on it
+        if self._remembered_count >= MAX_REMEMBERED_REQUESTS:
+            self.forget_requests()
+        table = self.requests_on(local_addr, scheme)
+        old = table.get(raw)
+        if old is None:
+            self._remembered_count += 1
+        else:
+            self._fold(old)
+        table[raw] = memo
+        return memo
 
     def lookup_raw(
-        self, local_addr: tuple[str, int], raw: bytes, route: object, now: float, date: bytes
+        self,
+        local_addr: tuple[str, int],
+        raw: bytes,
+        route: object,
+        now: float,
+        wall: float,
+        scheme: str = "http",
     ) -> tuple[bytes, int, bool] | None:
-        """A keep-alive hit for exact request bytes seen before on this address and route, else None."""
-        memo = self._remembered.get((local_addr, raw))
+        """A keep-alive hit for exact request bytes remembered on this address and scheme for this route, else
+        None: (wire bytes, status, close after) as `lookup` gives them, with the Date of Unix time `wall`."""
+        table = self._remembered.get((scheme, local_addr))
+        memo = table.get(raw) if table is not None else None
         if memo is None or memo.route is not route:
             return None
-        return self.lookup(
-            memo.method, memo.full_url, memo.headers, memo.version, True, now, date, local_addr[1]
-        )
+        wire = memo.answer(now, wall)
+        if wire is None:
+            return None
+        return wire, memo.status, False
 
     def forget_requests(self) -> None:
-        """Drop every remembered request (routing, a URL group's state or a queue binding changed)."""
-        self._remembered.clear()
+        """Drop every remembered request (an entry left the cache; routing, an object's state or a binding
+        changed). Their hits stay counted."""
+        if self._remembered_count:
+            for table in self._remembered.values():
+                for memo in table.values():
+                    self._fold(memo)
+                table.clear()
+            self._remembered_count = 0
+
+    def _fold(self, memo: RememberedRequest) -> None:
+        """Move a remembered request's hits into its entry and the counters (answers count lazily)."""
+        hits = memo.hits
+        if hits:
+            memo.hits = 0
+            memo.entry.hits += hits
+            self._counts["hits"] += hits
+            self._counts["fast_hits"] += hits
+
+    def _fold_all(self) -> None:
+        if self._remembered_count:
+            for table in self._remembered.values():
+                for memo in table.values():
+                    self._fold(memo)
+
+    def _date(self, second: int, wall: float) -> bytes:
+        """The Date value of a Unix second (formatted once per second, as the driver does)."""
+        if second != self._date_second:
+            self._date_bytes = format_http_date(wall)
+            self._date_second = second
+        return self._date_bytes
 
     def _ranged(
         self, entry: CacheEntry, range_header: bytes, if_range: bytes | None, keep_alive: bool, date: bytes
@@ -597,7 +749,7 @@ class ResponseCache:
         """Remove every entry (e.g. when the queue that stored them goes away); returns the count."""
         count = len(self._entries)
         self._entries.clear()
-        self._remembered.clear()
+        self.forget_requests()
         self._bytes = 0
         self._counts["flushed"] += count
         return count
@@ -619,18 +771,49 @@ class ResponseCache:
         if self._entries.get(entry.key) is entry:
             del self._entries[entry.key]
             self._bytes -= entry.size
+            self.forget_requests()  # a remembered request may point at it
 
     # ----------------------------------------------------------------------------------------------- counts
     def stats(self) -> dict[str, int]:
-        """Counters for the driver's statistics: cache_hits, cache_misses, cache_entries, cache_bytes, ..."""
+        """Counters for the driver's statistics: cache_hits (cache_fast_hits of them answered to remembered
+        requests), cache_misses, cache_entries, cache_bytes, cache_remembered, ..."""
+        self._fold_all()
         out = {"cache_" + name: value for name, value in self._counts.items()}
         out["cache_entries"] = len(self._entries)
         out["cache_bytes"] = self._bytes
+        out["cache_remembered"] = self._remembered_count
         return out
 
     def entry(self, full_url: str, local_port: int | None = None) -> CacheEntry | None:
         """The entry stored for a URL, if any (introspection for tools and tests; never counts as a hit)."""
+        self._fold_all()
         return self._entries.get(cache_key(full_url, local_port))
+
+
+def _request_rule(
+    method: bytes, headers: list[tuple[bytes, bytes]], version: tuple[int, int]
+) -> tuple[bytes | None, bytes | None] | None:
+    """Whether the cache may answer this request: None when it goes to the application (not GET or HEAD, not
+    HTTP/1.x, Authorization, `Translate: f`, an Expect other than 100-continue), else its (Range, If-Range)."""
+    if version[0] != 1 or (method != b"GET" and method != b"HEAD"):
+        return None
+    range_header: bytes | None = None
+    if_range: bytes | None = None
+    for name, value in headers:
+        if len(name) not in _WATCHED_LENGTHS:
+            continue
+        lname = name.lower()
+        if lname == _H_RANGE:
+            range_header = value
+        elif lname == _H_IF_RANGE:
+            if_range = value
+        elif (
+            lname == _H_AUTHORIZATION
+            or (lname == _H_TRANSLATE and value.strip(b" \t").lower() == b"f")
+            or (lname == _H_EXPECT and value.strip(b" \t").lower() != b"100-continue")
+        ):
+            return None
+    return range_header, if_range
 
 
 def _first(spec: ResponseSpec, header_id: int, lname: bytes) -> bytes | None:

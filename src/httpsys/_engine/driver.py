@@ -5,12 +5,19 @@ as URL prefixes come and go, route each parsed request, answer what it can itsel
 requests to pending receives, carry out receives and sends, run the timers and count what happened. It runs on one
 event loop; every public method here must be called on that loop's thread (the transport takes care of that).
 It must not know about faces: it takes and returns plain data and Win32 codes, never struct objects.
+
+The response cache's fast path (decision 0008): after a keep-alive cache hit for a request that came alone in one
+read, the driver remembers its exact bytes, and connections answer those bytes again without handing them here.
+So every public method that is not on the data path (`_DATA_PATH`) - anything that can change how the same bytes
+are routed or answered - is a `@_state_change` and forgets every remembered request when it returns; a test
+requires each public method to be one or the other.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import os
 import random
 import resource
@@ -19,7 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from httpsys._core.canned import CannedResponse, RequestRejected, format_http_date, render_canned
 from httpsys._core.canonical import CookedUrl, cook_url
@@ -267,6 +274,40 @@ def bind_port(port: int, addresses: tuple[str, ...] = ("0.0.0.0", "::")) -> list
     return socks
 
 
+# The public methods of Driver that serve connections and requests: they never change how a request is routed or
+# answered. Every other public method is a state change - creating and closing objects, URLs, bindings,
+# properties, flushes, shutdown - and carries @_state_change, which forgets every request remembered for the
+# response cache's fast path when it returns (decision 0008). A test fails for any public method that is in
+# neither group, so a new method must be classified: a state change unless it is listed here.
+_DATA_PATH = frozenset(
+    {
+        "next_id", "date", "render_canned", "arm_timer", "arm_timer_at", "check_timers", "log_error",
+        "canned_sent", "timer_fired", "connection_made", "connection_lost", "request_lost", "withdraw",
+        "dispatch", "snapshot", "required_size", "cancel_io", "receive_request", "receive_body",
+        "send_response", "send_body", "cancel_request", "wait_disconnect", "wait_demand_start", "queue_of",
+        "v1_group", "query_session_property", "query_group_property", "query_queue_property", "statistics",
+        "read_fragment", "forget_requests",
+    }
+)  # fmt: skip
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _state_change(method: _Method) -> _Method:
+    """Mark a Driver method as a state change: when it returns (or raises), every remembered request is
+    forgotten, so the fast path never answers from a decision the change may have altered."""
+
+    @functools.wraps(method)
+    def state_change(self: Driver, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.forget_requests()
+
+    state_change.forgets_requests = True  # type: ignore[attr-defined]
+    return state_change  # type: ignore[return-value]
+
+
 class Driver:
     """The embedded HTTP.sys driver, living on one event loop."""
 
@@ -319,7 +360,9 @@ class Driver:
         ] = []
         self.error_log_limit = 10000
         self.error_sink: Callable[[dict[str, Any]], None] | None = None
-        self.response_cache: ResponseCache | None = (
+        self._response_cache: ResponseCache | None = None
+        self._logs: LogHook | None = None
+        self.response_cache = (
             ResponseCache(
                 self.settings.uri_max_uri_bytes,
                 scavenger_period=self.settings.uri_scavenger_period,
@@ -328,10 +371,51 @@ class Driver:
             if self.settings.uri_enable_cache
             else None
         )
-        self.logs: LogHook | None = LogManager(
+        self.logs = LogManager(
             self.settings.error_log_dir, error_log_truncate_size=self.settings.error_log_truncate_size
         )
         self._scavenger: asyncio.TimerHandle | None = None
+
+    # ================================================================ remembered requests (the fast path)
+    @property
+    def response_cache(self) -> ResponseCache | None:
+        """The response cache (None: UriEnableCache off). Replacing it forgets the old one's remembered
+        requests, so no connection answers from it any more."""
+        return self._response_cache
+
+    @response_cache.setter
+    def response_cache(self, cache: ResponseCache | None) -> None:
+        old = self._response_cache
+        if old is not None:
+            old.forget_requests()
+        self._response_cache = cache
+
+    @property
+    def logs(self) -> LogHook | None:
+        """Response and error logging. Replacing it forgets the remembered requests (they were remembered only
+        because no log was configured for them)."""
+        return self._logs
+
+    @logs.setter
+    def logs(self, logs: LogHook | None) -> None:
+        self.forget_requests()
+        self._logs = logs
+
+    def forget_requests(self) -> None:
+        """Forget every request remembered for the connections' fast path (after every `@_state_change`)."""
+        cache = self._response_cache
+        if cache is not None:
+            cache.forget_requests()
+
+    def _logged(self, group: UrlGroup) -> bool:
+        """A response log is configured for the URL group or its server session (see `_log_response`)."""
+        logs = self._logs
+        if logs is None:
+            return False
+        if logs.configured(("group", group.group_id)):
+            return True
+        session = group.session
+        return session is not None and logs.configured(("session", session.session_id))
 
     # ================================================================ ids, time, timers
     def next_id(self) -> int:
@@ -396,7 +480,7 @@ class Driver:
         if len(log) > self.error_log_limit:
             del log[: len(log) - self.error_log_limit]
         sink = self.error_sink
-        logs = self.logs
+        logs = self._logs
         if sink is not None or logs is not None:
             fields = {
                 "time": record[0],
@@ -443,6 +527,10 @@ class Driver:
             return False
         conn.connection_id = self.next_id()
         self.connections[conn.connection_id] = conn
+        cache = self._response_cache
+        if cache is not None:
+            # the connection's fast path: the requests remembered on its address (decision 0008)
+            conn.remembered = cache.requests_on(conn.local_addr, conn.scheme)
         return True
 
     def connection_lost(self, conn: Http11Connection) -> None:
@@ -525,7 +613,7 @@ class Driver:
         if not group.effective_enabled():
             self._unavailable(conn, request, queue, "Disabled")
             return
-        cache = self.response_cache
+        cache = self._response_cache
         if (
             cache is not None
             and len(cache)
@@ -544,7 +632,7 @@ class Driver:
                 local_port=conn.port,
             )
             if hit is not None:
-                self._serve_cached(conn, request, hit)
+                self._serve_cached(conn, request, hit, cache)
                 return
         request.arrived = self.clock()
         request.queue_id = queue.queue_id
@@ -596,18 +684,38 @@ class Driver:
             memo[key] = entry
         return entry
 
-    def _serve_cached(self, conn: Http11Connection, request: Request, hit: tuple[bytes, int, bool]) -> None:
-        """Answer from the response cache without waking any application."""
+    def _serve_cached(
+        self, conn: Http11Connection, request: Request, hit: tuple[bytes, int, bool], cache: ResponseCache
+    ) -> None:
+        """Answer from the response cache without waking any application; remember the request's bytes for the
+        connection's fast path when the same bytes would be answered the same way again (decision 0008)."""
         data, status, close = hit
+        if not close and request.version == (1, 1) and not request.expect_continue and not request.upgrade:
+            raw = conn.repeatable_read(request, len(data))
+            group = request.group
+            if raw is not None and group is not None and group is conn.group and not self._logged(group):
+                cooked = request.cooked
+                assert cooked is not None
+                cache.remember(
+                    conn.local_addr,
+                    raw,
+                    group,
+                    request.method,
+                    cooked.full_url,
+                    request.headers,
+                    request.version,
+                    scheme=conn.scheme,
+                    idle_seconds=conn.idle_timeout(),
+                )
         request.response_started = request.response_done = True
         request.response_status = status
         request.response_close = close
-        if self.logs is not None:
+        if self._logs is not None:
             request.arrived = self.clock()
 
         def sent(code: int, nbytes: int) -> None:
             request.response_bytes = nbytes
-            if self.logs is not None:
+            if self._logs is not None:
                 self._log_response(request, None, cached=True)
             if code == OK:
                 conn.request_finished(request, close)
@@ -616,7 +724,7 @@ class Driver:
 
     def _log_response(self, request: Request, log_data: object | None, cached: bool = False) -> None:
         """One response log line (HTTP.sys logs only when the application passed log data, or from the cache)."""
-        logs = self.logs
+        logs = self._logs
         group = request.group
         if logs is None or group is None:
             return
@@ -1084,11 +1192,11 @@ class Driver:
         if (
             cache_policy is not None
             and final
-            and self.response_cache is not None
+            and self._response_cache is not None
             and cache_policy.policy
             and not any(isinstance(seg, FileRegion) for seg in segments)
         ):
-            stored = self.response_cache.store(
+            stored = self._response_cache.store(
                 request.method,
                 request.cooked.full_url if request.cooked is not None else "",
                 request.headers,
@@ -1220,7 +1328,7 @@ class Driver:
             if code == OK and opaque:
                 conn.enter_opaque(request)
             if final:
-                if log_data is not None and self.logs is not None:
+                if log_data is not None and self._logs is not None:
                     self._log_response(request, log_data)
                 self._finish(request, code == OK)
             done(code, nbytes)
@@ -1326,6 +1434,7 @@ class Driver:
         queue.demand_start_waiter = fire
 
     # ================================================================ object model
+    @_state_change
     def create_server_session(self, version: tuple[int, int]) -> tuple[int, int]:
         if version not in ((1, 0), (2, 0)):
             return int(E.ERROR_REVISION_MISMATCH), 0
@@ -1333,6 +1442,7 @@ class Driver:
         self.sessions[sid] = ServerSession(session_id=sid, version=version)
         return OK, sid
 
+    @_state_change
     def close_server_session(self, session_id: int) -> int:
         session = self.sessions.pop(session_id, None)
         if session is None:
@@ -1341,6 +1451,7 @@ class Driver:
             self.close_url_group(gid)
         return OK
 
+    @_state_change
     def create_url_group(self, session_id: int) -> tuple[int, int]:
         session = self.sessions.get(session_id)
         if session is None:
@@ -1350,6 +1461,7 @@ class Driver:
         session.groups.add(gid)
         return OK, gid
 
+    @_state_change
     def close_url_group(self, group_id: int) -> int:
         group = self.groups.pop(group_id, None)
         if group is None:
@@ -1362,6 +1474,7 @@ class Driver:
         group.urls.clear()
         return OK
 
+    @_state_change
     def add_url(self, group_id: int, url: str, context: int) -> int:
         group = self.groups.get(group_id)
         if group is None:
@@ -1381,6 +1494,7 @@ class Driver:
         group.urls[prefix.original] = context
         return OK
 
+    @_state_change
     def remove_url(self, group_id: int, url: str | None, remove_all: bool) -> int:
         group = self.groups.get(group_id)
         if group is None:
@@ -1403,8 +1517,8 @@ class Driver:
             pass
         else:
             self._maybe_close_listener(prefix.port)
-            if self.response_cache is not None:
-                self.response_cache.flush(original, True)
+            if self._response_cache is not None:
+                self._response_cache.flush(original, True)
         group.urls.pop(original, None)
 
     def _ensure_listener(self, port: int, scheme: str) -> int:
@@ -1443,6 +1557,7 @@ class Driver:
             if listener is not None:
                 listener.close()
 
+    @_state_change
     def create_request_queue(self, name: str | None, flags: int, v1: bool = False) -> tuple[int, int]:
         if flags & ~(CREATE_QUEUE_OPEN_EXISTING | CREATE_QUEUE_CONTROLLER | 0x8):
             return int(E.ERROR_INVALID_PARAMETER), 0
@@ -1484,6 +1599,7 @@ class Driver:
         gid = handle.queue.stored.get(-1)
         return self.groups.get(gid) if isinstance(gid, int) else None
 
+    @_state_change
     def shutdown_request_queue(self, handle_id: int) -> int:
         handle = self.handles.get(handle_id)
         if handle is None or handle.closed:
@@ -1506,6 +1622,7 @@ class Driver:
                 conn.reset()
         return OK
 
+    @_state_change
     def close_request_queue(self, handle_id: int) -> int:
         handle = self.handles.get(handle_id)
         if handle is None or handle.closed:
@@ -1554,6 +1671,7 @@ class Driver:
                 else:
                     group.queue_id = None
 
+    @_state_change
     def bind_group(self, group_id: int, handle_id: int | None) -> int:
         group = self.groups.get(group_id)
         if group is None:
@@ -1570,6 +1688,7 @@ class Driver:
         return OK
 
     # ================================================================ properties
+    @_state_change
     def set_session_property(self, session_id: int, prop: int, value: object) -> int:
         session = self.sessions.get(session_id)
         if session is None or prop not in SESSION_SETTABLE:
@@ -1584,6 +1703,7 @@ class Driver:
             return int(E.ERROR_INVALID_PARAMETER), None
         return self._query_common(session, prop)
 
+    @_state_change
     def set_group_property(self, group_id: int, prop: int, value: object) -> int:
         group = self.groups.get(group_id)
         if group is None or group.v1 or prop not in GROUP_SETTABLE:
@@ -1616,11 +1736,11 @@ class Driver:
                 return int(E.ERROR_INVALID_PARAMETER)
             obj.enabled = value
         elif prop == PROP_LOGGING:
-            if self.logs is None:
+            if self._logs is None:
                 obj.stored[prop] = value
                 return OK
             owner = ("session", obj.session_id) if isinstance(obj, ServerSession) else ("group", obj.group_id)
-            code = self.logs.configure(owner, value)
+            code = self._logs.configure(owner, value)
             if code != OK:
                 return code
             obj.stored[prop] = value
@@ -1647,6 +1767,7 @@ class Driver:
             return OK, (obj.qos.max_bandwidth, obj.qos.max_connections)
         return OK, obj.stored.get(prop)
 
+    @_state_change
     def set_queue_property(self, handle_id: int, prop: int, value: object) -> int:
         handle = self._handle(handle_id)
         if handle is None:
@@ -1687,6 +1808,7 @@ class Driver:
             return OK, 0 if queue.enabled else 1
         return int(E.ERROR_INVALID_PARAMETER), None
 
+    @_state_change
     def add_url_v1(self, handle_id: int, url: str) -> int:
         group = self.v1_group(handle_id)
         if group is None:
@@ -1694,6 +1816,7 @@ class Driver:
             return int(E.ERROR_INVALID_HANDLE if handle is None else E.ERROR_INVALID_PARAMETER)
         return self.add_url(group.group_id, url, 0)
 
+    @_state_change
     def remove_url_v1(self, handle_id: int, url: str) -> int:
         group = self.v1_group(handle_id)
         if group is None:
@@ -1707,13 +1830,14 @@ class Driver:
         out["requests_in_flight"] = len(self.requests)
         out["listeners"] = len(self.listeners)
         out["queued"] = sum(len(q.discipline.waiting) for q in self.queues.values())
-        if self.response_cache is not None:
-            out.update(self.response_cache.stats())
-        if isinstance(self.logs, LogManager):
-            out.update(self.logs.stats())
+        if self._response_cache is not None:
+            out.update(self._response_cache.stats())
+        if isinstance(self._logs, LogManager):
+            out.update(self._logs.stats())
         return out
 
     # ================================================================ fragment cache
+    @_state_change
     def add_fragment(self, handle_id: int, name: str, data: bytes, policy: int, seconds: int) -> int:
         handle = self._handle(handle_id)
         if handle is None:
@@ -1746,13 +1870,14 @@ class Driver:
             return int(E.ERROR_PATH_NOT_FOUND), b""
         return OK, data
 
+    @_state_change
     def flush_cache(self, handle_id: int, prefix: str, recursive: bool) -> int:
         handle = self._handle(handle_id)
         if handle is None:
             return int(E.ERROR_INVALID_HANDLE)
         self.fragments.flush(prefix, recursive, owner=handle.queue.queue_id)
-        if self.response_cache is not None:
-            self.response_cache.flush(prefix, recursive)
+        if self._response_cache is not None:
+            self._response_cache.flush(prefix, recursive)
         return OK
 
     def _scavenge(self) -> None:
@@ -1760,13 +1885,14 @@ class Driver:
         self._scavenger = None
         now = self.clock()
         self.fragments.scavenge(now)
-        cache = self.response_cache
+        cache = self._response_cache
         if cache is not None and len(cache):
             cache.scavenge(now)
             if len(cache):
                 self._scavenger = self.loop.call_later(self.settings.uri_scavenger_period, self._scavenge)
 
     # ================================================================ shutdown
+    @_state_change
     def close_all(self) -> None:
         for handle_id in list(self.handles):
             self.close_request_queue(handle_id)
@@ -1782,8 +1908,8 @@ class Driver:
         if self._scavenger is not None:
             self._scavenger.cancel()
             self._scavenger = None
-        if self.logs is not None:
-            self.logs.close()  # writes every queued line, then joins the writer thread
+        if self._logs is not None:
+            self._logs.close()  # writes every queued line, then joins the writer thread
 
 
 _CookKey = tuple[bytes, "bytes | None", int, str, str]

@@ -5,6 +5,11 @@ limits, pipelining (parse ahead within a bound, deliver one request at a time), 
 `100 Continue`, draining, the write path (gather writes, sendfile, flow control), opaque (upgraded) mode, and the
 connection's timers. It is the one place the parser is imported. It must not route, queue or decide responses:
 it hands each request to the driver and writes what the driver gives it.
+
+The one shortcut (decision 0008): the driver gives each connection its live table of remembered requests (exact
+bytes of requests its response cache answered, alone in one read, on this local address). A read that arrives on
+an idle connection and is found there - for the URL group this connection is bound to - is answered with the
+cached response the table's record gives, without parsing; anything else, or any doubt, takes the normal path.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from httpsys._core.timers import TimerEntry, TimerKind
 from httpsys._engine.request import Request
 
 if TYPE_CHECKING:
+    from httpsys._core.response_cache import RememberedRequest
     from httpsys._core.settings import DriverSettings
 
 
@@ -41,6 +47,7 @@ class ConnectionOwner(Protocol):
     settings: DriverSettings
     loop: asyncio.AbstractEventLoop
     clock: Callable[[], float]
+    wall_clock: Callable[[], float]
 
     def arm_timer_at(self, deadline: float, kind: TimerKind, owner: Any) -> TimerEntry[Any]: ...
     def render_canned(self, kind: CannedResponse) -> bytes: ...
@@ -80,6 +87,10 @@ _H_EXPECT = b"expect"
 _H_UPGRADE = b"upgrade"
 _HEADER_WAIT = TimerKind.HEADER_WAIT
 _ENTITY_BODY = TimerKind.ENTITY_BODY
+_IDLE_CONNECTION = TimerKind.IDLE_CONNECTION
+# The largest cached answer remembered for the fast path: written into an empty send buffer it can never exceed
+# the write high-water mark, so the fast path never leaves a send waiting (decision 0008).
+_FAST_ANSWER_MAX = 16 * 1024
 _OWS = (0x20, 0x09)
 
 
@@ -240,6 +251,11 @@ class Http11Connection(asyncio.Protocol):
         self.ipv6 = False
         self.group: Any = None  # URL group of the last routed request (ConnectionLimit, per-app timers)
         self.disconnect_waiters: list[Callable[[], None]] = []
+        # the fast path: the driver's live table of requests remembered on our local address and scheme, handed
+        # over by Driver.connection_made (see data_received)
+        self.remembered: dict[bytes, RememberedRequest] | None = None
+        self._idle_read: bytes | None = None  # the read being parsed, while it began on an idle connection
+        self._read_messages = 0  # messages begun in that read
         # parsing
         self._parser = _new_parser(self)
         self._in_message = False
@@ -356,6 +372,7 @@ class Http11Connection(asyncio.Protocol):
         """Drop what a closed connection holds: requests that outlive it (an HTTPERR record, an application
         holding a RequestId) reach it through `request.channel`, and must not keep its buffers alive."""
         self.transport = None
+        self.remembered = self._idle_read = None
         self._since_boundary = None
         self._hold = None
         self._headers = []
@@ -388,6 +405,43 @@ class Http11Connection(asyncio.Protocol):
             self._complete_send()
 
     def data_received(self, data: bytes) -> None:
+        memos = self.remembered
+        if memos and self._timer_kind is _IDLE_CONNECTION:
+            # The fast path (decision 0008): these exact bytes, alone in one read on an idle connection, were a
+            # request the driver answered from its response cache, and nothing that decides how they are routed
+            # or answered has changed since (the driver forgets the table on every such change). Answer them
+            # again as the normal path would - same bytes, fresh Date, the idle timer re-armed - without parsing.
+            memo = memos.get(data)
+            if (
+                memo is not None
+                and memo.route is self.group
+                and not self.pipeline
+                and not self._in_message
+                and self._draining is None
+                and self._hold is None
+                and self._opaque is None
+                and not self._parse_stopped
+                and self._verb_pending is None
+                and self._start_pending is None
+                and not self._close_after
+                and not self._write_paused
+                and self._write_mode == 0
+                and not self._nagle_on
+                and not self.closed
+            ):
+                transport = self.transport
+                if transport is not None and not transport.get_write_buffer_size():
+                    driver = self.driver
+                    now = driver.clock()
+                    wire = memo.answer(now, driver.wall_clock())
+                    if wire is not None:
+                        transport.write(wire)
+                        seconds = memo.idle_seconds
+                        self._deadline = deadline = now + seconds
+                        timer = self._timer
+                        if timer is None or timer.deadline > deadline:
+                            self._arm(_IDLE_CONNECTION, seconds)
+                        return
         if self._opaque is not None:
             self._opaque.body_data(data)
             self._update_reading()
@@ -404,7 +458,10 @@ class Http11Connection(asyncio.Protocol):
         if self._draining is None and not self._in_message and self._timer_kind is TimerKind.IDLE_CONNECTION:
             idle_until = self._deadline
             self._disarm()
+            self._idle_read = data
+            self._read_messages = 0
             self._feed(data)
+            self._idle_read = None
             if self._timer_kind is None and not self._in_message and not self.pipeline and not self.closed:
                 # only empty lines arrived: they start no request, so the idle clock keeps running (a client
                 # sending CRLF now and then must not hold the connection forever)
@@ -463,6 +520,7 @@ class Http11Connection(asyncio.Protocol):
 
     def _parse_failed(self, exc: HttpParserError | HttpParserUpgrade, data: bytes) -> None:
         """llhttp refused `data` (or one of our callbacks did): upgrade, recover, repair or reject."""
+        self._idle_read = None  # not a plain parse: never remembered for the fast path
         if isinstance(exc, HttpParserUpgrade):
             offset = int(exc.args[0]) if exc.args else len(data)
             self._hold = [data[offset:]] if offset < len(data) else []
@@ -507,7 +565,7 @@ class Http11Connection(asyncio.Protocol):
                 return int(seconds)
         return self.settings.header_wait_timeout
 
-    def _idle_timeout(self) -> int:
+    def idle_timeout(self) -> int:
         """IdleConnection, chosen like HeaderWait."""
         group = self.group
         if group is not None:
@@ -520,6 +578,7 @@ class Http11Connection(asyncio.Protocol):
 
     # ----- httptools callbacks -------------------------------------------------------------------------------
     def on_message_begin(self) -> None:
+        self._read_messages += 1
         self._in_message = True
         self._in_head = True
         self._began = True
@@ -805,6 +864,7 @@ class Http11Connection(asyncio.Protocol):
 
     def _refeed(self, data: bytes, verb: bytes | None) -> None:
         """Parse `data` (starting at a message start) with a fresh parser."""
+        self._idle_read = None
         self._parser = _new_parser(self)
         self._in_message = False
         self._in_head = False
@@ -829,7 +889,7 @@ class Http11Connection(asyncio.Protocol):
             if self._hold is not None and self._upgrade_request is None:
                 self._release_hold()
                 return
-            self._arm(TimerKind.IDLE_CONNECTION, self._idle_timeout())
+            self._arm(TimerKind.IDLE_CONNECTION, self.idle_timeout())
 
     def _release_hold(self) -> None:
         held = self._hold or []
@@ -846,7 +906,30 @@ class Http11Connection(asyncio.Protocol):
                 continue
             self._feed(chunk)
         if not self.closed and not self.pipeline and self._hold is None and not self._in_message:
-            self._arm(TimerKind.IDLE_CONNECTION, self._idle_timeout())
+            self._arm(TimerKind.IDLE_CONNECTION, self.idle_timeout())
+
+    def repeatable_read(self, request: Request, answer_bytes: int) -> bytes | None:
+        """The exact bytes of the current read when they are `request` whole and alone, read on an idle
+        connection and parsed plainly - so the same bytes in the same state always parse to the same request -
+        and its answer of `answer_bytes` is small enough for the fast path; else None. Called by the driver
+        while it answers `request` from the response cache (decision 0008)."""
+        raw = self._idle_read
+        if (
+            raw is None
+            or answer_bytes > _FAST_ANSWER_MAX
+            or self._read_messages != 1
+            or len(self.pipeline) != 1
+            or self.pipeline[0] is not request
+            or self._in_message
+            or not request.body_complete
+            or self._hold is not None
+            or self._parse_stopped
+            or self._verb_pending is not None
+            or self._start_pending is not None
+            or self._close_after
+        ):
+            return None
+        return raw
 
     def request_finished(self, request: Request, close: bool) -> None:
         """The final send of `request` completed: drain, close, or move on to the next request."""

@@ -24,6 +24,7 @@ TARGET = ROOT / "build" / "native"
 # The per-request path of the driver: parsing, routing, delivery and the send path (docs/decisions/0009).
 NATIVE_MODULES = (
     "httpsys/_core/canonical.py",
+    "httpsys/_core/timers.py",
     "httpsys/_engine/request.py",
     "httpsys/_engine/http11.py",
     "httpsys/_engine/driver.py",
@@ -31,7 +32,8 @@ NATIVE_MODULES = (
 # Only private modules: compiled classes lose their docstrings and signatures to introspection, and the public
 # faces (httpsys.aio, asgi, wsgi, win32) document themselves through them. Not the records that cross the transport
 # boundary either (`_core/response.py`, `_core/records.py`): a compiled record checks its field types when it is
-# built, while the driver must answer a wrongly typed one with ERROR_INVALID_PARAMETER.
+# built, while the driver must answer a wrongly typed one with ERROR_INVALID_PARAMETER. Nor `_core/objects.py`,
+# which defines Verbosity503, a public enum of the asyncio face.
 
 
 def missing_toolchain() -> str:

@@ -45,7 +45,7 @@ _HTTPERR_REASONS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class TimeoutLimits:
     """Seconds for each timer and bytes/s for MinSendRate; 0 means "not set here, inherit"."""
 

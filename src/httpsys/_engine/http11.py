@@ -455,7 +455,8 @@ class Http11Connection(asyncio.Protocol):
                 if self._linger_bytes > _LINGER_BYTES:
                     self._end_linger()
             return
-        if self._draining is None and not self._in_message and self._timer_kind is TimerKind.IDLE_CONNECTION:
+        kind = self._timer_kind  # a local: what _feed does to the attribute must not be narrowed away (mypyc)
+        if self._draining is None and not self._in_message and kind is TimerKind.IDLE_CONNECTION:
             idle_until = self._deadline
             self._disarm()
             self._idle_read = data

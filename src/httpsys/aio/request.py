@@ -31,6 +31,7 @@ AUTOMATIC_CHUNKING = 0x200
 
 _OK = int(Win32Error.NO_ERROR)
 _EOF = int(Win32Error.ERROR_HANDLE_EOF)
+_INVALID_PARAMETER = int(Win32Error.ERROR_INVALID_PARAMETER)
 _REASONS = {s.value: s.phrase.encode("ascii") for s in HTTPStatus}
 _READ_SIZE = 256 * 1024
 _SPEC_CACHE: dict[tuple[object, ...], ResponseSpec] = {}
@@ -311,8 +312,29 @@ class Request:
             await request.respond(404, {"Content-Type": "text/plain"}, b"no such thing")
         """
         spec = self._spec(status, headers, reason)
-        chunks: list[_DataChunk] = [MemoryChunk(body)] if body else []
-        return await self._send_head(DISCONNECT if disconnect else 0, spec, chunks)
+        if self._responded:
+            raise RuntimeError("a response was already started for this request")
+        self._responded = True
+        # `_send_head` inlined: this is the per-request path of most applications
+        queue = self._queue
+        result = queue._call(
+            queue._io.send_response,
+            queue.handle,
+            self.snapshot.request_id,
+            DISCONNECT if disconnect else 0,
+            spec,
+            [MemoryChunk(body)] if body else [],
+            None,
+            None,
+        )
+        if type(result) is not tuple:
+            result = await result
+        code, nbytes = result
+        if code != _OK:
+            if code == _INVALID_PARAMETER:
+                self._responded = False  # refused (a bad header): the application may send another response
+            raise error_for_code(code)
+        return int(nbytes)
 
     async def send_file(
         self,

@@ -63,7 +63,7 @@ class DriverIo(Protocol):
     def wait_disconnect(self, handle_id: int, connection_id: int, token: int, done: CodeDone) -> None: ...
 
 
-class DriverTransport(Protocol):
+class DriverTransport(DriverIo, Protocol):
     """Operations a face can ask of the driver (embedded today, a shared daemon later)."""
 
     # ----- object model (synchronous) ---------------------------------------------------------------------
@@ -91,43 +91,7 @@ class DriverTransport(Protocol):
     def cancel_io(self, handle_id: int, token: int | None) -> bool: ...
     def statistics(self) -> dict[str, int]: ...
 
-    # ----- I/O (asynchronous: `done` is called exactly once) -------------------------------------------------
-    def receive_request(
-        self,
-        handle_id: int,
-        request_id: int,
-        flags: int,
-        buffer_length: int | None,
-        v2: bool,
-        token: int,
-        done: ReceiveDone,
-    ) -> None: ...
-    def receive_body(
-        self, handle_id: int, request_id: int, max_len: int, fill: bool, token: int, done: BodyDone
-    ) -> None: ...
-    def send_response(
-        self,
-        handle_id: int,
-        request_id: int,
-        flags: int,
-        spec: ResponseSpec,
-        chunks: list[DataChunk],
-        cache_policy: CachePolicy | None,
-        log_data: object | None,
-        done: SendDone,
-        token: int = 0,
-    ) -> None: ...
-    def send_body(
-        self,
-        handle_id: int,
-        request_id: int,
-        flags: int,
-        chunks: list[DataChunk],
-        log_data: object | None,
-        done: SendDone,
-        token: int = 0,
-    ) -> None: ...
-    def wait_disconnect(self, handle_id: int, connection_id: int, token: int, done: CodeDone) -> None: ...
+    # ----- I/O (asynchronous: `done` is called exactly once): those of DriverIo, and -----------------------
     def wait_demand_start(self, handle_id: int, token: int, done: CodeDone) -> None: ...
 
     # ----- threading ----------------------------------------------------------------------------------------

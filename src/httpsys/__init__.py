@@ -19,7 +19,7 @@ Example:
 
 from __future__ import annotations
 
-from httpsys._core.objects import Verbosity503
+from httpsys._core.verbosity import Verbosity503
 from httpsys.aio import (
     Headers,
     OpaqueStream,

@@ -358,7 +358,7 @@ def test_request_for_an_unbound_group_resets_with_basic_verbosity(server: Server
 def test_request_for_an_unbound_group_gets_503_with_limited_default_verbosity(
     make: Callable[..., Server],
 ) -> None:
-    from httpsys._core.objects import Verbosity503
+    from httpsys._core.verbosity import Verbosity503
 
     server = make(DriverSettings(default_503_verbosity=Verbosity503.LIMITED))
     assert server.transport.set_group_property(server.group, PROP_BINDING, None) == 0

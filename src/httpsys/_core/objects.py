@@ -13,6 +13,7 @@ from enum import IntEnum
 from typing import Any, Generic, TypeVar
 
 from httpsys._core.timers import TimeoutLimits, TimerEntry
+from httpsys._core.verbosity import Verbosity503
 
 R = TypeVar("R")  # a pending receive
 Q = TypeVar("Q")  # a request waiting in a queue
@@ -23,19 +24,7 @@ MAX_QUEUE_LENGTH = 0x7FFFFFFF
 LIMIT_INFINITE = 0xFFFFFFFF
 
 
-class Verbosity503(IntEnum):
-    """HTTP_503_RESPONSE_VERBOSITY: what a client sees when the driver cannot hand its request to a queue.
-
-    Example:
-        queue.verbosity = httpsys.Verbosity503.LIMITED  # a 503 page instead of a reset
-    """
-
-    BASIC = 0  # reset the connection, send nothing (the default)
-    LIMITED = 1  # 503 with the generic reason, then close
-    FULL = 2  # 503 with a detailed reason, then close
-
-
-@dataclass(slots=True)
+@dataclass
 class QosSettings:
     """Bandwidth and connection limits (HTTP_QOS_SETTING_INFO); None means not set on this object."""
 
@@ -43,7 +32,7 @@ class QosSettings:
     max_connections: int | None = None
 
 
-@dataclass(slots=True)
+@dataclass
 class ConfigurableObject:
     """Properties shared by server sessions and URL groups; unset values fall back to the level above."""
 
@@ -54,14 +43,14 @@ class ConfigurableObject:
     stored: dict[int, object] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@dataclass
 class ServerSession(ConfigurableObject):
     session_id: int = 0
     version: tuple[int, int] = (2, 0)
     groups: set[int] = field(default_factory=set)
 
 
-@dataclass(slots=True)
+@dataclass
 class UrlGroup(ConfigurableObject):
     group_id: int = 0
     session: ServerSession | None = None
@@ -152,7 +141,7 @@ class QueueDiscipline(Generic[R, Q]):
         return True
 
 
-@dataclass(slots=True)
+@dataclass
 class RequestQueueRecord:
     """A request queue (named or not; v1 or v2) with its properties; handles refer to it."""
 

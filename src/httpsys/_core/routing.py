@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 from typing import ClassVar, Generic, TypeAlias, TypeVar
@@ -84,12 +83,18 @@ NO_HOST = RouteMiss.INVALID_HOSTNAME
 NO_PATH = RouteMiss.NOT_FOUND
 
 
-@dataclass(frozen=True, slots=True)
 class RouteMatch(Generic[T]):
-    """The registration that receives the request."""
+    """The registration that receives the request (a plain class, not a dataclass: the native build compiles
+    this module, and mypyc compiles a plain class's constructor but not a generic dataclass; decision 0009)."""
 
-    prefix: UrlPrefix
-    target: T
+    __slots__ = ("prefix", "target")
+
+    def __init__(self, prefix: UrlPrefix, target: T) -> None:
+        self.prefix = prefix
+        self.target = target
+
+    def __repr__(self) -> str:
+        return f"RouteMatch({self.prefix!r}, {self.target!r})"
 
 
 RouteResult: TypeAlias = RouteMatch[T] | RouteMiss

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from httpsys._core.canonical import UrlSettings
-from httpsys._core.objects import Verbosity503
 from httpsys._core.timers import DEFAULT_SECONDS
+from httpsys._core.verbosity import Verbosity503
 
 
 @dataclass(frozen=True, slots=True)

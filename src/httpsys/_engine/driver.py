@@ -39,7 +39,6 @@ from httpsys._core.objects import (
     RequestQueueRecord,
     ServerSession,
     UrlGroup,
-    Verbosity503,
 )
 from httpsys._core.ranges import (
     Satisfiable,
@@ -83,6 +82,7 @@ from httpsys._core.settings import DriverSettings
 from httpsys._core.status import Win32Error
 from httpsys._core.timers import DeadlineHeap, TimeoutLimits, TimerEntry, TimerKind
 from httpsys._core.urlprefix import InvalidUrlPrefix, parse_url_prefix
+from httpsys._core.verbosity import Verbosity503
 from httpsys._core.verbs import VERB_UNKNOWN, verb_id
 from httpsys._engine.http11 import FileRegion, Http11Connection, Segment
 from httpsys._engine.logs import LogManager

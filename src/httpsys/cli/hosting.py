@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 import httpsys.aio.objects as aio_objects
-from httpsys._core.objects import Verbosity503
 from httpsys._core.status import Win32Error
 from httpsys._core.urlprefix import UrlPrefix
+from httpsys._core.verbosity import Verbosity503
 from httpsys._transport.embedded import EmbeddedTransport, new_event_loop
 from httpsys.aio import Request, RequestQueue, ServerSession, UrlGroup
 from httpsys.cli.diagnostics import parse_prefix, registration_error

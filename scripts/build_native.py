@@ -10,7 +10,8 @@ usage: python scripts/build_native.py
 
 from __future__ import annotations
 
-import os
+import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -24,16 +25,23 @@ TARGET = ROOT / "build" / "native"
 # The per-request path of the driver: parsing, routing, delivery and the send path (docs/decisions/0009).
 NATIVE_MODULES = (
     "httpsys/_core/canonical.py",
+    "httpsys/_core/objects.py",
+    "httpsys/_core/routing.py",
+    "httpsys/_core/snapshot.py",
     "httpsys/_core/timers.py",
     "httpsys/_engine/request.py",
     "httpsys/_engine/http11.py",
     "httpsys/_engine/driver.py",
+    "httpsys/aio/headers.py",
+    "httpsys/aio/objects.py",
+    "httpsys/aio/request.py",
+    "httpsys/asgi.py",
 )
 # Only private modules: compiled classes lose their docstrings and signatures to introspection, and the public
 # faces (httpsys.aio, asgi, wsgi, win32) document themselves through them. Not the records that cross the transport
-# boundary either (`_core/response.py`, `_core/records.py`): a compiled record checks its field types when it is
-# built, while the driver must answer a wrongly typed one with ERROR_INVALID_PARAMETER. Nor `_core/objects.py`,
-# which defines Verbosity503, a public enum of the asyncio face.
+# boundary from the faces (`_core/response.py`, `_core/records.py`): a compiled record checks its field types when
+# it is built, while the driver must answer a wrongly typed one with ERROR_INVALID_PARAMETER. RequestSnapshot goes
+# the other way (the driver builds it), so it has a module of its own that is compiled.
 
 
 def missing_toolchain() -> str:
@@ -59,11 +67,9 @@ def main() -> int:
         return 0
     TARGET.mkdir(parents=True)
     shutil.copytree(SOURCE, TARGET / "httpsys", ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.c"))
-    env = {**os.environ, "MYPYC_OPT_LEVEL": "3"}
     result = subprocess.run(
-        [sys.executable, "-m", "mypyc", *NATIVE_MODULES],
+        [sys.executable, str(Path(__file__).resolve()), "--compile", *NATIVE_MODULES],
         cwd=TARGET,
-        env=env,
         capture_output=True,
         text=True,
         check=False,
@@ -80,5 +86,119 @@ def main() -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------------- docstrings
+# mypyc gives compiled functions, methods, properties and classes only their text signature as __doc__, while the
+# public faces document every name through docstrings (help(), inspect.getdoc; a test pins it). So between
+# generating C and compiling it, the compile step writes the source's docstrings into the generated doc slots of
+# method and function tables, property tables and type objects. A coroutine function compiles to mypyc's own
+# function type, which has no doc slot: the public async methods of compiled modules are therefore plain methods
+# that return the coroutine of a private `async def` (decision 0009).
+
+DocKey = tuple[str, str, str]  # (module, class or "", function or "")
+_DOC = re.compile(r'PyDoc_STR\((NULL|"(?:[^"\\]|\\.)*")\)')
+_TABLE = re.compile(
+    r"static (PyMethodDef|PyGetSetDef|PyTypeObject) (?:CPyType_)?(\w+?)(?:_methods|_getseters|_template_)\b"
+)
+_ENTRY = re.compile(r'^\s*\{"(\w+)",')
+
+
+def source_docstrings(paths: list[str]) -> dict[DocKey, str]:
+    """The docstrings of the modules' top-level functions, classes, and the classes' methods and properties."""
+    docs: dict[DocKey, str] = {}
+    for path in paths:
+        module = path.removesuffix(".py").replace("/", ".")
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                doc = ast.get_docstring(node)
+                if doc:
+                    docs[(module, "", node.name)] = doc
+            elif isinstance(node, ast.ClassDef):
+                doc = ast.get_docstring(node)
+                if doc:
+                    docs[(module, node.name, "")] = doc
+                for member in node.body:
+                    if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        doc = ast.get_docstring(member)
+                        if doc and (module, node.name, member.name) not in docs:  # a property: its getter's
+                            docs[(module, node.name, member.name)] = doc
+    return docs
+
+
+def _c_owners(docs: dict[DocKey, str]) -> dict[str, tuple[str, str]]:
+    """The C names mypyc may give a class's tables (`aio___request___Request`, or `Request` in a build of one
+    module) or a module's function table (`aio___requestmodule`) -> (module, class); a name two sources could
+    share is left out."""
+    owners: dict[str, tuple[str, str] | None] = {}
+    for module, cls, _name in docs:
+        parts = module.split(".")
+        for i in range(len(parts) + 1):
+            prefix = "___".join(parts[i:])
+            name = (f"{prefix}___{cls}" if prefix else cls) if cls else f"{prefix}module"
+            owners[name] = (module, cls) if owners.get(name, (module, cls)) == (module, cls) else None
+    return {name: owner for name, owner in owners.items() if owner is not None}
+
+
+def _doc_slot(c_doc: str, doc: str) -> str:
+    """`PyDoc_STR(...)` holding mypyc's text-signature header (kept for inspect.signature), then `doc`."""
+    from mypyc.codegen.cstring import c_string_initializer
+
+    head = "" if c_doc == "NULL" else str(ast.literal_eval(c_doc.replace("\\?", "?")))
+    return f"PyDoc_STR({c_string_initializer((head + doc).encode('utf-8'))})"
+
+
+def write_docstrings(c_source: str, docs: dict[DocKey, str]) -> str:
+    """`c_source` (mypyc output) with the doc slots of documented names holding their docstrings."""
+    owners = _c_owners(docs)
+    out: list[str] = []
+    owner: tuple[str, str] | None = None
+    kind = ""
+    entry: DocKey | None = None
+    for line in c_source.splitlines(keepends=True):
+        table = _TABLE.search(line)
+        if table is not None and line.rstrip().endswith("{"):
+            kind = table.group(1)
+            owner = owners.get(table.group(2))
+            entry = (owner[0], owner[1], "") if owner is not None and kind == "PyTypeObject" else None
+        elif owner is not None and kind != "PyTypeObject" and (match := _ENTRY.match(line)):
+            entry = (owner[0], owner[1], match.group(1))
+        if entry is not None and entry in docs:  # the entry's doc slot may be on the entry's first line
+            doc = docs[entry]
+            text = line.strip()
+            if kind == "PyGetSetDef" and text in ("NULL, NULL},", "NULL, NULL, NULL},"):
+                # the end of a property's entry: {name, getter, setter, doc, closure}
+                slot = _doc_slot("NULL", doc)
+                if text == "NULL, NULL},":
+                    line = line.replace("NULL, NULL}", f"{slot}, NULL}}", 1)
+                else:
+                    line = line.replace("NULL, NULL, NULL}", f"NULL, {slot}, NULL}}", 1)
+                entry = None
+            elif (kind == "PyMethodDef" or ".tp_doc" in line) and (slot_match := _DOC.search(line)):
+                start, end = slot_match.span()
+                line = line[:start] + _doc_slot(slot_match.group(1), doc) + line[end:]
+                entry = None
+        if line.strip() == "};":
+            owner = None
+            entry = None
+        out.append(line)
+    return "".join(out)
+
+
+def compile_modules(paths: list[str]) -> int:
+    """Compile `paths` (relative to the working directory) in place with mypyc, keeping their docstrings."""
+    from mypyc.build import mypycify
+    from setuptools import setup
+
+    extensions = mypycify(paths, opt_level="3")  # writes the C sources into build/
+    docs = source_docstrings(paths)
+    for c_file in Path("build").glob("*.c"):
+        text = c_file.read_text(encoding="utf-8")
+        c_file.write_text(write_docstrings(text, docs), encoding="utf-8")
+    setup(name="httpsys_native", ext_modules=extensions, script_args=["build_ext", "--inplace", "--quiet"])
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--compile"]:
+        sys.exit(compile_modules(sys.argv[2:]))
     sys.exit(main())

@@ -28,6 +28,7 @@ from wsproto.extensions import Extension, PerMessageDeflate
 from wsproto.handshake import server_extensions_handshake
 from wsproto.utilities import generate_accept_token, split_comma_header
 
+from httpsys._lifespan_error import LifespanError
 from httpsys.aio import OpaqueStream, Request, RequestQueue, ResponseWriter, ServerSession, UrlGroup
 from httpsys.aio.objects import drain_tasks, open_url_queue, wait_stop_or_failure
 from httpsys.errors import ConnectionInvalidError
@@ -57,10 +58,6 @@ _WS_HANDSHAKE = 1  # the app knows of the connection; no accept, close or denial
 _WS_OPEN = 2  # accepted: frames flow
 _WS_RESPONDING = 3  # a denial response (websocket.http.response.*) is under way
 _WS_DONE = 4  # rejected, denied or disconnected
-
-
-class LifespanError(RuntimeError):
-    """The application reported `lifespan.startup.failed` (or failed during startup with lifespan="on")."""
 
 
 def _content_length(headers: list[tuple[bytes, bytes]]) -> int:
@@ -759,6 +756,8 @@ class ASGIServer:
             await lifespan.startup()
         session = self.session = ServerSession()
         receiver: asyncio.Task[None] | None = None
+        # No `await` in a `finally` block in this module: compiled by mypyc, such an await loses track of an
+        # exception thrown into it (a cancellation the awaited code handles escapes anyway; decision 0009).
         try:
             session.open()
             queue, self.group = open_url_queue(session, self.urls, self.queue_name)
@@ -766,14 +765,29 @@ class ASGIServer:
             receiver = loop.create_task(self._receive_requests(queue))
             self.started.set()
             await wait_stop_or_failure(receiver, stop)
+        except BaseException:
+            await self._shut_down(receiver, lifespan, session)
+            raise
+        await self._shut_down(receiver, lifespan, session)
+
+    async def _shut_down(
+        self, receiver: asyncio.Task[None] | None, lifespan: _Lifespan | None, session: ServerSession
+    ) -> None:
+        """Drain, then run the lifespan shutdown and close the session even when draining fails."""
+        try:
+            await self._drain(receiver)
+        except BaseException:
+            await self._close(lifespan, session)
+            raise
+        await self._close(lifespan, session)
+
+    async def _close(self, lifespan: _Lifespan | None, session: ServerSession) -> None:
+        try:
+            if lifespan is not None:
+                await lifespan.shutdown(self.shutdown_timeout)
         finally:
-            try:
-                await self._drain(receiver)
-            finally:
-                if lifespan is not None:
-                    await lifespan.shutdown(self.shutdown_timeout)
-                session.close()
-                self.started.clear()
+            session.close()
+            self.started.clear()
 
     async def _receive_requests(self, queue: RequestQueue) -> None:
         loop = asyncio.get_running_loop()
@@ -961,25 +975,28 @@ class ASGIServer:
         }
         cycle = _WebSocketCycle(request, headers, self.ws_max_size)
         self._websockets.add(cycle)
-        failed = False
         try:
             await self.app(scope, cycle.receive, cycle.send)
-        except asyncio.CancelledError:
-            failed = True
-            raise
         except Exception as exc:
-            failed = True
             if isinstance(exc, OSError) and cycle.state == _WS_DONE:
                 logger.debug("WebSocket client went away during %r: %r", request, exc)
             else:
                 logger.error("exception in ASGI WebSocket application for %r", request, exc_info=exc)
-        finally:
-            self._websockets.discard(cycle)
-            try:
-                await cycle.finish(failed)
-            except (OSError, RuntimeError):
-                with contextlib.suppress(OSError):
-                    request.cancel()
+            await self._end_websocket(request, cycle, True)
+        except BaseException:  # cancelled: end the connection, then let the cancellation go on
+            await self._end_websocket(request, cycle, True)
+            raise
+        else:
+            await self._end_websocket(request, cycle, False)
+
+    async def _end_websocket(self, request: Request, cycle: _WebSocketCycle, failed: bool) -> None:
+        """After the application returned or failed (awaited outside `finally` blocks, see `run`)."""
+        self._websockets.discard(cycle)
+        try:
+            await cycle.finish(failed)
+        except (OSError, RuntimeError):
+            with contextlib.suppress(OSError):
+                request.cancel()
 
 
 # ================================================================================================ entry point

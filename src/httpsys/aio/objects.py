@@ -16,12 +16,12 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from httpsys._core.objects import Verbosity503
 from httpsys._core.records import DataChunk
 from httpsys._core.response import ResponseSpec
 from httpsys._core.settings import DriverSettings
 from httpsys._core.status import Win32Error
 from httpsys._core.timers import TimeoutLimits
+from httpsys._core.verbosity import Verbosity503
 from httpsys._transport.embedded import EmbeddedTransport
 from httpsys._transport.interface import DriverIo, DriverTransport
 from httpsys.aio.request import Request

@@ -243,18 +243,14 @@ class Request:
                 raise ValueError(f"request body larger than {limit} bytes")
             parts.append(chunk)
 
-    async def stream(self) -> AsyncIterator[bytes]:
+    def stream(self) -> AsyncIterator[bytes]:
         """Iterate over the body as it arrives.
 
         Example:
             async for chunk in request.stream():
                 digest.update(chunk)
         """
-        while True:
-            chunk = await self.read_chunk()
-            if not chunk:
-                return
-            yield chunk
+        return _BodyChunks(self)
 
     # ----- responding ------------------------------------------------------------------------------------
     def _spec(self, status: int, headers: HeaderInput | None, reason: str | bytes | None) -> ResponseSpec:
@@ -424,6 +420,25 @@ class Request:
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.url!r} id={self.request_id:#x}>"
+
+
+class _BodyChunks:
+    """The iterator `Request.stream()` returns: body chunks until the body ends (a class rather than an async
+    generator, which the native build cannot compile)."""
+
+    __slots__ = ("_request",)
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+
+    def __aiter__(self) -> _BodyChunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = await self._request.read_chunk()
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
 
 
 class ResponseWriter:

@@ -22,10 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "src" / "httpsys"
 TARGET = ROOT / "build" / "native"
 
-# The per-request path of the driver: parsing, routing, delivery and the send path (docs/decisions/0009).
+# The per-request path: the driver (parsing, routing, delivery, the send path) and the asyncio and ASGI faces
+# (docs/decisions/0009).
 NATIVE_MODULES = (
     "httpsys/_core/canonical.py",
     "httpsys/_core/objects.py",
+    "httpsys/_core/response.py",
+    "httpsys/_core/response_cache.py",
     "httpsys/_core/routing.py",
     "httpsys/_core/snapshot.py",
     "httpsys/_core/timers.py",
@@ -37,11 +40,12 @@ NATIVE_MODULES = (
     "httpsys/aio/request.py",
     "httpsys/asgi.py",
 )
-# Only private modules: compiled classes lose their docstrings and signatures to introspection, and the public
-# faces (httpsys.aio, asgi, wsgi, win32) document themselves through them. Not the records that cross the transport
-# boundary from the faces (`_core/response.py`, `_core/records.py`): a compiled record checks its field types when
-# it is built, while the driver must answer a wrongly typed one with ERROR_INVALID_PARAMETER. RequestSnapshot goes
-# the other way (the driver builds it), so it has a module of its own that is compiled.
+# Public faces keep their docstrings (see `write_docstrings` below). Not compiled: the records that cross the
+# transport boundary from the faces (`_core/records.py`, home of ResponseSpec and the data chunks), since a compiled
+# record checks its field types when it is built while the driver must answer a wrongly typed one with
+# ERROR_INVALID_PARAMETER (RequestSnapshot goes the other way, so it has a compiled module of its own); the WSGI
+# adapter and the win32 face, whose per-request cost is thread hand-offs; and modules mypyc cannot compile as
+# written (an attribute named `_thread` that clashes with C in `_transport/embedded.py`).
 
 
 def missing_toolchain() -> str:

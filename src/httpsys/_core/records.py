@@ -8,7 +8,8 @@ not hold behaviour beyond trivial derived values. RequestSnapshot, built by the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from httpsys._core.snapshot import RequestSnapshot
 
@@ -20,6 +21,7 @@ __all__ = [
     "FragmentChunk",
     "MemoryChunk",
     "RequestSnapshot",
+    "ResponseSpec",
     "TrailersChunk",
 ]
 
@@ -67,3 +69,22 @@ class CachePolicy:
 
     policy: int
     seconds_to_live: int = 0
+
+
+@dataclass(slots=True)
+class ResponseSpec:
+    """Protocol-neutral HTTP_RESPONSE: plain data that crosses the transport boundary.
+
+    `known` maps a response header id (0..29) to one or more values; several values (from
+    HTTP_MULTIPLE_KNOWN_HEADERS) become separate header lines in the given order. A value of length 0 is
+    treated as absent. `unknown` keeps name case and order; empty values are sent.
+    """
+
+    status: int
+    reason: bytes
+    known: dict[int, list[bytes]]
+    unknown: list[tuple[bytes, bytes]]
+    flags: int = 0  # HTTP_RESPONSE_FLAG_*
+    # What the driver derives from this record (validation, framing facts, the rendered head prefix), kept so a
+    # record sent again costs nothing to re-derive. A record must not be changed after it was sent once.
+    memo: dict[object, Any] | None = field(default=None, compare=False, repr=False)

@@ -10,9 +10,9 @@ facts and applies the returned plan.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
+from httpsys._core.records import ResponseSpec
 from httpsys._core.status import Win32Error
 
 __all__ = [
@@ -191,23 +191,7 @@ _FORBIDDEN_TRAILERS = frozenset(
 # --- the response record ----------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class ResponseSpec:
-    """Protocol-neutral HTTP_RESPONSE: plain data that crosses the transport boundary.
-
-    `known` maps a response header id (0..29) to one or more values; several values (from
-    HTTP_MULTIPLE_KNOWN_HEADERS) become separate header lines in the given order. A value of length 0 is
-    treated as absent. `unknown` keeps name case and order; empty values are sent.
-    """
-
-    status: int
-    reason: bytes
-    known: dict[int, list[bytes]]
-    unknown: list[tuple[bytes, bytes]]
-    flags: int = 0  # HTTP_RESPONSE_FLAG_*
-    # What the driver derives from this record (validation, framing facts, the rendered head prefix), kept so a
-    # record sent again costs nothing to re-derive. A record must not be changed after it was sent once.
-    memo: dict[object, Any] | None = field(default=None, compare=False, repr=False)
+# ResponseSpec, the record itself, is in records.py (built by the faces, it stays interpreted; decision 0009).
 
 
 def validate_response(spec: ResponseSpec) -> int:
@@ -218,7 +202,10 @@ def validate_response(spec: ResponseSpec) -> int:
         if cached is not None:
             code: int = cached  # no cast(): a call per request on the hot path
             return code
-    code = _validate_response(spec)
+    try:
+        code = _validate_response(spec)
+    except TypeError:  # a field of the wrong type, as the native build reads it (it checks annotated types)
+        code = Win32Error.ERROR_INVALID_PARAMETER
     if memo is None:
         spec.memo = {"valid": code}
     else:
@@ -286,7 +273,7 @@ def validate_send_flags(status: int, flags: int) -> int:
 # --- the framing decision ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class HeadPlan:
     """What one send call means for framing and the connection.
 

@@ -202,7 +202,7 @@ def cache_key(full_url: str, local_port: int | None = None) -> str:
     return f"{scheme}://{host}:{port}{rest}"
 
 
-@dataclass(slots=True)
+@dataclass
 class CacheEntry:
     """One cached response: the pre-rendered head (keep-alive and closing variants, split around the Date value),
     the entity, the facts range requests need, and its lifetime."""

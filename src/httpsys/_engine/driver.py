@@ -188,6 +188,15 @@ class QueueHandle:
     requests: set[int] = field(default_factory=set)  # request ids delivered through this handle
 
 
+def _no_cancel() -> None:
+    """The cancel routine of an operation that already completed."""
+
+
+def _cancel_read(request: Request, read: BodyRead) -> None:
+    """The cancel routine of a pending HttpReceiveRequestEntityBody."""
+    request.cancel_read(read)
+
+
 class PendingOp:
     """An asynchronous operation the driver has not completed yet (cancellable by CancelIo/CancelIoEx)."""
 
@@ -800,8 +809,10 @@ class Driver:
             queue.queue_timer = self.arm_timer_at(deadline, TimerKind.REQUEST_QUEUE, queue)
 
     def _deliver(self, request: Request, receive: ReceiveOp) -> None:
-        if receive.op is not None:
-            receive.handle.pending.pop(receive.op.token, None)
+        op = receive.op
+        if op is not None:
+            receive.op = None
+            self._op_done(op)
         self._hand_over(
             request, receive.handle, receive.flags, receive.buffer_length, receive.v2, receive.done
         )
@@ -929,6 +940,13 @@ class Driver:
         handle.pending[op.token] = op
         return op
 
+    @staticmethod
+    def _op_done(op: PendingOp) -> None:
+        """An operation completed or was cancelled: forget it, and drop its cancel closure, which references what
+        references the op - no reference cycle is left behind for the garbage collector, per operation."""
+        op.handle.pending.pop(op.token, None)
+        op.cancel = _no_cancel
+
     def cancel_io(self, handle_id: int, token: int | None) -> bool:
         """CancelIo(Ex): complete the handle's pending operations (or one) with ERROR_OPERATION_ABORTED."""
         handle = self.handles.get(handle_id)
@@ -941,7 +959,9 @@ class Driver:
             one = handle.pending.pop(token, None)
             ops = [one] if one is not None else []
         for op in ops:
-            op.cancel()
+            cancel = op.cancel
+            op.cancel = _no_cancel
+            cancel()
         return bool(ops)
 
     def receive_request(
@@ -1031,17 +1051,15 @@ class Driver:
 
         def finished(code: int, data: bytes) -> None:
             if holder:
-                handle.pending.pop(holder[0].token, None)
+                self._op_done(holder.pop())
             done(code, data)
 
         read = BodyRead(max_len, fill, finished)
-
-        def cancel() -> None:
-            request.cancel_read(read)
-
-        read.token = read
         request.read_body(read)
         if read in request.body_reads:
+            # not a closure: compiled, closures share one environment, and `read` in the one `finished` lives
+            # in would make a reference cycle of every body read
+            cancel = functools.partial(_cancel_read, request, read)
             holder.append(self._register_op(handle, token, cancel))
 
     # ================================================================ responses
@@ -1322,7 +1340,7 @@ class Driver:
             if not request.send_pending:
                 return  # already completed by a cancellation
             if pending:
-                pending[0].handle.pending.pop(pending[0].token, None)
+                self._op_done(pending.pop())
             request.send_pending = False
             request.response_bytes += nbytes
             if code == OK and opaque:
@@ -1387,7 +1405,7 @@ class Driver:
         def on_close() -> None:
             if not fired:
                 fired.append(True)
-                handle.pending.pop(op.token, None)
+                self._op_done(op)
                 done(OK)
 
         def cancel() -> None:
@@ -1422,7 +1440,7 @@ class Driver:
             return None
 
         def fire(code: int) -> None:
-            handle.pending.pop(op.token, None)
+            self._op_done(op)
             done(code)
 
         def cancel() -> None:

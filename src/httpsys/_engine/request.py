@@ -42,13 +42,12 @@ class Channel(Protocol):
 class BodyRead:
     """A pending HttpReceiveRequestEntityBody (or FLUSH_BODY copy) waiting for bytes."""
 
-    __slots__ = ("done", "fill", "max_len", "token")
+    __slots__ = ("done", "fill", "max_len")
 
-    def __init__(self, max_len: int, fill: bool, done: BodyDone, token: object = None) -> None:
+    def __init__(self, max_len: int, fill: bool, done: BodyDone) -> None:
         self.max_len = max_len
         self.fill = fill
         self.done = done
-        self.token = token
 
 
 class Request:
@@ -185,9 +184,9 @@ class Request:
         self.body_reads.append(read)
         self.channel.body_wanted(self)
 
-    def cancel_read(self, token: object) -> bool:
+    def cancel_read(self, target: BodyRead) -> bool:
         for read in self.body_reads:
-            if read.token is token:
+            if read is target:
                 self.body_reads.remove(read)
                 read.done(_ABORTED, b"")
                 return True

@@ -241,7 +241,13 @@ class Http11Connection(asyncio.Protocol):
         self.driver = driver
         self.port = port
         self.scheme = scheme
-        self.settings = driver.settings
+        settings = self.settings = driver.settings
+        # the limits read per request, copied once (DriverSettings is frozen): a compiled connection reads its
+        # own fields directly, the settings record's only by name
+        self._max_field = settings.max_field_length
+        self._max_request = settings.max_request_bytes
+        self._body_buffer = settings.body_buffer
+        self._pipeline_depth = settings.pipeline_depth
         self.connection_id = 0
         self.closed = False
         self.reset_by_driver = False  # the driver aborted this connection itself (timer, 503, cancel ...)
@@ -592,15 +598,15 @@ class Http11Connection(asyncio.Protocol):
     def on_url(self, url: bytes) -> None:
         self._url_parts.append(url)
         self._url_len += len(url)
-        if self._url_len > self.settings.max_field_length:
+        if self._url_len > self._max_field:
             raise RequestRejected(CannedResponse.URL_TOO_LONG)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         size = len(name) + len(value) + 4
-        if size > self.settings.max_field_length:
+        if size > self._max_field:
             raise RequestRejected(CannedResponse.HEADER_FIELD_TOO_LONG)
         self._head_size += size
-        if self._head_size > self.settings.max_request_bytes:
+        if self._head_size > self._max_request:
             raise RequestRejected(CannedResponse.REQUEST_TOO_LONG)
         if not self._in_head:
             return  # a trailer field: counted against its own MaxRequestBytes budget, then dropped (never merged)
@@ -617,7 +623,7 @@ class Http11Connection(asyncio.Protocol):
         self._verb_override = None
         url = self._url_parts[0] if len(self._url_parts) == 1 else b"".join(self._url_parts)
         head_size = self._head_size + len(method) + len(url) + 14
-        if head_size > self.settings.max_request_bytes:
+        if head_size > self._max_request:
             raise RequestRejected(CannedResponse.REQUEST_TOO_LONG)
         self._head_size = 0  # from here on: the trailers' budget
         version_text = parser.get_http_version()
@@ -993,14 +999,14 @@ class Http11Connection(asyncio.Protocol):
         want = True
         opaque = self._opaque
         if opaque is not None:
-            want = opaque.body_buffered < self.settings.body_buffer
+            want = opaque.body_buffered < self._body_buffer
         elif self._hold is not None or self._parse_stopped:
             want = self._hold is not None and len(self._hold) < 4
         else:
-            if len(self.pipeline) > self.settings.pipeline_depth:
+            if len(self.pipeline) > self._pipeline_depth:
                 want = False
             parsing = self._parsing
-            if isinstance(parsing, Request) and parsing.body_buffered >= self.settings.body_buffer:
+            if isinstance(parsing, Request) and parsing.body_buffered >= self._body_buffer:
                 want = (
                     bool(parsing.body_reads)
                     and parsing.body_reads[0].fill

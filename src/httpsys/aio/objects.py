@@ -22,9 +22,10 @@ from httpsys._core.settings import DriverSettings
 from httpsys._core.status import Win32Error
 from httpsys._core.timers import TimeoutLimits
 from httpsys._core.verbosity import Verbosity503
+from httpsys._engine.driver import Driver
 from httpsys._transport.embedded import EmbeddedTransport
 from httpsys._transport.interface import DriverIo, DriverTransport
-from httpsys.aio.request import Request
+from httpsys.aio.request import Completion, Request
 from httpsys.errors import HttpSysError, error_for_code
 
 _OK = int(Win32Error.NO_ERROR)
@@ -259,6 +260,7 @@ class RequestQueue:
         self._direct = transport.on_driver_thread()
         # I/O calls go straight to the driver when it lives on this thread (no hop, no extra frame per call)
         self._io: DriverIo = (transport.local_io() if self._direct else None) or transport
+        self._driver: Driver | None = self._io if isinstance(self._io, Driver) else None
         self._loop = asyncio.get_running_loop()
 
     async def __aenter__(self) -> RequestQueue:
@@ -338,7 +340,13 @@ class RequestQueue:
             request = await queue.receive()
         """
         token = next(_tokens)
-        result = self._call(self._io.receive_request, self.handle, 0, 0, None, True, token)
+        driver = self._driver
+        if driver is not None:
+            completion = Completion()
+            driver.receive_request(self.handle, 0, 0, None, True, token, completion)
+            result = completion.outcome(self._loop)
+        else:
+            result = self._call(self._io.receive_request, self.handle, 0, 0, None, True, token)
         if type(result) is not tuple:
             result = await self._await_cancellable(result, token)
         code, snapshot, _n = result

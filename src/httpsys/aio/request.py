@@ -7,6 +7,7 @@ the right flags. It must not frame HTTP itself: the driver writes every byte.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from http import HTTPStatus
@@ -49,6 +50,31 @@ def _spec_key(status: int, headers: HeaderInput | None) -> tuple[object, ...] | 
 
 def reason_for(status: int) -> bytes:
     return _REASONS.get(status, b"")
+
+
+class Completion:
+    """The `done` of one driver operation issued on the driver's thread: keeps the result if the operation
+    completes inside the call, else settles the future `outcome` handed out."""
+
+    __slots__ = ("future", "result")
+
+    def __init__(self) -> None:
+        self.result: tuple[Any, ...] | None = None
+        self.future: asyncio.Future[Any] | None = None
+
+    def __call__(self, *result: Any) -> None:
+        future = self.future
+        if future is None:
+            self.result = result
+        elif not future.done():
+            future.set_result(result)
+
+    def outcome(self, loop: asyncio.AbstractEventLoop) -> Any:
+        """The result tuple when the operation completed at once, else a future of it."""
+        if self.result is not None:
+            return self.result
+        future = self.future = loop.create_future()
+        return future
 
 
 class Request:
@@ -313,16 +339,26 @@ class Request:
         self._responded = True
         # `_send_head` inlined: this is the per-request path of most applications
         queue = self._queue
-        result = queue._call(
-            queue._io.send_response,
-            queue.handle,
-            self.snapshot.request_id,
-            DISCONNECT if disconnect else 0,
-            spec,
-            [MemoryChunk(body)] if body else [],
-            None,
-            None,
-        )
+        driver = queue._driver
+        chunks: list[_DataChunk] = [MemoryChunk(body)] if body else []
+        flags = DISCONNECT if disconnect else 0
+        if driver is not None:
+            completion = Completion()
+            driver.send_response(
+                queue.handle, self.snapshot.request_id, flags, spec, chunks, None, None, completion
+            )
+            result = completion.outcome(queue._loop)
+        else:
+            result = queue._call(
+                queue._io.send_response,
+                queue.handle,
+                self.snapshot.request_id,
+                flags,
+                spec,
+                chunks,
+                None,
+                None,
+            )
         if type(result) is not tuple:
             result = await result
         code, nbytes = result

@@ -378,23 +378,10 @@ class RequestQueue:
         socket took): then no future is created at all.
         """
         if self._direct:
-            box: list[Any] = []
-
-            def done(*result: Any) -> None:
-                if box:
-                    late = box[0]
-                    if not late.done():
-                        late.set_result(result)
-                else:
-                    box.append(result)
-
-            issue(*args, done)
-            if box:
-                return box[0]
-            fut: asyncio.Future[Any] = self._loop.create_future()
-            box.append(fut)
-            return fut
-        fut = self._loop.create_future()
+            completion = Completion()
+            issue(*args, completion)
+            return completion.outcome(self._loop)
+        fut: asyncio.Future[Any] = self._loop.create_future()
         settle = self._completer(fut)
         issue(*args, lambda *result: settle(result))
         return fut

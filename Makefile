@@ -8,7 +8,7 @@ NATIVE := build/native/BUILT
 # PYTHONPATH that selects the native build when scripts/build_native.py made one (empty: pure Python)
 NATIVE_PATH = $$(test -f $(NATIVE) && echo build/native)
 
-.PHONY: run test lint typecheck unit unit-native native venv clean fuzz test-attacks
+.PHONY: run test lint typecheck unit unit-native native venv clean fuzz test-attacks test-tools
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -42,7 +42,11 @@ unit-native: $(NATIVE)
 	@if [ -f $(NATIVE) ]; then PYTHONPATH=build/native $(BIN)/python -m pytest -q -p no:cacheprovider; \
 	else echo "no native build: the pure-Python run above is the whole test"; fi
 
-test: lint typecheck unit unit-native
+# System tools the default suite drives (ab, from Debian's apache2-utils); says so and goes on when it cannot.
+test-tools:
+	scripts/install-test-tools.sh ab
+
+test: test-tools lint typecheck unit unit-native
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
@@ -57,7 +61,7 @@ fuzz: $(STAMP)
 
 # Slow attacks and soak runs (slowhttptest installed by scripts/install-test-tools.sh); `make test` runs them bounded.
 test-attacks: $(STAMP)
-	scripts/install-test-tools.sh
+	scripts/install-test-tools.sh slowhttptest
 	HTTPSYS_SOAK=1 $(BIN)/python -m pytest -q -p no:cacheprovider --timeout=0 -s -m "attacks or soak" tests/hostile
 
 include bench/bench.mk

@@ -234,7 +234,7 @@ def test_http_1_0_keep_alive_with_a_length_delimited_response_stays_open(server:
     c.send(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")
     assert send(server, server.receive().RequestId, make_response(body=b"one"))[0] == NO_ERROR
     status, headers, body = c.recv_response()
-    assert status == b"HTTP/1.1 200 OK" and b"connection" not in headers and body == b"one"
+    assert status == b"HTTP/1.1 200 OK" and headers[b"connection"] == b"keep-alive" and body == b"one"
     c.send(b"GET / HTTP/1.0\r\n\r\n")  # the same connection carries a second request
     assert send(server, server.receive().RequestId, make_response(body=b"two"))[0] == NO_ERROR
     assert c.recv_response()[2] == b"two"

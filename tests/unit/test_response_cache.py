@@ -92,13 +92,19 @@ def lookup(
 
 
 def driver_bytes(
-    spec: ResponseSpec, body: bytes, date: bytes, *, keep_alive: bool = True, method: bytes = b"GET"
+    spec: ResponseSpec,
+    body: bytes,
+    date: bytes,
+    *,
+    keep_alive: bool = True,
+    method: bytes = b"GET",
+    version: tuple[int, int] = (1, 1),
 ) -> bytes:
     """What the driver itself sends for this response (the cache must be byte-identical)."""
     plan = plan_response(
         spec,
         request_method=method,
-        request_version=(1, 1),
+        request_version=version,
         request_keep_alive=keep_alive,
         flags=0,
         final=True,
@@ -148,6 +154,50 @@ def test_request_without_keep_alive_gets_connection_close_and_close_flag(cache: 
     assert hit is not None
     assert hit == (driver_bytes(make_spec(), BODY, DATE1, keep_alive=False), 200, True)
     assert b"Connection: close\r\n" in hit[0]
+
+
+@pytest.mark.parametrize("method", [b"GET", b"HEAD"])
+def test_http10_keep_alive_hit_says_connection_keep_alive_and_stays_open(
+    cache: ResponseCache, method: bytes
+) -> None:
+    store(cache, version=(1, 0))
+    hit = lookup(cache, method=method, version=(1, 0), keep_alive=True)
+    expected = driver_bytes(make_spec(), BODY, DATE1, method=method, version=(1, 0))
+    assert hit == (expected, 200, False)
+    lines, _body = split(hit[0])
+    assert lines[-3:] == [b"Date: " + DATE1, b"Connection: keep-alive", b"Content-Length: 13"]
+
+
+def test_http11_keep_alive_hit_after_a_http10_one_has_no_connection_header(cache: ResponseCache) -> None:
+    store(cache)
+    assert lookup(cache, version=(1, 0)) is not None
+    hit = lookup(cache, version=(1, 1))
+    assert hit is not None and b"Connection" not in hit[0] and hit[2] is False
+
+
+def test_http10_keep_alive_range_hit_says_keep_alive(cache: ResponseCache) -> None:
+    store(cache)
+    hit = lookup(cache, version=(1, 0), headers=[(b"Range", b"bytes=0-4")])
+    assert hit is not None and hit[1] == 206 and hit[2] is False
+    assert b"Connection: keep-alive\r\n" in hit[0]
+    eleven = lookup(cache, headers=[(b"Range", b"bytes=0-4")])
+    assert eleven is not None and b"Connection" not in eleven[0]
+
+
+def test_http10_hit_of_a_response_with_a_foreign_connection_header_closes(cache: ResponseCache) -> None:
+    store(cache, spec=make_spec(known={CT: [b"text/plain"], CONNECTION: [b"x-hop"]}))
+    ten = lookup(cache, version=(1, 0))
+    assert ten is not None and ten[2] is True and ten[0].count(b"Connection:") == 1
+    eleven = lookup(cache)
+    assert eleven is not None and eleven[2] is False
+
+
+def test_unknown_server_header_of_a_cached_response_is_sent_once(cache: ResponseCache) -> None:
+    store(cache, spec=make_spec(unknown=[(b"server", b"MyApp")]))
+    for version in ((1, 1), (1, 0)):
+        hit = lookup(cache, version=version)
+        assert hit is not None
+        assert hit[0].count(b"Server:") == 1 and b"Server: MyApp Microsoft-HTTPAPI/2.0\r\n" in hit[0]
 
 
 def test_app_connection_close_makes_every_hit_close(cache: ResponseCache) -> None:

@@ -19,6 +19,7 @@ from httpsys._core.response import (
     HeadPlan,
     ResponseSpec,
     chunk_frame,
+    plan_and_render,
     plan_response,
     render_head,
     render_trailers,
@@ -171,6 +172,37 @@ def test_server_mode_2_sends_app_value_only_or_nothing() -> None:
     assert b"Server" not in head(ResponseSpec(200, b"OK", {}, []), server_mode=2)
 
 
+@pytest.mark.parametrize("name", [b"Server", b"server", b"SERVER"])
+def test_unknown_server_header_is_the_app_server_value_sent_once(name: bytes) -> None:
+    spec = ResponseSpec(200, b"OK", {25: [b"5"], 27: [b"a=b"]}, [(b"X-A", b"1"), (name, b"MyApp/1.0")])
+    ls = lines(head(spec))
+    assert [line for line in ls if line.lower().startswith(b"server:")] == [
+        b"Server: MyApp/1.0 Microsoft-HTTPAPI/2.0"
+    ]
+    assert ls[1:5] == [
+        b"Retry-After: 5",
+        b"Server: MyApp/1.0 Microsoft-HTTPAPI/2.0",
+        b"Set-Cookie: a=b",
+        b"X-A: 1",
+    ]
+    assert spec.unknown == [(b"X-A", b"1"), (name, b"MyApp/1.0")]  # the record is left as given
+
+
+def test_unknown_server_header_under_server_mode_2_is_sent_as_given_once() -> None:
+    raw = head(ResponseSpec(200, b"OK", {}, [(b"server", b"MyApp")]), server_mode=2)
+    assert raw.count(b"Server:") == 1 and b"Server: MyApp\r\n" in raw
+
+
+def test_empty_unknown_server_header_counts_as_absent() -> None:
+    raw = head(ResponseSpec(200, b"OK", {}, [(b"Server", b"")]))
+    assert raw.count(b"Server:") == 1 and b"Server: Microsoft-HTTPAPI/2.0\r\n" in raw
+
+
+def test_known_and_unknown_server_values_share_one_line() -> None:
+    raw = head(ResponseSpec(200, b"OK", {26: [b"A", b"B"]}, [(b"Server", b"C")]))
+    assert raw.count(b"Server:") == 1 and b"Server: A B C Microsoft-HTTPAPI/2.0\r\n" in raw
+
+
 def test_app_date_is_replaced_by_generated_date() -> None:
     raw = head(ResponseSpec(200, b"OK", {2: [b"Mon, 01 Jan 2001 00:00:00 GMT"]}, [(b"date", b"bogus")]))
     assert raw.count(b"Date:") == 1
@@ -299,6 +331,70 @@ def test_http10_keep_alive_survives_length_delimited_response() -> None:
 def test_http10_keep_alive_does_not_survive_chunked_response() -> None:
     spec = ResponseSpec(200, b"OK", {6: [b"chunked"]}, [])
     assert plan(spec, version=(1, 0), keep_alive=True, flags=HTTP_SEND_RESPONSE_FLAG_MORE_DATA).close
+
+
+def test_http10_keep_alive_response_that_stays_open_says_connection_keep_alive() -> None:
+    spec = ResponseSpec(200, b"OK", {}, [])
+    p = plan(spec, version=(1, 0), keep_alive=True, entity_length=3)
+    assert not p.close and p.keep_alive_header
+    assert lines(render_head(spec, p, date=DATE))[-3:] == [
+        b"Date: " + DATE,
+        b"Connection: keep-alive",
+        b"Content-Length: 3",
+    ]
+
+
+def test_http10_keep_alive_header_also_on_app_content_length_head_and_no_body_statuses() -> None:
+    with_length = ResponseSpec(200, b"OK", {11: [b"4"]}, [])
+    streamed = plan(with_length, version=(1, 0), flags=HTTP_SEND_RESPONSE_FLAG_MORE_DATA)
+    assert not streamed.close and streamed.keep_alive_header
+    assert plan(ResponseSpec(200, b"OK", {}, []), method=b"HEAD", version=(1, 0)).keep_alive_header
+    assert plan(ResponseSpec(304, b"Not Modified", {}, []), version=(1, 0)).keep_alive_header
+
+
+def test_memoized_heads_keep_http10_and_http11_keep_alive_apart() -> None:
+    spec = ResponseSpec(200, b"OK", {}, [])  # one record answering both kinds of request, as faces reuse them
+    common = {"request_method": b"GET", "request_keep_alive": True, "flags": 0, "final": True}
+    for _ in range(2):  # the second round is served from the record's memo
+        ten = plan_and_render(spec, request_version=(1, 0), entity_length=2, date=DATE, **common)
+        eleven = plan_and_render(spec, request_version=(1, 1), entity_length=2, date=DATE, **common)
+        assert ten == (
+            render_head(spec, plan(spec, version=(1, 0), entity_length=2), date=DATE),
+            False,
+            False,
+        )
+        assert b"Connection: keep-alive\r\n" in ten[0]
+        assert eleven[0] == ten[0].replace(b"Connection: keep-alive\r\n", b"")
+
+
+def test_http11_keep_alive_response_carries_no_connection_header() -> None:
+    spec = ResponseSpec(200, b"OK", {}, [])
+    p = plan(spec, entity_length=3)
+    assert not p.close and not p.keep_alive_header
+    assert b"Connection" not in render_head(spec, p, date=DATE)
+
+
+def test_http10_close_delimited_response_says_close_not_keep_alive() -> None:
+    spec = ResponseSpec(200, b"OK", {}, [])
+    p = plan(spec, version=(1, 0), keep_alive=True, flags=HTTP_SEND_RESPONSE_FLAG_MORE_DATA)
+    assert p.close and not p.keep_alive_header
+    raw = render_head(spec, p, date=DATE)
+    assert b"Connection: close\r\n" in raw and b"keep-alive" not in raw
+
+
+def test_http10_app_keep_alive_header_is_not_doubled() -> None:
+    spec = ResponseSpec(200, b"OK", {}, [(b"Connection", b"Keep-Alive")])
+    p = plan(spec, version=(1, 0), entity_length=1)
+    assert not p.close and not p.keep_alive_header
+    assert render_head(spec, p, date=DATE).lower().count(b"connection:") == 1
+
+
+def test_http10_app_connection_header_without_keep_alive_closes() -> None:
+    spec = ResponseSpec(200, b"OK", {1: [b"x-hop"]}, [])
+    p = plan(spec, version=(1, 0), entity_length=1)
+    assert p.close and not p.keep_alive_header
+    assert render_head(spec, p, date=DATE).count(b"Connection:") == 1
+    assert not plan(spec, version=(1, 1), entity_length=1).close  # HTTP/1.1 persists without being told
 
 
 def test_app_connection_close_closes_without_second_connection_header() -> None:

@@ -148,6 +148,7 @@ _STATUS_LINES: dict[tuple[int, bytes], bytes] = {
 }
 _DATE_PREFIX = b"Date: "
 _CONNECTION_CLOSE_LINE = b"Connection: close\r\n"
+_CONNECTION_KEEP_ALIVE_LINE = b"Connection: keep-alive\r\n"
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE = re.compile(rb"[\r\n\x00]")
@@ -283,7 +284,9 @@ class HeadPlan:
     app_content_length: the app's Content-Length when it is a valid decimal (all values agree), else None.
     opaque: OPAQUE was passed (the connection becomes a byte pipe after this 101).
     body_allowed: False for HEAD requests and 1xx/204/304; informative, bytes the app sends are still sent.
-    app_connection: the app sent a Connection header (so the driver adds no `Connection: close` of its own).
+    app_connection: the app sent a Connection header (so the driver adds no Connection header of its own).
+    keep_alive_header: the driver adds `Connection: keep-alive` (an HTTP/1.0 connection that stays open: the
+    client has no other way to know; docs/decisions/0013).
     """
 
     close: bool
@@ -293,6 +296,7 @@ class HeadPlan:
     opaque: bool
     body_allowed: bool
     app_connection: bool = False
+    keep_alive_header: bool = False
 
 
 def _parse_content_length(value: bytes) -> int | None:
@@ -341,7 +345,11 @@ def plan_response(
     * Close when: DISCONNECT or GOAWAY; the request did not ask for keep-alive; the app sent
       `Connection: close`; the body is close-delimited (body allowed, no app Content-Length, not chunked, and
       either MORE_DATA or a Transfer-Encoding whose last coding is not chunked); an HTTP/1.0 peer whose response
-      is not length-delimited (chunked framing means nothing to it).
+      is not length-delimited (chunked framing means nothing to it); an HTTP/1.0 peer when the app sent a
+      Connection header without the `keep-alive` token (the driver never adds a second Connection header, and
+      without the token the peer would wait for a close).
+    * An HTTP/1.0 response that keeps the connection open says so: `Connection: keep-alive`, added by the driver
+      unless the app's own Connection header carries the token (docs/decisions/0013).
     """
     status = spec.status
     body_allowed_status = status >= 200 and status != 204 and status != 304
@@ -357,7 +365,15 @@ def plan_response(
             memo["facts"] = facts
     else:
         facts = cached
-    has_content_length, app_content_length, has_transfer_encoding, chunked, app_connection, app_close = facts
+    (
+        has_content_length,
+        app_content_length,
+        has_transfer_encoding,
+        chunked,
+        app_connection,
+        app_close,
+        app_keep_alive,
+    ) = facts
 
     auto_content_length: int | None = None
     if final and not has_content_length and not has_transfer_encoding and body_allowed_status:
@@ -373,9 +389,14 @@ def plan_response(
         or app_close
         or close_delimited
     )
-    if not close and request_version < (1, 1) and body_allowed:
-        # HTTP/1.0 keep-alive survives only a length-delimited response (spec §5.4).
-        close = not has_content_length and auto_content_length is None
+    keep_alive_header = False
+    if not close and request_version < (1, 1):
+        if body_allowed:
+            # HTTP/1.0 keep-alive survives only a length-delimited response (spec §5.4).
+            close = not has_content_length and auto_content_length is None
+        if app_connection and not app_keep_alive:
+            close = True  # the app's Connection header does not tell the peer to stay (decision 0013)
+        keep_alive_header = not close and not app_connection
 
     return HeadPlan(
         close=close,
@@ -385,14 +406,16 @@ def plan_response(
         opaque=opaque,
         body_allowed=body_allowed,
         app_connection=app_connection,
+        keep_alive_header=keep_alive_header,
     )
 
 
-_Facts = tuple[bool, int | None, bool, bool, bool, bool]
+_Facts = tuple[bool, int | None, bool, bool, bool, bool, bool]
 
 
 def _framing_facts(spec: ResponseSpec) -> _Facts:
-    """(has Content-Length, its value, has Transfer-Encoding, chunked, has Connection, Connection: close)."""
+    """(has Content-Length, its value, has Transfer-Encoding, chunked, has Connection, Connection: close,
+    Connection: keep-alive)."""
     known = spec.known
     # Known values of length 0 are absent; unknown framing fields count even when empty (they are sent).
     content_lengths = _present(known.get(_ID_CONTENT_LENGTH)) if known else _NONE
@@ -426,13 +449,24 @@ def _framing_facts(spec: ResponseSpec) -> _Facts:
         chunked = bool(codings) and codings[-1].lower() == b"chunked"
 
     app_connection = bool(connection_values)
-    app_close = False
+    app_close = app_keep_alive = False
     if app_connection:
         for value in connection_values:
             for token in value.split(b","):
-                if token.strip(_OWS).lower() == b"close":
+                option = token.strip(_OWS).lower()
+                if option == b"close":
                     app_close = True
-    return has_content_length, app_content_length, has_transfer_encoding, chunked, app_connection, app_close
+                elif option == b"keep-alive":
+                    app_keep_alive = True
+    return (
+        has_content_length,
+        app_content_length,
+        has_transfer_encoding,
+        chunked,
+        app_connection,
+        app_close,
+        app_keep_alive,
+    )
 
 
 # --- the head bytes ---------------------------------------------------------------------------------------------
@@ -444,12 +478,14 @@ def render_head(spec: ResponseSpec, plan: HeadPlan, *, date: bytes, server_mode:
     Order: status line (always HTTP/1.1; an empty reason leaves the trailing space), known headers in id order
     (empty values skipped, the app's Date dropped, Server at id 26), unknown headers in the given order (empty
     values sent; an unknown `Date` is dropped too, Date is always generated), `Date: <date>`,
-    `Connection: close` when plan.close and the app sent no Connection header, `Content-Length: N` when
-    HTTP.sys computed it, and the empty line.
+    `Connection: close` when plan.close and the app sent no Connection header (`Connection: keep-alive` when
+    plan.keep_alive_header: an HTTP/1.0 connection that stays open), `Content-Length: N` when HTTP.sys computed
+    it, and the empty line.
 
     server_mode is the DisableServerHeader registry value: 0 and 1 give app value + " Microsoft-HTTPAPI/2.0" or
     just "Microsoft-HTTPAPI/2.0" (1 only affects driver-generated responses); 2 sends the app's value only.
-    With several Server values the suffix goes on the last one. The spec is assumed validated.
+    The head carries at most one Server line: several Server values (known, or given as unknown headers) are
+    joined with a space, the suffix after the last (docs/decisions/0013). The spec is assumed validated.
     """
     memo = spec.memo
     key = ("prefix", server_mode)
@@ -464,8 +500,11 @@ def render_head(spec: ResponseSpec, plan: HeadPlan, *, date: bytes, server_mode:
     else:
         prefix = cached
     tail = _DATE_PREFIX + date + CRLF
-    if plan.close and not plan.app_connection:
-        tail += _CONNECTION_CLOSE_LINE
+    if plan.close:
+        if not plan.app_connection:
+            tail += _CONNECTION_CLOSE_LINE
+    elif plan.keep_alive_header:
+        tail += _CONNECTION_KEEP_ALIVE_LINE
     if plan.auto_content_length is not None:
         return prefix + tail + b"Content-Length: %d\r\n\r\n" % plan.auto_content_length
     return prefix + tail + CRLF
@@ -525,6 +564,12 @@ _DATE_MARK = b"\x00date\x00"  # never a valid header byte, so it cannot occur el
 
 def _render_prefix(spec: ResponseSpec, server_mode: int) -> bytes:
     """Status line, known headers and unknown headers: everything of the head before `Date`."""
+    known = spec.known
+    unknown = spec.unknown
+    for name, _value in unknown:
+        if len(name) == 6 and name.lower() == b"server":
+            known, unknown = _server_as_known(known, unknown)
+            break
     status = spec.status
     reason = spec.reason
     line = _STATUS_LINES.get((status, reason))
@@ -534,36 +579,55 @@ def _render_prefix(spec: ResponseSpec, server_mode: int) -> bytes:
     parts = [line]
     append = parts.append
     server_pending = server_mode != 2
-    known = spec.known
     if known:
         items = sorted(known.items()) if len(known) > 1 else known.items()
         for header_id, values in items:
             if header_id == _ID_DATE:
                 continue
-            if header_id >= _ID_SERVER and server_pending:
+            if header_id >= _ID_SERVER:
                 if header_id == _ID_SERVER:
+                    # one Server line, whatever the number of values (decision 0013)
                     present = [v for v in values if v]
                     if present:
-                        for value in present[:-1]:
-                            append(b"Server: " + value + CRLF)
-                        append(b"Server: " + present[-1] + _SERVER_APPEND + CRLF)
-                    else:
+                        value = b" ".join(present)
+                        append(b"Server: " + value + (_SERVER_APPEND if server_pending else b"") + CRLF)
+                    elif server_pending:
                         append(_DEFAULT_SERVER_LINE)
                     server_pending = False
                     continue
-                append(_DEFAULT_SERVER_LINE)
-                server_pending = False
+                if server_pending:
+                    append(_DEFAULT_SERVER_LINE)
+                    server_pending = False
             name_prefix = _KNOWN_PREFIX[header_id]
             for value in values:
                 if value:
                     append(name_prefix + value + CRLF)
     if server_pending:
         append(_DEFAULT_SERVER_LINE)
-    for name, value in spec.unknown:
+    for name, value in unknown:
         if len(name) == 4 and name.lower() == b"date":
             continue
         append(name + b": " + value + CRLF)
     return b"".join(parts)
+
+
+def _server_as_known(
+    known: dict[int, list[bytes]], unknown: list[tuple[bytes, bytes]]
+) -> tuple[dict[int, list[bytes]], list[tuple[bytes, bytes]]]:
+    """An application's `Server` given as an unknown header is its Server header (names are case-insensitive,
+    spec §3.1): its values join the known Server values, after them, and follow their rules (empty values are
+    absent; one line, the suffix after the last value; no default beside them), so the wire never carries a
+    second Server line (docs/decisions/0013). Returns new containers; the record is not changed."""
+    servers = list(known.get(_ID_SERVER, ()))
+    rest: list[tuple[bytes, bytes]] = []
+    for name, value in unknown:
+        if len(name) == 6 and name.lower() == b"server":
+            servers.append(value)
+        else:
+            rest.append((name, value))
+    merged = dict(known)
+    merged[_ID_SERVER] = servers
+    return merged, rest
 
 
 # --- chunked framing and trailers -------------------------------------------------------------------------------

@@ -23,8 +23,9 @@ Rules (the spec is silent on the marked ones; docs/decisions/0006-cache-and-logg
   the GET entry's head without the entity. A GET with Range (and If-Range, evaluated by `_core.ranges`) gets a
   206 single-part or multipart/byteranges response, or a 416, cut from the entry. If-None-Match and
   If-Modified-Since are not evaluated: the full 200 is sent, which is always a correct answer to a conditional
-  GET [decision]. Keep-alive follows the request (the same §5.4 plan the driver uses); the DISCONNECT flag of the
-  storing send is not remembered.
+  GET [decision]. Keep-alive follows the request (the same §5.4 plan the driver uses, `Connection: keep-alive`
+  on an HTTP/1.0 connection kept open, none on HTTP/1.1); the DISCONNECT flag of the storing send is not
+  remembered.
 * Key: the cooked full URL with scheme and host case-folded, one trailing dot of the host dropped and the port made
   explicit (the `local_port` given, else 80/443); the path keeps its case. A request whose cooked URL is already in
   that form (the usual `Host: name:port`) is found with one dict lookup.
@@ -33,8 +34,8 @@ Rules (the spec is silent on the marked ones; docs/decisions/0006-cache-and-logg
   Paths compare case-insensitively and percent-decoded here: flushing too much is always safe.
 * Expiry: TimeToLive entries die at store time + SecondsToLive; UserInvalidates entries live until flushed or
   overwritten. `scavenge(now)` removes expired entries and those not hit for `scavenger_period` seconds.
-* Hot path: each entry holds its head rendered once for a keep-alive and for a closing connection, split around
-  the Date value; a hit joins (head before Date, Date, head after Date + entity). For the fast path below, a
+* Hot path: each entry holds its head rendered once for an HTTP/1.1 keep-alive, an HTTP/1.0 keep-alive and a
+  closing connection, split around the Date value; a hit joins (head before Date, Date, head after Date + entity). For the fast path below, a
   small entry (<= WIRE_CACHE_MAX_BYTES) also keeps its keep-alive GET and HEAD answers for the second their
   Date names, so every further fast answer in that second is the same bytes object.
 * Remembered requests (the driver's fast path, docs/decisions/0008-cache-fast-path.md): after a keep-alive hit
@@ -204,8 +205,8 @@ def cache_key(full_url: str, local_port: int | None = None) -> str:
 
 @dataclass
 class CacheEntry:
-    """One cached response: the pre-rendered head (keep-alive and closing variants, split around the Date value),
-    the entity, the facts range requests need, and its lifetime."""
+    """One cached response: the pre-rendered head (HTTP/1.1 keep-alive, HTTP/1.0 keep-alive and closing variants,
+    split around the Date value), the entity, the facts range requests need, and its lifetime."""
 
     key: str
     scheme: str
@@ -218,6 +219,9 @@ class CacheEntry:
     keep_after: bytes  # after the Date value, ending with the blank line
     keep_tail: bytes  # keep_after + body: the GET hit is before + date + tail
     keep_close: bool  # the keep-alive variant still closes (the app sent `Connection: close`)
+    keep10_before: bytes  # the HTTP/1.0 keep-alive variant (`Connection: keep-alive` when it stays open)
+    keep10_after: bytes
+    keep10_close: bool
     close_before: bytes
     close_after: bytes
     etag: bytes | None
@@ -395,10 +399,13 @@ class ResponseCache:
         entry.hits += 1
         self._counts["hits"] += 1
         if range_header is not None and method == b"GET":
-            ranged = self._ranged(entry, range_header, if_range, keep_alive, date)
+            ranged = self._ranged(entry, range_header, if_range, keep_alive, date, version)
             if ranged is not None:
                 return ranged
         if keep_alive:
+            if version < (1, 1):  # HTTP/1.0 keep-alive: the variant that says so
+                after = entry.keep10_after + entry.body if method == b"GET" else entry.keep10_after
+                return b"".join((entry.keep10_before, date, after)), 200, entry.keep10_close
             if method == b"GET":
                 return b"".join((entry.keep_before, date, entry.keep_tail)), 200, entry.keep_close
             return b"".join((entry.keep_before, date, entry.keep_after)), 200, entry.keep_close
@@ -527,7 +534,13 @@ class ResponseCache:
         return self._date_bytes
 
     def _ranged(
-        self, entry: CacheEntry, range_header: bytes, if_range: bytes | None, keep_alive: bool, date: bytes
+        self,
+        entry: CacheEntry,
+        range_header: bytes,
+        if_range: bytes | None,
+        keep_alive: bool,
+        date: bytes,
+        version: tuple[int, int] = (1, 1),
     ) -> tuple[bytes, int, bool] | None:
         body = entry.body
         length = len(body)
@@ -560,7 +573,7 @@ class ResponseCache:
         plan = plan_response(
             spec,
             request_method=b"GET",
-            request_version=(1, 1),
+            request_version=version,
             request_keep_alive=keep_alive,
             flags=0,
             final=True,
@@ -675,11 +688,11 @@ class ResponseCache:
             port = str(local_port) if local_port is not None else _DEFAULT_PORTS.get(scheme, "80")
         length = len(body)
         heads: list[tuple[bytes, bytes, bool]] = []
-        for keep_alive in (True, False):
+        for version, keep_alive in (((1, 1), True), ((1, 0), True), ((1, 1), False)):
             plan = plan_response(
                 spec,
                 request_method=b"GET",
-                request_version=(1, 1),
+                request_version=version,
                 request_keep_alive=keep_alive,
                 flags=0,
                 final=True,
@@ -692,7 +705,7 @@ class ResponseCache:
             if len(pieces) != 2:
                 return None
             heads.append((pieces[0], pieces[1], plan.close))
-        (keep_before, keep_after, keep_close), (close_before, close_after, _close) = heads
+        (keep_before, keep_after, keep_close), keep10, (close_before, close_after, _close) = heads
         size = len(keep_before) + len(keep_after) + 29 + length  # 29: an IMF-fixdate
         if size > self.max_uri_bytes:
             return None
@@ -708,6 +721,9 @@ class ResponseCache:
             keep_after=keep_after,
             keep_tail=keep_after + body,
             keep_close=keep_close,
+            keep10_before=keep10[0],
+            keep10_after=keep10[1],
+            keep10_close=keep10[2],
             close_before=close_before,
             close_after=close_after,
             etag=_first(spec, _ID_ETAG, b"etag"),

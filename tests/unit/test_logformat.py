@@ -140,6 +140,13 @@ def test_full_struct_conversion_gives_the_application_every_text_field() -> None
     assert line == b"GET - - 200\r\n"  # MethodNum 4 = HttpVerbGET names the verb
 
 
+def test_server_port_left_zero_keeps_the_connection_port() -> None:
+    struct = {key: None for key, _ in lf.APP_LOG_FIELDS}
+    struct.update({"ServerPort": 0, "ProtocolStatus": 200, "Win32Status": 0, "SubStatus": 0, "MethodNum": 4})
+    assert lf.format_w3c(record(log_data=struct), lf.FIELD_SERVER_PORT) == b"8080\r\n"
+    assert lf.format_w3c(record(log_data={"ServerPort": 8443}), lf.FIELD_SERVER_PORT) == b"8443\r\n"
+
+
 def test_method_num_only_when_method_is_missing() -> None:
     assert record(log_data={"Method": "PUT", "MethodNum": 4}).method == "PUT"
     assert record(log_data={"Method": None, "MethodNum": 6}).method == b"POST"

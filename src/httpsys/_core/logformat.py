@@ -21,7 +21,8 @@ Decisions (docs/decisions/0006-cache-and-logging.md):
   `-`); a key it lacks keeps the driver's value. The win32 face converts the whole struct, so every key is present
   and the application alone decides the text fields, as with HTTP.sys; Pythonic faces may pass a partial mapping.
   Only the driver knows date, time, cs-version, sc-bytes, cs-bytes and time-taken. MethodNum names the verb
-  when Method is absent or empty. Cached responses (no application) are logged from the driver's facts.
+  when Method is absent or empty. ServerPort 0 is "not given" (no TCP port is 0; the win32 face passes the
+  struct's 0 for an application that left it unset): s-port keeps the connection's port (decision 0013). Cached responses (no application) are logged from the driver's facts.
 * An "error" for LOG_ERRORS_ONLY / LOG_SUCCESS_ONLY is a status >= 400 or a non-zero Win32 status.
 * File names: §3.5's patterns, sequence numbers unpadded from 1 (`extend1.log`), `u_` prefixed with
   USE_UTF8_CONVERSION (IIS 7+ names, [INF]). Week of month: weeks start on Sunday; week 1 is the one holding
@@ -366,6 +367,8 @@ def record_from_fields(fields: Mapping[str, Any], computer_name: str | None = No
         for key, attr in APP_LOG_FIELDS:
             if key in app:
                 value = app[key]
+                if key == "ServerPort" and value == 0:
+                    continue  # left unset: the connection's port stays (decision 0013)
                 if attr in _NUMERIC:
                     value = value if type(value) is int else None
                 elif value is not None and not isinstance(value, str | bytes):

@@ -448,7 +448,8 @@ _LOG_NUMBERS: Final = (
 
 
 def log_fields(value: object) -> dict[str, object] | None:
-    """``HTTP_LOG_FIELDS_DATA`` as a plain dict (fields left NULL/0 are omitted); None for NULL."""
+    """``HTTP_LOG_FIELDS_DATA`` as a plain dict (text fields left NULL/empty are omitted, numbers are all kept:
+    the log formatter reads ServerPort 0 as unset); None for NULL."""
     if value is None:
         return None
     if isinstance(value, HTTP_LOG_DATA) or not isinstance(value, HTTP_LOG_FIELDS_DATA):

@@ -18,6 +18,7 @@ STATUS: dict[int, tuple[str, str]] = {
     36: (N, "needs the shared daemon (several processes on one queue)"),
     44: (X, "no admin/URL-ACL permission model in the embedded driver: every registration is allowed"),
     47: (P, "every address unless DriverSettings.ip_listen_list says otherwise (the command sets it when all prefixes are IP literals); the configuration-store record is not applied yet"),
+    48: (W, "either order ⇒ ERROR_ALREADY_EXISTS; no TLS yet: an https port resets every connection (HTTPERR `Connection_Dropped`), never plaintext"),
     49: (P, "URL ACL records stored by HttpSetServiceConfiguration; not used for routing or permissions yet"),
     50: (P, "lower-cases scheme and host, IDN to punycode; Windows' exact rules are undocumented"),
     57: (N, "reservations do not take part in routing yet"),

@@ -529,6 +529,13 @@ class Driver:
 
     # ================================================================ connections
     def connection_made(self, conn: Http11Connection) -> bool:
+        if conn.scheme == "https":
+            # No TLS yet, so no SSL binding can exist: the handshake fails as on HTTP.sys without one, and the
+            # port never answers in plaintext (docs/decisions/0013).
+            self.stats["https_refused"] += 1
+            self.log_error(conn, None, 0, "Connection_Dropped")
+            conn.reset()
+            return False
         if len(self.connections) >= self.max_connections:
             self.stats["Connections_refused"] += 1
             self.log_error(conn, None, 0, "ConnLimit")

@@ -35,7 +35,13 @@ MiB = 1024 * 1024
 BLOCK = MiB
 DEFAULT_SIZE = 64 * MiB
 SOAK_SIZE = 1024 * MiB
-FLAT_BOUND = 48 * MiB  # far below either entity size: nothing proportional to the entity is kept
+# Peak VmRSS growth allowed during one transfer, 64 MiB or 1 GiB alike. Measured for issue 13 item 8 (64 MiB: 8
+# runs pure Python and 7 with the native build, alone, after other conformance files and at load average 9;
+# 1 GiB: one run of each build): MORE_DATA stream +1.0 to +2.3 MiB (the 1 MiB block in flight and the reader's
+# 1 MiB buffer), FromFileHandle chunk +0.0 to +0.2 MiB (sendfile copies nothing into the process). Each bound is
+# that maximum plus about 3 MiB of allocator slack; keeping an eighth of the 64 MiB entity would fail it.
+MORE_DATA_BOUND = 6 * MiB
+FILE_CHUNK_BOUND = 3 * MiB
 
 
 def soak_selected(config: pytest.Config) -> bool:
@@ -198,7 +204,7 @@ def stream_in_more_data_calls(server: Server, sock: socket.socket, request_id: i
     assert got.digest == sent_digest.hexdigest()
     report = rss.report("MORE_DATA stream", size, seconds)
     print(report)
-    assert rss.growth < FLAT_BOUND, report
+    assert rss.growth < MORE_DATA_BOUND, report
     return report
 
 
@@ -253,7 +259,7 @@ def send_one_file_chunk(
         assert through_sendfile[0] == size  # zero copy: every byte of the file went through os.sendfile
     report = rss.report("FromFileHandle chunk", size, seconds)
     print(report)
-    assert rss.growth < FLAT_BOUND, report
+    assert rss.growth < FILE_CHUNK_BOUND, report
     return report
 
 

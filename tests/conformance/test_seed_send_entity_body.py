@@ -83,7 +83,7 @@ Flags
   OPAQUE "Applications specify this flag when it is accepting a Web Socket upgrade request and informing HTTP.sys
    to treat the connection data as opaque data."
       test_opaque_accepts_a_websocket_upgrade_request
-      test_opaque_on_an_entity_body_call_after_a_101_makes_the_connection_opaque (xfail: bug)
+      test_opaque_on_an_entity_body_call_after_a_101_makes_the_connection_opaque
   OPAQUE "This flag is only allowed when the StatusCode member of pHttpResponse is 101, switching protocols."
       test_opaque_is_only_allowed_when_the_status_code_is_101
   OPAQUE "HttpSendResponseEntityBody returns ERROR_INVALID_PARAMETER for all other HTTP response types if this

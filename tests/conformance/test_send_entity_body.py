@@ -109,12 +109,20 @@ def test_more_data_continues_and_a_call_without_it_ends_the_response(server: Ser
     assert (
         send(server.queue, request_id, [memory_chunk(b"foo")], HTTP_SEND_RESPONSE_FLAG_MORE_DATA) == NO_ERROR
     )
-    assert c.closed_by_peer(0.1) == "data" or True  # the headers and "foo" may already be there
+    head = c.recv_until(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"\r\ncontent-length: 6\r\n" in head.lower()
+    assert c.recv_exact(3) == b"foo"  # the MORE_DATA send went out ...
+    assert c.closed_by_peer(0.2) == "open" and c.buf == b""  # ... and the response goes on: nothing more yet
     assert send(server.queue, request_id, [memory_chunk(b"bar")]) == NO_ERROR
-    c.buf = b""
-    c.get("/", server.port)  # keep-alive: the connection serves the next request
+    assert c.recv_exact(3) == b"bar" and c.buf == b""  # the client got exactly "foobar"
+    # The call without MORE_DATA ended the response: the next request on this connection gets its own response.
+    c.get("/", server.port)
     request = server.receive()
-    respond(server.queue, request.RequestId, b"next")
+    assert request.RequestId != request_id
+    assert respond(server.queue, request.RequestId, b"next")[0] == NO_ERROR
+    status, _, body = c.recv_response()
+    assert (status, body) == (b"HTTP/1.1 200 OK", b"next")
+    assert send(server.queue, request_id, [memory_chunk(b"late")]) == ERROR_CONNECTION_INVALID  # it is spent
 
 
 def test_buffer_data_and_nagling_flags_are_accepted(server: Server, client) -> None:

@@ -306,8 +306,9 @@ def churn_server(error_log_limit: int = 1000) -> LoopbackServer:
     settings = DriverSettings(header_wait_timeout=2, idle_connection_timeout=2)
     timeouts = TimeoutLimits(entity_body=2, drain_entity_body=2, header_wait=2, idle_connection=2)
     server = start_server(settings, timeouts, handler=churn_app, threads=8)
-    # The in-memory HTTPERR list keeps its last `error_log_limit` records, each holding its Request (see the xfail
-    # test below); a small limit, filled during the warm-up, keeps that bounded cost out of the measurement.
+    # The in-memory HTTPERR list keeps its last `error_log_limit` records (plain values, which keep no connection
+    # alive: test_the_error_log_does_not_keep_dropped_connections_alive below); a small limit, filled during the
+    # warm-up, keeps the list's own bounded growth out of the measurement.
     server.transport.driver.error_log_limit = error_log_limit
     return server
 

@@ -1,7 +1,8 @@
 """Constants and enumerations of ``http.h`` with their Win32 numeric values, and the version macros.
 
 Responsibility: every ``HTTP_*`` constant, flag and enumeration value of the HTTP Server API (spec §3), as
-plain module-level ints, plus one ``IntEnum`` per C enumeration type (``HTTP_VERB.HttpVerbGET == HttpVerbGET``);
+plain module-level ints, plus one ``IntEnum`` per C enumeration type (``HTTP_VERB.HttpVerbGET == HttpVerbGET``),
+and the few names .NET's interop tables use where ``http.h`` has none (``HTTP_PROPERTY_FLAG_PRESENT`` ...);
 the ``HTTPAPI_VERSION_*`` / ``HTTP_VERSION_*`` values and the header macros (``HTTP_EQUAL_VERSION`` ...,
 ``HTTP_IS_NULL_ID``) as functions; and the Win32 error codes re-exported from ``httpsys._core.status``.
 
@@ -441,6 +442,12 @@ __all__ = [
     "HTTP_SERVICE_CONFIG_SSL_FLAG_ENABLE_CACHE_CLIENT_HELLO",
     "HTTP_REQUEST_PROPERTY_SNI_FLAG_SNI_USED",
     "HTTP_REQUEST_PROPERTY_SNI_FLAG_NO_SNI",
+    "HTTP_PROPERTY_FLAG_NONE",
+    "HTTP_PROPERTY_FLAG_PRESENT",
+    "HTTP_INITIALIZE_CBT",
+    "HTTP_SEND_RESPONSE_FLAG_RAW_HEADER",
+    "HTTP_SEND_REQUEST_FLAG_MORE_DATA",
+    "HttpResponseInfoTypeQosProperty",
     "NO_ERROR",
     "ERROR_INVALID_FUNCTION",
     "ERROR_FILE_NOT_FOUND",
@@ -1420,6 +1427,29 @@ HTTP_SERVICE_CONFIG_SSL_FLAG_ENABLE_CACHE_CLIENT_HELLO: Final = 0x8000
 # HTTP_REQUEST_PROPERTY_SNI.Flags
 HTTP_REQUEST_PROPERTY_SNI_FLAG_SNI_USED: Final = 1
 HTTP_REQUEST_PROPERTY_SNI_FLAG_NO_SNI: Final = 2
+
+# --------------------------------------------------------------------------------------------------------------
+# Names the .NET interop tables use where http.h has none (ASP.NET Core's HttpSys server, HttpApiTypes; .NET's
+# HttpListener, UnsafeNclNativeMethods.HttpApi / Interop.HttpApi), so code ported from them finds every constant
+# it writes. Same values as there; what each means here is said next to it.
+# --------------------------------------------------------------------------------------------------------------
+
+# HTTP_PROPERTY_FLAGS as the ULONG it is (the bit-field Present:1 is bit 0). A Flags field typed
+# HTTP_PROPERTY_FLAGS takes either int as well as an HTTP_PROPERTY_FLAGS instance; any other value is
+# ERROR_INVALID_PARAMETER.
+HTTP_PROPERTY_FLAG_NONE: Final = 0
+HTTP_PROPERTY_FLAG_PRESENT: Final = 1
+# HttpInitialize: the interop name of HTTP_DEMAND_CBT (the same bit, accepted only together with SERVER).
+HTTP_INITIALIZE_CBT: Final = 4
+# The old name of the send bit http.h now calls HTTP_SEND_RESPONSE_FLAG_BUFFER_DATA; a send given it buffers, as
+# today's HTTP.sys does. Its pre-Vista meaning (raw headers on an HttpSendResponseEntityBody without a prior
+# HttpSendHttpResponse) does not exist: that call answers ERROR_INVALID_PARAMETER.
+HTTP_SEND_RESPONSE_FLAG_RAW_HEADER: Final = 4
+# Flag of the client-side HttpSendHttpRequest / HttpSendRequestEntityBody, which the server API (and httpsys)
+# does not have; exported with its value for code that declares it.
+HTTP_SEND_REQUEST_FLAG_MORE_DATA: Final = 1
+# HTTP_RESPONSE_INFO_TYPE 2 as the interop tables spell it (http.h: HttpResponseInfoTypeQoSProperty).
+HttpResponseInfoTypeQosProperty: Final = 2
 
 # --------------------------------------------------------------------------------------------------------------
 # Win32 error codes (the single table is httpsys._core.status.Win32Error).

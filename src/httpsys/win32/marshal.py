@@ -164,10 +164,18 @@ def as_uint(value: object, bits: int, what: str) -> int:
 
 
 def as_flag_present(flags: object, what: str) -> bool:
-    """``HTTP_PROPERTY_FLAGS.Present`` from an ``HTTP_PROPERTY_FLAGS`` instance or a plain int."""
-    if isinstance(flags, HTTP_PROPERTY_FLAGS):
-        return bool(as_uint(flags.Present, 32, what) & 1)
-    return bool(as_uint(flags, 32, what) & 1)
+    """``HTTP_PROPERTY_FLAGS.Present`` from an ``HTTP_PROPERTY_FLAGS`` instance or a plain int.
+
+    The int is the ULONG the .NET interop tables write (HTTP_PROPERTY_FLAG_NONE 0, HTTP_PROPERTY_FLAG_PRESENT 1).
+    Present is one bit and the other 31 are reserved: any value but 0 or 1, in either form, is invalid.
+    """
+    value = flags.Present if isinstance(flags, HTTP_PROPERTY_FLAGS) else flags
+    number = as_uint(value, 32, what)
+    if number > 1:
+        raise _invalid(
+            f"{what} must be HTTP_PROPERTY_FLAG_NONE (0) or HTTP_PROPERTY_FLAG_PRESENT (1), not {value!r}"
+        )
+    return number == 1
 
 
 def scalar_input(value: object, what: str) -> int:

@@ -11,7 +11,8 @@ arrays sequences, struct pointers struct instances, ``None`` is NULL. Fixed arra
 pre-sized lists. Union members are plain attributes that do not alias each other (``chunk.FromMemory`` and
 ``chunk.FromFileHandle`` are two objects; the consumer reads the one ``DataChunkType`` names). Socket
 addresses are ``SOCKADDR_IN`` / ``SOCKADDR_IN6`` (network byte order port, packed address bytes, family from
-the ``socket`` module).
+the ``socket`` module). A ``Flags`` field typed ``HTTP_PROPERTY_FLAGS`` also takes the plain int
+``HTTP_PROPERTY_FLAG_NONE`` (0) / ``HTTP_PROPERTY_FLAG_PRESENT`` (1), as the .NET interop tables declare it.
 
 It must not validate values or do I/O: a struct holds what the caller put in it; the functions that consume
 it validate and report ``ERROR_INVALID_PARAMETER``.
@@ -363,6 +364,10 @@ def _field_ctype(owner: str, name: str, annotation: Any) -> "tuple[CType, bool] 
                 raise TypeError(f"{owner}.{name}: a union member must be a struct")
             return python_type, True
         if isinstance(tag, CScalar | CPointer | CBytes | COpaque | CArray):
+            return tag, False
+        if isinstance(tag, type) and issubclass(
+            tag, CStruct
+        ):  # a struct by value that also takes another form
             return tag, False
         raise TypeError(f"{owner}.{name}: unknown C type {tag!r}")
     if isinstance(annotation, type) and issubclass(annotation, CStruct):
@@ -1023,10 +1028,15 @@ class HTTP_PROPERTY_FLAGS(CStruct):
     Present: _ULONG = _ZERO
 
 
+# A Flags field typed HTTP_PROPERTY_FLAGS: the struct, or the ULONG it is as the .NET interop tables declare it
+# (HTTP_PROPERTY_FLAG_NONE 0 / HTTP_PROPERTY_FLAG_PRESENT 1). Defaults to HTTP_PROPERTY_FLAGS().
+_PROPERTY_FLAGS = Annotated[HTTP_PROPERTY_FLAGS | int, HTTP_PROPERTY_FLAGS]
+
+
 class HTTP_LOGGING_INFO(CStruct):
     """``HttpServerLoggingProperty``: where and how to write the access log."""
 
-    Flags: HTTP_PROPERTY_FLAGS = _ZERO
+    Flags: _PROPERTY_FLAGS = _ZERO
     LoggingFlags: _ULONG = _ZERO
     SoftwareName: _PCWSTR = _ZERO
     SoftwareNameLength: _USHORT = _ZERO
@@ -1050,28 +1060,28 @@ class HTTP_LOGGING_INFO(CStruct):
 class HTTP_STATE_INFO(CStruct):
     """``HttpServerStateProperty`` of a session or URL group."""
 
-    Flags: HTTP_PROPERTY_FLAGS = _ZERO
+    Flags: _PROPERTY_FLAGS = _ZERO
     State: _ENUM = _ZERO
 
 
 class HTTP_BANDWIDTH_LIMIT_INFO(CStruct):
     """``HttpQosSettingTypeBandwidth`` setting (bytes per second)."""
 
-    Flags: HTTP_PROPERTY_FLAGS = _ZERO
+    Flags: _PROPERTY_FLAGS = _ZERO
     MaxBandwidth: _ULONG = _ZERO
 
 
 class HTTP_CONNECTION_LIMIT_INFO(CStruct):
     """``HttpQosSettingTypeConnectionLimit`` setting."""
 
-    Flags: HTTP_PROPERTY_FLAGS = _ZERO
+    Flags: _PROPERTY_FLAGS = _ZERO
     MaxConnections: _ULONG = _ZERO
 
 
 class HTTP_FLOWRATE_INFO(CStruct):
     """``HttpQosSettingTypeFlowRate`` setting."""
 
-    Flags: HTTP_PROPERTY_FLAGS = _ZERO
+    Flags: _PROPERTY_FLAGS = _ZERO
     MaxBandwidth: _ULONG = _ZERO
     MaxPeakBandwidth: _ULONG = _ZERO
     BurstSize: _ULONG = _ZERO
@@ -1090,7 +1100,7 @@ class HTTP_QOS_SETTING_INFO(CStruct):
 class HTTP_TIMEOUT_LIMIT_INFO(CStruct):
     """``HttpServerTimeoutsProperty``: timers in seconds and the minimum send rate in bytes per second."""
 
-    Flags: HTTP_PROPERTY_FLAGS = _ZERO
+    Flags: _PROPERTY_FLAGS = _ZERO
     EntityBody: _USHORT = _ZERO
     DrainEntityBody: _USHORT = _ZERO
     RequestQueue: _USHORT = _ZERO
@@ -1102,28 +1112,28 @@ class HTTP_TIMEOUT_LIMIT_INFO(CStruct):
 class HTTP_BINDING_INFO(CStruct):
     """``HttpServerBindingProperty`` / ``HttpServerDelegationProperty``: the request queue of a URL group."""
 
-    Flags: HTTP_PROPERTY_FLAGS = _ZERO
+    Flags: _PROPERTY_FLAGS = _ZERO
     RequestQueueHandle: _HANDLE = _ZERO
 
 
 class HTTP_LISTEN_ENDPOINT_INFO(CStruct):
     """``HttpServerListenEndpointProperty``."""
 
-    Flags: HTTP_PROPERTY_FLAGS = _ZERO
+    Flags: _PROPERTY_FLAGS = _ZERO
     EnableSharing: _BOOLEAN = _ZERO
 
 
 class HTTP_FAST_FORWARD_INFO(CStruct):
     """``HttpServerFastForwardingProperty``."""
 
-    Flags: HTTP_PROPERTY_FLAGS = _ZERO
+    Flags: _PROPERTY_FLAGS = _ZERO
     EnableFastForwarding: _BOOLEAN = _ZERO
 
 
 class HTTP_REQUEST_INFO_PROPERTY_INFO(CStruct):
     """``HttpServerRequestInfoProperty``."""
 
-    Flags: HTTP_PROPERTY_FLAGS = _ZERO
+    Flags: _PROPERTY_FLAGS = _ZERO
     RequestInfoFlags: _ULONGLONG = _ZERO
 
 
@@ -1146,7 +1156,7 @@ class HTTP_SERVER_AUTHENTICATION_BASIC_PARAMS(CStruct):
 class HTTP_SERVER_AUTHENTICATION_INFO(CStruct):
     """``HttpServerAuthenticationProperty`` / ``HttpServerExtendedAuthenticationProperty``."""
 
-    Flags: HTTP_PROPERTY_FLAGS = _ZERO
+    Flags: _PROPERTY_FLAGS = _ZERO
     AuthSchemes: _ULONG = _ZERO
     ReceiveMutualAuth: _BOOLEAN = _ZERO
     ReceiveContextHandle: _BOOLEAN = _ZERO
@@ -1168,7 +1178,7 @@ class HTTP_CHANNEL_BIND_INFO(CStruct):
 class HTTP_PROTECTION_LEVEL_INFO(CStruct):
     """``HttpServerProtectionLevelProperty``."""
 
-    Flags: HTTP_PROPERTY_FLAGS = _ZERO
+    Flags: _PROPERTY_FLAGS = _ZERO
     Level: _ENUM = _ZERO
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from httpsys._core.verbosity import Verbosity503
 from httpsys.aio import (
+    CachePolicy,
     Headers,
     OpaqueStream,
     Request,
@@ -34,6 +35,7 @@ from httpsys.errors import HttpSysError
 __version__ = "0.1.0"
 
 __all__ = [
+    "CachePolicy",
     "Headers",
     "HttpSysError",
     "OpaqueStream",

@@ -492,6 +492,30 @@ def test_fragment_from_a_file_chunk_is_cached(server: Server, data_file) -> None
     assert read_fragment(server, name)[1] == b"abcde"
 
 
+def test_a_file_handle_response_with_a_cache_policy_is_answered_from_the_cache(
+    server: Server, strict, data_file
+) -> None:
+    c = strict(server.port)
+    c.get(b"/cached")
+    request_id = receive(server.queue).RequestId
+    response = HTTP_RESPONSE_V2(
+        StatusCode=200, pReason=b"OK", pEntityChunks=[memory_chunk(b"<"), file_chunk(data_file, 10, 5)]
+    )
+    policy = HTTP_CACHE_POLICY(HttpCachePolicyTimeToLive, 60)
+    sent = ctypes.c_ulong()
+    assert HttpSendHttpResponse(server.queue, request_id, 0, response, policy, sent, None, 0, None, None) == (
+        NO_ERROR
+    )
+    assert c.reply().body == b"<abcde"
+    data_file.seek(10)
+    data_file.write(b"XXXXX")  # the driver read the region once, when it stored the response
+    data_file.flush()
+    c.get(b"/cached")
+    assert c.reply().body == b"<abcde"
+    c.get(b"/other")  # the next request the application sees is this one: /cached never reached the queue
+    assert receive(server.queue).pRawUrl == b"/other"
+
+
 def test_fragments_are_sent_whole_or_by_range_and_overwritten(server: Server, strict) -> None:
     name = f"http://+:{server.port}/frag/x"
     assert add_fragment(server, name, memory_chunk(b"version-1")) == NO_ERROR

@@ -198,6 +198,23 @@ def test_serve_answers_and_sigterm_exits_0(public: Path, commands: list[Command]
     assert "stopping" in command.err
 
 
+def test_serve_cache_ttl_answers_repeats_from_the_driver_cache(public: Path, commands: list[Command]) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    command = Command(["serve", str(public), "--url", url, "--cache-ttl", "3600"], public.parent)
+    commands.append(command)
+    command.wait_accepting(port)
+    status, headers, body = get(port, "/hello.txt")
+    assert (status, body, headers["cache-control"]) == (200, b"Hello from httpsys\n", "max-age=3600")
+    (public / "hello.txt").write_bytes(b"Changed on disk!!!\n")
+    # The application would read the new bytes: the old ones come from the driver's response cache.
+    assert get(port, "/hello.txt")[2] == b"Hello from httpsys\n"
+    head = exchange(port, b"HEAD /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    assert head[0] == 200 and head[1]["etag"] == headers["etag"]
+    assert get(port, "/hello.txt", "Range: bytes=0-4\r\n")[2] == b"Hello"
+    assert command.stop() == 0
+
+
 def test_sigterm_finishes_a_slow_download_then_exits_0(public: Path, commands: list[Command]) -> None:
     port = free_port()
     command = Command(["serve", str(public), "--url", f"http://127.0.0.1:{port}/"], public.parent)

@@ -44,7 +44,7 @@ def running() -> Iterator[list[subprocess.Popen[str]]]:
 def test_docs_page_shows_the_example_files_verbatim() -> None:
     page = (ROOT / "docs" / "asyncio.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", page, re.S)
-    for name in ("hello.py", "echo_stream.py", "routing.py", "websocket_echo.py"):
+    for name in ("hello.py", "echo_stream.py", "routing.py", "websocket_echo.py", "cached.py"):
         assert (EXAMPLES / name).read_text() in blocks, name
 
 
@@ -98,3 +98,17 @@ def test_upgrade_example_echoes_raw_bytes_after_101(running: list[subprocess.Pop
         assert rest == b"HELLO OPAQUE WORLD"
         sock.shutdown(socket.SHUT_WR)
         assert sock.recv(4096) == b""  # the server closes after the client's end of stream
+
+
+def test_cached_example_pages_come_from_the_driver_until_flushed(
+    running: list[subprocess.Popen[str]],
+) -> None:
+    proc, port = _start("cached.py")
+    running.append(proc)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+        assert [client.get("/news").text for _ in range(3)] == ["page /news built by request 1"] * 3
+        assert client.get("/about").text == "page /about built by request 2"
+        assert client.get("/news").text == "page /news built by request 1"
+        assert client.get("/flush").text == "flushed"
+        assert client.get("/news").text == "page /news built by request 4"
+        assert client.get("/about").text == "page /about built by request 5"

@@ -47,6 +47,7 @@ class Site:
         self.files = StaticFiles(root, **options)
         depth = len([part for part in prefix_path.split("/") if part])
         self.session: ServerSession | None = None
+        self.handled = 0  # requests that reached StaticFiles (not answered by the driver's cache)
 
         async def start() -> None:
             session = self.session = ServerSession()
@@ -56,11 +57,27 @@ class Site:
             group.bind(queue)
 
             async def handle(request: Any) -> None:
+                self.handled += 1
                 await self.files.respond(request, segments_below(request.path, depth))
 
             RequestDispatcher(queue, handle).start()
 
         asyncio.run_coroutine_threadsafe(start(), self.loop).result(5)
+
+    def stats(self) -> dict[str, int]:
+        assert self.session is not None
+        return self.session.transport.statistics()
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the driver's monotonic clock forward (the cache's TimeToLive is measured on it)."""
+        assert self.session is not None
+        driver = self.session.transport.driver  # type: ignore[attr-defined]
+
+        async def shift() -> None:
+            real = driver.clock
+            driver.clock = lambda: real() + seconds
+
+        asyncio.run_coroutine_threadsafe(shift(), self.loop).result(5)
 
     def close(self) -> None:
         async def stop() -> None:
@@ -203,6 +220,108 @@ def test_cache_ttl_sends_cache_control(site_factory: Callable[..., Site]) -> Non
         assert c.get("/hello.txt").headers["cache-control"] == "max-age=300"
     finally:
         c.close()
+
+
+# ----------------------------------------------------------------------------------------------- driver cache
+def test_cache_ttl_files_are_answered_by_the_driver_after_the_first_get(
+    site_factory: Callable[..., Site],
+) -> None:
+    site = site_factory(cache_ttl=300)
+    c = Client(site.port)
+    try:
+        first = c.get("/hello.txt")
+        again = [c.get("/hello.txt") for _ in range(3)]
+        head = c.get("/hello.txt", method="HEAD")
+    finally:
+        c.close()
+    assert first.body == b"Hello from httpsys\n" and first.headers["cache-control"] == "max-age=300"
+    for r in again:
+        assert (r.status, r.body) == (200, first.body)
+        assert {k: v for k, v in r.headers.items() if k != "date"} == {
+            k: v for k, v in first.headers.items() if k != "date"
+        }
+    assert head.status == 200 and head.headers["content-length"] == "19" and head.body == b""
+    assert site.handled == 1
+    stats = site.stats()
+    assert stats["cache_stores"] == 1 and stats["cache_hits"] == 4
+
+
+def test_cache_ttl_bounds_how_long_a_changed_file_is_served_stale(
+    site_factory: Callable[..., Site], tree: Path
+) -> None:
+    site = site_factory(cache_ttl=60)
+    c = Client(site.port)
+    try:
+        old = c.get("/hello.txt")
+        (tree / "hello.txt").write_bytes(b"Changed on disk!!!\n")
+        assert c.get("/hello.txt").body == b"Hello from httpsys\n"  # the driver's copy, until the TTL ends
+        site.advance_clock(61.0)
+        new = c.get("/hello.txt")
+    finally:
+        c.close()
+    assert new.body == b"Changed on disk!!!\n" and new.headers["etag"] != old.headers["etag"]
+    assert site.handled == 2 and site.stats()["cache_expired"] == 1
+
+
+def test_cache_ttl_ranges_follow_the_cache_rules(site_factory: Callable[..., Site]) -> None:
+    site = site_factory(cache_ttl=300)
+    c = Client(site.port)
+    try:
+        ranged = c.get("/hello.txt", {"Range": "bytes=0-4"})  # not stored: Range requests never are
+        assert (ranged.status, ranged.body, site.handled) == (206, b"Hello", 1)
+        assert site.stats()["cache_stores"] == 0
+        c.get("/hello.txt")
+        assert site.handled == 2
+        cut = c.get("/hello.txt", {"Range": "bytes=6-9"})  # cut from the cached entry by the driver
+        unsatisfiable = c.get("/hello.txt", {"Range": "bytes=500-"})
+    finally:
+        c.close()
+    assert (cut.status, cut.body, cut.headers["content-range"]) == (206, b"from", "bytes 6-9/19")
+    assert unsatisfiable.status == 416
+    assert site.handled == 2
+
+
+def test_cache_ttl_conditional_get_of_a_cached_file_gets_the_full_200(
+    site_factory: Callable[..., Site],
+) -> None:
+    site = site_factory(cache_ttl=300)
+    c = Client(site.port)
+    try:
+        etag = c.get("/hello.txt").headers["etag"]
+        r = c.get("/hello.txt", {"If-None-Match": etag})
+    finally:
+        c.close()
+    # The cache does not evaluate validators (HTTP.sys does not either): a full 200 is always a correct answer.
+    assert (r.status, r.body) == (200, b"Hello from httpsys\n")
+    assert site.handled == 1
+
+
+def test_cache_ttl_keeps_what_http_sys_may_cache_and_nothing_else(site_factory: Callable[..., Site]) -> None:
+    site = site_factory(cache_ttl=300, listing=True)
+    c = Client(site.port)
+    try:
+        for _ in range(2):
+            assert c.get("/hello.txt", method="HEAD").status == 200  # HEAD does not store
+            assert len(c.get("/big.bin").body) == len(BIG)  # above UriMaxUriBytes (256 KiB)
+            assert c.get("/missing.txt").status == 404  # not a 200
+            assert c.get("/empty/").status == 200  # a listing: generated, sent without a policy
+            assert c.get("/hello.txt?v=1").status == 200  # a query string
+        assert c.get("/docs/").body == b"<h1>docs</h1>\n"  # index.html: stored under the directory URL
+        assert c.get("/docs/").body == b"<h1>docs</h1>\n"
+    finally:
+        c.close()
+    assert site.handled == 11
+    assert site.stats()["cache_stores"] == 1
+
+
+def test_cache_ttl_zero_sends_max_age_zero_and_caches_nothing(site_factory: Callable[..., Site]) -> None:
+    site = site_factory(cache_ttl=0)
+    c = Client(site.port)
+    try:
+        assert [c.get("/hello.txt").headers["cache-control"] for _ in range(2)] == ["max-age=0"] * 2
+    finally:
+        c.close()
+    assert site.handled == 2 and site.stats()["cache_stores"] == 0
 
 
 # ----------------------------------------------------------------------------------------------- HEAD

@@ -54,7 +54,7 @@ def store(
     headers: list[tuple[bytes, bytes]] | None = None,
     version: tuple[int, int] = (1, 1),
     spec: ResponseSpec | None = None,
-    body: bytes = BODY,
+    body: bytes | None = BODY,
     policy: int = 1,
     seconds: int = 0,
     now: float = 0.0,
@@ -336,6 +336,38 @@ def test_full_cache_refuses_new_entries() -> None:
     assert store(small, URL)
     assert not store(small, URL + "2")
     assert store(small, URL, body=b"Hello, World?")  # replacing the one entry fits
+
+
+def admits(
+    cache: ResponseCache, length: int, url: str = URL, method: bytes = b"GET", status: int = 200
+) -> bool:
+    return cache.admits(method, url, HOST, (1, 1), make_spec(status), 2, 60, length)
+
+
+def test_admits_answers_before_the_entity_exists_and_counts_a_refusal() -> None:
+    cache = ResponseCache(max_uri_bytes=1000)
+    assert admits(cache, 1000)
+    assert not admits(cache, 1001)  # the entity alone exceeds UriMaxUriBytes
+    assert not admits(cache, 10, method=b"HEAD")
+    assert not admits(cache, 10, status=404)
+    assert not admits(cache, 10, url=URL + "?q=1")
+    assert cache.stats()["cache_rejected"] == 4
+    assert cache.stats()["cache_stores"] == 0  # asking stores nothing
+
+
+def test_admits_counts_the_room_an_entry_for_the_same_url_would_free() -> None:
+    probe = ResponseCache()
+    store(probe)
+    size = probe.stats()["cache_bytes"]
+    small = ResponseCache(max_cache_bytes=size)
+    assert store(small, URL)
+    assert admits(small, len(BODY))  # replacing the one entry fits
+    assert not admits(small, len(BODY), url=URL + "2")
+
+
+def test_store_without_an_entity_is_a_refusal(cache: ResponseCache) -> None:
+    assert not store(cache, body=None)
+    assert cache.stats()["cache_rejected"] == 1 and len(cache) == 0
 
 
 def test_disabled_cache_stores_nothing() -> None:

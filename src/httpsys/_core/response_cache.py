@@ -17,7 +17,9 @@ Rules (the spec is silent on the marked ones; docs/decisions/0006-cache-and-logg
   Transfer-Encoding [decision: anything else cannot be replayed]; a syntactically valid Last-Modified when
   present; head + entity <= UriMaxUriBytes; the whole cache stays within `max_cache_bytes` ("enough cache
   space"). Set-Cookie, Vary and Cache-Control are not looked at: HTTP.sys does not (ASP.NET does, before it
-  asks for caching). A refused response is still sent; nothing is reported to the application.
+  asks for caching). A refused response is still sent; nothing is reported to the application. An entity sent
+  from file handles is stored as the bytes the driver reads from them; `admits` answers first whether a
+  response of that length could be kept, so the driver reads only what it will store.
 * Served (`lookup`) for GET and HEAD with HTTP/1.0 or 1.1, no Authorization, no `Translate: f`, no Expect other
   than `100-continue` (such requests go to the application, as they could not have been stored either). HEAD gets
   the GET entry's head without the entity. A GET with Range (and If-Range, evaluated by `_core.ranges`) gets a
@@ -590,7 +592,7 @@ class ResponseCache:
         headers: list[tuple[bytes, bytes]],
         version: tuple[int, int],
         spec: ResponseSpec,
-        body: bytes,
+        body: bytes | None,
         policy: int,
         seconds: int,
         now: float,
@@ -599,9 +601,10 @@ class ResponseCache:
         """Consider a whole response sent with a cache policy (the final and only send); True if it was cached.
 
         A refused response is counted in `stats()["cache_rejected"]`; an existing entry for the URL is replaced
-        only by a response that is itself cacheable.
+        only by a response that is itself cacheable. `body` None: the caller could not produce the entity (a
+        file region it failed to read), which is a refusal too.
         """
-        if not self._cacheable(method, full_url, headers, version, spec, policy, seconds):
+        if body is None or not self._cacheable(method, full_url, headers, version, spec, policy, seconds):
             self._counts["rejected"] += 1
             return False
         entry = self._build(full_url, spec, bytes(body), policy, seconds, now, local_port)
@@ -619,6 +622,31 @@ class ResponseCache:
         self._bytes += entry.size
         self._counts["stores"] += 1
         return True
+
+    def admits(
+        self,
+        method: bytes,
+        full_url: str,
+        headers: list[tuple[bytes, bytes]],
+        version: tuple[int, int],
+        spec: ResponseSpec,
+        policy: int,
+        seconds: int,
+        length: int,
+        local_port: int | None = None,
+    ) -> bool:
+        """Whether `store` could keep this response with an entity of `length` bytes, asked before the caller
+        produces the entity (the driver reads a file region only for a response the cache would keep; the head's
+        size is checked by `store`). A False answer is counted as a refused response, as `store` counts one;
+        after True, call `store`."""
+        if length <= self.max_uri_bytes and self._cacheable(
+            method, full_url, headers, version, spec, policy, seconds
+        ):
+            old = self._entries.get(cache_key(full_url, local_port))
+            if length <= self.max_cache_bytes - self._bytes + (old.size if old is not None else 0):
+                return True
+        self._counts["rejected"] += 1
+        return False
 
     def _cacheable(
         self,

@@ -1214,27 +1214,8 @@ class Driver:
         request.response_started = True
         request.response_status = spec.status
         request.response_close = close
-        if (
-            cache_policy is not None
-            and final
-            and self._response_cache is not None
-            and cache_policy.policy
-            and not any(isinstance(seg, FileRegion) for seg in segments)
-        ):
-            stored = self._response_cache.store(
-                request.method,
-                request.cooked.full_url if request.cooked is not None else "",
-                request.headers,
-                request.version,
-                spec,
-                b"".join(bytes(seg) for seg in segments if not isinstance(seg, FileRegion)),
-                cache_policy.policy,
-                cache_policy.seconds_to_live,
-                self.clock(),
-                local_port=request.channel.port,  # type: ignore[attr-defined]
-            )
-            if stored and self._scavenger is None:
-                self._scavenger = self.loop.call_later(self.settings.uri_scavenger_period, self._scavenge)
+        if cache_policy is not None and final and cache_policy.policy and self._response_cache is not None:
+            self._offer_to_cache(self._response_cache, request, spec, segments, entity_length, cache_policy)
         request.response_chunked = chunked
         request.response_auto_chunked = auto_chunk
         if (
@@ -1247,6 +1228,52 @@ class Driver:
         else:
             out = [head, *segments]
         self._send(request, out, flags, final, opaque, done, log_data, token)
+
+    def _offer_to_cache(
+        self,
+        cache: ResponseCache,
+        request: Request,
+        spec: ResponseSpec,
+        segments: list[Segment],
+        length: int,
+        policy: CachePolicy,
+    ) -> None:
+        """A whole response sent with a cache policy goes to the response cache, which keeps it if the rules of
+        spec §5.8 allow. File regions are read here (as HTTP.sys caches FromFileHandle responses), and only
+        when the cache says it would keep an entity of that length (at most UriMaxUriBytes)."""
+        url = request.cooked.full_url if request.cooked is not None else ""
+        port: int = request.channel.port  # type: ignore[attr-defined]
+        body: bytes | None
+        if any(isinstance(seg, FileRegion) for seg in segments):
+            if not cache.admits(
+                request.method,
+                url,
+                request.headers,
+                request.version,
+                spec,
+                policy.policy,
+                policy.seconds_to_live,
+                length,
+                port,
+            ):
+                return
+            body = _entity_bytes(segments, length)
+        else:
+            body = b"".join([bytes(seg) for seg in segments if not isinstance(seg, FileRegion)])
+        stored = cache.store(
+            request.method,
+            url,
+            request.headers,
+            request.version,
+            spec,
+            body,
+            policy.policy,
+            policy.seconds_to_live,
+            self.clock(),
+            local_port=port,
+        )
+        if stored and self._scavenger is None:
+            self._scavenger = self.loop.call_later(self.settings.uri_scavenger_period, self._scavenge)
 
     def _apply_ranges(
         self, request: Request, spec: ResponseSpec, segments: list[Segment], length: int
@@ -1988,3 +2015,26 @@ def _slice_segments(segments: list[Segment], start: int, end: int) -> list[Segme
         if pos >= end:
             break
     return out
+
+
+def _entity_bytes(segments: list[Segment], length: int) -> bytes | None:
+    """The entity made of `segments` as bytes, file regions read with pread; None when a file cannot be read or
+    is shorter than its region (changed while it was being sent): such a response is not cached."""
+    parts: list[bytes] = []
+    for seg in segments:
+        if not isinstance(seg, FileRegion):
+            parts.append(bytes(seg))
+            continue
+        offset, left = seg.offset, seg.count
+        while left > 0:
+            try:
+                piece = os.pread(seg.fd, left, offset)
+            except OSError:
+                return None
+            if not piece:
+                return None
+            parts.append(piece)
+            offset += len(piece)
+            left -= len(piece)
+    body = b"".join(parts)
+    return body if len(body) == length else None

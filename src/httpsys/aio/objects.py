@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from httpsys._core.records import DataChunk
+from httpsys._core.records import CachePolicy, DataChunk
 from httpsys._core.response import ResponseSpec
 from httpsys._core.settings import DriverSettings
 from httpsys._core.status import Win32Error
@@ -289,6 +289,17 @@ class RequestQueue:
         """
         _check(self.transport.shutdown_request_queue(self.handle))
 
+    def flush_cache(self, prefix: str, *, recursive: bool = False) -> None:
+        """Remove the driver's cached response for the URL `prefix` (HttpFlushResponseCache); with `recursive`
+        also every cached URL below it. A `+` or `*` host matches every host on the port.
+
+        Example:
+            queue.flush_cache("http://+:8080/news/", recursive=True)
+        """
+        if not isinstance(prefix, str):  # the native build's annotation check raises the same TypeError
+            raise TypeError(f"prefix must be a URL string, not {type(prefix).__name__}")
+        _check(self.transport.flush_cache(self.handle, prefix, bool(recursive)))
+
     @property
     def queue_length(self) -> int:
         """queue_length.
@@ -412,10 +423,11 @@ class RequestQueue:
         chunks: list[DataChunk],
         *,
         response: bool = False,
+        cache: CachePolicy | None = None,
     ) -> int:
         if spec is not None:
             result = self._call(
-                self._io.send_response, self.handle, request_id, flags, spec, chunks, None, None
+                self._io.send_response, self.handle, request_id, flags, spec, chunks, cache, None
             )
         else:
             result = self._call(self._io.send_body, self.handle, request_id, flags, chunks, None)

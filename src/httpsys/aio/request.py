@@ -17,6 +17,7 @@ from httpsys._core.records import DataChunk as _DataChunk
 from httpsys._core.records import FileChunk, MemoryChunk, RequestSnapshot, TrailersChunk
 from httpsys._core.response import ResponseSpec
 from httpsys._core.status import Win32Error
+from httpsys.aio.cache import CachePolicy
 from httpsys.aio.headers import HeaderInput, Headers, split_response_headers
 from httpsys.errors import InvalidParameterError, error_for_code
 
@@ -46,6 +47,10 @@ def _spec_key(status: int, headers: HeaderInput | None) -> tuple[object, ...] | 
     if type(headers) is list or type(headers) is tuple:
         return (status, *headers) if len(headers) <= 8 else None
     return (status,) if headers is None else None
+
+
+def _not_a_policy(value: object) -> TypeError:
+    return TypeError(f"cache must be an httpsys.CachePolicy or None, not {type(value).__name__}")
 
 
 def reason_for(status: int) -> bytes:
@@ -310,11 +315,15 @@ class Request:
             raise RuntimeError("a response was already started for this request")
         self._responded = True
 
-    async def _send_head(self, flags: int, spec: ResponseSpec, chunks: list[_DataChunk]) -> int:
+    async def _send_head(
+        self, flags: int, spec: ResponseSpec, chunks: list[_DataChunk], cache: CachePolicy | None = None
+    ) -> int:
         """The first send of the response; a response the driver refuses (a bad header) can be replaced."""
         self._claim()
         try:
-            return await self._queue._call_send(self.request_id, flags, spec, chunks, response=True)
+            return await self._queue._call_send(
+                self.request_id, flags, spec, chunks, response=True, cache=cache
+            )
         except InvalidParameterError:
             self._responded = False
             raise
@@ -327,12 +336,19 @@ class Request:
         *,
         reason: str | bytes | None = None,
         disconnect: bool = False,
+        cache: CachePolicy | None = None,
     ) -> int:
         """Send the whole response in one call (Content-Length computed); returns the bytes written.
 
+        With `cache` (an `httpsys.CachePolicy`) the driver may keep the response and answer later GET and
+        HEAD requests for the URL itself, without this application (HttpSendHttpResponse's HTTP_CACHE_POLICY).
+
         Example:
             await request.respond(404, {"Content-Type": "text/plain"}, b"no such thing")
+            await request.respond(200, headers, page, cache=httpsys.CachePolicy.time_to_live(60))
         """
+        if cache is not None and not isinstance(cache, CachePolicy):
+            raise _not_a_policy(cache)
         spec = self._spec(status, headers, reason)
         if self._responded:
             raise RuntimeError("a response was already started for this request")
@@ -345,7 +361,7 @@ class Request:
         if driver is not None:
             completion = Completion()
             driver.send_response(
-                queue.handle, self.snapshot.request_id, flags, spec, chunks, None, None, completion
+                queue.handle, self.snapshot.request_id, flags, spec, chunks, cache, None, completion
             )
             result = completion.outcome(queue._loop)
         else:
@@ -356,7 +372,7 @@ class Request:
                 flags,
                 spec,
                 chunks,
-                None,
+                cache,
                 None,
             )
         if type(result) is not tuple:
@@ -377,12 +393,18 @@ class Request:
         offset: int = 0,
         length: int | None = None,
         process_ranges: bool = False,
+        cache: CachePolicy | None = None,
     ) -> int:
         """Send a file with zero-copy sendfile (a path, a descriptor or a file object).
+
+        With `cache` (an `httpsys.CachePolicy`) the driver may keep the response, reading the file once, and
+        answer later GET and HEAD requests for the URL itself (files up to UriMaxUriBytes, 256 KiB by default).
 
         Example:
             await request.send_file("site/index.html", headers={"Content-Type": "text/html"})
         """
+        if cache is not None and not isinstance(cache, CachePolicy):
+            raise _not_a_policy(cache)
         opened: int | None = None
         if isinstance(file, int):
             fd = file
@@ -394,7 +416,7 @@ class Request:
             chunk = FileChunk(fd, offset, length if length is not None else 0xFFFFFFFFFFFFFFFF)
             spec = self._spec(status, headers, None)
             flags = PROCESS_RANGES if process_ranges else 0
-            return await self._send_head(flags, spec, [chunk])
+            return await self._send_head(flags, spec, [chunk], cache)
         finally:
             if opened is not None:
                 os.close(opened)

@@ -315,8 +315,9 @@ def build_parser() -> CommandLineParser:
         "--cache-ttl",
         type=_ranged_int(0, _ULONG, "seconds"),
         metavar="SECONDS",
-        help="cache policy: send Cache-Control: max-age=SECONDS (the driver's response cache, "
-        "HttpCachePolicyTimeToLive, will use it when it arrives)",
+        help="keep files in the driver's response cache for SECONDS (HttpCachePolicyTimeToLive: repeated "
+        "GET/HEAD are answered by the driver, even if the file changes meanwhile) and send "
+        "Cache-Control: max-age=SECONDS",
     )
     serve.add_argument(
         "--etag",

@@ -6,8 +6,9 @@ leaving it and hidden names are refused), evaluate the conditional headers (If-M
 If-None-Match, If-Modified-Since) against an ETag and Last-Modified made from size and modification time, and
 answer with a file-handle data chunk (zero-copy sendfile) under HTTP_SEND_RESPONSE_FLAG_PROCESS_RANGES so the
 driver answers Range requests (206, multipart/byteranges, 416). Directories give index.html, a listing when
-enabled, or 404; a directory URL without its trailing slash is redirected. It must not parse Range itself or
-frame HTTP: the driver does both.
+enabled, or 404; a directory URL without its trailing slash is redirected. With a cache TTL, whole files go
+with an HTTP_CACHE_POLICY (TimeToLive) so that the driver answers repeated requests from its response cache. It
+must not parse Range itself, frame HTTP or decide what is cacheable: the driver does all three.
 
 Example:
     files = StaticFiles("public", listing=True)
@@ -30,7 +31,7 @@ from email.utils import formatdate, parsedate_to_datetime
 from typing import Literal
 from urllib.parse import quote
 
-from httpsys.aio import Headers, Request
+from httpsys.aio import CachePolicy, Headers, Request
 
 __all__ = [
     "ListingEntry",
@@ -209,8 +210,10 @@ class StaticFiles:
     """Answers GET/HEAD for the files under `root` (see the module docstring for the rules).
 
     `etag`: "strong" (the default; If-Range can then match) or "weak". `cache_ttl`: seconds for
-    `Cache-Control: max-age` (None: no Cache-Control). `hidden`: serve names starting with '.'
-    (otherwise only `.well-known` is served).
+    `Cache-Control: max-age` and for the driver's response cache (None: neither): a whole file sent for a GET
+    goes with HttpCachePolicyTimeToLive `cache_ttl`, so the driver answers later GET and HEAD requests for the
+    URL itself, for up to `cache_ttl` seconds, even if the file changes (0: `max-age=0`, nothing cached).
+    `hidden`: serve names starting with '.' (otherwise only `.well-known` is served).
     """
 
     def __init__(
@@ -229,6 +232,7 @@ class StaticFiles:
         self.listing = listing
         self.weak_etags = etag == "weak"
         self.cache_ttl = cache_ttl
+        self.cache_policy = CachePolicy.time_to_live(cache_ttl) if cache_ttl else None
         self.index = index
         self.hidden = hidden
 
@@ -322,7 +326,7 @@ class StaticFiles:
             headers.append(("Content-Length", str(st.st_size)))
             await request.respond(200, headers)
             return 200
-        await request.send_file(fd, 200, headers, process_ranges=True)
+        await request.send_file(fd, 200, headers, process_ranges=True, cache=self.cache_policy)
         return 200
 
     async def _directory(self, request: Request, real: str) -> int:

@@ -1,0 +1,194 @@
+"""The wire encoder: messages appended as frames to an outgoing buffer, handed out as batches, one per sendmsg.
+
+Responsibility: framing (header, msgpack meta, raw tail, continuation frames for tails larger than a frame),
+batching (every message written during one event-loop pass leaves in as few sendmsg calls as the fd rule
+allows), and that fd rule itself: the fds a frame consumes travel with the sendmsg that carries the start of
+that frame's batch, never later, at most `max_fds_per_frame` per sendmsg. Small pieces are copied into one
+bytearray; entity bytes of `copy_max` or more are referenced, not copied, and go out by gather I/O. It must not
+touch sockets, the clock or the event loop (the connection owner calls `take()` once per pass and sends).
+"""
+
+from __future__ import annotations
+
+import msgpack
+
+from httpsys._wire.fields import Buffer
+from httpsys._wire.frames import DEFAULT_LIMITS, FLAG_MORE, HEADER, Limits, WireEncodeError
+from httpsys._wire.messages import Message, Side, encode_fields
+
+__all__ = ["COPY_MAX", "IOV_MAX", "Batch", "Encoder"]
+
+COPY_MAX = 8 << 10  # tail pieces up to this size are copied into the batch's buffer; larger are referenced
+IOV_MAX = 512  # buffers per sendmsg (Linux allows 1024)
+_U64_MAX = 0xFFFFFFFFFFFFFFFF
+
+
+class Batch:
+    """What one sendmsg sends: `buffers` in order (gather I/O), with `fds` as SCM_RIGHTS on the first byte.
+
+    After a partial send, `consume(n)` drops the bytes that went; the fds go with the first byte, so they are
+    cleared as soon as any byte was sent. A batch is finished when `consume` returns True.
+    """
+
+    __slots__ = ("_parts", "_small", "buffers", "fds", "nbytes")
+
+    def __init__(self) -> None:
+        self.buffers: list[memoryview] = []  # filled by _seal() when the batch is taken
+        self.fds: list[int] = []
+        self.nbytes = 0
+        self._parts: list[Buffer] = []
+        self._small: bytearray | None = None
+
+    def _add_small(self, data: Buffer) -> None:
+        small = self._small
+        if small is None:
+            small = self._small = bytearray()
+            self._parts.append(small)
+        small += data
+        self.nbytes += len(data) if not isinstance(data, memoryview) else data.nbytes
+
+    def _add_large(self, view: memoryview) -> None:
+        self._small = None
+        self._parts.append(view)
+        self.nbytes += view.nbytes
+
+    def _seal(self) -> None:
+        self.buffers = [memoryview(part) for part in self._parts]
+        self._parts = []
+        self._small = None
+
+    def consume(self, sent: int) -> bool:
+        """Account for `sent` bytes written by one sendmsg; True when the whole batch is out."""
+        if sent <= 0:
+            return self.nbytes == 0
+        if sent > self.nbytes:
+            raise ValueError(f"{sent} bytes sent, only {self.nbytes} in the batch")
+        self.fds = []
+        self.nbytes -= sent
+        buffers = self.buffers
+        index = 0
+        while sent:
+            size = buffers[index].nbytes
+            if sent < size:
+                buffers[index] = buffers[index][sent:]
+                break
+            sent -= size
+            index += 1
+        del buffers[:index]
+        return self.nbytes == 0
+
+
+class Encoder:
+    """Appends messages as frames; `take()` returns the batches written since the last take.
+
+    `limits` are the peer's (from its HELLO or WELCOME): frame and meta sizes, message size, fds per frame
+    (also per batch). `side` is where this encoder runs; writing a message of the other direction is an error.
+    """
+
+    def __init__(self, side: Side, limits: Limits = DEFAULT_LIMITS, *, copy_max: int = COPY_MAX) -> None:
+        self.side = side
+        self.limits = limits
+        self.copy_max = copy_max
+        self._batches: list[Batch] = []
+        self._packer = msgpack.Packer(use_bin_type=True, autoreset=True, unicode_errors="surrogatepass")
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes written and not yet taken."""
+        return sum(batch.nbytes for batch in self._batches)
+
+    def write(self, message: Message) -> None:
+        """Append `message` as one or more frames. WireEncodeError (and nothing appended) if it cannot travel."""
+        if (self.side is Side.CLIENT) != message.TO_DAEMON:
+            raise WireEncodeError(f"a {self.side.value} does not send {type(message).__name__}")
+        op = message.op
+        if type(op) is not int or not 0 <= op <= _U64_MAX or (op == 0) != message.CONTROL:
+            raise WireEncodeError(f"op {op!r} is not valid for {type(message).__name__}")
+        meta_list, out = encode_fields(message)
+        try:
+            meta = self._packer.pack(meta_list)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise WireEncodeError(f"meta of {type(message).__name__}: {exc}") from None
+        limits = self.limits
+        if len(meta) > limits.max_meta:
+            raise WireEncodeError(f"meta of {len(meta)} bytes exceeds the peer's {limits.max_meta}")
+        nfds = len(out.fds)
+        if nfds > limits.max_fds_per_frame:
+            raise WireEncodeError(
+                f"{nfds} file descriptors exceed the peer's {limits.max_fds_per_frame} per frame"
+            )
+        tail_len = out.tail_len
+        if tail_len > limits.max_message:
+            raise WireEncodeError(f"{tail_len} tail bytes exceed the peer's {limits.max_message} per message")
+
+        batch = self._batch_for(nfds)
+        batch.fds.extend(out.fds)
+        pieces = _Pieces(out.tail)
+        first = min(tail_len, limits.max_frame - len(meta))
+        remaining = tail_len - first
+        type_code = message.TYPE
+        batch._add_small(
+            HEADER.pack(
+                len(meta) + first, len(meta), type_code, FLAG_MORE if remaining else 0, nfds, tail_len, op
+            )
+        )
+        batch._add_small(meta)
+        self._emit(pieces, first)
+        while remaining:
+            size = min(remaining, limits.max_frame)
+            remaining -= size
+            self._current()._add_small(
+                HEADER.pack(size, 0, type_code, FLAG_MORE if remaining else 0, 0, 0, op)
+            )
+            self._emit(pieces, size)
+
+    def take(self) -> list[Batch]:
+        """The batches written since the last call, in order (each for one sendmsg); the encoder is empty after."""
+        batches = self._batches
+        self._batches = []
+        for batch in batches:
+            batch._seal()
+        return batches
+
+    # ----- internals ------------------------------------------------------------------------------------------
+    def _current(self) -> Batch:
+        batches = self._batches
+        if not batches or len(batches[-1]._parts) >= IOV_MAX:
+            batches.append(Batch())
+        return batches[-1]
+
+    def _batch_for(self, nfds: int) -> Batch:
+        batch = self._current()
+        if nfds and len(batch.fds) + nfds > self.limits.max_fds_per_frame:
+            batch = Batch()
+            self._batches.append(batch)
+        return batch
+
+    def _emit(self, pieces: _Pieces, size: int) -> None:
+        while size:
+            view = pieces.next(size)
+            size -= view.nbytes
+            if view.nbytes <= self.copy_max:
+                self._current()._add_small(view)
+            else:
+                self._current()._add_large(view)
+
+
+class _Pieces:
+    """A cursor over the tail pieces of one message, handing out up to n bytes at a time."""
+
+    __slots__ = ("_index", "_offset", "_pieces")
+
+    def __init__(self, pieces: list[Buffer]) -> None:
+        self._pieces = pieces
+        self._index = 0
+        self._offset = 0
+
+    def next(self, limit: int) -> memoryview:
+        piece = memoryview(self._pieces[self._index])
+        view = piece[self._offset : self._offset + limit]
+        self._offset += view.nbytes
+        if self._offset >= piece.nbytes:
+            self._index += 1
+            self._offset = 0
+        return view

@@ -1,0 +1,657 @@
+"""The messages of the daemon wire protocol: one typed class per operation of DriverTransport, its completions,
+and the connection-control messages (HELLO/WELCOME/REFUSE handshake, GOING_AWAY, CANCEL).
+
+Responsibility: each message's type code, direction, fields in wire order (with their codecs from `fields`), and
+the two conversions between a message and its meta + tail + fds. Field names follow the transport interface
+(`httpsys._transport.interface`), so the daemon's server side can call the embedded transport with them as they
+are. It must not frame bytes, track operations or connections, or do I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar
+
+from httpsys._core.records import CachePolicy, DataChunk, RequestSnapshot, ResponseSpec
+from httpsys._wire import fields as F
+from httpsys._wire.fields import Incoming, Kind, Outgoing
+from httpsys._wire.frames import (
+    DEFAULT_LIMITS,
+    MAGIC,
+    PROTOCOL_VERSION,
+    PROTOCOL_VERSION_MIN,
+    Limits,
+    ProtocolError,
+    T,
+    WireEncodeError,
+)
+
+__all__ = [
+    "CALLS",
+    "COMPLETIONS",
+    "CONTROL_MESSAGES",
+    "MESSAGE_TYPES",
+    "AddFragment",
+    "AddUrl",
+    "AddUrlV1",
+    "BytesDone",
+    "Cancel",
+    "CancelDone",
+    "CancelRequest",
+    "CloseRequestQueue",
+    "CloseServerSession",
+    "CloseUrlGroup",
+    "CodeDone",
+    "CreateRequestQueue",
+    "CreateServerSession",
+    "CreateUrlGroup",
+    "FlushCache",
+    "GoingAway",
+    "HandleDone",
+    "Hello",
+    "Message",
+    "QueryGroupProperty",
+    "QueryQueueProperty",
+    "QuerySessionProperty",
+    "ReadFragment",
+    "ReceiveBody",
+    "ReceiveRequest",
+    "Refuse",
+    "RemoveUrl",
+    "RemoveUrlV1",
+    "RequestDone",
+    "SendBody",
+    "SendResponse",
+    "SentDone",
+    "SetGroupProperty",
+    "SetQueueProperty",
+    "SetSessionProperty",
+    "ShutdownRequestQueue",
+    "Side",
+    "Statistics",
+    "StatsDone",
+    "Unsupported",
+    "ValueDone",
+    "WaitDemandStart",
+    "WaitDisconnect",
+    "Welcome",
+    "choose_version",
+    "decode_fields",
+    "encode_fields",
+]
+
+
+class Side(Enum):
+    """Which end a codec runs on: the daemon reads calls and writes completions; a client the reverse."""
+
+    DAEMON = "daemon"
+    CLIENT = "client"
+
+
+@dataclass(kw_only=True)
+class Message:
+    """A decoded or to-be-encoded message. `op` is the operation id (0 only for connection control).
+
+    `fds` lists the file descriptors a decoded message owns (its receiver closes them when done with the
+    operation); encoding takes fds from the fields (FileChunk.fd), never from this list.
+    """
+
+    TYPE: ClassVar[int] = 0
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = ()
+    TO_DAEMON: ClassVar[bool] = True
+    TAKES_FDS: ClassVar[bool] = False
+    CONTROL: ClassVar[bool] = False  # op is 0; part of the handshake or unsolicited
+    EXTENSIBLE: ClassVar[bool] = False  # a newer peer may append fields; they are ignored
+
+    op: int = 0
+    fds: list[int] = field(default_factory=list, compare=False, repr=False)
+
+
+def encode_fields(message: Message) -> tuple[list[object], Outgoing]:
+    """The meta array of `message` and what it adds besides (tail pieces, fds); WireEncodeError if it cannot."""
+    out = Outgoing()
+    meta = [kind.encode(getattr(message, name), out) for name, kind in message.FIELDS]
+    if out.fds and not message.TAKES_FDS:
+        raise WireEncodeError(f"{type(message).__name__} carries no file descriptors")
+    return meta, out
+
+
+def decode_fields(cls: type[Message], op: int, meta: object, tail: memoryview, fds: list[int]) -> Message:
+    """A message of type `cls` from its unpacked meta, tail and fds; ProtocolError if anything does not fit."""
+    if type(meta) is not tuple:
+        raise ProtocolError("the meta of a message must be an array")
+    count = len(cls.FIELDS)
+    if len(meta) < count or (len(meta) > count and not cls.EXTENSIBLE):
+        raise ProtocolError(f"{cls.__name__} has {count} fields, the frame has {len(meta)}")
+    inc = Incoming(tail, fds)
+    values: dict[str, Any] = {
+        name: kind.decode(raw, inc) for (name, kind), raw in zip(cls.FIELDS, meta, strict=False)
+    }
+    inc.finish()
+    message = cls(op=op, **values)
+    message.fds = fds
+    return message
+
+
+class _Magic(Kind):
+    def encode(self, value: object, out: Outgoing) -> object:
+        if value != MAGIC:
+            raise WireEncodeError("HELLO must carry the protocol magic")
+        return MAGIC
+
+    def decode(self, raw: object, inc: Incoming) -> object:
+        if raw != MAGIC or type(raw) is not str:
+            raise ProtocolError("not an httpsys wire peer (bad magic)")
+        return raw
+
+
+# ----- connection control ------------------------------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class Hello(Message):
+    """C→D, the first message: who speaks (magic), which versions, the client's pid (logged only, never
+    trusted), optional features, and the limits the client accepts for what the daemon sends it."""
+
+    TYPE = T.HELLO
+    CONTROL = True
+    EXTENSIBLE = True
+    FIELDS = (
+        ("magic", _Magic()),
+        ("min_version", F.UINT),
+        ("max_version", F.UINT),
+        ("pid", F.UINT),
+        ("features", F.STR_LIST),
+        ("limits", F.LIMITS),
+    )
+    magic: str = MAGIC
+    min_version: int = PROTOCOL_VERSION_MIN
+    max_version: int = PROTOCOL_VERSION
+    pid: int = 0
+    features: list[str] = field(default_factory=list)
+    limits: Limits = DEFAULT_LIMITS
+
+
+@dataclass(kw_only=True)
+class Welcome(Message):
+    """D→C: the version chosen, the client's id in the daemon's logs, the peer credentials the daemon read
+    from the socket (SO_PEERCRED), features both ends have, and the limits the daemon accepts."""
+
+    TYPE = T.WELCOME
+    TO_DAEMON = False
+    CONTROL = True
+    EXTENSIBLE = True
+    FIELDS = (
+        ("version", F.UINT),
+        ("client_id", F.UINT),
+        ("pid", F.UINT),
+        ("uid", F.UINT),
+        ("gid", F.UINT),
+        ("features", F.STR_LIST),
+        ("limits", F.LIMITS),
+    )
+    version: int = PROTOCOL_VERSION
+    client_id: int = 0
+    pid: int = 0
+    uid: int = 0
+    gid: int = 0
+    features: list[str] = field(default_factory=list)
+    limits: Limits = DEFAULT_LIMITS
+
+
+@dataclass(kw_only=True)
+class Refuse(Message):
+    """D→C instead of WELCOME: a Win32 code (ERROR_REVISION_MISMATCH, ERROR_NOT_ENOUGH_QUOTA, ...) and why;
+    the daemon then closes the connection."""
+
+    TYPE = T.REFUSE
+    TO_DAEMON = False
+    CONTROL = True
+    EXTENSIBLE = True
+    FIELDS = (("code", F.UINT), ("reason", F.STR))
+    code: int = 0
+    reason: str = ""
+
+
+@dataclass(kw_only=True)
+class GoingAway(Message):
+    """D→C, unsolicited: the daemon drains (reload, upgrade, stop); finish borrowed requests within `seconds`."""
+
+    TYPE = T.GOING_AWAY
+    TO_DAEMON = False
+    CONTROL = True
+    FIELDS = (("seconds", F.FLOAT), ("reason", F.STR))
+    seconds: float = 0.0
+    reason: str = ""
+
+
+@dataclass(kw_only=True)
+class Cancel(Message):
+    """C→D: cancel_io(handle_id, token): `target_op` is the op of the pending I/O call to cancel, or None for
+    every pending I/O call on the handle (the op of a call is its token on the daemon side)."""
+
+    TYPE = T.CANCEL
+    FIELDS = (("handle_id", F.UINT), ("target_op", F.OPT_UINT))
+    handle_id: int = 0
+    target_op: int | None = None
+
+
+def choose_version(
+    hello: Hello, lowest: int = PROTOCOL_VERSION_MIN, highest: int = PROTOCOL_VERSION
+) -> int | None:
+    """The newest version both ends speak, or None (the daemon then sends REFUSE with ERROR_REVISION_MISMATCH)."""
+    top = min(hello.max_version, highest)
+    return top if top >= max(hello.min_version, lowest) else None
+
+
+# ----- calls: the object model ----------------------------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class CreateServerSession(Message):
+    TYPE = T.CREATE_SERVER_SESSION
+    FIELDS = (("version", F.VERSION),)
+    version: tuple[int, int] = (2, 0)
+
+
+@dataclass(kw_only=True)
+class CloseServerSession(Message):
+    TYPE = T.CLOSE_SERVER_SESSION
+    FIELDS = (("session_id", F.UINT),)
+    session_id: int = 0
+
+
+@dataclass(kw_only=True)
+class SetSessionProperty(Message):
+    TYPE = T.SET_SESSION_PROPERTY
+    FIELDS = (("session_id", F.UINT), ("prop", F.UINT), ("value", F.VALUE))
+    session_id: int = 0
+    prop: int = 0
+    value: object = None
+
+
+@dataclass(kw_only=True)
+class QuerySessionProperty(Message):
+    TYPE = T.QUERY_SESSION_PROPERTY
+    FIELDS = (("session_id", F.UINT), ("prop", F.UINT))
+    session_id: int = 0
+    prop: int = 0
+
+
+@dataclass(kw_only=True)
+class CreateUrlGroup(Message):
+    TYPE = T.CREATE_URL_GROUP
+    FIELDS = (("session_id", F.UINT),)
+    session_id: int = 0
+
+
+@dataclass(kw_only=True)
+class CloseUrlGroup(Message):
+    TYPE = T.CLOSE_URL_GROUP
+    FIELDS = (("group_id", F.UINT),)
+    group_id: int = 0
+
+
+@dataclass(kw_only=True)
+class AddUrl(Message):
+    TYPE = T.ADD_URL
+    FIELDS = (("group_id", F.UINT), ("url", F.STR), ("context", F.UINT))
+    group_id: int = 0
+    url: str = ""
+    context: int = 0
+
+
+@dataclass(kw_only=True)
+class RemoveUrl(Message):
+    TYPE = T.REMOVE_URL
+    FIELDS = (("group_id", F.UINT), ("url", F.OPT_STR), ("remove_all", F.BOOL))
+    group_id: int = 0
+    url: str | None = None
+    remove_all: bool = False
+
+
+@dataclass(kw_only=True)
+class SetGroupProperty(Message):
+    TYPE = T.SET_GROUP_PROPERTY
+    FIELDS = (("group_id", F.UINT), ("prop", F.UINT), ("value", F.VALUE))
+    group_id: int = 0
+    prop: int = 0
+    value: object = None
+
+
+@dataclass(kw_only=True)
+class QueryGroupProperty(Message):
+    TYPE = T.QUERY_GROUP_PROPERTY
+    FIELDS = (("group_id", F.UINT), ("prop", F.UINT))
+    group_id: int = 0
+    prop: int = 0
+
+
+@dataclass(kw_only=True)
+class CreateRequestQueue(Message):
+    TYPE = T.CREATE_REQUEST_QUEUE
+    FIELDS = (("name", F.OPT_STR), ("flags", F.UINT), ("v1", F.BOOL))
+    name: str | None = None
+    flags: int = 0
+    v1: bool = False
+
+
+@dataclass(kw_only=True)
+class CloseRequestQueue(Message):
+    TYPE = T.CLOSE_REQUEST_QUEUE
+    FIELDS = (("handle_id", F.UINT),)
+    handle_id: int = 0
+
+
+@dataclass(kw_only=True)
+class SetQueueProperty(Message):
+    TYPE = T.SET_QUEUE_PROPERTY
+    FIELDS = (("handle_id", F.UINT), ("prop", F.UINT), ("value", F.VALUE))
+    handle_id: int = 0
+    prop: int = 0
+    value: object = None
+
+
+@dataclass(kw_only=True)
+class QueryQueueProperty(Message):
+    TYPE = T.QUERY_QUEUE_PROPERTY
+    FIELDS = (("handle_id", F.UINT), ("prop", F.UINT))
+    handle_id: int = 0
+    prop: int = 0
+
+
+@dataclass(kw_only=True)
+class ShutdownRequestQueue(Message):
+    TYPE = T.SHUTDOWN_REQUEST_QUEUE
+    FIELDS = (("handle_id", F.UINT),)
+    handle_id: int = 0
+
+
+@dataclass(kw_only=True)
+class AddUrlV1(Message):
+    TYPE = T.ADD_URL_V1
+    FIELDS = (("handle_id", F.UINT), ("url", F.STR))
+    handle_id: int = 0
+    url: str = ""
+
+
+@dataclass(kw_only=True)
+class RemoveUrlV1(Message):
+    TYPE = T.REMOVE_URL_V1
+    FIELDS = (("handle_id", F.UINT), ("url", F.STR))
+    handle_id: int = 0
+    url: str = ""
+
+
+@dataclass(kw_only=True)
+class AddFragment(Message):
+    """The fragment's bytes travel in the tail."""
+
+    TYPE = T.ADD_FRAGMENT
+    FIELDS = (("handle_id", F.UINT), ("name", F.STR), ("data", F.TAIL_BYTES), ("policy", F.CACHE_POLICY))
+    handle_id: int = 0
+    name: str = ""
+    data: bytes = b""
+    policy: CachePolicy = field(default_factory=lambda: CachePolicy(0))
+
+
+@dataclass(kw_only=True)
+class ReadFragment(Message):
+    TYPE = T.READ_FRAGMENT
+    FIELDS = (("handle_id", F.UINT), ("name", F.STR))
+    handle_id: int = 0
+    name: str = ""
+
+
+@dataclass(kw_only=True)
+class FlushCache(Message):
+    TYPE = T.FLUSH_CACHE
+    FIELDS = (("handle_id", F.UINT), ("prefix", F.STR), ("recursive", F.BOOL))
+    handle_id: int = 0
+    prefix: str = ""
+    recursive: bool = False
+
+
+@dataclass(kw_only=True)
+class CancelRequest(Message):
+    TYPE = T.CANCEL_REQUEST
+    FIELDS = (("handle_id", F.UINT), ("request_id", F.UINT))
+    handle_id: int = 0
+    request_id: int = 0
+
+
+@dataclass(kw_only=True)
+class Statistics(Message):
+    TYPE = T.STATISTICS
+
+
+# ----- calls: I/O -----------------------------------------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class ReceiveRequest(Message):
+    TYPE = T.RECEIVE_REQUEST
+    FIELDS = (
+        ("handle_id", F.UINT),
+        ("request_id", F.UINT),
+        ("flags", F.UINT),
+        ("buffer_length", F.OPT_UINT),
+        ("v2", F.BOOL),
+    )
+    handle_id: int = 0
+    request_id: int = 0
+    flags: int = 0
+    buffer_length: int | None = None
+    v2: bool = True
+
+
+@dataclass(kw_only=True)
+class ReceiveBody(Message):
+    TYPE = T.RECEIVE_BODY
+    FIELDS = (("handle_id", F.UINT), ("request_id", F.UINT), ("max_len", F.UINT), ("fill", F.BOOL))
+    handle_id: int = 0
+    request_id: int = 0
+    max_len: int = 0
+    fill: bool = False
+
+
+@dataclass(kw_only=True)
+class SendResponse(Message):
+    """Memory chunks travel in the tail, one fd per distinct file descriptor of the file chunks."""
+
+    TYPE = T.SEND_RESPONSE
+    TAKES_FDS = True
+    FIELDS = (
+        ("handle_id", F.UINT),
+        ("request_id", F.UINT),
+        ("flags", F.UINT),
+        ("spec", F.RESPONSE_SPEC),
+        ("chunks", F.CHUNKS),
+        ("cache_policy", F.OPT_CACHE_POLICY),
+        ("log_data", F.LOG_DATA),
+    )
+    handle_id: int = 0
+    request_id: int = 0
+    flags: int = 0
+    spec: ResponseSpec = field(default_factory=lambda: ResponseSpec(200, b"OK", {}, []))
+    chunks: list[DataChunk] = field(default_factory=list)
+    cache_policy: CachePolicy | None = None
+    log_data: object | None = None
+
+
+@dataclass(kw_only=True)
+class SendBody(Message):
+    """Memory chunks travel in the tail, one fd per distinct file descriptor of the file chunks."""
+
+    TYPE = T.SEND_BODY
+    TAKES_FDS = True
+    FIELDS = (
+        ("handle_id", F.UINT),
+        ("request_id", F.UINT),
+        ("flags", F.UINT),
+        ("chunks", F.CHUNKS),
+        ("log_data", F.LOG_DATA),
+    )
+    handle_id: int = 0
+    request_id: int = 0
+    flags: int = 0
+    chunks: list[DataChunk] = field(default_factory=list)
+    log_data: object | None = None
+
+
+@dataclass(kw_only=True)
+class WaitDisconnect(Message):
+    TYPE = T.WAIT_DISCONNECT
+    FIELDS = (("handle_id", F.UINT), ("connection_id", F.UINT))
+    handle_id: int = 0
+    connection_id: int = 0
+
+
+@dataclass(kw_only=True)
+class WaitDemandStart(Message):
+    TYPE = T.WAIT_DEMAND_START
+    FIELDS = (("handle_id", F.UINT),)
+    handle_id: int = 0
+
+
+# ----- completions ----------------------------------------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class CodeDone(Message):
+    """The Win32 code of a call that returns only a code (or of an I/O call completing with a code)."""
+
+    TYPE = T.CODE_DONE
+    TO_DAEMON = False
+    FIELDS = (("code", F.UINT),)
+    code: int = 0
+
+
+@dataclass(kw_only=True)
+class HandleDone(Message):
+    """(code, id) of create_server_session, create_url_group, create_request_queue."""
+
+    TYPE = T.HANDLE_DONE
+    TO_DAEMON = False
+    FIELDS = (("code", F.UINT), ("object_id", F.UINT))
+    code: int = 0
+    object_id: int = 0
+
+
+@dataclass(kw_only=True)
+class ValueDone(Message):
+    """(code, value) of query_*_property."""
+
+    TYPE = T.VALUE_DONE
+    TO_DAEMON = False
+    FIELDS = (("code", F.UINT), ("value", F.VALUE))
+    code: int = 0
+    value: object = None
+
+
+@dataclass(kw_only=True)
+class BytesDone(Message):
+    """(code, bytes) of read_fragment and receive_body; the bytes travel in the tail."""
+
+    TYPE = T.BYTES_DONE
+    TO_DAEMON = False
+    FIELDS = (("code", F.UINT), ("data", F.TAIL_BYTES))
+    code: int = 0
+    data: bytes = b""
+
+
+@dataclass(kw_only=True)
+class RequestDone(Message):
+    """(code, snapshot, length) of receive_request; the snapshot's entity bytes travel in the tail."""
+
+    TYPE = T.REQUEST_DONE
+    TO_DAEMON = False
+    FIELDS = (("code", F.UINT), ("snapshot", F.SNAPSHOT), ("length", F.UINT))
+    code: int = 0
+    snapshot: RequestSnapshot | None = None
+    length: int = 0
+
+
+@dataclass(kw_only=True)
+class SentDone(Message):
+    """(code, bytes sent) of send_response and send_body."""
+
+    TYPE = T.SENT_DONE
+    TO_DAEMON = False
+    FIELDS = (("code", F.UINT), ("bytes_sent", F.UINT))
+    code: int = 0
+    bytes_sent: int = 0
+
+
+@dataclass(kw_only=True)
+class CancelDone(Message):
+    """The result of cancel_io: whether anything was cancelled."""
+
+    TYPE = T.CANCEL_DONE
+    TO_DAEMON = False
+    FIELDS = (("cancelled", F.BOOL),)
+    cancelled: bool = False
+
+
+@dataclass(kw_only=True)
+class StatsDone(Message):
+    """The result of statistics()."""
+
+    TYPE = T.STATS_DONE
+    TO_DAEMON = False
+    FIELDS = (("stats", F.STATS),)
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class Unsupported(Message):
+    """What the decoder yields for a type code it does not know (a newer peer): its fds are already closed.
+    The daemon answers the op with CodeDone(ERROR_NOT_SUPPORTED); a client closes the connection."""
+
+    type_code: int = 0
+
+
+CALLS: tuple[type[Message], ...] = (
+    Cancel,
+    CreateServerSession,
+    CloseServerSession,
+    SetSessionProperty,
+    QuerySessionProperty,
+    CreateUrlGroup,
+    CloseUrlGroup,
+    AddUrl,
+    RemoveUrl,
+    SetGroupProperty,
+    QueryGroupProperty,
+    CreateRequestQueue,
+    CloseRequestQueue,
+    SetQueueProperty,
+    QueryQueueProperty,
+    ShutdownRequestQueue,
+    AddUrlV1,
+    RemoveUrlV1,
+    AddFragment,
+    ReadFragment,
+    FlushCache,
+    CancelRequest,
+    Statistics,
+    ReceiveRequest,
+    ReceiveBody,
+    SendResponse,
+    SendBody,
+    WaitDisconnect,
+    WaitDemandStart,
+)
+COMPLETIONS: tuple[type[Message], ...] = (
+    CodeDone,
+    HandleDone,
+    ValueDone,
+    BytesDone,
+    RequestDone,
+    SentDone,
+    CancelDone,
+    StatsDone,
+)
+CONTROL_MESSAGES: tuple[type[Message], ...] = (Hello, Welcome, Refuse, GoingAway)
+MESSAGE_TYPES: dict[int, type[Message]] = {cls.TYPE: cls for cls in (*CONTROL_MESSAGES, *CALLS, *COMPLETIONS)}

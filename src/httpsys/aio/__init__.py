@@ -4,7 +4,7 @@ Responsibility: re-export the asyncio API. It holds no logic.
 """
 
 from httpsys.aio.headers import Headers
-from httpsys.aio.objects import RequestQueue, ServerSession, UrlGroup, driver_for_loop
+from httpsys.aio.objects import RequestQueue, ServerSession, UrlGroup, driver_for_loop, use_driver
 from httpsys.aio.request import OpaqueStream, Request, ResponseWriter
 
 __all__ = [
@@ -16,4 +16,5 @@ __all__ = [
     "ServerSession",
     "UrlGroup",
     "driver_for_loop",
+    "use_driver",
 ]

@@ -30,6 +30,7 @@ from wsproto.utilities import generate_accept_token, split_comma_header
 
 from httpsys._lifespan_error import LifespanError
 from httpsys.aio import OpaqueStream, Request, RequestQueue, ResponseWriter, ServerSession, UrlGroup
+from httpsys.aio.access import log_access
 from httpsys.aio.objects import drain_tasks, open_url_queue, wait_stop_or_failure
 from httpsys.errors import ConnectionInvalidError
 
@@ -714,6 +715,7 @@ class ASGIServer:
         concurrency: int = 1000,
         shutdown_timeout: float = 10.0,
         ws_max_size: int = 16 * 1024 * 1024,
+        access_log: bool = False,
     ) -> None:
         if lifespan not in ("auto", "on", "off"):
             raise ValueError(f"lifespan must be 'auto', 'on' or 'off', not {lifespan!r}")
@@ -727,6 +729,7 @@ class ASGIServer:
         self.concurrency = concurrency
         self.shutdown_timeout = shutdown_timeout
         self.ws_max_size = ws_max_size
+        self.access_log = access_log
         self.state: dict[str, Any] = {}
         self.started = asyncio.Event()
         self.session: ServerSession | None = None
@@ -808,22 +811,18 @@ class ASGIServer:
             tasks[request.snapshot.request_id] = loop.create_task(handle(request))
 
     async def _drain(self, receiver: asyncio.Task[None] | None) -> None:
-        """Graceful shutdown: disable the URL group, serve the requests already queued and in flight, then stop.
-
-        A disabled group turns new requests away the way the queue's 503 verbosity says (HTTP.sys's default,
-        Basic, resets the connection; Limited and Full answer 503).
-
-        The receiver keeps taking the requests already waiting in the queue while in-flight ones finish; once the
-        URL group is disabled nothing new can be queued, so cancelling its parked receive loses no request.
+        """Graceful shutdown (`ServerSession.drain`): the session's ports stop accepting, idle keep-alive
+        connections close, the others end with `Connection: close` after their current response; open WebSockets
+        are asked to close (1012). The receiver keeps taking the requests already queued or still arriving on
+        open connections; once those are answered and the connections closed (or after shutdown_timeout) it stops,
+        and what still runs is cancelled.
         """
-        group = self.group
-        if group is not None:
-            with contextlib.suppress(OSError):
-                group.set_enabled(False)
         for ws in list(self._websockets):
             with contextlib.suppress(OSError):
                 await ws.going_away()
-        await drain_tasks(self._tasks, receiver, self.shutdown_timeout, logger)
+        session = self.session
+        if session is not None:
+            await drain_tasks(session, self._tasks.values(), receiver, self.shutdown_timeout, logger)
 
     async def __aenter__(self) -> ASGIServer:
         self._stop = asyncio.Event()
@@ -894,6 +893,8 @@ class ASGIServer:
             finally:
                 if cycle._watcher is not None:
                     cycle.close()
+            if self.access_log and cycle.started:
+                log_access(request, cycle._status or 500)
         finally:
             self._active -= 1
             self._tasks.pop(request.snapshot.request_id, None)
@@ -915,6 +916,7 @@ class ASGIServer:
         logger.error("exception in ASGI application for %r", request, exc_info=exc)
         if not cycle.started:
             cycle.started = cycle.complete = True
+            cycle._status = 500
             try:
                 await request.respond(500, _ERROR_HEADERS, _ERROR_BODY)
                 return
@@ -935,6 +937,7 @@ class ASGIServer:
         elif not cycle.started:
             logger.error("ASGI application returned without a response for %r", request)
             cycle.started = cycle.complete = True
+            cycle._status = 500
             with contextlib.suppress(OSError):
                 await request.respond(500, _ERROR_HEADERS, _ERROR_BODY)
         else:

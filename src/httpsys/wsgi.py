@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from wsgiref.types import WSGIApplication, WSGIEnvironment
 
 from httpsys.aio import Request, RequestQueue, ResponseWriter, ServerSession, UrlGroup
+from httpsys.aio.access import log_access
 from httpsys.aio.objects import drain_tasks, open_url_queue, wait_stop_or_failure
 
 __all__ = ["FileWrapper", "WSGIServer", "serve"]
@@ -276,6 +277,7 @@ class WSGIServer:
         shutdown_timeout: float = 10.0,
         root_path: str = "",
         backlog: int | None = None,
+        access_log: bool = False,
     ) -> None:
         if threads < 1:
             raise ValueError("threads must be at least 1")
@@ -286,6 +288,7 @@ class WSGIServer:
         self.shutdown_timeout = shutdown_timeout
         self.root_path = root_path.rstrip("/")
         self.backlog = threads if backlog is None else backlog
+        self.access_log = access_log
         self.started = asyncio.Event()
         self.session: ServerSession | None = None
         self.queue: RequestQueue | None = None
@@ -346,12 +349,11 @@ class WSGIServer:
             self._tasks[request.snapshot.request_id] = loop.create_task(self._handle(request))
 
     async def _drain(self, receiver: asyncio.Task[None] | None) -> None:
-        """Disable the URL group (new requests: 503 or reset, per the 503 verbosity), finish queued and in-flight
-        requests within shutdown_timeout."""
-        if self.group is not None:
-            with contextlib.suppress(OSError):
-                self.group.set_enabled(False)
-        await drain_tasks(self._tasks, receiver, self.shutdown_timeout, logger)
+        """Graceful shutdown (`ServerSession.drain`): stop accepting, close idle keep-alive connections, end the
+        others with `Connection: close` after their current response, and answer the requests queued, in flight or
+        still arriving on them within shutdown_timeout; then cancel what still runs."""
+        if self.session is not None:
+            await drain_tasks(self.session, self._tasks.values(), receiver, self.shutdown_timeout, logger)
 
     # ----- one request ---------------------------------------------------------------------------------
     async def _handle(self, request: Request) -> None:
@@ -364,6 +366,8 @@ class WSGIServer:
             assert self._pool is not None
             outcome = await loop.run_in_executor(self._pool, self._call_app, exchange)
             await self._complete(loop, exchange, outcome)
+            if self.access_log:
+                log_access(request, _logged_status(exchange, outcome[0]))
         except asyncio.CancelledError:
             with contextlib.suppress(OSError):
                 request.cancel()
@@ -517,6 +521,14 @@ class WSGIServer:
             await request.respond(500, _ERROR_HEADERS, _ERROR_BODY)
         elif kind == _ABORT:
             request.cancel()
+
+
+def _logged_status(x: _Exchange, kind: int) -> int:
+    """The status that went on the wire for an exchange `_complete` handled (500 when the application failed
+    before starting a response)."""
+    if kind == _ERROR or x.status is None:
+        return 500
+    return x.status
 
 
 def _environ_key(name: bytes) -> str | None:

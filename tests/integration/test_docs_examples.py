@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -44,7 +45,14 @@ def running() -> Iterator[list[subprocess.Popen[str]]]:
 def test_docs_page_shows_the_example_files_verbatim() -> None:
     page = (ROOT / "docs" / "asyncio.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", page, re.S)
-    for name in ("hello.py", "echo_stream.py", "routing.py", "websocket_echo.py", "cached.py"):
+    for name in (
+        "hello.py",
+        "echo_stream.py",
+        "routing.py",
+        "websocket_echo.py",
+        "cached.py",
+        "graceful_stop.py",
+    ):
         assert (EXAMPLES / name).read_text() in blocks, name
 
 
@@ -112,3 +120,25 @@ def test_cached_example_pages_come_from_the_driver_until_flushed(
         assert client.get("/flush").text == "flushed"
         assert client.get("/news").text == "page /news built by request 4"
         assert client.get("/about").text == "page /about built by request 5"
+
+
+def test_graceful_stop_example_finishes_the_request_in_flight_with_connection_close(
+    running: list[subprocess.Popen[str]],
+) -> None:
+    proc, port = _start("graceful_stop.py")
+    running.append(proc)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as idle:
+        idle.sendall(b"GET /idle HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert idle.recv(65536).endswith(b"done /idle")
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as busy:
+            busy.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            time.sleep(0.2)
+            proc.send_signal(signal.SIGTERM)
+            assert idle.recv(65536) == b""  # the idle keep-alive connection is closed at once
+            data = b""
+            while chunk := busy.recv(65536):  # the response in flight, then the close
+                data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK") and b"\r\nConnection: close" in head and body == b"done /slow"
+    out, _err = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and out == "stopped: 0 request(s) cut short\n"

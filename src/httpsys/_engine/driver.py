@@ -344,6 +344,8 @@ class Driver:
         self.listeners: dict[int, Listener] = {}
         self.requests: dict[int, Request] = {}
         self.connections: dict[int, Http11Connection] = {}
+        # server sessions being drained (drain_server_session) -> the ports their drain stopped listening on
+        self.draining_sessions: dict[int, set[int]] = {}
         self.fragments = FragmentCache()
         self.timers: DeadlineHeap[Any] = DeadlineHeap()
         self._wakeup: asyncio.TimerHandle | None = None
@@ -617,6 +619,13 @@ class Driver:
                 conn.group.connections -= 1
             conn.group = group
             group.connections += 1
+            session = group.session
+            if (
+                self.draining_sessions
+                and session is not None
+                and session.session_id in self.draining_sessions
+            ):
+                conn.drain()  # a connection reaching a draining site: this request is its last
             limit = group.effective_max_connections()
             if limit is not None and group.connections > limit:
                 bound = self.queues.get(group.queue_id) if group.queue_id is not None else None
@@ -1499,9 +1508,49 @@ class Driver:
         session = self.sessions.pop(session_id, None)
         if session is None:
             return int(E.ERROR_INVALID_PARAMETER)
+        self.draining_sessions.pop(session_id, None)
         for gid in list(session.groups):
             self.close_url_group(gid)
         return OK
+
+    @_state_change
+    def drain_server_session(self, session_id: int) -> tuple[int, int]:
+        """Graceful stop of a server session's sites, as web servers stop (not an HTTP.sys call; decision 0012).
+
+        The ports only draining sessions have URLs on stop accepting connections (their listeners close). Every
+        connection the session serves - whose last request was routed to one of its URL groups, or, on such a
+        port, that has not sent a request yet - is drained: closed at once when idle, otherwise its current
+        response (and any it has parsed) carries `Connection: close` and it closes after it. A connection that
+        routes a request to the session later is drained the same way. Nothing is refused: requests queued, in
+        flight or still arriving on those connections are delivered and answered as usual. Calling it again
+        drains connections that arrived since; (code, connections the session still has open) - the caller
+        waits for 0 before it closes its queues.
+        """
+        session = self.sessions.get(session_id)
+        if session is None:
+            return int(E.ERROR_INVALID_PARAMETER), 0
+        ports = self.draining_sessions.setdefault(session_id, set())
+        only_draining: dict[int, bool] = {}
+        for prefix, registration in self.routing.entries():
+            group = self.groups.get(registration.group_id)
+            owner = group.session if group is not None else None
+            draining = owner is not None and owner.session_id in self.draining_sessions
+            only_draining[prefix.port] = only_draining.get(prefix.port, True) and draining
+        for port, closing in only_draining.items():
+            if closing:
+                ports.add(port)
+                listener = self.listeners.pop(port, None)
+                if listener is not None:
+                    listener.close()
+        still_open = 0
+        for conn in list(self.connections.values()):
+            group = conn.group
+            serves = group.session is session if group is not None else conn.port in ports
+            if serves:
+                conn.drain()
+                if not conn.closed:
+                    still_open += 1
+        return OK, still_open
 
     @_state_change
     def create_url_group(self, session_id: int) -> tuple[int, int]:

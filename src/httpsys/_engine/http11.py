@@ -663,7 +663,7 @@ class Http11Connection(asyncio.Protocol):
         if request.content_length is None and not request.chunked and method in (b"POST", b"PUT"):
             raise RequestRejected(CannedResponse.LENGTH_REQUIRED)
         request.host_header = host
-        request.keep_alive = parser.should_keep_alive()
+        request.keep_alive = parser.should_keep_alive() and not self._close_after  # (draining: see drain)
         request.head_bytes = head_size
         request.bytes_received = head_size
         request.local_addr = self.local_addr
@@ -964,6 +964,24 @@ class Http11Connection(asyncio.Protocol):
             return
         self._advance()
         self._update_reading()
+
+    def drain(self) -> None:
+        """The site this connection serves is stopping gracefully (Driver.drain_server_session): no request after
+        those already begun. Idle - no request in progress, or only the unread body of one already answered - it
+        closes now (lingering, like any close after a response). Otherwise every request it has parsed and not
+        begun answering gets `Connection: close` in its response, as does one whose head is still arriving, and
+        the connection closes after the current response. An opaque (upgraded) stream is its application's to
+        end."""
+        if self.closed or self._opaque is not None:
+            return
+        self._close_after = True
+        pipeline = self.pipeline
+        if not pipeline and (not self._in_message or self._draining is not None):
+            self.close_when_flushed()
+            return
+        for item in pipeline:
+            if isinstance(item, Request) and not item.response_started:
+                item.keep_alive = False
 
     def enter_opaque(self, request: Request) -> None:
         """After a 101 sent with OPAQUE: every byte both ways is entity body."""

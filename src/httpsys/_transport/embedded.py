@@ -120,6 +120,9 @@ class EmbeddedTransport:
     def close_server_session(self, session_id: int) -> int:
         return self._call(lambda: self.driver.close_server_session(session_id))
 
+    def drain_server_session(self, session_id: int) -> tuple[int, int]:
+        return self._call(lambda: self.driver.drain_server_session(session_id))
+
     def set_session_property(self, session_id: int, prop: int, value: object) -> int:
         return self._call(lambda: self.driver.set_session_property(session_id, prop, value))
 

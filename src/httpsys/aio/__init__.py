@@ -5,7 +5,7 @@ Responsibility: re-export the asyncio API. It holds no logic.
 
 from httpsys.aio.cache import CachePolicy
 from httpsys.aio.headers import Headers
-from httpsys.aio.objects import RequestQueue, ServerSession, UrlGroup, driver_for_loop
+from httpsys.aio.objects import RequestQueue, ServerSession, UrlGroup, driver_for_loop, use_driver
 from httpsys.aio.request import OpaqueStream, Request, ResponseWriter
 
 __all__ = [
@@ -18,4 +18,5 @@ __all__ = [
     "ServerSession",
     "UrlGroup",
     "driver_for_loop",
+    "use_driver",
 ]

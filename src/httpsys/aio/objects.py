@@ -12,7 +12,7 @@ import contextlib
 import itertools
 import logging
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -50,6 +50,23 @@ def driver_for_loop(settings: DriverSettings | None = None) -> EmbeddedTransport
         transport = EmbeddedTransport(loop=loop, settings=settings)
         _loop_transports[loop] = transport
     return transport
+
+
+def use_driver(transport: EmbeddedTransport) -> None:
+    """Make `transport` the driver of the running event loop: objects created on this loop without a transport
+    of their own (``ServerSession()``, and so the ASGI and WSGI servers) use it, as `driver_for_loop` returns it.
+
+    For a program that configures its driver itself (settings, a subclass that sets properties on every queue,
+    as the `httpsys` command does). Raises ValueError when `transport` is closed.
+
+    Example:
+        transport = EmbeddedTransport(loop=asyncio.get_running_loop(), settings=DriverSettings(max_connections=500))
+        use_driver(transport)
+        await ASGIServer(app, ["http://+:8000/"]).run(stop)   # served by `transport`
+    """
+    if transport.closed:
+        raise ValueError("use_driver: the transport is closed")
+    _loop_transports[asyncio.get_running_loop()] = transport
 
 
 def _check(code: int) -> None:
@@ -121,6 +138,54 @@ class ServerSession:
         if self.session_id:
             self.transport.close_server_session(self.session_id)
             self.session_id = 0
+
+    async def drain(
+        self,
+        in_flight: Collection[asyncio.Future[Any]] = (),
+        timeout: float = 10.0,
+        force: asyncio.Event | None = None,
+    ) -> int:
+        """Graceful stop of this session's sites, the way web servers stop; returns the handlers still running.
+
+        The driver stops accepting connections on the ports only this (or another draining) session uses,
+        closes the idle keep-alive connections the session serves, and ends every other one with
+        `Connection: close` after its current response. Requests already queued, in flight, or still arriving on
+        those connections keep being delivered: go on receiving and answering them. Returns once every task of
+        `in_flight` (a live collection: the handlers of requests in flight) is done and the session's connections
+        are closed, or after `timeout` seconds, or when `force` is set. Then close the request queues (what is
+        still waiting is reset) and cancel what still runs.
+
+        Example:
+            handlers: set[asyncio.Task[None]] = set()
+            ...                                   # a receive loop adds a task per request to `handlers`
+            left = await session.drain(handlers, timeout=10.0)
+            queue.close()
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if not self.session_id:
+            return sum(1 for task in in_flight if not task.done())
+        code, still_open = self.transport.drain_server_session(self.session_id)
+        _check(code)
+        forced = loop.create_task(force.wait()) if force is not None else None
+        while True:
+            running: set[asyncio.Future[Any]] = {task for task in in_flight if not task.done()}
+            remaining = deadline - loop.time()
+            if (not running and not still_open) or remaining <= 0 or (forced is not None and forced.done()):
+                break
+            if forced is not None:
+                running.add(forced)
+            # short waits: connections close, and requests arriving on them join `in_flight`, meanwhile
+            if running:
+                await asyncio.wait(running, timeout=min(remaining, 0.05), return_when=asyncio.FIRST_COMPLETED)
+            else:
+                await asyncio.sleep(min(remaining, 0.05))
+            code, still_open = self.transport.drain_server_session(self.session_id)
+            if code != _OK:
+                break  # the session was closed meanwhile
+        if forced is not None:
+            forced.cancel()
+        return sum(1 for task in in_flight if not task.done())
 
     def url_group(self) -> UrlGroup:
         """A new URL group in this session.
@@ -475,33 +540,33 @@ async def wait_stop_or_failure(receiver: asyncio.Task[None], stop: asyncio.Event
 
 
 async def drain_tasks(
-    tasks: Mapping[Any, asyncio.Task[Any]],
+    session: ServerSession,
+    tasks: Collection[asyncio.Task[Any]],
     receiver: asyncio.Task[None] | None,
     timeout: float,
-    logger: logging.Logger,
-) -> None:
-    """Graceful stop of a server loop: let `tasks` (in-flight requests, a live mapping) finish within `timeout`,
-    stop the `receiver`, then cancel what is still running.
+    logger: logging.Logger | None = None,
+    force: asyncio.Event | None = None,
+) -> int:
+    """Graceful stop of a server loop: `session.drain` while `receiver` keeps taking requests into `tasks` (a
+    live collection of the in-flight handlers), then stop the receiver and cancel what still runs after `timeout`
+    seconds (or once `force` is set); returns how many were cancelled (logged on `logger` when given).
 
     Example:
-        await drain_tasks(self._tasks, receiver, 10.0, logging.getLogger("myapp"))
+        await drain_tasks(session, self._tasks.values(), receiver, 10.0, logging.getLogger("myapp"))
     """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    await asyncio.sleep(0)  # let the receiver take what is already queued
-    while tasks and loop.time() < deadline:
-        await asyncio.wait(list(tasks.values()), timeout=deadline - loop.time())
-        await asyncio.sleep(0)
+    await session.drain(tasks, timeout, force)
     if receiver is not None and not receiver.done():
         receiver.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await receiver
-    still = list(tasks.values())
+    still = [task for task in tasks if not task.done()]
     if still:
-        logger.warning("cancelling %d request(s) still running after %.1f s", len(still), timeout)
+        if logger is not None:
+            logger.warning("cancelling %d request(s) still running after %.1f s", len(still), timeout)
         for task in still:
             task.cancel()
         await asyncio.wait(still, timeout=1.0)
+    return len(still)
 
 
 def _settle(fut: asyncio.Future[Any], value: Any) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from httpsys.cli.diagnostics import CommandError, parse_prefix
 from httpsys.cli.hosting import run_command
-from httpsys.cli.options import DEFAULT_DEMO_URL, build_parser, server_options
+from httpsys.cli.options import DEFAULT_DEMO_URL, DEFAULT_RUN_URL, build_parser, listen_urls, server_options
 
 __all__ = ["main"]
 
@@ -67,13 +67,18 @@ def _is_command_process() -> bool:
 def _command(args: argparse.Namespace) -> Callable[[], Coroutine[Any, Any, int]]:
     """The coroutine function of the chosen sub-command. URL prefixes are checked first, and the application
     of `run` is imported here, before the event loop starts, so import-time code does not run inside it."""
-    for url in args.url or ():
-        parse_prefix(url)
+    urls = listen_urls(args, DEFAULT_DEMO_URL if args.command == "demo" else DEFAULT_RUN_URL)
+    for url in urls:
+        if parse_prefix(url).scheme == "https":
+            raise CommandError(
+                f"cannot listen on {url!r}: https:// needs TLS, which httpsys does not have yet (use http://)"
+            )
+    options = server_options(args, urls)
     if args.command == "serve":
         from httpsys.cli.serve import serve_directory
 
         return lambda: serve_directory(
-            server_options(args),
+            options,
             args.directory,
             listing=args.listing,
             cache_ttl=args.cache_ttl,
@@ -82,10 +87,9 @@ def _command(args: argparse.Namespace) -> Callable[[], Coroutine[Any, Any, int]]
     if args.command == "demo":
         from httpsys.cli.demo import serve_demo
 
-        return lambda: serve_demo(server_options(args, args.url or [DEFAULT_DEMO_URL]))
+        return lambda: serve_demo(options)
     from httpsys.cli.run import detect_interface, load_app, run_application
 
-    options = server_options(args)
     app = load_app(args.app, args.app_dir)
     interface = detect_interface(app, args.app) if args.interface == "auto" else args.interface
     return lambda: run_application(

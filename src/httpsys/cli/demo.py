@@ -81,7 +81,7 @@ class DemoSite:
             },
         }
 
-    async def __call__(self, request: Request, segments: list[str]) -> None:
+    async def __call__(self, request: Request, segments: list[str]) -> int:
         if segments == ["_stats.json"]:
             body = json.dumps(self.snapshot(), indent=2).encode() + b"\n"
             status = await self._answer(request, [("Content-Type", "application/json"), _NO_STORE], body)
@@ -93,6 +93,7 @@ class DemoSite:
         else:
             status = await self.files.respond(request, segments)
         self.answered[status] += 1
+        return status
 
     @staticmethod
     async def _answer(request: Request, headers: list[tuple[str, str]], body: bytes) -> int:

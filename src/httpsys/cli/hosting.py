@@ -1,27 +1,32 @@
-"""Hosting a command on the embedded driver: the event loop, the configured driver, URL registration, signals.
+"""Hosting a command on the embedded driver: the event loop, the configured driver, URL registration, signals,
+the console.
 
 Responsibility: start the embedded driver on the command's event loop with the operator's settings (driver-wide
-limits, the server session's timers, the request queue length), register URL prefixes with readable errors,
-turn SIGINT/SIGTERM into a graceful stop, and run a request queue's receive loop that drains within a bound. It
-must not interpret requests: handlers (static files, the demo, the ASGI/WSGI adapters) do that.
+limits, the server session's timers, the request queue length) and make it the asyncio face's driver, register
+URL prefixes with readable errors, turn SIGINT/SIGTERM into a graceful stop, run a request queue's receive loop
+that drains within a bound (the asyncio face's `ServerSession.drain`, as the ASGI/WSGI servers do), and give the
+command's own loggers (`httpsys`, `httpsys.access`) their console handlers. It must not interpret requests:
+handlers (static files, the demo, the ASGI/WSGI adapters) do that; and it must not configure the root logger,
+which is the application's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
-import time
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
-import httpsys.aio.objects as aio_objects
 from httpsys._core.status import Win32Error
 from httpsys._core.urlprefix import UrlPrefix
 from httpsys._core.verbosity import Verbosity503
 from httpsys._transport.embedded import EmbeddedTransport, new_event_loop
-from httpsys.aio import Request, RequestQueue, ServerSession, UrlGroup
+from httpsys.aio import Request, RequestQueue, ServerSession, UrlGroup, use_driver
+from httpsys.aio.access import ACCESS_LOGGER
+from httpsys.aio.objects import drain_tasks
 from httpsys.cli.diagnostics import parse_prefix, registration_error
 from httpsys.cli.options import ServerOptions
 from httpsys.errors import HttpSysError
@@ -61,7 +66,7 @@ class ConfiguredTransport(EmbeddedTransport):
         code, handle = super().create_request_queue(name, flags, v1)
         if code != _OK or flags & _OPEN_EXISTING:
             return code, handle
-        # Limited 503 verbosity, as IIS configures its queues: while the command drains, clients see 503.
+        # Limited 503 verbosity, as IIS configures its queues: a request for a queue that is gone gets a 503.
         code = self.set_queue_property(handle, _PROP_VERBOSITY, int(Verbosity503.LIMITED))
         length = self.options.queue_length
         if code == _OK and length is not None:
@@ -75,10 +80,38 @@ class ConfiguredTransport(EmbeddedTransport):
 def host_driver(options: ServerOptions) -> ConfiguredTransport:
     """Start the configured driver on the running loop and make it the loop's driver for `httpsys.aio`
     (so `ServerSession()` objects created by adapters use it)."""
-    loop = asyncio.get_running_loop()
-    transport = ConfiguredTransport(loop, options)
-    aio_objects._loop_transports[loop] = transport
+    transport = ConfiguredTransport(asyncio.get_running_loop(), options)
+    use_driver(transport)
     return transport
+
+
+class ConsoleFormatter(logging.Formatter):
+    """uvicorn's console lines: the level name and a colon in a 9-wide column, then the message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname + ':':<9} {super().format(record)}"
+
+
+def console_logging(access_log: bool) -> None:
+    """Give the command's loggers a console (stderr) handler of their own and keep their lines out of the root
+    logger's (propagate off), as uvicorn does: `httpsys` (the adapters' errors) at WARNING and, when `access_log`,
+    `httpsys.access` at INFO. A logger the application configured already (it has handlers) is left alone; the
+    root logger is never touched, so an application's own log lines appear once, as it configured them."""
+    ours = logging.getLogger("httpsys")
+    if not ours.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("httpsys: %(levelname)s %(name)s: %(message)s"))
+        ours.addHandler(handler)
+        ours.propagate = False
+        if ours.level == logging.NOTSET:
+            ours.setLevel(logging.WARNING)
+    access = logging.getLogger(ACCESS_LOGGER)
+    if access_log and not access.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(ConsoleFormatter("%(message)s"))
+        access.addHandler(handler)
+        access.propagate = False
+        access.setLevel(logging.INFO)
 
 
 def register_urls(group: UrlGroup, urls: Sequence[str]) -> list[UrlPrefix]:
@@ -165,8 +198,9 @@ async def wait_or_force(awaitable: Awaitable[Any], timeout: float, force: asynci
 class RequestDispatcher:
     """Receives the requests of one queue and runs `handler` for each in its own task.
 
-    `drain` is the graceful stop: the URL group stops accepting (new requests get 503), requests already
-    received or waiting in the queue are finished, and after `timeout` seconds whatever is left is abandoned.
+    `drain` is the graceful stop (`ServerSession.drain`): the ports stop accepting, idle keep-alive connections
+    close, requests already received, waiting in the queue or still arriving on open connections are finished
+    (their responses say `Connection: close`), and after `timeout` seconds whatever is left is abandoned.
     """
 
     def __init__(
@@ -209,33 +243,16 @@ class RequestDispatcher:
         """Requests in the driver's queues not received yet (the embedded driver of a command has one)."""
         return int(self.queue.transport.statistics().get("queued", 0))
 
-    async def drain(self, group: UrlGroup, timeout: float, force: asyncio.Event) -> int:
+    async def drain(self, session: ServerSession, timeout: float, force: asyncio.Event) -> int:
         """Stop taking requests and finish those in flight within `timeout` s; the number abandoned."""
         try:
-            group.set_enabled(False)
+            abandoned = await drain_tasks(session, self.in_flight, self._receiver, timeout, force=force)
         except HttpSysError:
-            pass
-        deadline = time.monotonic() + timeout
-        forced = asyncio.ensure_future(force.wait())
-        try:
-            while (self.in_flight or self._waiting()) and not forced.done():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                # Short waits: requests still waiting in the queue are received (and join in_flight) meanwhile.
-                waits: set[asyncio.Future[Any]] = {forced, *self.in_flight}
-                await asyncio.wait(waits, timeout=min(remaining, 0.05), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            forced.cancel()
-        abandoned = len(self.in_flight) + self._waiting()
+            abandoned = len(self.in_flight)
+        abandoned += self._waiting()
         for task in list(self.in_flight):
-            task.cancel()  # handlers cancel their requests (HttpCancelHttpRequest resets those connections)
-        if self.in_flight:
-            await asyncio.wait(set(self.in_flight), timeout=1.0)
-        self.queue.close()  # ends the receive loop; requests still waiting in the queue are reset
-        if self._receiver is not None:
-            await asyncio.wait({self._receiver}, timeout=1.0)
-            self._receiver.cancel()
+            task.cancel()
+        self.queue.close()  # requests still waiting in the queue are reset
         return abandoned
 
 

@@ -1,13 +1,15 @@
 """The command line of `httpsys`: the argument parser, its help text, and the option values it produces.
 
 Responsibility: declare every sub-command and option (with ranges taken from HTTP.sys: USHORT timer seconds,
-MaxFieldLength, MaxRequestBytes, queue length), turn parsed arguments into `ServerOptions`, and map those onto
-the driver's settings and the server session's timer values. It must not start servers or touch sockets.
+MaxFieldLength, MaxRequestBytes, queue length), work out the URL prefixes that --url or uvicorn's --host/--port
+stand for, turn parsed arguments into `ServerOptions`, and map those onto the driver's settings and the server
+session's timer values. It must not start servers or touch sockets.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -17,8 +19,12 @@ from httpsys import __version__
 from httpsys._core.settings import DriverSettings
 from httpsys._core.timers import TimeoutLimits
 from httpsys._core.urlprefix import HostKind, InvalidUrlPrefix, parse_url_prefix
+from httpsys.cli.diagnostics import CommandError
 
 DEFAULT_DEMO_URL = "http://127.0.0.1:8080/"
+DEFAULT_HOST = "127.0.0.1"  # uvicorn's defaults, for --host/--port and for `run`/`serve` without --url
+DEFAULT_PORT = 8000
+DEFAULT_RUN_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}/"
 DEFAULT_SHUTDOWN_TIMEOUT = 10.0
 LOG_FORMATS = ("w3c", "iis", "ncsa")
 
@@ -32,14 +38,18 @@ examples:
   httpsys serve ./public --url http://+:8080/static/ --listing --cache-ttl 60
       every host name on port 8080, under /static/, with directory listings
   httpsys run hello:app --url http://127.0.0.1:8000/
-      an ASGI or WSGI application (found by inspecting hello.app)
+      an ASGI or WSGI application (found by inspecting hello.app); the same as
+      httpsys run hello:app --port 8000
   httpsys run myproject.wsgi:application --interface wsgi --threads 16 --url http://+:8000/
   httpsys demo
       the project's demo site and live driver statistics at http://127.0.0.1:8080/
 
 URL prefixes use HTTP.sys syntax: scheme://host:port/path/ where host is a name, an IP address,
-'+' (every host name, strong wildcard) or '*' (weak wildcard); the port is required.
-Ctrl+C or SIGTERM stops taking requests, finishes those in flight (up to --shutdown-timeout) and exits 0.
+'+' (every host name, strong wildcard) or '*' (weak wildcard); the port is required. https:// needs TLS,
+which httpsys does not have yet. --host/--port (uvicorn's spelling) stand for one such prefix; without
+--url, --host or --port, `run` and `serve` listen on http://127.0.0.1:8000/.
+Ctrl+C or SIGTERM stops accepting connections, closes idle ones, finishes the requests in flight (their
+responses say Connection: close; up to --shutdown-timeout) and exits 0.
 Configuration errors print one line on stderr and exit with status 2.
 """
 
@@ -93,6 +103,7 @@ class ServerOptions:
     max_connections: int | None = None
     queue_length: int | None = None
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
+    access_log: bool = True
 
     def driver_settings(self) -> DriverSettings:
         """Driver-wide values (the registry parameters of HTTP.sys) for the embedded driver."""
@@ -143,6 +154,42 @@ def ip_listen_list(urls: Sequence[str]) -> tuple[str, ...]:
     return tuple(addresses)
 
 
+def listen_urls(ns: argparse.Namespace, default: str) -> list[str]:
+    """The URL prefixes to register: every --url, or the one --host/--port stand for, or `default`.
+
+    `--host` is uvicorn's: an IP address listens on that address (`0.0.0.0` and `::`, every address, become the
+    strong wildcard `+`), `localhost` is 127.0.0.1, any other name is a host-name prefix (HTTP.sys then routes
+    only requests whose Host header names it); `--port` defaults to 8000 and `--host` to 127.0.0.1.
+
+    >>> listen_urls(argparse.Namespace(url=None, host="0.0.0.0", port=None), "")
+    ['http://+:8000/']
+    """
+    host, port = getattr(ns, "host", None), getattr(ns, "port", None)
+    if ns.url:
+        if host is not None or port is not None:
+            raise CommandError("give either --url or --host/--port, not both")
+        return list(ns.url)
+    if host is None and port is None:
+        return [default]
+    if host is not None and not _HOST_TEXT.fullmatch(host):
+        raise CommandError(f"invalid --host {host!r}: a host name or an IP address is expected")
+    return [f"http://{_prefix_host(DEFAULT_HOST if host is None else host)}:{port or DEFAULT_PORT}/"]
+
+
+_HOST_TEXT = re.compile(r"[A-Za-z0-9._\-:\[\]%+*]*")
+
+
+def _prefix_host(host: str) -> str:
+    """The host part of a URL prefix for uvicorn's --host value."""
+    if host in ("0.0.0.0", "::", "[::]", "+", "*", ""):
+        return "*" if host == "*" else "+"
+    if host.lower() == "localhost":
+        return "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        return f"[{host}]"
+    return host
+
+
 def server_options(ns: argparse.Namespace, urls: Sequence[str] | None = None) -> ServerOptions:
     """The ServerOptions of a parsed command line."""
     return ServerOptions(
@@ -159,18 +206,38 @@ def server_options(ns: argparse.Namespace, urls: Sequence[str] | None = None) ->
         max_connections=ns.max_connections,
         queue_length=ns.queue_length,
         shutdown_timeout=ns.shutdown_timeout,
+        access_log=not getattr(ns, "no_access_log", False),
     )
 
 
-def _add_server_options(parser: argparse.ArgumentParser, *, url_required: bool, queue: bool) -> None:
+def _add_server_options(parser: argparse.ArgumentParser, *, default_url: str, queue: bool) -> None:
     where = parser.add_argument_group("where to listen")
     where.add_argument(
         "--url",
         action="append",
-        required=url_required,
         metavar="PREFIX",
-        help="URL prefix to register, e.g. http://+:8080/ or http://127.0.0.1:8080/app/ (repeatable)"
-        + ("" if url_required else f"; default {DEFAULT_DEMO_URL}"),
+        help="URL prefix to register, e.g. http://+:8080/ or http://127.0.0.1:8080/app/ (repeatable; "
+        f"http:// only: no TLS yet); default {default_url}",
+    )
+    where.add_argument(
+        "--host",
+        metavar="HOST",
+        help=f"uvicorn's spelling, mapped to --url http://HOST:PORT/ (default {DEFAULT_HOST}): "
+        "0.0.0.0 or :: is every address (http://+:PORT/), localhost is 127.0.0.1, "
+        "another name is a host-name prefix (requests must say Host: HOST)",
+    )
+    where.add_argument(
+        "--port",
+        type=_ranged_int(1, _USHORT, "port"),
+        metavar="PORT",
+        help=f"uvicorn's spelling, mapped to --url http://HOST:PORT/ (default {DEFAULT_PORT})",
+    )
+    console = parser.add_argument_group("console")
+    console.add_argument(
+        "--no-access-log",
+        action="store_true",
+        help='do not print a line per response on stderr (127.0.0.1:54321 - "GET / HTTP/1.1" 200); '
+        "they go to the httpsys.access logger",
     )
     if queue:
         where.add_argument(
@@ -263,6 +330,7 @@ def build_parser() -> CommandLineParser:
         description="Run an ASGI or WSGI application on one or more URL prefixes.",
         epilog="examples:\n"
         "  httpsys run hello:app --url http://127.0.0.1:8000/\n"
+        "  httpsys run main:app --host 0.0.0.0 --port 8000        (the same as --url http://+:8000/)\n"
         "  httpsys run mysite.wsgi:application --interface wsgi --threads 16 --url http://+:8000/\n"
         "  httpsys run api:app --url http://+:8000/api/ --root-path /api --queue api\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -297,7 +365,7 @@ def build_parser() -> CommandLineParser:
         metavar="DIR",
         help="directory put first on sys.path before importing the application (default: the current one)",
     )
-    _add_server_options(run, url_required=True, queue=True)
+    _add_server_options(run, default_url=DEFAULT_RUN_URL, queue=True)
 
     serve = commands.add_parser(
         "serve",
@@ -325,7 +393,7 @@ def build_parser() -> CommandLineParser:
         default="strong",
         help="entity tags from size and modification time: strong (default; If-Range works) or weak",
     )
-    _add_server_options(serve, url_required=True, queue=True)
+    _add_server_options(serve, default_url=DEFAULT_RUN_URL, queue=True)
 
     demo = commands.add_parser(
         "demo",
@@ -334,5 +402,5 @@ def build_parser() -> CommandLineParser:
         epilog=f"example:\n  httpsys demo --url {DEFAULT_DEMO_URL}\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_server_options(demo, url_required=False, queue=False)
+    _add_server_options(demo, default_url=DEFAULT_DEMO_URL, queue=False)
     return parser

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
-import logging
 import os
 import sys
 import threading
@@ -20,13 +19,22 @@ import traceback
 from typing import Any, Literal, Protocol, cast
 
 from httpsys.cli.diagnostics import EXIT_FAILURE, CommandError, failure
-from httpsys.cli.hosting import StopSignals, host_driver, probe_urls, say, wait_or_force, warn
+from httpsys.cli.hosting import (
+    StopSignals,
+    console_logging,
+    host_driver,
+    probe_urls,
+    say,
+    wait_or_force,
+    warn,
+)
 from httpsys.cli.options import ServerOptions
 from httpsys.errors import HttpSysError
 
 Interface = Literal["asgi", "wsgi"]
 
 _LIFESPAN_GRACE = 2.0
+_OWN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 class AppServer(Protocol):
@@ -35,12 +43,36 @@ class AppServer(Protocol):
     async def run(self, stop: asyncio.Event | None = None) -> None: ...
 
 
+def _describe(exc: BaseException) -> str:
+    """'ZeroDivisionError: division by zero (broken.py, line 2)': the exception and where it was raised, once
+    (a SyntaxError's own text already ends with its location, so only its message is taken)."""
+    text = exc.msg if isinstance(exc, SyntaxError) and exc.msg else str(exc)
+    return f"{type(exc).__name__}: {text}{_where(exc)}"
+
+
+def _kind_of(obj: object) -> str:
+    """'an int', 'a dict', 'None': what a value is, for a message."""
+    if obj is None:
+        return "None"
+    name = type(obj).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def _file_hint(module_name: str, attr: str) -> str:
+    """The MODULE:APP (and --app-dir) meant by a file path given as the module, e.g. `src/app.py:app`."""
+    path = module_name[:-3] if module_name.endswith(".py") else module_name
+    directory, _, name = path.replace(os.sep, "/").rstrip("/").rpartition("/")
+    hint = f"{name.replace('/', '.')}:{attr}"
+    return f"{hint} --app-dir {directory}" if directory else hint
+
+
 def _where(exc: BaseException) -> str:
-    """' (file.py, line 3)' for the innermost frame of an exception raised while importing."""
+    """' (file.py, line 3)' for the innermost frame of an exception raised while importing ('' when the only
+    frames are the command's own: a factory called with the wrong arguments)."""
     if isinstance(exc, SyntaxError) and exc.filename:
         filename, lineno = exc.filename, exc.lineno
     else:
-        frames = traceback.extract_tb(exc.__traceback__)
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_OWN_DIR)]
         if not frames:
             return ""
         filename, lineno = frames[-1].filename, frames[-1].lineno
@@ -58,10 +90,17 @@ def load_app(spec: str, app_dir: str = ".") -> object:
     """
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
-        raise CommandError(f"cannot import {spec!r}: expected MODULE:APP, for example hello:app")
+        hint = f"; did you mean {_file_hint(module_name, 'app')}?" if module_name.endswith(".py") else ""
+        raise CommandError(f"cannot import {spec!r}: expected MODULE:APP, for example hello:app{hint}")
     factory = attr.endswith("()")
     if factory:
         attr = attr[:-2]
+    if not all(part.isidentifier() for part in attr.split(".")):
+        raise CommandError(
+            f"cannot import {spec!r}: {attr!r} is not an attribute name (MODULE:APP, e.g. hello:app)"
+        )
+    if not os.path.isdir(app_dir):
+        raise CommandError(f"cannot import {spec!r}: --app-dir {app_dir!r} is not a directory")
     path = os.path.abspath(app_dir)
     if path not in sys.path:
         sys.path.insert(0, path)
@@ -70,10 +109,15 @@ def load_app(spec: str, app_dir: str = ".") -> object:
     except ModuleNotFoundError as exc:
         missing = exc.name or ""
         if missing and (module_name == missing or module_name.startswith(missing + ".")):
+            if module_name.endswith(".py") or "/" in module_name:
+                raise CommandError(
+                    f"cannot import {spec!r}: no module named {missing!r} (MODULE is a module name, "
+                    f"not a file: did you mean {_file_hint(module_name, spec.partition(':')[2])}?)"
+                )
             raise CommandError(f"cannot import {spec!r}: no module named {missing!r}")
-        raise CommandError(f"cannot import {spec!r}: ModuleNotFoundError: {exc}{_where(exc)}")
+        raise CommandError(f"cannot import {spec!r}: {_describe(exc)}")
     except Exception as exc:
-        raise CommandError(f"cannot import {spec!r}: {type(exc).__name__}: {exc}{_where(exc)}")
+        raise CommandError(f"cannot import {spec!r}: {_describe(exc)}")
     obj: object = module
     for part in attr.split("."):
         try:
@@ -86,11 +130,9 @@ def load_app(spec: str, app_dir: str = ".") -> object:
         try:
             obj = obj()
         except Exception as exc:
-            raise CommandError(
-                f"cannot import {spec!r}: {attr}() raised {type(exc).__name__}: {exc}{_where(exc)}"
-            )
+            raise CommandError(f"cannot import {spec!r}: {attr}() raised {_describe(exc)}")
     if not callable(obj):
-        raise CommandError(f"{spec!r} is not an application: a {type(obj).__name__} is not callable")
+        raise CommandError(f"{spec!r} is not an application: it is {_kind_of(obj)}, not a callable")
     return obj
 
 
@@ -139,16 +181,15 @@ def make_server(
             raise
         raise CommandError(f"the {interface.upper()} adapter ({name}) is not available", EXIT_FAILURE)
     urls = list(options.urls)
-    extra: dict[str, object] = {}
-    cls = adapter.ASGIServer if interface == "asgi" else adapter.WSGIServer
-    if "shutdown_timeout" in inspect.signature(cls).parameters:
-        extra["shutdown_timeout"] = options.shutdown_timeout
+    common: dict[str, Any] = {
+        "queue_name": options.queue_name,
+        "shutdown_timeout": options.shutdown_timeout,
+        "access_log": options.access_log,
+    }
     if interface == "asgi":
-        server = cls(
-            app, urls, queue_name=options.queue_name, root_path=root_path, lifespan=lifespan, **extra
-        )
+        server = adapter.ASGIServer(app, urls, root_path=root_path, lifespan=lifespan, **common)
     else:
-        server = cls(app, urls, threads=threads, queue_name=options.queue_name, **extra)
+        server = adapter.WSGIServer(app, urls, threads=threads, **common)
     return cast(AppServer, server)
 
 
@@ -164,8 +205,7 @@ async def run_application(
 ) -> int:
     """Run `app` until SIGINT/SIGTERM, then stop it within `options.shutdown_timeout`; the exit status."""
     server = make_server(app, interface, options, threads=threads, root_path=root_path, lifespan=lifespan)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, format="httpsys: %(levelname)s %(name)s: %(message)s")
+    console_logging(options.access_log)  # the command's loggers only: the root logger is the application's
     signals = StopSignals()
     signals.install()
     transport = host_driver(options)
@@ -223,4 +263,4 @@ def _raise_for(task: asyncio.Future[None]) -> None:
         return
     if isinstance(exc, HttpSysError):
         raise failure(exc, "running the application")
-    raise CommandError(f"the application failed: {type(exc).__name__}: {exc}{_where(exc)}", EXIT_FAILURE)
+    raise CommandError(f"the application failed: {_describe(exc)}", EXIT_FAILURE)

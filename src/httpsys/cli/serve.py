@@ -14,11 +14,13 @@ from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from httpsys.aio import Request, ServerSession
+from httpsys.aio.access import log_access
 from httpsys.cli.diagnostics import CommandError, failure
 from httpsys.cli.hosting import (
     ConfiguredTransport,
     RequestDispatcher,
     StopSignals,
+    console_logging,
     host_driver,
     register_urls,
     say,
@@ -28,10 +30,13 @@ from httpsys.cli.options import ServerOptions
 from httpsys.cli.static_files import StaticFiles, segments_below
 from httpsys.errors import HttpSysError
 
-SiteHandler = Callable[[Request, list[str]], Awaitable[object]]
+SiteHandler = Callable[[Request, list[str]], Awaitable[int]]
+"""A site's request handler: answers the request for the path segments below its URL prefix and returns the
+status it answered with (what the access log shows)."""
 
 
-async def _answer_failure(request: Request, exc: BaseException) -> None:
+async def _answer_failure(request: Request, exc: BaseException) -> int:
+    """500 for a handler that failed; the status logged (0: nothing could be sent, the request was reset)."""
     sys.stderr.write(f"httpsys: error answering {request.method} {request.url}:\n")
     traceback.print_exception(exc, file=sys.stderr)
     try:
@@ -40,6 +45,8 @@ async def _answer_failure(request: Request, exc: BaseException) -> None:
         )
     except (RuntimeError, ConnectionError, HttpSysError):
         request.cancel()  # the response had started: reset the connection rather than send a broken body
+        return 0
+    return 500
 
 
 async def host_site(
@@ -47,6 +54,7 @@ async def host_site(
 ) -> int:
     """Serve the handler `make_handler(driver)` returns on the options' URL prefixes until SIGINT/SIGTERM;
     the exit status (0)."""
+    console_logging(options.access_log)
     signals = StopSignals()
     signals.install()
     transport = host_driver(options)
@@ -62,16 +70,19 @@ async def host_site(
         prefixes = register_urls(group, options.urls)
         handler = make_handler(transport)
         depths = [sum(1 for part in prefix.path.split("/") if part) for prefix in prefixes]
+        access_log = options.access_log
 
         async def on_request(request: Request) -> None:
             context = request.url_context
             depth = depths[context] if 0 <= context < len(depths) else 0
             try:
-                await handler(request, segments_below(request.path, depth))
+                status = await handler(request, segments_below(request.path, depth))
             except (ConnectionError, HttpSysError):
                 raise
             except Exception as exc:
-                await _answer_failure(request, exc)
+                status = await _answer_failure(request, exc)
+            if access_log and status:
+                log_access(request, status)
 
         dispatcher = RequestDispatcher(queue, on_request)
         dispatcher.start()
@@ -80,7 +91,7 @@ async def host_site(
         busy = len(dispatcher.in_flight)
         timeout = options.shutdown_timeout
         warn(f"stopping: finishing {busy} request(s) in flight (up to {timeout:g} s)" if busy else "stopping")
-        abandoned = await dispatcher.drain(group, timeout, signals.force)
+        abandoned = await dispatcher.drain(session, timeout, signals.force)
         if abandoned:
             warn(f"{abandoned} request(s) did not finish within {timeout:g} s and were abandoned")
         return 0

@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "src" / "httpsys"
 TARGET = ROOT / "build" / "native"
 
-# The per-request path: the driver (parsing, routing, delivery, the send path) and the asyncio and ASGI faces
-# (docs/decisions/0009).
+# The per-request path: the driver and its rooms (parsing, routing, delivery, the send path; decision 0010) and the
+# asyncio and ASGI faces (docs/decisions/0009).
 NATIVE_MODULES = (
     "httpsys/_core/canonical.py",
     "httpsys/_core/objects.py",
@@ -35,6 +35,12 @@ NATIVE_MODULES = (
     "httpsys/_engine/request.py",
     "httpsys/_engine/http11.py",
     "httpsys/_engine/driver.py",
+    "httpsys/_engine/listeners.py",
+    "httpsys/_engine/registry.py",
+    "httpsys/_engine/delivery.py",
+    "httpsys/_engine/send_path.py",
+    "httpsys/_engine/caches.py",
+    "httpsys/_engine/counters.py",
     "httpsys/aio/headers.py",
     "httpsys/aio/objects.py",
     "httpsys/aio/request.py",

@@ -1,0 +1,209 @@
+"""The ports: a listener per TCP port with a registered URL, and the connections they accept.
+
+Responsibility: open a port's listening sockets (IPv4 and IPv6, per the IP listen list) when the first URL
+prefix on it is registered and close them when the last one goes, serve each socket with an asyncio server
+whose protocol is an `Http11Connection`, and keep the table of live connections by ConnectionId under the global
+connection limit. It must not parse, route or answer requests: a connection hands its requests to delivery
+(decision 0010).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import resource
+import socket
+from typing import TYPE_CHECKING
+
+from httpsys._core.status import Win32Error
+from httpsys._engine.http11 import Http11Connection
+
+if TYPE_CHECKING:
+    from httpsys._engine.driver import Driver
+
+E = Win32Error
+OK = int(E.NO_ERROR)
+
+
+class Listener:
+    """The listening sockets of one TCP port (IPv4 and IPv6) and their asyncio servers."""
+
+    def __init__(self, port: int, scheme: str, sockets: list[socket.socket]) -> None:
+        self.port = port
+        self.scheme = scheme
+        self.sockets = sockets
+        self.servers: list[asyncio.AbstractServer] = []
+        self.closing = False
+
+    def close(self) -> None:
+        self.closing = True
+        for server in self.servers:
+            server.close()
+        self.servers = []
+        for sock in self.sockets:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+
+def bind_port(port: int, addresses: tuple[str, ...] = ("0.0.0.0", "::")) -> list[socket.socket]:
+    """Bind and listen on `port` for every address; raises OSError(EADDRINUSE) if a foreign socket holds it."""
+    socks: list[socket.socket] = []
+    try:
+        for address in addresses:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            try:
+                sock = socket.socket(family, socket.SOCK_STREAM)
+            except OSError:
+                if family == socket.AF_INET6:
+                    continue  # no IPv6 on this machine
+                raise
+            socks.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind((address, port))
+            except OSError as exc:
+                if family == socket.AF_INET6 and exc.errno == errno.EADDRNOTAVAIL:
+                    socks.pop().close()
+                    continue
+                raise
+            sock.listen(4096)
+            sock.setblocking(False)
+    except BaseException:
+        for sock in socks:
+            sock.close()
+        raise
+    return socks
+
+
+class Ports:
+    """The listeners of one driver by TCP port, and the connections accepted on them by ConnectionId."""
+
+    def __init__(self, driver: Driver, listen_addresses: tuple[str, ...] | None) -> None:
+        self.driver = driver
+        settings = driver.settings
+        self.max_connections = settings.max_connections or _max_connections_from_rlimit()
+        self.listen_addresses = listen_addresses or settings.ip_listen_list or ("0.0.0.0", "::")
+        self.listeners: dict[int, Listener] = {}
+        self.connections: dict[int, Http11Connection] = {}
+        # server sessions being drained (drain_server_session) -> the ports their drain stopped listening on
+        self.draining_sessions: dict[int, set[int]] = {}
+
+    # ================================================================ listeners
+    def ensure_listener(self, port: int, scheme: str) -> int:
+        if port in self.listeners:
+            return OK
+        try:
+            socks = bind_port(port, self.listen_addresses)
+        except PermissionError:
+            return int(E.ERROR_ACCESS_DENIED)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return int(E.ERROR_SHARING_VIOLATION)
+            if exc.errno == errno.EACCES:
+                return int(E.ERROR_ACCESS_DENIED)
+            return int(E.ERROR_INVALID_PARAMETER)
+        listener = Listener(port, scheme, socks)
+        self.listeners[port] = listener
+        for sock in socks:
+            self.driver.loop.create_task(self._serve(listener, sock))
+        return OK
+
+    async def _serve(self, listener: Listener, sock: socket.socket) -> None:
+        if listener.closing:
+            return
+        driver = self.driver
+        server = await driver.loop.create_server(
+            lambda: Http11Connection(driver, listener.port, listener.scheme), sock=sock, backlog=4096
+        )
+        if listener.closing:
+            server.close()
+        else:
+            listener.servers.append(server)
+
+    def maybe_close_listener(self, port: int) -> None:
+        if self.driver.registry.routing.count_on_port(port) == 0:
+            listener = self.listeners.pop(port, None)
+            if listener is not None:
+                listener.close()
+
+    def drain_server_session(self, session_id: int) -> tuple[int, int]:
+        """Graceful stop of a server session's sites, as web servers stop (not an HTTP.sys call; decision 0012).
+
+        The ports only draining sessions have URLs on stop accepting connections (their listeners close). Every
+        connection the session serves - whose last request was routed to one of its URL groups, or, on such a
+        port, that has not sent a request yet - is drained: closed at once when idle, otherwise its current
+        response (and any it has parsed) carries `Connection: close` and it closes after it. A connection that
+        routes a request to the session later is drained the same way. Nothing is refused: requests queued, in
+        flight or still arriving on those connections are delivered and answered as usual. Calling it again
+        drains connections that arrived since; (code, connections the session still has open) - the caller
+        waits for 0 before it closes its queues.
+        """
+        registry = self.driver.registry
+        session = registry.sessions.get(session_id)
+        if session is None:
+            return int(E.ERROR_INVALID_PARAMETER), 0
+        ports = self.draining_sessions.setdefault(session_id, set())
+        only_draining: dict[int, bool] = {}
+        for prefix, registration in registry.routing.entries():
+            group = registry.groups.get(registration.group_id)
+            owner = group.session if group is not None else None
+            draining = owner is not None and owner.session_id in self.draining_sessions
+            only_draining[prefix.port] = only_draining.get(prefix.port, True) and draining
+        for port, closing in only_draining.items():
+            if closing:
+                ports.add(port)
+                listener = self.listeners.pop(port, None)
+                if listener is not None:
+                    listener.close()
+        still_open = 0
+        for conn in list(self.connections.values()):
+            group = conn.group
+            serves = group.session is session if group is not None else conn.port in ports
+            if serves:
+                conn.drain()
+                if not conn.closed:
+                    still_open += 1
+        return OK, still_open
+
+    # ================================================================ connections
+    def connection_made(self, conn: Http11Connection) -> bool:
+        if conn.scheme == "https":
+            # No TLS yet, so no SSL binding can exist: the handshake fails as on HTTP.sys without one, and the
+            # port never answers in plaintext (docs/decisions/0013).
+            counters = self.driver.counters
+            counters.stats["https_refused"] += 1
+            counters.log_error(conn, None, 0, "Connection_Dropped")
+            conn.reset()
+            return False
+        if len(self.connections) >= self.max_connections:
+            counters = self.driver.counters
+            counters.stats["Connections_refused"] += 1
+            counters.log_error(conn, None, 0, "ConnLimit")
+            conn.reset()
+            return False
+        conn.connection_id = self.driver.next_id()
+        self.connections[conn.connection_id] = conn
+        cache = self.driver.caches.response_cache
+        if cache is not None:
+            # the connection's fast path: the requests remembered on its address (decision 0008)
+            conn.remembered = cache.requests_on(conn.local_addr, conn.scheme)
+        return True
+
+    def connection_lost(self, conn: Http11Connection) -> None:
+        self.connections.pop(conn.connection_id, None)
+        group = conn.group
+        if group is not None:
+            group.connections -= 1
+            conn.group = None
+
+
+def _max_connections_from_rlimit() -> int:
+    """A global connection cap below RLIMIT_NOFILE, with headroom for files, logs and listeners."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        soft = 1 << 20
+    return max(64, soft - 256)

@@ -139,16 +139,22 @@ def make_server(
             raise
         raise CommandError(f"the {interface.upper()} adapter ({name}) is not available", EXIT_FAILURE)
     urls = list(options.urls)
-    extra: dict[str, object] = {}
-    cls = adapter.ASGIServer if interface == "asgi" else adapter.WSGIServer
-    if "shutdown_timeout" in inspect.signature(cls).parameters:
-        extra["shutdown_timeout"] = options.shutdown_timeout
+    # Both adapters take shutdown_timeout. No signature probing: the compiled ASGIServer has no signature for
+    # `inspect` to read.
+    timeout = options.shutdown_timeout
     if interface == "asgi":
-        server = cls(
-            app, urls, queue_name=options.queue_name, root_path=root_path, lifespan=lifespan, **extra
+        server = adapter.ASGIServer(
+            app,
+            urls,
+            queue_name=options.queue_name,
+            root_path=root_path,
+            lifespan=lifespan,
+            shutdown_timeout=timeout,
         )
     else:
-        server = cls(app, urls, threads=threads, queue_name=options.queue_name, **extra)
+        server = adapter.WSGIServer(
+            app, urls, threads=threads, queue_name=options.queue_name, shutdown_timeout=timeout
+        )
     return cast(AppServer, server)
 
 

@@ -305,8 +305,15 @@ def build_dist(outdir: Path) -> int:
     shutil.rmtree(outdir, ignore_errors=True)
     outdir.mkdir(parents=True)
     log_path = outdir / "build.log"
-    print(f"building the sdist and the wheel into {outdir} (python -m build; full log in {log_path})", flush=True)
+    print(
+        f"building the sdist and the wheel into {outdir} (python -m build; full log in {log_path})",
+        flush=True,
+    )
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # The sdist step writes src/httpsys.egg-info; an editable install has src/ on sys.path, where it would be a
+    # second httpsys distribution, so it goes again unless it was there before.
+    egg_info = SOURCE_ROOT / "httpsys.egg-info"
+    made_egg_info = not egg_info.exists()
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "build", "--outdir", str(outdir), str(ROOT)],
@@ -316,11 +323,16 @@ def build_dist(outdir: Path) -> int:
             env=env,
         )
         assert proc.stdout is not None
+        versions = False  # in the list under "* Installed build dependency versions:"
         for line in proc.stdout:
             log.write(line)
-            if _SHOWN.match(line):
+            if line.startswith("* "):
+                versions = line.startswith("* Installed build dependency versions")
+            if _SHOWN.match(line) or (versions and line.startswith("  - ")):
                 print("  " + line.rstrip(), flush=True)
         code = proc.wait()
+    if made_egg_info:
+        shutil.rmtree(egg_info, ignore_errors=True)
     if code != 0:
         tail = log_path.read_text(encoding="utf-8").splitlines()[-30:]
         print("\n".join(["the build failed; the end of its log:", *tail]), file=sys.stderr)

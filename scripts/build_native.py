@@ -99,9 +99,15 @@ def pure_reason(editable: bool) -> str:
 
 
 def one_line(exc: BaseException) -> str:
-    """The last non-empty line of an exception's text (a compiler error can run to many lines)."""
+    """The last non-empty line of an exception's text, short: a compiler error can run to many lines, and a failed
+    command's names the whole command line (the build log keeps it)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return f"{type(exc).__name__}: {lines[-1]}" if lines else type(exc).__name__
+    text = lines[-1] if lines else ""
+    if " returned non-zero exit status" in text:
+        text = "the command" + text[text.index(" returned non-zero exit status") :]
+    elif len(text) > 200:
+        text = text[:197] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 # ---------------------------------------------------------------------------------------------------- generating C

@@ -20,6 +20,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 .PHONY: run test lint typecheck unit unit-native wheel native venv clean fuzz test-attacks
 
 $(STAMP): pyproject.toml
+	@echo "installing httpsys (editable, pure Python) and the test tools into $(VENV)"
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -36,12 +37,14 @@ wheel: $(WHEEL)
 
 # The wheel installed as a user installs it (its dependencies, no source tree), then the test tools beside it.
 $(NATIVE): $(WHEEL)
+	@echo "installing $$(cat $(WHEEL)) into $(NATIVE_VENV)"
 	test -x $(NATIVE_BIN)/python || $(PY) -m venv $(NATIVE_VENV)
 	$(NATIVE_BIN)/pip install $(PIP_QUIET) "$$(cat $(WHEEL))"
 	$(NATIVE_BIN)/pip install $(PIP_QUIET) --force-reinstall --no-deps "$$(cat $(WHEEL))"
 	touch $@
 
 $(NATIVE_TEST): $(NATIVE)
+	@echo "installing the test tools into $(NATIVE_VENV)"
 	$(NATIVE_BIN)/pip install $(PIP_QUIET) "$$(cat $(WHEEL))[test]"
 	touch $@
 

@@ -1,16 +1,26 @@
-# httpsys — the two commands: `make run` and `make test`. Everything is installed into .venv.
+# httpsys — the two commands: `make run` and `make test`. The source is installed editable into .venv (pure
+# Python, with the test tools); the wheel users get from `pip install` (built from the sdist by `python -m build`,
+# its per-request modules compiled with mypyc when there is a C compiler) is installed into build/venv-native.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-NATIVE := build/native/BUILT
-# PYTHONPATH that selects the native build when scripts/build_native.py made one (empty: pure Python)
-NATIVE_PATH = $$(test -f $(NATIVE) && echo build/native)
+DIST := build/dist
+# the path of the wheel scripts/build_native.py built (its name ends in -none-any.whl when it is pure Python)
+WHEEL := $(DIST)/WHEEL
+NATIVE_VENV := build/venv-native
+NATIVE_BIN := $(NATIVE_VENV)/bin
+NATIVE := $(NATIVE_VENV)/.installed
+NATIVE_TEST := $(NATIVE_VENV)/.test-extras
+PACKAGE_SOURCES := pyproject.toml setup.py MANIFEST.in README.md scripts/build_native.py \
+	$(shell find src/httpsys -type f -not -path '*/__pycache__/*' -not -name '*.so' -not -name '*.c')
+PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: run test lint typecheck unit unit-native native venv clean fuzz test-attacks test-tools
+.PHONY: run test lint typecheck unit unit-native wheel native venv clean fuzz test-attacks test-tools
 
 $(STAMP): pyproject.toml
+	@echo "installing httpsys (editable, pure Python) and the test tools into $(VENV)"
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -18,14 +28,30 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# The driver's hot modules compiled with mypyc into build/native (skipped, with a message, without a C compiler).
-$(NATIVE): $(STAMP) scripts/build_native.py $(shell find src/httpsys -name '*.py')
-	$(BIN)/python scripts/build_native.py
+# The sdist, and the wheel built from it: compiled with mypyc (about 75 s, a line per stage) or, without a C
+# compiler, pure Python with one line saying why (decision 0011).
+$(WHEEL): $(STAMP) $(PACKAGE_SOURCES)
+	$(BIN)/python scripts/build_native.py --outdir $(DIST)
+
+wheel: $(WHEEL)
+
+# The wheel installed as a user installs it (its dependencies, no source tree), then the test tools beside it.
+$(NATIVE): $(WHEEL)
+	@echo "installing $$(cat $(WHEEL)) into $(NATIVE_VENV)"
+	test -x $(NATIVE_BIN)/python || $(PY) -m venv $(NATIVE_VENV)
+	$(NATIVE_BIN)/pip install $(PIP_QUIET) "$$(cat $(WHEEL))"
+	$(NATIVE_BIN)/pip install $(PIP_QUIET) --force-reinstall --no-deps "$$(cat $(WHEEL))"
+	touch $@
+
+$(NATIVE_TEST): $(NATIVE)
+	@echo "installing the test tools into $(NATIVE_VENV)"
+	$(NATIVE_BIN)/pip install $(PIP_QUIET) "$$(cat $(WHEEL))[test]"
+	touch $@
 
 native: $(NATIVE)
 
-run: $(STAMP) $(NATIVE)
-	PYTHONPATH=$(NATIVE_PATH) $(BIN)/python -m httpsys.cli demo --url http://127.0.0.1:8080/
+run: $(NATIVE)
+	$(NATIVE_BIN)/httpsys demo --url http://127.0.0.1:8080/
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples bench
@@ -37,10 +63,14 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# The same suite against the native build (what `make run` and the benchmarks use), when there is one.
-unit-native: $(NATIVE)
-	@if [ -f $(NATIVE) ]; then PYTHONPATH=build/native $(BIN)/python -m pytest -q -p no:cacheprovider; \
-	else echo "no native build: the pure-Python run above is the whole test"; fi
+# The same suite against the installed wheel when the build compiled it (HTTPSYS_EXPECT_NATIVE=1 makes the tests
+# check that the compiled modules are the ones running).
+unit-native: $(NATIVE_TEST)
+	@case "$$(cat $(WHEEL))" in \
+	*-none-any.whl) echo "the wheel is pure Python (the build said why): the run above is the whole test";; \
+	*) echo "HTTPSYS_EXPECT_NATIVE=1 $(NATIVE_BIN)/python -m pytest -q -p no:cacheprovider"; \
+	   HTTPSYS_EXPECT_NATIVE=1 $(NATIVE_BIN)/python -m pytest -q -p no:cacheprovider;; \
+	esac
 
 # System tools the default suite drives (ab, from Debian's apache2-utils); says so and goes on when it cannot.
 test-tools:
@@ -49,7 +79,7 @@ test-tools:
 test: test-tools lint typecheck unit unit-native
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) build *.egg-info src/*.egg-info bench/.wheel-venv
 
 # Longer fuzzing (hypothesis at 20,000 examples per test, then atheris when it installs): about 11 minutes.
 fuzz: $(STAMP)

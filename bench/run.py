@@ -1,6 +1,7 @@
 """The httpsys benchmark: every scenario against every server, side by side in one run, on this machine.
 
-Responsibility: start the httpsys variants (bench/servers/httpsys_*.py, `httpsys serve`) and the peers (nginx,
+Responsibility: start the httpsys variants (bench/servers/httpsys_*.py, `httpsys serve`, `httpsys run` from the
+wheel installed in a clean venv) and the peers (nginx,
 uvicorn, granian ASGI and RSGI, hypercorn, a raw uvloop+httptools server) pinned to CPU 0, drive them from CPU 1
 (wrk, or the clients in bench/clients/), interleave rounds (A B C ... A B C ...), and write a table of medians,
 ranges, latency, server CPU, peak RSS and httpsys/peer ratios as JSON and Markdown under bench/results/.
@@ -40,7 +41,9 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 SERVERS_DIR = BENCH / "servers"
-NATIVE_BUILT = ROOT / "build" / "native" / "BUILT"  # written by scripts/build_native.py (`make native`)
+WHEEL_PATH = ROOT / "build" / "dist" / "WHEEL"  # the wheel scripts/build_native.py built (`make wheel`)
+NATIVE_PY = ROOT / "build" / "venv-native" / "bin" / "python"  # that wheel installed (`make native`)
+WHEEL_VENV = BENCH / ".wheel-venv"  # that wheel alone in a clean venv, as a user installs it (bench.mk)
 CLIENTS_DIR = BENCH / "clients"
 WRK_DIR = BENCH / "wrk"
 PEERS_BIN = BENCH / ".peers-venv" / "bin"
@@ -78,7 +81,8 @@ class ServerDef:
     argv: Callable[[Workdir, int], list[str]]
     probe: str = "/"
     describe: str = ""
-    native: bool = True  # an httpsys variant runs the mypyc-compiled build (build/native) when there is one
+    # PYTHONPATH=bench/servers, for the scripts that import bench_asgi (`httpsys run` needs none)
+    pythonpath: bool = True
 
 
 @dataclass
@@ -155,7 +159,22 @@ def _nginx(w: Workdir, port: int) -> list[str]:
 
 
 def _project_py() -> str:
+    """The editable source in .venv: every module interpreted."""
     return str(PROJECT_PY) if PROJECT_PY.exists() else sys.executable
+
+
+def native_wheel() -> str:
+    """The file name of the wheel `make wheel` built when it is compiled (not -none-any), else ""."""
+    try:
+        wheel = Path(WHEEL_PATH.read_text().strip())
+    except OSError:
+        return ""
+    return wheel.name if wheel.is_file() and not wheel.name.endswith("-none-any.whl") else ""
+
+
+def _native_py() -> str:
+    """The compiled wheel installed in build/venv-native when there is one, else the interpreted source."""
+    return str(NATIVE_PY) if native_wheel() and NATIVE_PY.exists() else _project_py()
 
 
 def _uvicorn(w: Workdir, port: int) -> list[str]:
@@ -231,7 +250,7 @@ def _hypercorn(w: Workdir, port: int) -> list[str]:
 
 
 def _script(
-    name: str, *extra: str, python: Callable[[], str] = _project_py
+    name: str, *extra: str, python: Callable[[], str] = _native_py
 ) -> Callable[[Workdir, int], list[str]]:
     def argv(w: Workdir, port: int) -> list[str]:
         return [
@@ -247,7 +266,7 @@ def _script(
 def _serve(*extra: str) -> Callable[[Workdir, int], list[str]]:
     def argv(w: Workdir, port: int) -> list[str]:
         return [
-            _project_py(),
+            _native_py(),
             "-m",
             "httpsys.cli",
             "serve",
@@ -260,6 +279,11 @@ def _serve(*extra: str) -> Callable[[Workdir, int], list[str]]:
     return argv
 
 
+def _installed_run(w: Workdir, port: int) -> list[str]:
+    """`httpsys run` of the wheel installed alone in bench/.wheel-venv, on the app uvicorn runs (cwd bench/servers)."""
+    return [str(WHEEL_VENV / "bin" / "httpsys"), "run", "bench_asgi:app", "--url", f"http://{HOST}:{port}/"]
+
+
 SERVER_DEFS: dict[str, ServerDef] = {
     s.name: s
     for s in [
@@ -270,16 +294,21 @@ SERVER_DEFS: dict[str, ServerDef] = {
         ServerDef(
             "httpsys-aio-pure",
             True,
-            _script("httpsys_aio.py", "{file}"),
-            describe="httpsys-aio with every module interpreted (no build/native)",
-            native=False,
+            _script("httpsys_aio.py", "{file}", python=_project_py),
+            describe="httpsys-aio with every module interpreted (the editable source in .venv)",
         ),
         ServerDef(
             "httpsys-asgi-pure",
             True,
-            _script("httpsys_asgi.py"),
-            describe="httpsys-asgi with every module interpreted (no build/native)",
-            native=False,
+            _script("httpsys_asgi.py", python=_project_py),
+            describe="httpsys-asgi with every module interpreted (the editable source in .venv)",
+        ),
+        ServerDef(
+            "httpsys-run",
+            True,
+            _installed_run,
+            describe="`httpsys run bench_asgi:app`: the built wheel alone in a clean venv (bench/.wheel-venv)",
+            pythonpath=False,
         ),
         ServerDef("httpsys-win32-sync", True, _script("httpsys_win32_sync.py"), describe="win32, 8 threads"),
         ServerDef(
@@ -346,6 +375,7 @@ SCENARIOS: dict[str, Scenario] = {
             "wrk",
             (
                 *ASGI_FAMILY,
+                "httpsys-run",
                 "httpsys-aio-pure",
                 "httpsys-asgi-pure",
                 "nginx",
@@ -360,7 +390,7 @@ SCENARIOS: dict[str, Scenario] = {
             "close",
             "GET / with `Connection: close` (a new TCP connection per request), wrk -t1 -c50",
             "wrk",
-            (*ASGI_FAMILY, "nginx", "raw-uvloop", "granian-rsgi", "uvicorn"),
+            (*ASGI_FAMILY, "httpsys-run", "nginx", "raw-uvloop", "granian-rsgi", "uvicorn"),
             wrk_args=("-H", "Connection: close"),
         ),
         Scenario(
@@ -548,19 +578,18 @@ class Running:
         self.log = work.logs / f"{sdef.name}{tag}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.argv = sdef.argv(work, port)
-        path = str(SERVERS_DIR)
-        if sdef.httpsys and sdef.native and NATIVE_BUILT.exists():
-            path = f"{path}{os.pathsep}{NATIVE_BUILT.parent}"
-        env = dict(
-            os.environ,
-            PYTHONPATH=path,
-            PYTHONDONTWRITEBYTECODE="1",
-            BENCH_FILE=str(work.big_file),
-        )
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", BENCH_FILE=str(work.big_file))
+        env.pop("PYTHONPATH", None)
+        if sdef.pythonpath:
+            env["PYTHONPATH"] = str(SERVERS_DIR)
         if not port_free(port):
             self.error = f"port {port} is in use"
             return
         self.error = ""
+        self.started = time.monotonic()
+        if not os.path.exists(self.argv[0]) and shutil.which(self.argv[0]) is None:
+            self.error = f"{self.argv[0]} is not there (make bench installs it)"
+            return
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 ["taskset", "-c", str(SERVER_CPU), *self.argv],
@@ -571,7 +600,6 @@ class Running:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.started = time.monotonic()
 
     @property
     def pid(self) -> int:
@@ -946,10 +974,10 @@ def versions() -> dict[str, str]:
         "machine": f"{cpu}, {os.cpu_count()} CPUs, {os_name}, kernel {platform.release()}",
         "httpsys": f"{project} (commit {commit}, work tree as it was); "
         + (
-            f"engine compiled with mypyc ({len(NATIVE_BUILT.read_text().split()) - 1} modules, build/native), "
+            f"the compiled wheel {native_wheel()} (build/venv-native; httpsys-run: bench/.wheel-venv), "
             "`-pure` variants interpreted"
-            if NATIVE_BUILT.exists()
-            else "no native build: every variant interpreted"
+            if native_wheel()
+            else "no compiled wheel: every variant interpreted"
         ),
         "peers": peers,
         "tools": f"{sh([NGINX, '-v']).replace('nginx version: ', '')}; {sh(['wrk', '-v']).split(' [')[0]}; "
@@ -987,6 +1015,12 @@ TARGETS = [
         "hello",
         ("httpsys-asgi",),
         [("uvicorn", 1.2), ("granian-asgi", 1.0)],
+    ),
+    (
+        f"`httpsys run hello:app` from the built wheel in a clean venv ≥ 1.2{X} uvicorn req/s",
+        "hello",
+        ("httpsys-run",),
+        [("uvicorn", 1.2)],
     ),
     (
         f"`httpsys serve` 10 MiB file, 4 MiB-buffer clients ≥ 0.8{X} nginx MiB/s",

@@ -1,26 +1,35 @@
-"""Build the native (mypyc-compiled) copy of httpsys's hot modules into build/native.
+"""The native build of httpsys: its per-request modules compiled with mypyc into the wheel (decisions 0009, 0011).
 
-Responsibility: copy `src/httpsys` to `build/native/httpsys` and compile the modules of NATIVE_MODULES there with
-mypyc (part of mypy, a dev dependency), so that `PYTHONPATH=build/native` runs the same source as C extensions.
-It must not touch `src/` (the source tree stays pure Python) and must never fail the build: without a C
-compiler, Python headers or mypyc, it says why and leaves no native copy (everything then runs as pure Python).
+Responsibility: what setup.py plugs into setuptools — a `build_ext` that compiles NATIVE_MODULES with mypyc,
+writing each source docstring into the generated C and saying on stderr what it is doing, and a `bdist_wheel`
+that tags the wheel by what was built — and the choice between native and pure Python: HTTPSYS_PURE=1, an
+editable install, a missing C compiler, Python headers or mypyc, or a failed compilation give a pure-Python build
+and one line saying why. Run as a script, it builds the sdist and, from it, the wheel with `python -m build` (what
+a user's `pip install` does), showing the stages and keeping the full log. It must not touch `src/` (the source
+stays pure Python and the only source), and the want of a native build must never fail a build.
 
-usage: python scripts/build_native.py
+usage: python scripts/build_native.py [--outdir build/dist]
+       (writes the sdist, the wheel, build.log, and WHEEL: the wheel's path, into the output directory)
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
+import os
 import re
 import shutil
 import subprocess
 import sys
 import sysconfig
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from setuptools import Command, Extension
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "src" / "httpsys"
-TARGET = ROOT / "build" / "native"
+SOURCE_ROOT = ROOT / "src"
 
 # The per-request path: the driver and its rooms (parsing, routing, delivery, the send path; decision 0010) and the
 # asyncio and ASGI faces (docs/decisions/0009).
@@ -53,10 +62,27 @@ NATIVE_MODULES = (
 # adapter and the win32 face, whose per-request cost is thread hand-offs; and modules mypyc cannot compile as
 # written (an attribute named `_thread` that clashes with C in `_transport/embedded.py`).
 
+PREFIX = "httpsys native build: "
+PURE_ENV = "HTTPSYS_PURE"  # set (not "0"): build pure Python even where a native build could be made
+PLACEHOLDER = "httpsys._native_build"  # the stand-in extension that makes setuptools run build_ext
+
+# The extension modules the last build_ext of this process compiled (empty: the build is pure Python).
+_built: list[str] = []
+
+
+def say(message: str) -> None:
+    """One progress line on stderr (pip shows it with -v; `make` and `python -m build` show it as it comes)."""
+    print(PREFIX + message, file=sys.stderr, flush=True)
+
+
+def module_name(path: str) -> str:
+    """'httpsys/_core/canonical.py' -> 'httpsys._core.canonical'."""
+    return path.removesuffix(".py").replace("/", ".")
+
 
 def missing_toolchain() -> str:
     """Why no native build can be made here, or "" when it can."""
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    compiler = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()[0]
     if shutil.which(compiler) is None:
         return f"no C compiler ({compiler})"
     include = sysconfig.get_paths().get("include", "")
@@ -69,37 +95,52 @@ def missing_toolchain() -> str:
     return ""
 
 
-def main() -> int:
-    shutil.rmtree(TARGET, ignore_errors=True)
-    why = missing_toolchain()
-    if why:
-        print(f"native build skipped: {why}; httpsys runs as pure Python", file=sys.stderr)
-        return 0
-    TARGET.mkdir(parents=True)
-    shutil.copytree(SOURCE, TARGET / "httpsys", ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.c"))
-    result = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--compile", *NATIVE_MODULES],
-        cwd=TARGET,
-        capture_output=True,
-        text=True,
-        check=False,
+def pure_reason(editable: bool) -> str:
+    """Why this build is pure Python before trying (the environment, an editable install, the toolchain), or ""."""
+    if os.environ.get(PURE_ENV, "") not in ("", "0"):
+        return f"{PURE_ENV} is set"
+    if editable:
+        return "an editable install runs the source"
+    return missing_toolchain()
+
+
+def one_line(exc: BaseException) -> str:
+    """The last non-empty line of an exception's text, short: a compiler error can run to many lines, and a failed
+    command's names the whole command line (the build log keeps it)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[-1] if lines else ""
+    if " returned non-zero exit status" in text:
+        text = "the command" + text[text.index(" returned non-zero exit status") :]
+    elif len(text) > 200:
+        text = text[:197] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# ---------------------------------------------------------------------------------------------------- generating C
+def generate_c(target: Path) -> list[Extension]:
+    """Type-check NATIVE_MODULES and translate them to C in `target` with mypyc, then write their docstrings into
+    the C; the extensions (one shared library and one shim per module) for build_ext to compile."""
+    from mypyc.build import mypycify
+
+    sources = {module_name(path): SOURCE_ROOT / path for path in NATIVE_MODULES}
+    say(f"type-checking {len(sources)} modules and translating them to C with mypyc")
+    # the project's mypy settings (strict, the untyped imports) from its pyproject.toml, whatever the directory
+    options = ["--config-file", str(ROOT / "pyproject.toml")]
+    extensions: list[Extension] = mypycify(
+        [*options, *(str(path) for path in sources.values())], opt_level="3", target_dir=str(target)
     )
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-        print(f"native build failed; httpsys runs as pure Python:\n{tail}", file=sys.stderr)
-        shutil.rmtree(TARGET, ignore_errors=True)
-        return 0
-    shutil.rmtree(TARGET / "build", ignore_errors=True)
-    built = sorted(str(p.relative_to(TARGET)) for p in TARGET.rglob("*.so"))
-    (TARGET / "BUILT").write_text("\n".join(built) + "\n")
-    print(f"native build: {len(NATIVE_MODULES)} modules compiled into {TARGET.relative_to(ROOT)}")
-    return 0
+    docs = source_docstrings(sources)
+    for c_file in target.glob("*.c"):
+        text = c_file.read_text(encoding="utf-8")
+        c_file.write_text(write_docstrings(text, docs), encoding="utf-8")
+    say(f"docstrings written into the generated C ({len(docs)} names)")
+    return extensions
 
 
 # ---------------------------------------------------------------------------------------------------- docstrings
 # mypyc gives compiled functions, methods, properties and classes only their text signature as __doc__, while the
 # public faces document every name through docstrings (help(), inspect.getdoc; a test pins it). So between
-# generating C and compiling it, the compile step writes the source's docstrings into the generated doc slots of
+# generating C and compiling it, `generate_c` writes the source's docstrings into the generated doc slots of
 # method and function tables, property tables and type objects. A coroutine function compiles to mypyc's own
 # function type, which has no doc slot: the public async methods of compiled modules are therefore plain methods
 # that return the coroutine of a private `async def` (decision 0009).
@@ -112,12 +153,12 @@ _TABLE = re.compile(
 _ENTRY = re.compile(r'^\s*\{"(\w+)",')
 
 
-def source_docstrings(paths: list[str]) -> dict[DocKey, str]:
-    """The docstrings of the modules' top-level functions, classes, and the classes' methods and properties."""
+def source_docstrings(sources: dict[str, Path]) -> dict[DocKey, str]:
+    """The docstrings of the modules' (module name -> source file) top-level functions, classes, and the classes'
+    methods and properties."""
     docs: dict[DocKey, str] = {}
-    for path in paths:
-        module = path.removesuffix(".py").replace("/", ".")
-        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    for module, path in sources.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 doc = ast.get_docstring(node)
@@ -194,21 +235,137 @@ def write_docstrings(c_source: str, docs: dict[DocKey, str]) -> str:
     return "".join(out)
 
 
-def compile_modules(paths: list[str]) -> int:
-    """Compile `paths` (relative to the working directory) in place with mypyc, keeping their docstrings."""
-    from mypyc.build import mypycify
-    from setuptools import setup
+# ---------------------------------------------------------------------------------------------------- setuptools
+def placeholder_extensions() -> list[Extension]:
+    """`ext_modules` for setup(): a stand-in that makes setuptools run build_ext (which replaces it with what
+    mypyc made, or with nothing) and build a platform wheel; computing the real list in setup() would run mypyc
+    for every hook a build calls, metadata included."""
+    from setuptools import Extension
 
-    extensions = mypycify(paths, opt_level="3")  # writes the C sources into build/
-    docs = source_docstrings(paths)
-    for c_file in Path("build").glob("*.c"):
-        text = c_file.read_text(encoding="utf-8")
-        c_file.write_text(write_docstrings(text, docs), encoding="utf-8")
-    setup(name="httpsys_native", ext_modules=extensions, script_args=["build_ext", "--inplace", "--quiet"])
+    return [Extension(PLACEHOLDER, sources=[])]
+
+
+def commands() -> dict[str, type[Command]]:
+    """The setuptools commands of the native build, for setup(cmdclass=...)."""
+    from setuptools.command.bdist_wheel import bdist_wheel
+    from setuptools.command.build_ext import build_ext
+
+    class NativeBuildExt(build_ext):
+        """Compile NATIVE_MODULES with mypyc, or nothing (one line says why): never a failed build."""
+
+        def run(self) -> None:
+            _built.clear()
+            why = pure_reason(editable=bool(getattr(self, "editable_mode", False) or self.inplace))
+            if why:
+                self.extensions = []
+                say(f"skipped ({why}): httpsys is built as pure Python")
+                return
+            target = Path(self.build_temp) / "mypyc"
+            shutil.rmtree(target, ignore_errors=True)
+            try:
+                extensions = generate_c(target)
+            except (Exception, SystemExit) as exc:
+                self.extensions = []
+                # mypyc prints type errors, then exits: the reason is in the lines above
+                reason = "its messages are above" if isinstance(exc, SystemExit) else one_line(exc)
+                say(f"mypyc failed ({reason}): httpsys is built as pure Python")
+                return
+            # setuptools prepares the extensions of `ext_modules` when the command is finalized: start this command
+            # afresh (its options as given) on the real list, so that it prepares them as its own.
+            self.distribution.ext_modules = extensions
+            self.distribution.reinitialize_command("build_ext")  # this very object, as setup() made it
+            self.ensure_finalized()
+            self._compiled = 0
+            try:
+                super().run()
+            except Exception as exc:  # CompileError, LinkError, a missing header...
+                for output in self.get_outputs():
+                    Path(output).unlink(missing_ok=True)
+                self.extensions = []
+                self.distribution.ext_modules = []
+                say(f"the C compiler failed ({one_line(exc)}): httpsys is built as pure Python")
+                return
+            _built.extend(ext.name for ext in self.extensions)
+            say(f"{len(NATIVE_MODULES)} modules compiled: httpsys is built native")
+
+        def build_extension(self, ext: Any) -> None:
+            self._compiled += 1
+            shared = ext.name.endswith("__mypyc")
+            what = f"the C of all {len(NATIVE_MODULES)} modules (the long step)" if shared else ext.name
+            say(f"compiling {what} ({self._compiled}/{len(self.extensions)})")
+            super().build_extension(ext)
+
+    class NativeBdistWheel(bdist_wheel):
+        """A platform wheel when build_ext compiled the modules, a pure one (py3-none-any) when it did not."""
+
+        def get_tag(self) -> tuple[str, str, str]:
+            if not _built:
+                self.root_is_pure = True
+            return super().get_tag()
+
+    return {"build_ext": NativeBuildExt, "bdist_wheel": NativeBdistWheel}
+
+
+# ---------------------------------------------------------------------------------------------------- the script
+_SHOWN = re.compile(r"^(\* |Successfully built|ERROR|" + re.escape(PREFIX) + ")")
+
+
+def build_dist(outdir: Path) -> int:
+    """`python -m build --outdir OUTDIR` (the sdist, then the wheel from it, each in a fresh isolated environment,
+    as pip builds an sdist), showing build's stages and this module's lines; the full log in OUTDIR/build.log,
+    and OUTDIR/WHEEL naming the wheel."""
+    shutil.rmtree(outdir, ignore_errors=True)
+    outdir.mkdir(parents=True)
+    log_path = outdir / "build.log"
+    print(
+        f"building the sdist and the wheel into {outdir} (python -m build; full log in {log_path})",
+        flush=True,
+    )
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # The sdist step writes src/httpsys.egg-info; an editable install has src/ on sys.path, where it would be a
+    # second httpsys distribution, so it goes again unless it was there before.
+    egg_info = SOURCE_ROOT / "httpsys.egg-info"
+    made_egg_info = not egg_info.exists()
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "build", "--outdir", str(outdir), str(ROOT)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        assert proc.stdout is not None
+        versions = False  # in the list under "* Installed build dependency versions:"
+        for line in proc.stdout:
+            log.write(line)
+            if line.startswith("* "):
+                versions = line.startswith("* Installed build dependency versions")
+            if _SHOWN.match(line) or (versions and line.startswith("  - ")):
+                print("  " + line.rstrip(), flush=True)
+        code = proc.wait()
+    if made_egg_info:
+        shutil.rmtree(egg_info, ignore_errors=True)
+    if code != 0:
+        tail = log_path.read_text(encoding="utf-8").splitlines()[-30:]
+        print("\n".join(["the build failed; the end of its log:", *tail]), file=sys.stderr)
+        return code
+    wheels = sorted(outdir.glob("httpsys-*.whl"))
+    if len(wheels) != 1:
+        print(f"the build made {len(wheels)} wheels in {outdir}, expected one", file=sys.stderr)
+        return 1
+    wheel = wheels[0]
+    (outdir / "WHEEL").write_text(f"{wheel}\n", encoding="utf-8")
+    kind = "pure Python" if wheel.name.endswith("-none-any.whl") else "native"
+    print(f"wheel: {wheel} ({kind})", flush=True)
     return 0
 
 
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--outdir", type=Path, default=ROOT / "build" / "dist")
+    args = parser.parse_args(argv)
+    return build_dist(args.outdir.resolve())
+
+
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--compile"]:
-        sys.exit(compile_modules(sys.argv[2:]))
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -409,7 +409,7 @@ def test_demo_serves_the_packaged_site_and_live_statistics(commands: list[Comman
 
 def test_make_run_target_starts_the_demo() -> None:
     makefile = (ROOT / "Makefile").read_text()
-    assert "$(BIN)/python -m httpsys.cli demo --url http://127.0.0.1:8080/" in makefile
+    assert "$(NATIVE_BIN)/httpsys demo --url http://127.0.0.1:8080/" in makefile  # the installed wheel's command
     assert (ROOT / "src" / "httpsys" / "cli" / "__main__.py").is_file()
     site = ROOT / "src" / "httpsys" / "cli" / "site"
     assert {"index.html", "style.css", "logo.svg"} <= {p.name for p in site.iterdir()}

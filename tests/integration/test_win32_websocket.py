@@ -32,8 +32,7 @@ KEY = b"dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 §1.3: its accept value is s3pPLMB
 
 def start(*args: str) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
-    env = {**os.environ}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), str(ROOT / "src")) if p)
+    env = dict(os.environ)  # the example imports the httpsys installed in this environment (source or wheel)
     proc = subprocess.Popen(
         [sys.executable, str(EXAMPLE), "--url", f"http://+:{port}/", *args],
         stdout=subprocess.PIPE,

@@ -279,9 +279,20 @@ def _serve(*extra: str) -> Callable[[Workdir, int], list[str]]:
     return argv
 
 
-def _installed_run(w: Workdir, port: int) -> list[str]:
+def _installed_run(*extra: str) -> Callable[[Workdir, int], list[str]]:
     """`httpsys run` of the wheel installed alone in bench/.wheel-venv, on the app uvicorn runs (cwd bench/servers)."""
-    return [str(WHEEL_VENV / "bin" / "httpsys"), "run", "bench_asgi:app", "--url", f"http://{HOST}:{port}/"]
+
+    def argv(w: Workdir, port: int) -> list[str]:
+        return [
+            str(WHEEL_VENV / "bin" / "httpsys"),
+            "run",
+            "bench_asgi:app",
+            "--url",
+            f"http://{HOST}:{port}/",
+            *extra,
+        ]
+
+    return argv
 
 
 SERVER_DEFS: dict[str, ServerDef] = {
@@ -306,8 +317,16 @@ SERVER_DEFS: dict[str, ServerDef] = {
         ServerDef(
             "httpsys-run",
             True,
-            _installed_run,
-            describe="`httpsys run bench_asgi:app`: the built wheel alone in a clean venv (bench/.wheel-venv)",
+            _installed_run("--no-access-log"),
+            describe="`httpsys run bench_asgi:app --no-access-log` (as uvicorn runs): the built wheel alone in a "
+            "clean venv (bench/.wheel-venv)",
+            pythonpath=False,
+        ),
+        ServerDef(
+            "httpsys-run-log",
+            True,
+            _installed_run(),
+            describe="httpsys-run with its default console access log on (a line per request to stderr, a file)",
             pythonpath=False,
         ),
         ServerDef("httpsys-win32-sync", True, _script("httpsys_win32_sync.py"), describe="win32, 8 threads"),
@@ -376,6 +395,7 @@ SCENARIOS: dict[str, Scenario] = {
             (
                 *ASGI_FAMILY,
                 "httpsys-run",
+                "httpsys-run-log",
                 "httpsys-aio-pure",
                 "httpsys-asgi-pure",
                 "nginx",
@@ -1019,6 +1039,24 @@ TARGETS = [
     (
         f"`httpsys run hello:app` from the built wheel in a clean venv ≥ 1.2{X} uvicorn req/s",
         "hello",
+        ("httpsys-run",),
+        [("uvicorn", 1.2)],
+    ),
+    (
+        f"`httpsys run` with the access log off costs ≤ 5 % (≥ 0.95{X} httpsys.asgi.ASGIServer started directly)",
+        "hello",
+        ("httpsys-run",),
+        [("httpsys-asgi", 0.95)],
+    ),
+    (
+        f"new connections (`Connection: close`): ASGI adapter ≥ 1.2{X} uvicorn req/s",
+        "close",
+        ("httpsys-asgi",),
+        [("uvicorn", 1.2)],
+    ),
+    (
+        f"new connections (`Connection: close`): `httpsys run` from the wheel ≥ 1.2{X} uvicorn req/s",
+        "close",
         ("httpsys-run",),
         [("uvicorn", 1.2)],
     ),

@@ -335,4 +335,7 @@ def build_parser() -> CommandLineParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_server_options(demo, url_required=False, queue=False)
+    from httpsys.cli.daemon import add_daemon_parser
+
+    add_daemon_parser(commands)
     return parser

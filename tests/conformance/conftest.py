@@ -6,10 +6,9 @@ runs unchanged against another transport (``HTTPSYS_CONFORMANCE_TRANSPORT``, see
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
-
-import os
 
 import pytest
 

@@ -44,6 +44,7 @@ __all__ = ["DaemonServer", "PeerCredentials", "default_socket_path"]
 log = logging.getLogger("httpsys.daemon")
 
 _ABORTED = int(Win32Error.ERROR_OPERATION_ABORTED)
+_INVALID_HANDLE = int(Win32Error.ERROR_INVALID_HANDLE)
 _INVALID_PARAMETER = int(Win32Error.ERROR_INVALID_PARAMETER)
 _NOT_SUPPORTED = int(Win32Error.ERROR_NOT_SUPPORTED)
 _REVISION_MISMATCH = int(Win32Error.ERROR_REVISION_MISMATCH)
@@ -498,7 +499,8 @@ def _sent_callback(c: _Client, m: Message, op: int) -> Callable[[int, int], None
 
 
 def _check_fds(m: Any) -> bool:
-    """Every file chunk names a readable regular file (a pipe or socket would block the engine's loop)."""
+    """Every file chunk names a regular file (sendfile and pread need one; the engine answers
+    ERROR_INVALID_HANDLE for a descriptor it cannot use, and so does this check)."""
     for chunk in m.chunks:
         if isinstance(chunk, FileChunk):
             try:
@@ -514,7 +516,7 @@ def _send_response(c: _Client, m: Any) -> None:
     op = _io(c, m, handle)
     done = _sent_callback(c, m, op)
     if not _check_fds(m):
-        done(_INVALID_PARAMETER, 0)
+        done(_INVALID_HANDLE, 0)
         return
     c.engine.send_response(
         handle, m.request_id, m.flags, m.spec, list(m.chunks), m.cache_policy, m.log_data, done, op
@@ -526,7 +528,7 @@ def _send_body(c: _Client, m: Any) -> None:
     op = _io(c, m, handle)
     done = _sent_callback(c, m, op)
     if not _check_fds(m):
-        done(_INVALID_PARAMETER, 0)
+        done(_INVALID_HANDLE, 0)
         return
     c.engine.send_body(handle, m.request_id, m.flags, list(m.chunks), m.log_data, done, op)
 

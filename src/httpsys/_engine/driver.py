@@ -1501,6 +1501,8 @@ class Driver:
             return int(E.ERROR_INVALID_PARAMETER)
         for gid in list(session.groups):
             self.close_url_group(gid)
+        if self._logs is not None:
+            self._logs.configure(("session", session_id), None)  # its log directory may be claimed again
         return OK
 
     @_state_change
@@ -1524,6 +1526,8 @@ class Driver:
         for prefix in removed:
             self._maybe_close_listener(prefix.port)
         group.urls.clear()
+        if self._logs is not None:
+            self._logs.configure(("group", group_id), None)  # its log directory may be claimed again
         return OK
 
     @_state_change

@@ -14,6 +14,7 @@ from __future__ import annotations
 import array
 import asyncio
 import concurrent.futures
+import fcntl
 import itertools
 import logging
 import os
@@ -24,7 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from httpsys._core.records import CachePolicy, DataChunk, RequestSnapshot
+from httpsys._core.records import CachePolicy, DataChunk, FileChunk, MemoryChunk, RequestSnapshot
 from httpsys._core.response import ResponseSpec
 from httpsys._core.status import Win32Error
 from httpsys._transport.interface import BodyDone, CodeDone, DriverIo, ReceiveDone, SendDone
@@ -52,6 +53,9 @@ _ABORTED = int(Win32Error.ERROR_OPERATION_ABORTED)
 _INVALID_HANDLE = int(Win32Error.ERROR_INVALID_HANDLE)
 _INVALID_PARAMETER = int(Win32Error.ERROR_INVALID_PARAMETER)
 _ANCILLARY = socket.CMSG_SPACE(DEFAULT_LIMITS.max_fds_per_frame * 4)
+_SPILL_MARGIN = 1 << 20  # room left in a message for everything besides memory data
+_SPILL_MIN = 64 << 10  # memory chunks below this stay in the message when others spill
+_SEALS = fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SEAL
 
 Msg = TypeVar("Msg", bound=Message)
 OnDone = Callable[[Message | None, int], None]  # (completion, 0) or (None, failure code)
@@ -524,6 +528,10 @@ class RemoteTransport:
         done: SendDone,
         token: int = 0,
     ) -> None:
+        if _bad_descriptor(chunks):
+            done(_INVALID_HANDLE, 0)
+            return
+        chunks, spill_fd = _spill(chunks, self.peer_limits.max_message)
         message = M.SendResponse(
             handle_id=handle_id,
             request_id=request_id,
@@ -533,7 +541,7 @@ class RemoteTransport:
             cache_policy=cache_policy,
             log_data=log_data,
         )
-        self._submit_io(message, M.SentDone, _sent(done), (handle_id, token) if token else None)
+        self._submit_io(message, M.SentDone, _sent(done, spill_fd), (handle_id, token) if token else None)
 
     def send_body(
         self,
@@ -545,10 +553,14 @@ class RemoteTransport:
         done: SendDone,
         token: int = 0,
     ) -> None:
+        if _bad_descriptor(chunks):
+            done(_INVALID_HANDLE, 0)
+            return
+        chunks, spill_fd = _spill(chunks, self.peer_limits.max_message)
         message = M.SendBody(
             handle_id=handle_id, request_id=request_id, flags=flags, chunks=chunks, log_data=log_data
         )
-        self._submit_io(message, M.SentDone, _sent(done), (handle_id, token) if token else None)
+        self._submit_io(message, M.SentDone, _sent(done, spill_fd), (handle_id, token) if token else None)
 
     def wait_disconnect(self, handle_id: int, connection_id: int, token: int, done: CodeDone) -> None:
         message = M.WaitDisconnect(handle_id=handle_id, connection_id=connection_id)
@@ -558,14 +570,55 @@ class RemoteTransport:
         self._submit_io(M.WaitDemandStart(handle_id=handle_id), M.CodeDone, _coded(done), (handle_id, token))
 
 
-def _sent(done: SendDone) -> OnDone:
+def _sent(done: SendDone, spill_fd: int | None = None) -> OnDone:
     def on_done(answer: Message | None, code: int) -> None:
+        if spill_fd is not None:
+            _close_fds([spill_fd])
         if isinstance(answer, M.SentDone):
             done(answer.code, answer.bytes_sent)
         else:
             done(code, 0)
 
     return on_done
+
+
+def _bad_descriptor(chunks: list[DataChunk]) -> bool:
+    """True when a file chunk names a descriptor that is not open here (sendmsg would fail for the whole
+    connection; the engine answers ERROR_INVALID_HANDLE for such a chunk, and so does this side)."""
+    for chunk in chunks:
+        if isinstance(chunk, FileChunk):
+            try:
+                os.fstat(chunk.fd)
+            except (OSError, TypeError, ValueError, OverflowError):
+                return True
+    return False
+
+
+def _spill(chunks: list[DataChunk], max_message: int) -> tuple[list[DataChunk], int | None]:
+    """Memory data beyond what one message may carry goes into a sealed memfd, passed as file chunks (decision
+    0016 §5): the chunks to send and the memfd to close when the send completes (None when nothing moved)."""
+    sizes = [memoryview(c.data).nbytes if isinstance(c, MemoryChunk) else 0 for c in chunks]
+    if sum(sizes) <= max_message - _SPILL_MARGIN:
+        return chunks, None
+    fd = os.memfd_create("httpsys-send", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        out: list[DataChunk] = []
+        offset = 0
+        for chunk, size in zip(chunks, sizes, strict=True):
+            if not isinstance(chunk, MemoryChunk) or size < _SPILL_MIN:
+                out.append(chunk)
+                continue
+            view = memoryview(chunk.data).cast("B")
+            written = 0
+            while written < size:
+                written += os.pwrite(fd, view[written:], offset + written)
+            out.append(FileChunk(fd, offset, size))
+            offset += size
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
+    except BaseException:
+        os.close(fd)
+        raise
+    return out, fd
 
 
 def _coded(done: CodeDone) -> OnDone:

@@ -105,18 +105,22 @@ def run_daemon(args: argparse.Namespace) -> int:
     asyncio.set_event_loop(loop)
     try:
         server = DaemonServer(path, loop, settings)
-        try:
-            server.start()
-        except OSError as exc:
-            server.transport.close()
-            raise CommandError(f"cannot listen at {path}: {exc.strerror or exc}", 1) from None
+        failure: list[str] = []
         stop = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        log.info("listening at %s (pid %d, config dir %s)", path, os.getpid(), config_dir)
-        sd_notify(f"READY=1\nMAINPID={os.getpid()}\nSTATUS=listening at {path}")
 
-        async def lifetime() -> bool:
+        async def lifetime() -> bool | None:
+            # Bound and ready only once the loop runs, so a client that can connect can also stop the daemon
+            # with SIGTERM (signal handlers are live); None when the socket cannot be bound.
+            try:
+                server.start()
+            except OSError as exc:
+                failure.append(f"cannot listen at {path}: {exc.strerror or exc}")
+                server.transport.close()
+                return None
+            log.info("listening at %s (pid %d, config dir %s)", path, os.getpid(), config_dir)
+            sd_notify(f"READY=1\nMAINPID={os.getpid()}\nSTATUS=listening at {path}")
             await stop.wait()
             log.info(
                 "stopping: no new clients, waiting up to %.0f s for in-flight responses",
@@ -127,6 +131,8 @@ def run_daemon(args: argparse.Namespace) -> int:
             return await server.drain(args.shutdown_timeout)
 
         drained = loop.run_until_complete(lifetime())
+        if drained is None:
+            raise CommandError(failure[0], 1)
         if not drained:
             log.warning("%d response(s) still in flight at the shutdown bound: reset", server.in_flight())
         server.close()

@@ -8,7 +8,7 @@ NATIVE := build/native/BUILT
 # PYTHONPATH that selects the native build when scripts/build_native.py made one (empty: pure Python)
 NATIVE_PATH = $$(test -f $(NATIVE) && echo build/native)
 
-.PHONY: run test lint typecheck unit unit-native native venv clean fuzz test-attacks test-tools
+.PHONY: run test lint typecheck unit unit-native unit-daemon native venv clean fuzz test-attacks test-tools
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -46,7 +46,12 @@ unit-native: $(NATIVE)
 test-tools:
 	scripts/install-test-tools.sh ab
 
-test: test-tools lint typecheck unit unit-native
+# The conformance suite once more against a real `httpsys daemon` subprocess (docs/daemon.md), native build when
+# there is one.
+unit-daemon: $(STAMP)
+	HTTPSYS_TEST_MODE=daemon PYTHONPATH=$(NATIVE_PATH) $(BIN)/python -m pytest -q -p no:cacheprovider tests/conformance
+
+test: test-tools lint typecheck unit unit-native unit-daemon
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -31,6 +31,7 @@ from httpsys._transport.remote import RemoteTransport
 from httpsys.errors import ServiceNotActiveError
 from httpsys.win32 import (
     ERROR_INVALID_HANDLE,
+    ERROR_INVALID_PARAMETER,
     ERROR_OPERATION_ABORTED,
     ERROR_SERVICE_NOT_ACTIVE,
     HTTP_INITIALIZE_CONFIG,
@@ -213,7 +214,7 @@ def test_each_request_is_received_by_exactly_one_process(use_daemon: DaemonProce
     assert sorted(got) == sorted(f"/n{i}" for i in range(30))  # every request once, none twice
 
 
-def test_a_client_killed_mid_request_has_its_connection_reset_and_logged_and_the_daemon_serves_on(
+def test_a_client_killed_mid_request_has_its_connection_reset_and_logged_its_waiting_requests_kept(
     use_daemon: DaemonProcess,
 ) -> None:
     name = f"kill-{os.getpid()}-{time.monotonic_ns()}"
@@ -225,6 +226,10 @@ def test_a_client_killed_mid_request_has_its_connection_reset_and_logged_and_the
         caller.start()
         assert victim.stdout is not None
         assert victim.stdout.readline().strip() == "got /held"  # borrowed by the victim
+        waiting: list[bytes] = []
+        queued = threading.Thread(target=lambda: waiting.append(get(port, "/waiting", timeout=30)))
+        queued.start()  # nobody receives it while the victim holds /held: it waits on the queue
+        time.sleep(0.3)
         victim.send_signal(signal.SIGKILL)
         caller.join(10)
         assert not caller.is_alive() and result == [b""]  # reset: no response bytes at all
@@ -237,6 +242,12 @@ def test_a_client_killed_mid_request_has_its_connection_reset_and_logged_and_the
     # the queue belongs to this process and outlives the victim: another worker takes the next request
     survivor = worker(use_daemon, name, "serve")
     try:
+        queued.join(10)  # the request that was waiting when the victim died was kept for the next receiver
+        assert (
+            waiting
+            and waiting[0].startswith(b"HTTP/1.1 200 OK")
+            and waiting[0].endswith(b"pid %d" % survivor.pid)
+        )
         assert get(port, "/after").startswith(b"HTTP/1.1 200 OK")
     finally:
         stop(survivor)
@@ -392,3 +403,35 @@ def test_a_daemon_that_goes_away_aborts_pending_io_and_later_calls_get_invalid_h
         finally:
             transport.close()
             daemon.stop()
+
+
+def test_handles_belong_to_the_process_that_created_them(daemon: DaemonProcess) -> None:
+    """Two connections are two processes to the daemon: one cannot use, bind to or close the other's objects;
+    a named queue is reached only by name (OPEN_EXISTING)."""
+    owner = RemoteTransport(daemon.path)
+    other = RemoteTransport(daemon.path)
+    try:
+        _, session = owner.create_server_session((2, 0))
+        _, group = owner.create_url_group(session)
+        name = f"owned-{os.getpid()}-{time.monotonic_ns()}"
+        code, queue = owner.create_request_queue(name, 0, False)
+        assert code == NO_ERROR
+        assert other.close_server_session(session) == ERROR_INVALID_PARAMETER
+        assert other.create_url_group(session) == (ERROR_INVALID_PARAMETER, 0)
+        assert other.add_url(group, f"http://127.0.0.1:{free_port()}/", 0) == ERROR_INVALID_PARAMETER
+        assert other.close_request_queue(queue) == ERROR_INVALID_HANDLE
+        _, own_session = other.create_server_session((2, 0))
+        _, own_group = other.create_url_group(own_session)
+        assert (
+            other.set_group_property(own_group, 7, queue) == ERROR_INVALID_PARAMETER
+        )  # not its queue handle
+        code, opened = other.create_request_queue(name, 1, False)  # by name: allowed
+        assert code == NO_ERROR and opened != queue
+        assert other.set_group_property(own_group, 7, opened) == NO_ERROR
+        # the owner's objects are untouched
+        assert owner.close_request_queue(queue) == NO_ERROR
+        assert owner.close_url_group(group) == NO_ERROR
+        assert owner.close_server_session(session) == NO_ERROR
+    finally:
+        other.close()
+        owner.close()

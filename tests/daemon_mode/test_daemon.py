@@ -34,13 +34,20 @@ from httpsys.win32 import (
     ERROR_INVALID_PARAMETER,
     ERROR_OPERATION_ABORTED,
     ERROR_SERVICE_NOT_ACTIVE,
+    HTTP_BYTE_RANGE,
+    HTTP_BYTE_RANGE_TO_EOF,
+    HTTP_DATA_CHUNK,
+    HTTP_DATA_CHUNK_FROM_FILE_HANDLE,
     HTTP_INITIALIZE_CONFIG,
     HTTP_INITIALIZE_SERVER,
+    HTTP_RESPONSE_V2,
     HTTPAPI_VERSION_2,
     NO_ERROR,
     HttpAddUrlToUrlGroup,
     HttpCreateServerSession,
+    HttpDataChunkFromFileHandle,
     HttpInitialize,
+    HttpSendHttpResponse,
     HttpTerminate,
 )
 from httpsys.win32 import api as win32_api
@@ -435,3 +442,69 @@ def test_handles_belong_to_the_process_that_created_them(daemon: DaemonProcess) 
     finally:
         other.close()
         owner.close()
+
+
+def test_a_forked_child_never_uses_its_parents_connection(use_daemon: DaemonProcess) -> None:
+    """After fork() the child's calls on the parent's handles fail at once (the channel's thread did not come
+    along) and a fresh HttpInitialize in the child connects anew; the parent's connection is unaffected."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report codes through the pipe, never return into pytest
+        status = 1
+        try:
+            started = time.monotonic()
+            stale = HttpCreateServerSession(HTTPAPI_VERSION_2, ctypes.c_ulonglong(), 0)
+            quick = time.monotonic() - started < 1.0
+            HttpTerminate(ALL_INIT, None)
+            fresh = HttpInitialize(HTTPAPI_VERSION_2, HTTP_INITIALIZE_SERVER, None)
+            holder = ctypes.c_ulonglong()
+            created = HttpCreateServerSession(HTTPAPI_VERSION_2, holder, 0)
+            HttpTerminate(HTTP_INITIALIZE_SERVER, None)
+            os.write(write_end, f"{stale} {int(quick)} {fresh} {created}".encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    try:
+        _, status = os.waitpid(pid, 0)
+        report = os.read(read_end, 100).decode().split()
+    finally:
+        os.close(read_end)
+    assert status == 0
+    stale, quick, fresh, created = (int(x) for x in report)
+    assert stale == ERROR_INVALID_HANDLE and quick == 1
+    assert fresh == NO_ERROR and created == NO_ERROR
+    assert create_session()  # the parent's connection still works
+
+
+def test_a_file_chunk_that_is_not_a_regular_file_is_invalid_handle_and_the_client_serves_on(
+    use_daemon: DaemonProcess,
+) -> None:
+    session = create_session()
+    group = create_group(session)
+    queue = create_queue()
+    assert bind(group, queue) == NO_ERROR
+    port = free_port()
+    assert HttpAddUrlToUrlGroup(group, f"http://127.0.0.1:{port}/", 0, 0) == NO_ERROR
+    result: list[bytes] = []
+    caller = threading.Thread(target=lambda: result.append(get(port, "/pipe")))
+    caller.start()
+    request = receive(queue, timeout=10)
+    read_end, write_end = os.pipe()
+    try:
+        chunk = HTTP_DATA_CHUNK(
+            DataChunkType=HttpDataChunkFromFileHandle,
+            FromFileHandle=HTTP_DATA_CHUNK_FROM_FILE_HANDLE(
+                ByteRange=HTTP_BYTE_RANGE(0, HTTP_BYTE_RANGE_TO_EOF), FileHandle=read_end
+            ),
+        )
+        response = HTTP_RESPONSE_V2(StatusCode=200, pReason=b"OK", pEntityChunks=[chunk])
+        sent = ctypes.c_ulong()
+        code = HttpSendHttpResponse(queue, request.RequestId, 0, response, None, sent, None, 0, None, None)
+        assert code == ERROR_INVALID_HANDLE
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert respond(queue, request.RequestId, b"memory instead")[0] == NO_ERROR
+    caller.join(10)
+    assert result and result[0].endswith(b"memory instead")

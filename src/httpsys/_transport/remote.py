@@ -14,6 +14,7 @@ from __future__ import annotations
 import array
 import asyncio
 import concurrent.futures
+import contextlib
 import fcntl
 import itertools
 import logging
@@ -21,6 +22,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -170,6 +172,7 @@ class RemoteTransport:
         self._thread.start()
         ready.wait()
         self._loop_thread_id = self._thread.ident
+        _instances.add(self)
 
     # ----- threading -------------------------------------------------------------------------------------------
     def on_driver_thread(self) -> bool:
@@ -205,6 +208,18 @@ class RemoteTransport:
         self._thread.join(timeout=5)
         if not self.loop.is_running() and not self.loop.is_closed():
             self.loop.close()
+
+    def _forked(self) -> None:
+        """In a child after fork(): the loop thread did not come along, and the connection is the parent's. Every
+        call fails at once (ERROR_INVALID_HANDLE, never a wait for a thread that is not there) and the child's
+        copy of the socket is closed, so the parent's end is not kept open by the child."""
+        self._lost = _INVALID_HANDLE
+        self.closed = True
+        self._pending = {}
+        self._tokens = {}
+        self._out.clear()
+        with contextlib.suppress(OSError):
+            self._sock.close()
 
     # ----- the channel (loop thread) -----------------------------------------------------------------------------
     def _submit(
@@ -631,6 +646,20 @@ def _coded(done: CodeDone) -> OnDone:
 _shared: RemoteTransport | None = None
 _shared_refs = 0
 _shared_lock = threading.Lock()
+_instances: weakref.WeakSet[RemoteTransport] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child never uses its parent's connections; its next HttpInitialize connects afresh."""
+    global _shared, _shared_refs, _shared_lock
+    for transport in list(_instances):
+        transport._forked()
+    _shared = None
+    _shared_refs = 0
+    _shared_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def remote_transport(path: str) -> RemoteTransport:

@@ -466,7 +466,14 @@ def test_a_forked_child_never_uses_its_parents_connection(use_daemon: DaemonProc
             os._exit(status)
     os.close(write_end)
     try:
-        _, status = os.waitpid(pid, 0)
+        deadline = time.monotonic() + 20
+        while (done := os.waitpid(pid, os.WNOHANG)) == (0, 0) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if done == (0, 0):  # a child stuck on its parent's connection: the failure this test exists for
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung on its parent's connection")
+        status = done[1]
         report = os.read(read_end, 100).decode().split()
     finally:
         os.close(read_end)

@@ -9,6 +9,7 @@ it started.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import os
 import signal
@@ -515,3 +516,47 @@ def test_a_file_chunk_that_is_not_a_regular_file_is_invalid_handle_and_the_clien
     assert respond(queue, request.RequestId, b"memory instead")[0] == NO_ERROR
     caller.join(10)
     assert result and result[0].endswith(b"memory instead")
+
+
+def test_a_body_read_larger_than_a_daemon_message_arrives_whole(daemon: DaemonProcess) -> None:
+    """The client accepts completions up to 1 GiB (decision 0016 §5): a 20 MiB FILL_BUFFER body read comes back
+    in one completion (above the 16 MiB the daemon accepts per message the other way)."""
+    transport = RemoteTransport(daemon.path)
+    size = 20 << 20
+    try:
+        _, session = transport.create_server_session((2, 0))
+        _, group = transport.create_url_group(session)
+        _, queue = transport.create_request_queue(None, 0, False)
+        assert transport.set_group_property(group, 7, queue) == NO_ERROR
+        port = free_port()
+        assert transport.add_url(group, f"http://127.0.0.1:{port}/", 0) == NO_ERROR
+        body = os.urandom(1024) * (size // 1024)
+
+        def post() -> None:
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+                sock.sendall(b"POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size + body)
+                with contextlib.suppress(OSError):  # the queue closes without answering: a reset
+                    sock.recv(100)
+
+        sender = threading.Thread(target=post)
+        sender.start()
+        got: list[tuple[object, ...]] = []
+        arrived = threading.Event()
+
+        def on(*result: object) -> None:
+            got.append(result)
+            arrived.set()
+
+        transport.receive_request(queue, 0, 0, None, True, 1, on)
+        assert arrived.wait(10)
+        code, snapshot, _ = got.pop()
+        assert code == NO_ERROR and snapshot is not None
+        arrived.clear()
+        transport.receive_body(queue, snapshot.request_id, size, True, 2, on)  # type: ignore[attr-defined]
+        assert arrived.wait(30)
+        code, data = got.pop()
+        assert code == NO_ERROR and data == body
+        transport.close_request_queue(queue)
+        sender.join(10)
+    finally:
+        transport.close()

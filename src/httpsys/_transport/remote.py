@@ -36,6 +36,7 @@ from httpsys._wire import (
     Batch,
     Decoder,
     Encoder,
+    Limits,
     Message,
     ProtocolError,
     Side,
@@ -44,7 +45,13 @@ from httpsys._wire import (
 from httpsys._wire import messages as M
 from httpsys.errors import ServiceNotActiveError, error_for_code
 
-__all__ = ["CONNECT_TIMEOUT", "RemoteTransport", "release_remote_transport", "remote_transport"]
+__all__ = [
+    "CLIENT_LIMITS",
+    "CONNECT_TIMEOUT",
+    "RemoteTransport",
+    "release_remote_transport",
+    "remote_transport",
+]
 
 log = logging.getLogger("httpsys.remote")
 
@@ -54,7 +61,16 @@ CONNECT_TIMEOUT = (
 _ABORTED = int(Win32Error.ERROR_OPERATION_ABORTED)
 _INVALID_HANDLE = int(Win32Error.ERROR_INVALID_HANDLE)
 _INVALID_PARAMETER = int(Win32Error.ERROR_INVALID_PARAMETER)
-_ANCILLARY = socket.CMSG_SPACE(DEFAULT_LIMITS.max_fds_per_frame * 4)
+# What a client accepts from the daemon (decision 0016 §5): a request head of MaxRequestBytes (up to 16 MiB) fits in
+# one meta, and completions may carry large bodies; fds as the daemon's.
+CLIENT_LIMITS = Limits(
+    max_frame=32 << 20,
+    max_meta=32 << 20,
+    max_message=1 << 30,
+    max_fds_per_frame=DEFAULT_LIMITS.max_fds_per_frame,
+    max_fds_held=DEFAULT_LIMITS.max_fds_held,
+).check()
+_ANCILLARY = socket.CMSG_SPACE(CLIENT_LIMITS.max_fds_per_frame * 4)
 _SPILL_MARGIN = 1 << 20  # room left in a message for everything besides memory data
 _SPILL_MIN = 64 << 10  # memory chunks below this stay in the message when others spill
 _SEALS = fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SEAL
@@ -90,10 +106,10 @@ def _connect(path: str, timeout: float) -> tuple[socket.socket, M.Welcome, Decod
         except OSError as exc:
             raise ServiceNotActiveError(f"no httpsys daemon at {path}: {exc.strerror or exc}") from None
         encoder = Encoder(Side.CLIENT)
-        encoder.write(M.Hello(pid=os.getpid()))
+        encoder.write(M.Hello(pid=os.getpid(), limits=CLIENT_LIMITS))
         for batch in encoder.take():
             sock.sendmsg(batch.buffers)
-        decoder = Decoder(Side.CLIENT)
+        decoder = Decoder(Side.CLIENT, CLIENT_LIMITS)
         deadline = time.monotonic() + timeout
         try:
             while True:

@@ -29,6 +29,8 @@ import httpsys
 from conformance.daemon_process import DaemonProcess
 from conformance.harness import bind, create_group, create_queue, create_session, free_port, receive, respond
 from httpsys._transport.remote import RemoteTransport
+from httpsys._wire import Decoder, Encoder, Side
+from httpsys._wire.messages import Hello, Refuse
 from httpsys.errors import ServiceNotActiveError
 from httpsys.win32 import (
     ERROR_INVALID_HANDLE,
@@ -560,3 +562,59 @@ def test_a_body_read_larger_than_a_daemon_message_arrives_whole(daemon: DaemonPr
         sender.join(10)
     finally:
         transport.close()
+
+
+def test_a_client_of_another_protocol_version_is_refused_with_revision_mismatch(
+    daemon: DaemonProcess,
+) -> None:
+    encoder = Encoder(Side.CLIENT)
+    encoder.write(Hello(min_version=90, max_version=99, pid=os.getpid()))
+    decoder = Decoder(Side.CLIENT)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(daemon.path)
+        for batch in encoder.take():
+            sock.sendmsg(batch.buffers)
+        while (data := sock.recv(65536)) != b"":
+            decoder.feed(data)
+    (refusal,) = decoder.drain()
+    assert isinstance(refusal, Refuse) and refusal.code == 1306  # ERROR_REVISION_MISMATCH, then closed
+
+
+def fake_daemon(path: str, answer: bytes | None) -> threading.Thread:
+    """A listener at `path` that accepts one connection, reads the HELLO and sends `answer` (None: nothing,
+    until the peer gives up)."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+
+    def serve() -> None:
+        with listener:
+            conn, _ = listener.accept()
+            with conn:
+                conn.settimeout(10)
+                conn.recv(65536)
+                if answer is not None:
+                    conn.sendall(answer)
+                with contextlib.suppress(OSError):
+                    conn.recv(1)  # until the client closes
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    return thread
+
+
+def test_a_refusing_daemon_gives_its_code_and_a_silent_one_service_not_active(tmp_path: Path) -> None:
+    encoder = Encoder(Side.DAEMON)
+    encoder.write(Refuse(code=1306, reason="too new"))
+    refusal = b"".join(bytes(b) for batch in encoder.take() for b in batch.buffers)
+    server = fake_daemon(str(tmp_path / "refuse.sock"), refusal)
+    with pytest.raises(httpsys.errors.RevisionMismatchError, match="too new"):
+        RemoteTransport(str(tmp_path / "refuse.sock"))
+    server.join(10)
+    server = fake_daemon(str(tmp_path / "silent.sock"), None)
+    started = time.monotonic()
+    with pytest.raises(ServiceNotActiveError):
+        RemoteTransport(str(tmp_path / "silent.sock"), timeout=0.5)
+    assert time.monotonic() - started < 3
+    server.join(10)

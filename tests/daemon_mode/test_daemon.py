@@ -31,7 +31,7 @@ from conformance.harness import bind, create_group, create_queue, create_session
 from httpsys._transport.remote import RemoteTransport
 from httpsys._wire import Decoder, Encoder, Side
 from httpsys._wire.messages import Hello, Refuse
-from httpsys.errors import ServiceNotActiveError
+from httpsys.errors import RevisionMismatchError, ServiceNotActiveError
 from httpsys.win32 import (
     ERROR_INVALID_HANDLE,
     ERROR_INVALID_PARAMETER,
@@ -609,7 +609,7 @@ def test_a_refusing_daemon_gives_its_code_and_a_silent_one_service_not_active(tm
     encoder.write(Refuse(code=1306, reason="too new"))
     refusal = b"".join(bytes(b) for batch in encoder.take() for b in batch.buffers)
     server = fake_daemon(str(tmp_path / "refuse.sock"), refusal)
-    with pytest.raises(httpsys.errors.RevisionMismatchError, match="too new"):
+    with pytest.raises(RevisionMismatchError, match="too new"):
         RemoteTransport(str(tmp_path / "refuse.sock"))
     server.join(10)
     server = fake_daemon(str(tmp_path / "silent.sock"), None)

@@ -28,6 +28,7 @@ import pytest
 import httpsys
 from conformance.daemon_process import DaemonProcess
 from conformance.harness import bind, create_group, create_queue, create_session, free_port, receive, respond
+from httpsys._daemon.server import DaemonServer
 from httpsys._transport.remote import RemoteTransport
 from httpsys._wire import Decoder, Encoder, Side
 from httpsys._wire.messages import Hello, Refuse
@@ -618,3 +619,28 @@ def test_a_refusing_daemon_gives_its_code_and_a_silent_one_service_not_active(tm
         RemoteTransport(str(tmp_path / "silent.sock"), timeout=0.5)
     assert time.monotonic() - started < 3
     server.join(10)
+
+
+def test_a_connection_that_never_says_hello_is_closed_and_a_greeted_one_is_kept(tmp_path: Path) -> None:
+    path = str(tmp_path / "d.sock")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = DaemonServer(path, loop)
+        server.hello_timeout = 0.2
+        server.start()
+        try:
+            greeted = await loop.run_in_executor(None, RemoteTransport, path)
+            reader, writer = await asyncio.open_unix_connection(path)
+            started = loop.time()
+            assert await asyncio.wait_for(reader.read(), 5) == b""  # closed by the daemon
+            assert 0.15 < loop.time() - started < 3
+            writer.close()
+            await asyncio.sleep(0.3)
+            stats = await loop.run_in_executor(None, greeted.statistics)
+            assert "requests_in_flight" in stats  # the greeted connection still answers
+            await loop.run_in_executor(None, greeted.close)
+        finally:
+            server.close()
+
+    asyncio.run(asyncio.wait_for(main(), 20))

@@ -39,7 +39,7 @@ from httpsys._wire import (
 )
 from httpsys._wire import messages as M
 
-__all__ = ["DaemonServer", "PeerCredentials", "default_socket_path"]
+__all__ = ["HELLO_TIMEOUT", "DaemonServer", "PeerCredentials", "default_socket_path"]
 
 log = logging.getLogger("httpsys.daemon")
 
@@ -52,6 +52,7 @@ _ANCILLARY = socket.CMSG_SPACE(DEFAULT_LIMITS.max_fds_per_frame * 4)
 _PEERCRED = struct.Struct("3i")
 _PROP_BINDING = 7  # HttpServerBindingProperty: its value names a queue handle
 _SESSION, _GROUP, _QUEUE = "session", "group", "queue"
+HELLO_TIMEOUT = 5.0  # seconds a new connection has to say HELLO (decision 0016 §5), else it is closed
 _NO_HANDLE = 0  # never an engine id (the engine's ids are odd): stands for a handle the caller does not own
 
 
@@ -600,6 +601,7 @@ class DaemonServer:
         self, path: str, loop: asyncio.AbstractEventLoop, settings: DriverSettings | None = None
     ) -> None:
         self.path = path
+        self.hello_timeout = HELLO_TIMEOUT
         self.loop = loop
         self.transport = EmbeddedTransport(loop=loop, settings=settings)
         self.clients: dict[int, _Client] = {}
@@ -655,6 +657,11 @@ class DaemonServer:
             client = _Client(self, sock, next(self._ids), peer)
             self.clients[client.client_id] = client
             self.loop.add_reader(client.fd, client.on_readable)
+            self.loop.call_later(self.hello_timeout, self._require_hello, client)
+
+    def _require_hello(self, client: _Client) -> None:
+        if not client.greeted and not client.gone:
+            client.drop(f"no HELLO within {self.hello_timeout:g} s")
 
     def stop_accepting(self) -> None:
         listener = self._listener

@@ -17,7 +17,7 @@ PACKAGE_SOURCES := pyproject.toml setup.py MANIFEST.in README.md scripts/build_n
 	$(shell find src/httpsys -type f -not -path '*/__pycache__/*' -not -name '*.so' -not -name '*.c')
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: run test lint typecheck unit unit-native wheel native venv clean fuzz test-attacks test-tools
+.PHONY: run test lint typecheck unit unit-native unit-daemon wheel native venv clean fuzz test-attacks test-tools
 
 $(STAMP): pyproject.toml
 	@echo "installing httpsys (editable, pure Python) and the test tools into $(VENV)"
@@ -76,7 +76,14 @@ unit-native: $(NATIVE_TEST)
 test-tools:
 	scripts/install-test-tools.sh ab
 
-test: test-tools lint typecheck unit unit-native
+# The conformance suite once more against a real `httpsys daemon` subprocess (docs/daemon.md), on the installed
+# wheel when it is compiled.
+unit-daemon: $(NATIVE_TEST)
+	@case "$$(cat $(WHEEL))" in *-none-any.whl) py=$(BIN)/python;; *) py=$(NATIVE_BIN)/python;; esac; \
+	echo "HTTPSYS_TEST_MODE=daemon $$py -m pytest -q -p no:cacheprovider tests/conformance"; \
+	HTTPSYS_TEST_MODE=daemon $$py -m pytest -q -p no:cacheprovider tests/conformance
+
+test: test-tools lint typecheck unit unit-native unit-daemon
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info bench/.wheel-venv

@@ -57,6 +57,7 @@ __all__ = [
     "OutOfMemoryError",
     "PathNotFoundError",
     "RevisionMismatchError",
+    "ServiceNotActiveError",
     "SharingViolationError",
     "UrlNotFoundError",
     "WaitTimeoutError",
@@ -331,6 +332,13 @@ class NoAccessError(_FixedCodeError, ValueError):
     code = Win32Error.ERROR_NOACCESS
 
 
+class ServiceNotActiveError(_FixedCodeError, ConnectionRefusedError):
+    """ERROR_SERVICE_NOT_ACTIVE (1062): HTTPSYS_DAEMON_SOCKET names a daemon that is not there (the HTTP service
+    is not running)."""
+
+    code = Win32Error.ERROR_SERVICE_NOT_ACTIVE
+
+
 class DllInitFailedError(_FixedCodeError, RuntimeError):
     """ERROR_DLL_INIT_FAILED (1114): the API was used before HttpInitialize."""
 
@@ -391,6 +399,7 @@ _CLASS_BY_CODE: dict[int, type[_FixedCodeError]] = {
         OperationAbortedError,
         IoIncompleteError,
         NoAccessError,
+        ServiceNotActiveError,
         DllInitFailedError,
         NotFoundError,
         ConnectionInvalidError,

@@ -3,7 +3,8 @@
 Every test in this folder talks to httpsys only through ``httpsys.win32`` (and loopback sockets), so the suite
 runs unchanged against another transport: set ``HTTPSYS_CONFORMANCE_TRANSPORT=package.module:factory`` (a
 callable returning a DriverTransport; optional ``:release`` callable taking it) to run it on, e.g., the shared
-daemon. Tests that only pass on a shared (multi-process) transport are xfail(strict) while ``EMBEDDED``.
+daemon, or set ``HTTPSYS_TEST_MODE=daemon`` to run it against a real ``httpsys daemon`` subprocess. Tests that
+only pass on a shared (multi-process) transport are xfail(strict) while ``EMBEDDED``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from httpsys.win32 import *
 from httpsys.win32 import api as win32_api
 
 TRANSPORT_SPEC = os.environ.get("HTTPSYS_CONFORMANCE_TRANSPORT")
-EMBEDDED = TRANSPORT_SPEC is None
+DAEMON_MODE = os.environ.get("HTTPSYS_TEST_MODE") == "daemon"  # a real daemon subprocess (conftest.py)
+EMBEDDED = TRANSPORT_SPEC is None and not DAEMON_MODE
 ALL_INIT = HTTP_INITIALIZE_SERVER | HTTP_INITIALIZE_CONFIG
 
 only_shared = pytest.mark.xfail(

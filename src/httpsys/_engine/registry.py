@@ -140,6 +140,9 @@ class Registry:
         self.driver.ports.draining_sessions.pop(session_id, None)
         for gid in list(session.groups):
             self.close_url_group(gid)
+        logs = self.driver.logs
+        if logs is not None:
+            logs.configure(("session", session_id), None)  # its log directory may be claimed again
         return OK
 
     def create_url_group(self, session_id: int) -> tuple[int, int]:
@@ -161,6 +164,9 @@ class Registry:
         for prefix in removed:
             self.driver.ports.maybe_close_listener(prefix.port)
         group.urls.clear()
+        logs = self.driver.logs
+        if logs is not None:
+            logs.configure(("group", group_id), None)  # its log directory may be claimed again
         return OK
 
     def add_url(self, group_id: int, url: str, context: int) -> int:

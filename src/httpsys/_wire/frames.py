@@ -95,6 +95,7 @@ class T:
     FLUSH_CACHE = 0x0114
     CANCEL_REQUEST = 0x0115
     STATISTICS = 0x0116
+    DRAIN_SERVER_SESSION = 0x0117
     RECEIVE_REQUEST = 0x0120
     RECEIVE_BODY = 0x0121
     SEND_RESPONSE = 0x0122
@@ -103,7 +104,8 @@ class T:
     WAIT_DEMAND_START = 0x0125
 
     CODE_DONE = 0x0201  # (code)
-    HANDLE_DONE = 0x0202  # (code, id): create_server_session / create_url_group / create_request_queue
+    HANDLE_DONE = 0x0202  # (code, id): create_server_session / create_url_group / create_request_queue;
+    # (code, connections still open): drain_server_session
     VALUE_DONE = 0x0203  # (code, value): query_*_property
     BYTES_DONE = 0x0204  # (code) + tail: read_fragment, receive_body
     REQUEST_DONE = 0x0205  # (code, snapshot or None, length) + entity tail: receive_request

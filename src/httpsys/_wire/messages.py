@@ -45,6 +45,7 @@ __all__ = [
     "CodeDone",
     "CreateRequestQueue",
     "CreateServerSession",
+    "DrainServerSession",
     "CreateUrlGroup",
     "FlushCache",
     "GoingAway",
@@ -258,6 +259,15 @@ class CreateServerSession(Message):
 @dataclass(kw_only=True)
 class CloseServerSession(Message):
     TYPE = T.CLOSE_SERVER_SESSION
+    FIELDS = (("session_id", F.UINT),)
+    session_id: int = 0
+
+
+@dataclass(kw_only=True)
+class DrainServerSession(Message):
+    """The graceful stop of a session's sites (decision 0012); answered by HandleDone(code, connections open)."""
+
+    TYPE = T.DRAIN_SERVER_SESSION
     FIELDS = (("session_id", F.UINT),)
     session_id: int = 0
 
@@ -530,7 +540,8 @@ class CodeDone(Message):
 
 @dataclass(kw_only=True)
 class HandleDone(Message):
-    """(code, id) of create_server_session, create_url_group, create_request_queue."""
+    """(code, id) of create_server_session, create_url_group, create_request_queue; (code, connections still
+    open) of drain_server_session."""
 
     TYPE = T.HANDLE_DONE
     TO_DAEMON = False
@@ -616,6 +627,7 @@ CALLS: tuple[type[Message], ...] = (
     Cancel,
     CreateServerSession,
     CloseServerSession,
+    DrainServerSession,
     SetSessionProperty,
     QuerySessionProperty,
     CreateUrlGroup,

@@ -23,6 +23,7 @@ from httpsys._core.status import Win32Error
 from httpsys._core.timers import TimeoutLimits
 from httpsys._core.verbosity import Verbosity503
 from httpsys._engine.driver import Driver
+from httpsys._transport import daemon_socket
 from httpsys._transport.embedded import EmbeddedTransport
 from httpsys._transport.interface import DriverIo, DriverTransport
 from httpsys.aio.request import Completion, Request
@@ -36,18 +37,24 @@ _PROP_VERBOSITY = 6
 _PROP_BINDING = 7
 _PROP_QOS = 2
 
-_loop_transports: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EmbeddedTransport] = (
-    weakref.WeakKeyDictionary()
-)
+_loop_transports: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
 _tokens = itertools.count(1)
 
 
-def driver_for_loop(settings: DriverSettings | None = None) -> EmbeddedTransport:
-    """The embedded driver hosted on the running event loop (one per loop, created on first use)."""
+def driver_for_loop(settings: DriverSettings | None = None) -> Any:
+    """The running event loop's driver (one per loop, made on first use): the embedded driver hosted on the loop,
+    or, with HTTPSYS_DAEMON_SOCKET set, a connection to that daemon (`settings` then belong to the daemon and are
+    ignored; ServiceNotActiveError at once when no daemon listens). Both have `close()`."""
     loop = asyncio.get_running_loop()
     transport = _loop_transports.get(loop)
     if transport is None or transport.closed:
-        transport = EmbeddedTransport(loop=loop, settings=settings)
+        path = daemon_socket()
+        if path is not None:
+            from httpsys._transport.remote import RemoteTransport
+
+            transport = RemoteTransport(path, io_barrier=False)
+        else:
+            transport = EmbeddedTransport(loop=loop, settings=settings)
         _loop_transports[loop] = transport
     return transport
 

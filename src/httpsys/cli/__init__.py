@@ -1,4 +1,4 @@
-"""The `httpsys` command: `httpsys run`, `httpsys serve`, `httpsys demo`.
+"""The `httpsys` command: `httpsys run`, `httpsys serve`, `httpsys demo`, `httpsys daemon`.
 
 Responsibility: parse the command line and hand the options to the sub-command, turning failures into one line
 on stderr and an exit status (0 after a graceful stop, 2 for a configuration error, 1 for a failure while
@@ -35,6 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        if args.command == "daemon":
+            from httpsys.cli.daemon import run_daemon
+
+            return run_daemon(args)
         status = run_command(_command(args))
     except CommandError as exc:
         sys.stderr.write(f"httpsys: {exc.message}\n")

@@ -403,4 +403,7 @@ def build_parser() -> CommandLineParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_server_options(demo, default_url=DEFAULT_DEMO_URL, queue=False)
+    from httpsys.cli.daemon import add_daemon_parser
+
+    add_daemon_parser(commands)
     return parser

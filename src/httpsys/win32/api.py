@@ -24,7 +24,7 @@ from typing import Any, Final, ParamSpec
 from httpsys._core.records import FileChunk, MemoryChunk, RequestSnapshot
 from httpsys._core.status import Win32Error
 from httpsys._core.urlprefix import InvalidUrlPrefix, parse_url_prefix
-from httpsys._transport.embedded import embedded_transport, release_embedded_transport
+from httpsys._transport import release_shared_transport, shared_transport
 from httpsys._transport.interface import DriverTransport
 from httpsys.errors import (
     DllInitFailedError,
@@ -226,7 +226,7 @@ _SUPPORTED_FEATURES: Final = frozenset({HttpFeatureResponseTrailers, HttpFeature
 
 
 def _release_default(transport: DriverTransport) -> None:
-    release_embedded_transport()
+    release_shared_transport(transport)
 
 
 def _release_by_close(transport: DriverTransport) -> None:
@@ -243,7 +243,7 @@ class _ApiState:
         self.server = 0
         self.config = 0
         self.transport: DriverTransport | None = None
-        self.factory: Callable[[], DriverTransport] = embedded_transport
+        self.factory: Callable[[], DriverTransport] = shared_transport
         self.release: Callable[[DriverTransport], None] = _release_default
         self.queues: set[RequestQueueHandle] = set()
         self.sessions: set[int] = set()
@@ -263,7 +263,8 @@ def set_transport_factory(
     factory: Callable[[], DriverTransport] | None = None,
     release: Callable[[DriverTransport], None] | None = None,
 ) -> None:
-    """Choose where HttpInitialize gets its transport (a test hook; None restores the embedded driver).
+    """Choose where HttpInitialize gets its transport (a test hook; None restores the default: the daemon at
+    HTTPSYS_DAEMON_SOCKET when set, else the embedded driver).
 
     ``factory()`` is called by the first HttpInitialize with HTTP_INITIALIZE_SERVER, ``release(transport)`` by
     the matching last HttpTerminate (default: ``transport.close()`` when it has one). It takes effect at the
@@ -271,7 +272,7 @@ def set_transport_factory(
     """
     with _state.lock:
         if factory is None:
-            _state.factory = embedded_transport
+            _state.factory = shared_transport
             _state.release = _release_default
         else:
             _state.factory = factory

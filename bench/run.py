@@ -273,6 +273,7 @@ def _serve(*extra: str) -> Callable[[Workdir, int], list[str]]:
             str(w.www),
             "--url",
             f"http://{HOST}:{port}/",
+            "--no-access-log",  # as nginx runs here (access_log off)
             *extra,
         ]
 

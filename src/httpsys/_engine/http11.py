@@ -947,7 +947,7 @@ class Http11Connection(asyncio.Protocol):
         if self.closed:
             return
         if close or self._close_after:
-            self.close_when_flushed()
+            self.close_when_flushed(request)
             return
         if not request.body_complete:
             if request.expect_continue and not request.continue_sent:
@@ -1198,10 +1198,11 @@ class Http11Connection(asyncio.Protocol):
         transport.write(self.driver.render_canned(kind))
         self.close_when_flushed()
 
-    def close_when_flushed(self) -> None:
-        """Close after the last response, lingering: send FIN once the response is flushed, then discard what
-        the client still sends for up to 2 s / 64 KiB before closing (closing with unread input would send a
-        reset, which can destroy the response in the client's buffer; reliability §4.1)."""
+    def close_when_flushed(self, last: Request | None = None) -> None:
+        """Close after the last response (`last`, when it answered a request), lingering: send FIN once the
+        response is flushed, then discard what the client still sends for up to 2 s / 64 KiB before closing
+        (closing with unread input would send a reset, which can destroy the response in the client's buffer;
+        reliability §4.1) - unless the client itself asked to close and has nothing more to send."""
         transport = self.transport
         self._parse_stopped = True
         if transport is None or transport.is_closing() or self._linger is not None:
@@ -1210,11 +1211,35 @@ class Http11Connection(asyncio.Protocol):
             transport.close()
             return
         self._disarm()
+        if last is not None and self._client_finished(last, transport):
+            transport.close()
+            return
         transport.write_eof()
         if self._reading_paused:
             self._reading_paused = False
             transport.resume_reading()
         self._linger = self.driver.loop.call_later(_LINGER_SECONDS, self._end_linger, -1)
+
+    def _client_finished(self, last: Request, transport: asyncio.Transport) -> bool:
+        """Whether the connection can close at once after answering `last`, without lingering (decision 0015):
+        the client asked for the close itself (`Connection: close`, or HTTP/1.0 without keep-alive), which means
+        it sends nothing after that request (RFC 9112 §9.6); its request was read to the end and nothing after
+        it, not even part of a next message, was received; nothing stops reading (bytes waiting unread in the
+        socket would turn the close into a reset); and the whole response is with the kernel, so no last flush
+        is left to bound (MinSendRate). Anything else lingers."""
+        return (
+            not last.keep_alive
+            and last.body_complete
+            and not (last.chunked and last.version < (1, 1))  # closed for its framing, not at its word
+            and not self.pipeline
+            and not self._in_message
+            and self._hold is None
+            and self._verb_pending is None
+            and self._start_pending is None
+            and not self._close_after
+            and not self._reading_paused
+            and not transport.get_write_buffer_size()
+        )
 
     def _end_linger(self, pending_before: int = -1) -> None:
         """The lingering time is over (or too much input came): close — unless the last response is still being

@@ -312,13 +312,10 @@ class Http11Connection(asyncio.Protocol):
     # ================================================================ asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's TCPTransport is not a subclass
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            self._sock_fd = sock.fileno()
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass
+        # Nothing here touches the socket object: asyncio's and uvloop's TCP transports already turn Nagle off
+        # (TCP_NODELAY) on every connection they make, and the descriptor is fetched on the first sendfile
+        # (`_socket_fd`). Asking a uvloop transport for its socket costs a getsockname call and a socket object,
+        # and a setsockopt through it a second, temporary one (decision 0015).
         peer = transport.get_extra_info("peername")
         local = transport.get_extra_info("sockname")
         if peer:
@@ -326,7 +323,6 @@ class Http11Connection(asyncio.Protocol):
         if local:
             self.local_addr = (str(local[0]), int(local[1]))
             self.ipv6 = ":" in self.local_addr[0]
-        self._set_write_mode(0)
         if not self.driver.connection_made(self):
             return
         self._arm(TimerKind.IDLE_CONNECTION, self.settings.idle_connection_timeout)
@@ -336,18 +332,15 @@ class Http11Connection(asyncio.Protocol):
             return
         self.closed = True
         self._disarm()
-        if (
-            self._timer is not None
-        ):  # let the heap drop the entry (and this connection) now, not at its deadline
-            self._timer.cancel()
+        # let the heap drop the entry (and this connection) now, not at its deadline: cancelled entries leave the
+        # heap at its next compaction
+        timer: TimerEntry[Http11Connection] | None = self._timer
+        if timer is not None:
+            timer.cancel()
             self._timer = None
         if self._linger is not None:
             self._linger.cancel()
             self._linger = None
-        timer: TimerEntry[Http11Connection] | None = self._timer
-        if timer is not None:  # cancelled entries leave the heap at its next compaction, taking us with them
-            timer.cancel()
-            self._timer = None
         if self._dup_fd >= 0:
             try:
                 self.driver.loop.remove_writer(self._dup_fd)
@@ -356,21 +349,26 @@ class Http11Connection(asyncio.Protocol):
                 self._dup_fd = -1
         done = self._send_done
         self._send_done = None
-        self._out.clear()
+        if self._out:
+            self._out.clear()
         if done is not None:
             done(_GONE, 0)
-        for item in self.pipeline:
-            if isinstance(item, Request):
-                item.fail_body()
-                self.driver.request_lost(item)
-        if self._opaque is not None and self._opaque not in self.pipeline:
+        pipeline = self.pipeline
+        if pipeline:  # (a connection closed after its last response has none)
+            for item in pipeline:
+                if isinstance(item, Request):
+                    item.fail_body()
+                    self.driver.request_lost(item)
+        if self._opaque is not None and self._opaque not in pipeline:
             self._opaque.fail_body()
             self.driver.request_lost(self._opaque)
-        self.pipeline.clear()
+        if pipeline:
+            pipeline.clear()
         waiters = self.disconnect_waiters
-        self.disconnect_waiters = []
-        for waiter in waiters:
-            waiter()
+        if waiters:
+            self.disconnect_waiters = []
+            for waiter in waiters:
+                waiter()
         self.driver.connection_lost(self)
         self._release()
 
@@ -431,7 +429,7 @@ class Http11Connection(asyncio.Protocol):
                 and self._start_pending is None
                 and not self._close_after
                 and not self._write_paused
-                and self._write_mode == 0
+                and self._write_mode <= 0
                 and not self._nagle_on
                 and not self.closed
             ):
@@ -949,7 +947,7 @@ class Http11Connection(asyncio.Protocol):
         if self.closed:
             return
         if close or self._close_after:
-            self.close_when_flushed()
+            self.close_when_flushed(request)
             return
         if not request.body_complete:
             if request.expect_continue and not request.continue_sent:
@@ -1053,9 +1051,12 @@ class Http11Connection(asyncio.Protocol):
 
     # ================================================================ writing
     def _set_write_mode(self, mode: int) -> None:
-        """0: a send completes once at most 64 KiB wait for the end of this loop iteration's flush (uvloop
-        writes small responses in one batch per iteration); 1: BUFFER_DATA, up to `send_buffer` may stay queued;
-        2: flush, complete only when nothing is queued (before sendfile takes over the socket)."""
+        """-1 (a new connection): the transport's own limits, a 64 KiB high-water mark in asyncio and uvloop alike,
+        kept until a send could reach it, as writing cannot pause below it (setting the limits costs a call per
+        connection, which a connection closed after one small response pays for nothing); 0: a send completes
+        once at most 64 KiB wait for the end of this loop iteration's flush (uvloop writes small responses in one
+        batch per iteration); 1: BUFFER_DATA, up to `send_buffer` may stay queued; 2: flush, complete only when
+        nothing is queued (before sendfile takes over the socket)."""
         if mode == self._write_mode or self.transport is None:
             return
         self._write_mode = mode
@@ -1073,7 +1074,6 @@ class Http11Connection(asyncio.Protocol):
         if self.closed or transport is None or transport.is_closing():
             done(_GONE, 0)
             return
-        self._set_write_mode(1 if buffered else 0)
         if nagle != self._nagle_on:
             self._set_nagle(nagle)
         total = 0
@@ -1085,6 +1085,12 @@ class Http11Connection(asyncio.Protocol):
             else:
                 total += len(seg)
         self._send_total = total
+        if buffered:
+            self._set_write_mode(1)
+        elif self._write_mode != 0 and (
+            self._write_mode > 0 or total + transport.get_write_buffer_size() > _FLUSH_HIGH
+        ):
+            self._set_write_mode(0)  # (a new connection keeps mode -1 while nothing can pause its writing)
         if plain:
             if len(segments) == 1:
                 transport.write(segments[0])  # type: ignore[arg-type]
@@ -1117,7 +1123,7 @@ class Http11Connection(asyncio.Protocol):
                 if self._write_paused:
                     return
             try:
-                sent = os.sendfile(self._sock_fd, seg.fd, seg.offset, min(seg.count, 1 << 22))
+                sent = os.sendfile(self._socket_fd(), seg.fd, seg.offset, min(seg.count, 1 << 22))
             except BlockingIOError:
                 self._wait_writable()
                 return
@@ -1136,9 +1142,18 @@ class Http11Connection(asyncio.Protocol):
         if not self._write_paused:
             self._complete_send()
 
+    def _socket_fd(self) -> int:
+        """The connection's socket descriptor, fetched from the transport the first time a send needs it."""
+        fd = self._sock_fd
+        if fd < 0 and self.transport is not None:
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                fd = self._sock_fd = sock.fileno()
+        return fd
+
     def _wait_writable(self) -> None:
         if self._dup_fd < 0:
-            self._dup_fd = os.dup(self._sock_fd)
+            self._dup_fd = os.dup(self._socket_fd())
         self.driver.loop.add_writer(self._dup_fd, self._on_writable)
         self._arm_send_rate()
 
@@ -1201,10 +1216,11 @@ class Http11Connection(asyncio.Protocol):
         transport.write(self.driver.render_canned(kind))
         self.close_when_flushed()
 
-    def close_when_flushed(self) -> None:
-        """Close after the last response, lingering: send FIN once the response is flushed, then discard what
-        the client still sends for up to 2 s / 64 KiB before closing (closing with unread input would send a
-        reset, which can destroy the response in the client's buffer; reliability §4.1)."""
+    def close_when_flushed(self, last: Request | None = None) -> None:
+        """Close after the last response (`last`, when it answered a request), lingering: send FIN once the
+        response is flushed, then discard what the client still sends for up to 2 s / 64 KiB before closing
+        (closing with unread input would send a reset, which can destroy the response in the client's buffer;
+        reliability §4.1) - unless the client itself asked to close and has nothing more to send."""
         transport = self.transport
         self._parse_stopped = True
         if transport is None or transport.is_closing() or self._linger is not None:
@@ -1213,11 +1229,35 @@ class Http11Connection(asyncio.Protocol):
             transport.close()
             return
         self._disarm()
+        if last is not None and self._client_finished(last, transport):
+            transport.close()
+            return
         transport.write_eof()
         if self._reading_paused:
             self._reading_paused = False
             transport.resume_reading()
         self._linger = self.driver.loop.call_later(_LINGER_SECONDS, self._end_linger, -1)
+
+    def _client_finished(self, last: Request, transport: asyncio.Transport) -> bool:
+        """Whether the connection can close at once after answering `last`, without lingering (decision 0015):
+        the client asked for the close itself (`Connection: close`, or HTTP/1.0 without keep-alive), which means
+        it sends nothing after that request (RFC 9112 §9.6); its request was read to the end and nothing after
+        it, not even part of a next message, was received; nothing stops reading (bytes waiting unread in the
+        socket would turn the close into a reset); and the whole response is with the kernel, so no last flush
+        is left to bound (MinSendRate). Anything else lingers."""
+        return (
+            not last.keep_alive
+            and last.body_complete
+            and not (last.chunked and last.version < (1, 1))  # closed for its framing, not at its word
+            and not self.pipeline
+            and not self._in_message
+            and self._hold is None
+            and self._verb_pending is None
+            and self._start_pending is None
+            and not self._close_after
+            and not self._reading_paused
+            and not transport.get_write_buffer_size()
+        )
 
     def _end_linger(self, pending_before: int = -1) -> None:
         """The lingering time is over (or too much input came): close — unless the last response is still being

@@ -303,11 +303,23 @@ def test_every_message_type_round_trips_fed_one_byte_at_a_time(
     assert open_fds() == before
 
 
+def _travels(message: Message, limits: Limits) -> bool:
+    """Whether an encoder with the peer's `limits` takes `message` (it refuses one naming too many files)."""
+    try:
+        Encoder(Side.CLIENT, limits).write(message)
+    except WireEncodeError:
+        return False
+    return True
+
+
 @SETTINGS
 @given(st.lists(any_call, min_size=1, max_size=30), st.lists(st.integers(0, 10**6), max_size=8), limit_sets())
 def test_a_batch_of_many_calls_round_trips_whatever_the_cut_points(
     calls: list[Message], cuts: list[int], limits: Limits
 ) -> None:
+    # a call naming more distinct files than the peer takes per frame cannot travel (WireEncodeError, tested
+    # below); the batch is made of the ones that can
+    calls = [call for call in calls if _travels(call, limits)]
     encoder = Encoder(Side.CLIENT, limits)
     sent = [Hello(), *calls]
     for message in sent:

@@ -10,7 +10,6 @@ behaviour (the engine has it) nor its own codec; bad input from one client loses
 
 from __future__ import annotations
 
-import array
 import asyncio
 import contextlib
 import itertools
@@ -38,6 +37,7 @@ from httpsys._wire import (
     WireEncodeError,
 )
 from httpsys._wire import messages as M
+from httpsys._wire.ancillary import close_fds, fds_of
 
 __all__ = ["HELLO_TIMEOUT", "DaemonServer", "PeerCredentials", "default_socket_path"]
 
@@ -84,20 +84,6 @@ class PeerCredentials:
         return f"pid={self.pid} uid={self.uid} gid={self.gid}"
 
 
-def _fds_of(ancillary: list[tuple[int, int, bytes]]) -> list[int]:
-    fds: list[int] = []
-    for level, kind, payload in ancillary:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.extend(array.array("i", payload[: len(payload) - len(payload) % 4]))
-    return fds
-
-
-def _close_fds(fds: list[int]) -> None:
-    for fd in fds:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-
-
 class _Client:
     """One connected process: its codec, the handles it owns, its pending I/O, its outgoing batches."""
 
@@ -136,14 +122,14 @@ class _Client:
         except OSError as exc:
             self.drop(f"receive failed: {exc}")
             return
-        fds = _fds_of(ancillary)
+        fds = fds_of(ancillary)
         if size == 0:
-            _close_fds(fds)
+            close_fds(fds)
             self.drop("end of connection")
             return
         try:
             if flags & socket.MSG_CTRUNC:
-                _close_fds(fds)
+                close_fds(fds)
                 raise ProtocolError("file descriptors truncated (MSG_CTRUNC)")
             self.decoder.buffer_updated(size, fds)
             messages = self.decoder.drain()
@@ -152,13 +138,13 @@ class _Client:
             return
         for message in messages:
             if self.gone:
-                _close_fds(message.fds)
+                close_fds(message.fds)
                 continue
             try:
                 self.handle(message)
             except Exception:  # a bug answering one call must not take the daemon down
                 log.exception("client %d: %s failed", self.client_id, type(message).__name__)
-                _close_fds(message.fds)
+                close_fds(message.fds)
                 self.drop("internal error")
 
     def handle(self, message: Message) -> None:
@@ -170,7 +156,7 @@ class _Client:
             return
         handler = _HANDLERS.get(type(message))
         if handler is None:
-            _close_fds(message.fds)
+            close_fds(message.fds)
             self.send(M.CodeDone(op=message.op, code=_NOT_SUPPORTED))
             return
         handler(self, message)
@@ -498,7 +484,7 @@ def _sent_callback(c: _Client, m: Message, op: int) -> Callable[[int, int], None
 
     def done(code: int, nbytes: int) -> None:
         _finish(c, op)
-        _close_fds(fds)  # the engine is done with the files this send named
+        close_fds(fds)  # the engine is done with the files this send named
         c.send(M.SentDone(op=op, code=code, bytes_sent=nbytes))
 
     return done

@@ -43,6 +43,7 @@ from httpsys._wire import (
     WireEncodeError,
 )
 from httpsys._wire import messages as M
+from httpsys._wire.ancillary import close_fds, fds_of
 from httpsys.errors import ServiceNotActiveError, error_for_code
 
 __all__ = [
@@ -79,22 +80,6 @@ Msg = TypeVar("Msg", bound=Message)
 OnDone = Callable[[Message | None, int], None]  # (completion, 0) or (None, failure code)
 
 
-def _fds_of(ancillary: list[tuple[int, int, bytes]]) -> list[int]:
-    fds: list[int] = []
-    for level, kind, payload in ancillary:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.extend(array.array("i", payload[: len(payload) - len(payload) % 4]))
-    return fds
-
-
-def _close_fds(fds: list[int]) -> None:
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
-
 def _connect(path: str, timeout: float) -> tuple[socket.socket, M.Welcome, Decoder]:
     """A connected, greeted socket; ServiceNotActiveError when no daemon answers, the REFUSE code's error when
     the daemon refuses. The decoder that read WELCOME goes on to read the connection."""
@@ -120,9 +105,9 @@ def _connect(path: str, timeout: float) -> tuple[socket.socket, M.Welcome, Decod
                 size, ancillary, _flags, _ = sock.recvmsg_into(
                     [decoder.get_buffer()], _ANCILLARY, socket.MSG_CMSG_CLOEXEC
                 )
-                fds = _fds_of(ancillary)
+                fds = fds_of(ancillary)
                 if size == 0:
-                    _close_fds(fds)
+                    close_fds(fds)
                     raise ServiceNotActiveError(f"the httpsys daemon at {path} closed the connection")
                 decoder.buffer_updated(size, fds)
         except (OSError, ProtocolError) as exc:
@@ -326,14 +311,14 @@ class RemoteTransport:
         except OSError as exc:
             self._lose(_ABORTED, f"receive failed: {exc}")
             return
-        fds = _fds_of(ancillary)
+        fds = fds_of(ancillary)
         if size == 0:
-            _close_fds(fds)
+            close_fds(fds)
             self._lose(_ABORTED, "the daemon closed the connection")
             return
         try:
             if flags & socket.MSG_CTRUNC:
-                _close_fds(fds)
+                close_fds(fds)
                 raise ProtocolError("file descriptors truncated (MSG_CTRUNC)")
             self._decoder.buffer_updated(size, fds)
             messages = self._decoder.drain()
@@ -607,7 +592,7 @@ class RemoteTransport:
 def _sent(done: SendDone, spill_fd: int | None = None) -> OnDone:
     def on_done(answer: Message | None, code: int) -> None:
         if spill_fd is not None:
-            _close_fds([spill_fd])
+            close_fds([spill_fd])
         if isinstance(answer, M.SentDone):
             done(answer.code, answer.bytes_sent)
         else:

@@ -502,6 +502,71 @@ def test_handles_belong_to_the_process_that_created_them(daemon: DaemonProcess) 
         owner.close()
 
 
+def test_shutting_down_a_queue_in_one_process_leaves_another_openers_receives_alone(
+    daemon: DaemonProcess,
+) -> None:
+    """HttpShutdownRequestQueue by one opener of a named queue cancels that process's receives only; the next
+    request goes to the other opener's receive, which is answered as usual (spec §6 items 32-33)."""
+    from httpsys._core.records import MemoryChunk
+    from httpsys._core.response import ResponseSpec
+
+    owner = RemoteTransport(daemon.path)
+    other = RemoteTransport(daemon.path)
+    try:
+        _, session = owner.create_server_session((2, 0))
+        _, group = owner.create_url_group(session)
+        name = f"shared-{os.getpid()}-{time.monotonic_ns()}"
+        code, queue = owner.create_request_queue(name, 0, False)
+        assert code == NO_ERROR
+        assert owner.set_group_property(group, 7, queue) == NO_ERROR
+        port = free_port()
+        assert owner.add_url(group, f"http://127.0.0.1:{port}/", 0) == NO_ERROR
+        code, opened = other.create_request_queue(name, 1, False)  # OPEN_EXISTING
+        assert code == NO_ERROR
+        results: dict[str, tuple[int, object]] = {}
+        events = {"owner": threading.Event(), "other": threading.Event()}
+
+        def receiver(who: str) -> object:
+            def done(code: int, snapshot: object, length: int) -> None:
+                results[who] = (code, snapshot)
+                events[who].set()
+
+            return done
+
+        owner.receive_request(queue, 0, 0, None, True, 1, receiver("owner"))  # posted first: oldest
+        other.receive_request(opened, 0, 0, None, True, 1, receiver("other"))
+        assert owner.shutdown_request_queue(queue) == NO_ERROR
+        assert events["owner"].wait(5) and results["owner"][0] == ERROR_OPERATION_ABORTED
+        assert not events["other"].is_set()
+        answer: list[bytes] = []
+        client = threading.Thread(target=lambda: answer.append(get(port, "/after-shutdown")))
+        client.start()
+        assert events["other"].wait(10)
+        code, snapshot = results["other"]
+        assert code == NO_ERROR and snapshot is not None
+        sent = threading.Event()
+        other.send_response(
+            opened,
+            snapshot.request_id,  # type: ignore[attr-defined]
+            0,
+            ResponseSpec(200, b"OK", {}, []),
+            [MemoryChunk(b"served by the other opener")],
+            None,
+            None,
+            lambda code, nbytes: sent.set(),
+        )
+        assert sent.wait(10)
+        client.join(10)
+        assert (
+            answer
+            and answer[0].startswith(b"HTTP/1.1 200 OK")
+            and answer[0].endswith(b"served by the other opener")
+        )
+    finally:
+        other.close()
+        owner.close()
+
+
 def test_a_forked_child_never_uses_its_parents_connection(use_daemon: DaemonProcess) -> None:
     """After fork() the child's calls on the parent's handles fail at once (the channel's thread did not come
     along) and a fresh HttpInitialize in the child connects anew; the parent's connection is unaffected."""

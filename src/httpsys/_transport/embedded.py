@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from httpsys._config.apply import apply_configuration, settings_with
+from httpsys._config.records import Configuration
 from httpsys._core.records import CachePolicy, DataChunk
 from httpsys._core.response import ResponseSpec
 from httpsys._core.settings import DriverSettings
@@ -37,8 +40,15 @@ class EmbeddedTransport:
     `EmbeddedTransport(loop=...)` hosts it on an existing loop (no thread hop for that loop's coroutines)."""
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop | None = None, settings: DriverSettings | None = None
+        self,
+        loop: asyncio.AbstractEventLoop | None = None,
+        settings: DriverSettings | None = None,
+        configuration: Configuration | None = None,
     ) -> None:
+        # The stored service configuration (listen list, driver-wide timeouts) over `settings`: decision 0020.
+        self.base_settings = settings
+        if configuration is not None:
+            settings = settings_with(configuration, settings)
         self._thread: threading.Thread | None = None
         self._owns_loop = loop is None
         if loop is None:
@@ -112,6 +122,11 @@ class EmbeddedTransport:
             self._thread.join(timeout=5)
             if not self.loop.is_running():
                 self.loop.close()
+
+    def apply_configuration(self, configuration: Configuration) -> None:
+        """Apply a (re-read) stored configuration to the running driver: new connections and ports use it,
+        open connections are untouched (SIGHUP, the admin reload call, each committed change)."""
+        self._call(lambda: apply_configuration(self.driver, configuration, self.base_settings))
 
     # ----- object model ----------------------------------------------------------------------------------
     def create_server_session(self, version: tuple[int, int]) -> tuple[int, int]:
@@ -257,12 +272,26 @@ _shared_refs = 0
 _shared_lock = threading.Lock()
 
 
+def stored_configuration() -> Configuration | None:
+    """The process's stored service configuration (HTTPSYS_CONFIG_DIR ...) for an embedded driver starting now;
+    None when there is none. A store that cannot be read is logged as an error naming the file (it is never
+    reset) and the driver starts without it."""
+    from httpsys._config import ConfigStoreError, process_store
+
+    try:
+        configuration = process_store().load()
+    except ConfigStoreError as exc:
+        logging.getLogger("httpsys.config").error("%s; the driver starts without it", exc)
+        return None
+    return configuration if any(configuration.records.values()) else None
+
+
 def embedded_transport() -> EmbeddedTransport:
     """The process's shared embedded driver (started on first use, reference counted)."""
     global _shared, _shared_refs
     with _shared_lock:
         if _shared is None or _shared.closed:
-            _shared = EmbeddedTransport()
+            _shared = EmbeddedTransport(configuration=stored_configuration())
             _shared_refs = 0
         _shared_refs += 1
         return _shared
@@ -280,3 +309,16 @@ def release_embedded_transport() -> None:
             _shared = None
             _shared_refs = 0
             shared.close()
+
+
+def reapply_stored_configuration() -> None:
+    """After a committed change to this process's store: apply it to the shared embedded driver, if one runs."""
+    with _shared_lock:
+        shared = _shared
+    if shared is None or shared.closed:
+        return
+    configuration = stored_configuration()
+    if configuration is not None:
+        shared.apply_configuration(configuration)
+    else:
+        shared.apply_configuration(Configuration({}))

@@ -24,7 +24,7 @@ from httpsys._core.timers import TimeoutLimits
 from httpsys._core.verbosity import Verbosity503
 from httpsys._engine.driver import Driver
 from httpsys._transport import daemon_socket
-from httpsys._transport.embedded import EmbeddedTransport
+from httpsys._transport.embedded import EmbeddedTransport, stored_configuration
 from httpsys._transport.interface import DriverIo, DriverTransport
 from httpsys.aio.request import Completion, Request
 from httpsys.errors import HttpSysError, error_for_code
@@ -54,7 +54,7 @@ def driver_for_loop(settings: DriverSettings | None = None) -> Any:
 
             transport = RemoteTransport(path, io_barrier=False)
         else:
-            transport = EmbeddedTransport(loop=loop, settings=settings)
+            transport = EmbeddedTransport(loop=loop, settings=settings, configuration=stored_configuration())
         _loop_transports[loop] = transport
     return transport
 

@@ -1,22 +1,36 @@
-"""The HTTP configuration store behind HttpSet/Query/Delete/UpdateServiceConfiguration (in this process).
+"""HttpSet/Query/Delete/UpdateServiceConfiguration: Win32 structs to and from the persistent configuration store.
 
-Responsibility: keep the configuration records the win32 face accepts — URL reservations (UrlAclInfo), driver-wide
+Responsibility: check and translate the records the win32 face accepts — URL reservations (UrlAclInfo), driver-wide
 timeouts (Timeout), cache settings (Cache), the setting records (Setting) and the IP listen list (IPListenList) —
-and answer Set/Query/Delete with the documented codes: ERROR_ALREADY_EXISTS on Set of an existing record,
-ERROR_FILE_NOT_FOUND for a missing one, ERROR_INSUFFICIENT_BUFFER with the needed size, enumeration by ``dwToken``
-until ERROR_NO_MORE_ITEMS. SSL binding records (and HttpUpdateServiceConfiguration, which only updates them) are
-ERROR_NOT_SUPPORTED until the driver terminates TLS.
+into the store's plain records and back, with the documented codes: ERROR_ALREADY_EXISTS on Set of an existing
+record, ERROR_FILE_NOT_FOUND for a missing one, ERROR_INSUFFICIENT_BUFFER with the needed size, enumeration by
+``dwToken`` until ERROR_NO_MORE_ITEMS. SSL binding records (and HttpUpdateServiceConfiguration, which only updates
+them) are ERROR_NOT_SUPPORTED here until the driver terminates TLS.
 
-Decision 0003: the store lives in the process (it survives HttpTerminate, not the process) and the driver does
-not consult it yet (reservations do not take part in routing, stored timeouts do not change the driver's). It must
-not talk to the transport.
+Where the records live (decision 0020): embedded, in the configuration store this process opens (SQLite under
+HTTPSYS_CONFIG_DIR; ERROR_BADDB when that file is corrupt or foreign); with HTTPSYS_DAEMON_SOCKET, in the daemon's
+store through the daemon (it is the only writer while it runs, and it decides who may change it). It must not
+keep records of its own.
 """
 
 from __future__ import annotations
 
-import threading
-from typing import Final
+import logging
+from typing import Final, Protocol
 
+from httpsys._config.records import (
+    CACHE,
+    IPLISTEN,
+    SETTING,
+    TIMEOUT,
+    URLACL,
+    InvalidRecord,
+    Key,
+    Value,
+    folded_key,
+    format_ip_port,
+    parse_ip_port,
+)
 from httpsys._core.status import Win32Error
 from httpsys._core.urlprefix import InvalidUrlPrefix, parse_url_prefix
 
@@ -51,7 +65,7 @@ from .structs import (
     sizeof,
 )
 
-__all__ = ["ServiceConfigStore", "service_config_store"]
+__all__ = ["ConfigBackend", "DaemonBackend", "LocalBackend", "ServiceConfigStore", "service_config_store"]
 
 _OK: Final = int(Win32Error.NO_ERROR)
 _INVALID: Final = int(Win32Error.ERROR_INVALID_PARAMETER)
@@ -71,26 +85,137 @@ _STORED_IDS: Final = frozenset(
     }
 )
 _SOCKADDR_STORAGE_SIZE: Final = 128
+_BADDB: Final = 1009  # ERROR_BADDB: the configuration store file is corrupt or not ours
+
+log = logging.getLogger("httpsys.config")
+
+
+class ConfigBackend(Protocol):
+    """Where records are kept: the process's store (embedded) or the daemon's (HTTPSYS_DAEMON_SOCKET)."""
+
+    def set(self, kind: str, key: Key, value: Value, update: bool) -> int: ...
+    def delete(self, kind: str, key: Key) -> int: ...
+    def records(self, kind: str) -> tuple[int, list[tuple[Key, Value]]]: ...
+
+
+class LocalBackend:
+    """The configuration store this process opens (embedded mode); a committed change is applied to the
+    process's shared embedded driver when it runs."""
+
+    def set(self, kind: str, key: Key, value: Value, update: bool) -> int:
+        from httpsys._config import ConfigStoreError, process_store
+
+        try:
+            code = process_store().set(kind, key, value, update=update)
+        except ConfigStoreError as exc:
+            log.error("%s", exc)
+            return _BADDB
+        if code == _OK:
+            _reapply()
+        return code
+
+    def delete(self, kind: str, key: Key) -> int:
+        from httpsys._config import ConfigStoreError, process_store
+
+        try:
+            code = process_store().delete(kind, key)
+        except ConfigStoreError as exc:
+            log.error("%s", exc)
+            return _BADDB
+        if code == _OK:
+            _reapply()
+        return code
+
+    def records(self, kind: str) -> tuple[int, list[tuple[Key, Value]]]:
+        from httpsys._config import ConfigStoreError, process_store
+
+        try:
+            return _OK, list(process_store().load().of(kind))
+        except ConfigStoreError as exc:
+            log.error("%s", exc)
+            return _BADDB, []
+
+
+def _reapply() -> None:
+    from httpsys._transport.embedded import reapply_stored_configuration
+
+    reapply_stored_configuration()
+
+
+class DaemonBackend:
+    """The daemon's store, through the daemon at HTTPSYS_DAEMON_SOCKET (ERROR_SERVICE_NOT_ACTIVE without one)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def _call(self, method: str, *args: object) -> object:
+        from httpsys._transport.remote import release_remote_transport, remote_transport
+        from httpsys.errors import HttpSysError
+
+        try:
+            transport = remote_transport(self.path)
+        except HttpSysError as exc:
+            return exc.winerror
+        try:
+            return getattr(transport, method)(*args)
+        finally:
+            release_remote_transport(transport)
+
+    def set(self, kind: str, key: Key, value: Value, update: bool) -> int:
+        result = self._call("service_config_set", kind, key, value, update)
+        return result if isinstance(result, int) else _INVALID
+
+    def delete(self, kind: str, key: Key) -> int:
+        result = self._call("service_config_delete", kind, key)
+        return result if isinstance(result, int) else _INVALID
+
+    def records(self, kind: str) -> tuple[int, list[tuple[Key, Value]]]:
+        result = self._call("service_config_query", kind)
+        if isinstance(result, int):
+            return result, []
+        answer: tuple[int, list[tuple[Key, Value]]] = result  # type: ignore[assignment]
+        return answer[0], list(answer[1])
+
+
+def _backend() -> ConfigBackend:
+    from httpsys._transport import daemon_socket
+
+    path = daemon_socket()
+    return LocalBackend() if path is None else DaemonBackend(path)
 
 
 def _wide_size(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) + 2
 
 
-def _address_key(address: SOCKADDR_IN | SOCKADDR_IN6) -> tuple[object, ...]:
-    return (type(address).__name__, *address.to_address())
+def _address_key(address: SOCKADDR_IN | SOCKADDR_IN6) -> str:
+    host, port = address.to_address()[:2]
+    return format_ip_port(host, port)
+
+
+def _sockaddr(key: Key) -> SOCKADDR_IN | SOCKADDR_IN6:
+    host, port = parse_ip_port(str(key), port_required=False)
+    if ":" in host:
+        return SOCKADDR_IN6.from_address((host, port))
+    return SOCKADDR_IN.from_address((host, port))
+
+
+_TABLES: Final = {
+    HttpServiceConfigTimeout: TIMEOUT,
+    HttpServiceConfigCache: CACHE,
+    HttpServiceConfigSetting: SETTING,
+}
 
 
 class ServiceConfigStore:
-    """The configuration records, guarded by one lock (any thread may call)."""
+    """The Win32 face of the configuration records (any thread may call; the store serialises changes)."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._urlacl: dict[str, tuple[str, str]] = {}  # lower-cased prefix -> (prefix as set, SDDL)
-        self._timeouts: dict[int, int] = {}
-        self._cache: dict[int, int] = {}
-        self._settings: dict[int, int] = {}
-        self._listen: dict[tuple[object, ...], SOCKADDR_IN | SOCKADDR_IN6] = {}
+    def __init__(self, backend: ConfigBackend | None = None) -> None:
+        self._fixed = backend
+
+    @property
+    def backend(self) -> ConfigBackend:
+        return self._fixed if self._fixed is not None else _backend()
 
     # ----- Set / Delete ---------------------------------------------------------------------------------------
     def set(self, config_id: int, info: object, length: int) -> int:
@@ -102,24 +227,14 @@ class ServiceConfigStore:
             address = self._listen_address(info, length)
             if address is None:
                 return _INVALID
-            with self._lock:
-                address_key = _address_key(address)
-                if address_key in self._listen:
-                    return _EXISTS
-                self._listen[address_key] = address
-            return _OK
+            return self.backend.set(IPLISTEN, _address_key(address), None, False)
         record = self._scalar_record(config_id, info, length)
         if record is None:
             return _INVALID
         key, value = record
         if config_id == HttpServiceConfigTimeout and value == 0:
             return _INVALID  # a driver-wide timeout of 0 is not allowed
-        table = self._table(config_id)
-        with self._lock:
-            if key in table:
-                return _EXISTS
-            table[key] = value
-        return _OK
+        return self.backend.set(_TABLES[config_id], key, value, False)
 
     def delete(self, config_id: int, info: object, length: int) -> int:
         if config_id not in _STORED_IDS:
@@ -130,20 +245,16 @@ class ServiceConfigStore:
             prefix = self._urlacl_prefix(info.KeyDesc)
             if prefix is None:
                 return _INVALID
-            with self._lock:
-                return _OK if self._urlacl.pop(prefix.lower(), None) is not None else _MISSING
+            return self.backend.delete(URLACL, prefix)
         if config_id == HttpServiceConfigIPListenList:
             address = self._listen_address(info, length)
             if address is None:
                 return _INVALID
-            with self._lock:
-                return _OK if self._listen.pop(_address_key(address), None) is not None else _MISSING
+            return self.backend.delete(IPLISTEN, _address_key(address))
         record = self._scalar_record(config_id, info, length, key_only=True)
         if record is None:
             return _INVALID
-        table = self._table(config_id)
-        with self._lock:
-            return _OK if table.pop(record[0], None) is not None else _MISSING
+        return self.backend.delete(_TABLES[config_id], record[0])
 
     # ----- Query ---------------------------------------------------------------------------------------------
     def query(
@@ -168,9 +279,11 @@ class ServiceConfigStore:
         key = scalar_input(query, "pInput")
         if not self._valid_key(config_id, key):
             return _INVALID
-        with self._lock:
-            value = self._table(config_id).get(key)
-        if value is None:
+        code, rows = self.backend.records(_TABLES[config_id])
+        if code != _OK:
+            return code
+        value = dict(rows).get(key)
+        if not isinstance(value, int):
             return _MISSING
         size = 2 if config_id == HttpServiceConfigTimeout else 4
         if output_length < size:
@@ -184,13 +297,6 @@ class ServiceConfigStore:
         return _OK
 
     # ----- helpers -------------------------------------------------------------------------------------------
-    def _table(self, config_id: int) -> dict[int, int]:
-        if config_id == HttpServiceConfigTimeout:
-            return self._timeouts
-        if config_id == HttpServiceConfigCache:
-            return self._cache
-        return self._settings
-
     @staticmethod
     def _valid_key(config_id: int, key: int) -> bool:
         if config_id == HttpServiceConfigTimeout:
@@ -250,11 +356,7 @@ class ServiceConfigStore:
         sddl = pcwstr(param.pStringSecurityDescriptor, 0, "pStringSecurityDescriptor")
         if not sddl or not sddl.startswith("D:"):
             return _INVALID  # a URL ACL is a DACL-only SDDL string
-        with self._lock:
-            if prefix.lower() in self._urlacl:
-                return _EXISTS
-            self._urlacl[prefix.lower()] = (prefix, sddl)
-        return _OK
+        return self.backend.set(URLACL, prefix, sddl, False)
 
     def _query_urlacl(
         self, query: object, query_length: int, output: object, output_length: int, return_length: object
@@ -262,23 +364,29 @@ class ServiceConfigStore:
         if not isinstance(query, HTTP_SERVICE_CONFIG_URLACL_QUERY) or query_length < sizeof(query):
             return _INVALID
         kind = as_uint(query.QueryDesc, 32, "QueryDesc")
-        with self._lock:
-            if kind == HttpServiceConfigQueryExact:
-                prefix = self._urlacl_prefix(query.KeyDesc)
-                if prefix is None:
-                    return _INVALID
-                record = self._urlacl.get(prefix.lower())
-                if record is None:
-                    return _MISSING
-            elif kind == HttpServiceConfigQueryNext:
-                token = as_uint(query.dwToken, 32, "dwToken")
-                records = list(self._urlacl.values())
-                if token >= len(records):
-                    return _NO_MORE
-                record = records[token]
-            else:
+        if kind == HttpServiceConfigQueryExact:
+            prefix = self._urlacl_prefix(query.KeyDesc)
+            if prefix is None:
                 return _INVALID
-        prefix, sddl = record
+            code, rows = self.backend.records(URLACL)
+            if code != _OK:
+                return code
+            wanted = folded_key(URLACL, prefix)
+            found = [row for row in rows if folded_key(URLACL, row[0]) == wanted]
+            if not found:
+                return _MISSING
+            record = found[0]
+        elif kind == HttpServiceConfigQueryNext:
+            token = as_uint(query.dwToken, 32, "dwToken")
+            code, rows = self.backend.records(URLACL)
+            if code != _OK:
+                return code
+            if token >= len(rows):
+                return _NO_MORE
+            record = rows[token]
+        else:
+            return _INVALID
+        prefix, sddl = str(record[0]), str(record[1])
         needed = sizeof(HTTP_SERVICE_CONFIG_URLACL_SET) + _wide_size(prefix) + _wide_size(sddl)
         if output_length < needed:
             store_out_param(return_length, needed)
@@ -303,8 +411,13 @@ class ServiceConfigStore:
         return address
 
     def _query_listen(self, output: object, output_length: int, return_length: object) -> int:
-        with self._lock:
-            addresses = list(self._listen.values())
+        code, rows = self.backend.records(IPLISTEN)
+        if code != _OK:
+            return code
+        try:
+            addresses = [_sockaddr(key) for key, _ in rows]
+        except InvalidRecord:
+            return _BADDB
         offset = offsetof(HTTP_SERVICE_CONFIG_IP_LISTEN_QUERY, "AddrList")
         needed = max(
             sizeof(HTTP_SERVICE_CONFIG_IP_LISTEN_QUERY), offset + _SOCKADDR_STORAGE_SIZE * len(addresses)

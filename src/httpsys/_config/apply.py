@@ -1,0 +1,46 @@
+"""Applying the stored configuration to a driver: at start, after each change, and on reload (SIGHUP).
+
+Responsibility: turn a `Configuration` into the driver-wide values the engine reads — the IP listen list (the
+addresses listeners bind; ports bound earlier keep their sockets, as HTTP.sys applies the list at restart) and the
+driver-wide IdleConnection / HeaderWait timeouts (spec §6 items 117, 138) — over the settings the driver was
+started with, where those are left at their defaults (a value the program chose wins). It must not read the
+store (callers pass the configuration) nor close connections: a reload drops nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Final
+
+from httpsys._config.records import Configuration
+from httpsys._core.settings import DriverSettings
+from httpsys._core.timers import DEFAULT_SECONDS
+
+__all__ = ["IDLE_CONNECTION_TIMEOUT", "HEADER_WAIT_TIMEOUT", "apply_configuration", "settings_with"]
+
+IDLE_CONNECTION_TIMEOUT: Final = 0  # HTTP_SERVICE_CONFIG_TIMEOUT_KEY IdleConnectionTimeout
+HEADER_WAIT_TIMEOUT: Final = 1  # HeaderWaitTimeout
+_EVERY_ADDRESS: Final = ("0.0.0.0", "::")
+
+
+def settings_with(configuration: Configuration, base: DriverSettings | None) -> DriverSettings:
+    """`base` with the stored listen list and timeouts filled in where `base` leaves them at their defaults."""
+    base = base or DriverSettings()
+    changes: dict[str, Any] = {}
+    if not base.ip_listen_list and configuration.ip_listen_list:
+        changes["ip_listen_list"] = configuration.ip_listen_list
+    idle = configuration.timeout(IDLE_CONNECTION_TIMEOUT)
+    if idle is not None and base.idle_connection_timeout == DEFAULT_SECONDS:
+        changes["idle_connection_timeout"] = idle
+    header_wait = configuration.timeout(HEADER_WAIT_TIMEOUT)
+    if header_wait is not None and base.header_wait_timeout == DEFAULT_SECONDS:
+        changes["header_wait_timeout"] = header_wait
+    return replace(base, **changes) if changes else base
+
+
+def apply_configuration(driver: Any, configuration: Configuration, base: DriverSettings | None) -> None:
+    """Apply `configuration` to a running `driver` (on the driver's thread): new connections get the new
+    timeouts, ports bound from now on the new listen list; open connections and bound ports are untouched."""
+    settings = settings_with(configuration, base).validated()
+    driver.settings = settings
+    driver.ports.listen_addresses = settings.ip_listen_list or _EVERY_ADDRESS

@@ -262,7 +262,6 @@ def test_unknown_host_is_400_invalid_hostname_and_unmatched_path_is_404(router: 
     assert router.status("/nope", f"localhost:{router.port}") == b"HTTP/1.1 404 Not Found"
 
 
-@pytest.mark.xfail(strict=True, reason="driver: routing does not consult URL reservations yet")
 def test_a_reservation_without_registration_as_best_match_is_400(router: Router) -> None:
     router.add("+", "/", 1)
     prefix = f"http://+:{router.port}/reserved/"
@@ -275,8 +274,14 @@ def test_a_reservation_without_registration_as_best_match_is_400(router: Router)
     )
     try:
         assert router.status("/reserved/x", f"localhost:{router.port}", 0.5) == b"HTTP/1.1 400 Bad Request"
+        assert router.route("/other", host=f"localhost:{router.port}") == 1  # outside the reservation
+        router.add("+", "/reserved/", 2)  # registering the reserved prefix itself: it routes
+        assert router.route("/reserved/x", host=f"localhost:{router.port}") == 2
     finally:
-        HttpDeleteServiceConfiguration(None, HttpServiceConfigUrlAclInfo, record, sizeof(record), None)
+        assert (
+            HttpDeleteServiceConfiguration(None, HttpServiceConfigUrlAclInfo, record, sizeof(record), None)
+            == NO_ERROR
+        )
 
 
 def test_different_paths_on_one_port_go_to_different_queues(initialized: None) -> None:

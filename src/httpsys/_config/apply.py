@@ -2,7 +2,8 @@
 
 Responsibility: turn a `Configuration` into the driver-wide values the engine reads — the IP listen list (the
 addresses listeners bind; ports bound earlier keep their sockets, as HTTP.sys applies the list at restart) and the
-driver-wide IdleConnection / HeaderWait timeouts (spec §6 items 117, 138) — over the settings the driver was
+driver-wide IdleConnection / HeaderWait timeouts (spec §6 items 117, 138), and the URL reservations routing
+answers 400 for when nothing is registered under them (item 57) — over the settings the driver was
 started with, where those are left at their defaults (a value the program chose wins). It must not read the
 store (callers pass the configuration) nor close connections: a reload drops nothing.
 """
@@ -44,3 +45,4 @@ def apply_configuration(driver: Any, configuration: Configuration, base: DriverS
     settings = settings_with(configuration, base).validated()
     driver.settings = settings
     driver.ports.listen_addresses = settings.ip_listen_list or _EVERY_ADDRESS
+    driver.registry.set_reservations([url for url, _ in configuration.url_reservations])

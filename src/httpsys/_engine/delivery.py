@@ -22,13 +22,13 @@ from httpsys._core.known_headers import split_request_headers
 from httpsys._core.layout import FIXED_V1, request_buffer_size
 from httpsys._core.objects import Offer, RequestQueueRecord
 from httpsys._core.records import RequestSnapshot
-from httpsys._core.routing import RouteMatch, RouteMiss
+from httpsys._core.routing import RouteMatch, RouteMiss, RouteResult
 from httpsys._core.status import Win32Error
 from httpsys._core.timers import TimerEntry, TimerKind
 from httpsys._core.verbosity import Verbosity503
 from httpsys._core.verbs import VERB_UNKNOWN, verb_id
 from httpsys._engine.http11 import Http11Connection
-from httpsys._engine.registry import PendingOp, QueueHandle, op_done
+from httpsys._engine.registry import PendingOp, QueueHandle, Registration, Registry, op_done
 from httpsys._engine.request import BodyRead, Request
 
 if TYPE_CHECKING:
@@ -123,6 +123,12 @@ class Delivery:
         request.cooked = cooked
         request.host_name = host_name
         result = registry.routing.route(conn.port, route_host, cooked.abs_path, local_ip)
+        if len(registry.reservations) and _reserved(
+            registry, result, conn.port, route_host, cooked.abs_path, local_ip
+        ):
+            # the best match is a reservation under which nothing is registered
+            conn.write_canned(CannedResponse.BAD_REQUEST, None)
+            return
         if not isinstance(result, RouteMatch):
             kind = (
                 CannedResponse.INVALID_HOSTNAME
@@ -564,6 +570,29 @@ class Delivery:
 _CookKey = tuple[bytes, "bytes | None", int, str, str]
 _COOK_MEMO_SIZE = 4096  # entries; all dropped when full
 _COOK_MEMO_MAX_URL = 1024  # longer targets are cooked every time
+
+
+def _reserved(
+    registry: Registry,
+    result: RouteResult[Registration],
+    port: int,
+    host: str | None,
+    path: str,
+    local_ip: str,
+) -> bool:
+    """Whether a URL reservation is a better match for the request than what is registered (spec §1.4: the first
+    host bucket wins, then the longest path; a registration of the same prefix beats its reservation)."""
+    reserved = registry.reservations.route(port, host, path, local_ip)
+    if not isinstance(reserved, RouteMatch):
+        return False
+    if not isinstance(result, RouteMatch):
+        return True
+    mine, theirs = reserved.prefix, result.prefix
+    if mine.key == theirs.key:
+        return False
+    if mine.kind != theirs.kind:
+        return int(mine.kind) < int(theirs.kind)
+    return len(mine.path) > len(theirs.path)
 
 
 def _host_port(cooked_host: str, scheme: str) -> int:

@@ -124,6 +124,19 @@ class Registry:
         self.queue_names: dict[str, RequestQueueRecord] = {}
         self.handles: dict[int, QueueHandle] = {}
         self.routing: RoutingTable[Registration] = RoutingTable()
+        # URL reservations (the stored URL ACLs): a request whose best match is one of these rather than a
+        # registration is answered 400 (spec §6 item 57; decision 0020). The target is unused.
+        self.reservations: RoutingTable[int] = RoutingTable()
+
+    def set_reservations(self, urls: list[str]) -> None:
+        """Replace the URL reservations taking part in routing (from the configuration store)."""
+        table: RoutingTable[int] = RoutingTable()
+        for url in urls:
+            try:
+                table.add(parse_url_prefix(url), 0)
+            except (InvalidUrlPrefix, PrefixConflict):
+                continue
+        self.reservations = table
 
     # ================================================================ sessions, groups, URLs
     def create_server_session(self, version: tuple[int, int]) -> tuple[int, int]:

@@ -69,6 +69,8 @@ class EmbeddedTransport:
         self.loop = loop
         self.driver = self._call(lambda: Driver(loop, settings)) if self._thread else Driver(loop, settings)
         self.closed = False
+        if configuration is not None:
+            self.apply_configuration(configuration)
 
     # ----- thread hops -----------------------------------------------------------------------------------
     def on_driver_thread(self) -> bool:

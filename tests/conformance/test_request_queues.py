@@ -121,12 +121,7 @@ def test_security_attributes_are_accepted_at_creation(initialized: None) -> None
     assert open_queue(unique_name(), 0, sa)[0] == NO_ERROR
 
 
-@pytest.mark.xfail(
-    True,
-    strict=True,
-    reason="queue ACLs across processes need the shared-daemon transport with ACL checks "
-    "(the daemon runs; its ACL checks are decision 0016 step 4, not built yet)",
-)
+@only_shared
 def test_queue_acl_keeps_other_processes_out(initialized: None) -> None:
     name = unique_name()
     sa = SECURITY_ATTRIBUTES(nLength=sizeof(SECURITY_ATTRIBUTES), lpSecurityDescriptor=b"D:(D;;GA;;;WD)")

@@ -6,6 +6,11 @@ decode each client's calls with `_wire`, check that every handle a call names be
 its token), send completions back (one flush per loop pass), and when a client goes (EOF, reset, protocol
 error) close its handles in reverse creation order as if it had closed them. It must not contain HTTP
 behaviour (the engine has it) nor its own codec; bad input from one client loses only that client.
+
+Decision 0020: the daemon owns the configuration store (`--config-dir`): it loads it at start, applies each
+committed change and re-reads it on `reload()` (SIGHUP, the RELOAD call); URL registrations and OPEN_EXISTING are
+authorised on the caller's principal by `acl.Authority`; a second socket, `admin.sock` (mode 0660, group
+httpsys-admin), serves the same calls to administrators (`httpsys netsh`).
 """
 
 from __future__ import annotations
@@ -22,9 +27,14 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from httpsys._config.records import Configuration
+from httpsys._config.store import ConfigStore, config_directory
 from httpsys._core.records import FileChunk
+from httpsys._core.sddl import Principal
 from httpsys._core.settings import DriverSettings
 from httpsys._core.status import Win32Error
+from httpsys._daemon.acl import Authority, admin_gid, peer_groups, principal_of
+from httpsys._daemon.admin import ADMIN_HANDLERS
 from httpsys._transport.embedded import EmbeddedTransport
 from httpsys._wire import (
     DEFAULT_LIMITS,
@@ -39,7 +49,14 @@ from httpsys._wire import (
 from httpsys._wire import messages as M
 from httpsys._wire.ancillary import close_fds, fds_of
 
-__all__ = ["HELLO_TIMEOUT", "DaemonServer", "PeerCredentials", "default_socket_path"]
+__all__ = [
+    "ADMIN_SOCKET_NAME",
+    "HELLO_TIMEOUT",
+    "DaemonServer",
+    "PeerCredentials",
+    "admin_socket_path",
+    "default_socket_path",
+]
 
 log = logging.getLogger("httpsys.daemon")
 
@@ -48,6 +65,9 @@ _INVALID_HANDLE = int(Win32Error.ERROR_INVALID_HANDLE)
 _INVALID_PARAMETER = int(Win32Error.ERROR_INVALID_PARAMETER)
 _NOT_SUPPORTED = int(Win32Error.ERROR_NOT_SUPPORTED)
 _REVISION_MISMATCH = int(Win32Error.ERROR_REVISION_MISMATCH)
+_ACCESS_DENIED = int(Win32Error.ERROR_ACCESS_DENIED)
+_OPEN_EXISTING = 0x1  # HTTP_CREATE_REQUEST_QUEUE_FLAG_OPEN_EXISTING
+ADMIN_SOCKET_NAME = "admin.sock"
 _ANCILLARY = socket.CMSG_SPACE(DEFAULT_LIMITS.max_fds_per_frame * 4)
 _PEERCRED = struct.Struct("3i")
 _PROP_BINDING = 7  # HttpServerBindingProperty: its value names a queue handle
@@ -62,6 +82,11 @@ def default_socket_path() -> str:
         return "/run/httpsys/httpsys.sock"
     runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/httpsys-{os.geteuid()}"
     return os.path.join(runtime, "httpsys", "httpsys.sock")
+
+
+def admin_socket_path(socket_path: str) -> str:
+    """The administration socket beside the application socket (`admin.sock` in the same directory)."""
+    return os.path.join(os.path.dirname(os.path.abspath(socket_path)), ADMIN_SOCKET_NAME)
 
 
 class PeerCredentials:
@@ -88,13 +113,19 @@ class _Client:
     """One connected process: its codec, the handles it owns, its pending I/O, its outgoing batches."""
 
     def __init__(
-        self, server: DaemonServer, sock: socket.socket, client_id: int, peer: PeerCredentials
+        self,
+        server: DaemonServer,
+        sock: socket.socket,
+        client_id: int,
+        peer: PeerCredentials,
+        principal: Principal | None = None,
     ) -> None:
         self.server = server
         self.sock = sock
         self.fd = sock.fileno()
         self.client_id = client_id
         self.peer = peer
+        self.principal = principal or principal_of(peer.uid, peer.gid)
         self.loop = server.loop
         self.engine = server.transport
         self.decoder = Decoder(Side.DAEMON)
@@ -345,7 +376,23 @@ def _close_url_group(c: _Client, m: Any) -> None:
     c.send(M.CodeDone(op=m.op, code=code))
 
 
+def _registration_denied(c: _Client, m: Any) -> bool:
+    """Spec §6 item 44 through the daemon: no reservation grants the caller this URL (logged)."""
+    if c.server.authority.may_register(c.principal, m.url):
+        return False
+    log.warning(
+        "client %d (%r): registration of %s refused (no URL reservation grants it)",
+        c.client_id,
+        c.peer,
+        m.url,
+    )
+    c.send(M.CodeDone(op=m.op, code=_ACCESS_DENIED))
+    return True
+
+
 def _add_url(c: _Client, m: Any) -> None:
+    if _registration_denied(c, m):
+        return
     c.send(M.CodeDone(op=m.op, code=c.engine.add_url(c.own(m.group_id, _GROUP), m.url, m.context)))
 
 
@@ -368,7 +415,20 @@ def _query_group_property(c: _Client, m: Any) -> None:
 
 
 def _create_request_queue(c: _Client, m: Any) -> None:
+    authority = c.server.authority
+    if not authority.valid_security(m.security):
+        c.send(M.HandleDone(op=m.op, code=_INVALID_PARAMETER))
+        return
     code, handle = c.engine.create_request_queue(m.name, m.flags, m.v1)
+    if code == 0 and m.name is not None:
+        if not m.flags & _OPEN_EXISTING:
+            authority.queue_created(m.name, m.security, c.principal)
+        elif not authority.may_open_queue(c.principal, m.name):
+            c.engine.close_request_queue(
+                handle
+            )  # opened only to learn that it exists: ERROR_FILE_NOT_FOUND first
+            log.warning("client %d (%r): opening queue %r refused by its ACL", c.client_id, c.peer, m.name)
+            code, handle = _ACCESS_DENIED, 0
     c.adopt(code, handle, _QUEUE)
     c.send(M.HandleDone(op=m.op, code=code, object_id=handle))
 
@@ -396,6 +456,8 @@ def _shutdown_request_queue(c: _Client, m: Any) -> None:
 
 
 def _add_url_v1(c: _Client, m: Any) -> None:
+    if _registration_denied(c, m):
+        return
     c.send(M.CodeDone(op=m.op, code=c.engine.add_url_v1(c.own(m.handle_id, _QUEUE), m.url)))
 
 
@@ -578,6 +640,7 @@ _HANDLERS: dict[type[Message], Callable[[_Client, Any], None]] = {
     M.SendBody: _send_body,
     M.WaitDisconnect: _wait_disconnect,
     M.WaitDemandStart: _wait_demand_start,
+    **ADMIN_HANDLERS,
 }
 
 
@@ -590,15 +653,58 @@ class DaemonServer:
     """
 
     def __init__(
-        self, path: str, loop: asyncio.AbstractEventLoop, settings: DriverSettings | None = None
+        self,
+        path: str,
+        loop: asyncio.AbstractEventLoop,
+        settings: DriverSettings | None = None,
+        config_dir: str | None = None,
+        admin_path: str | None = None,
+        identify: Callable[[socket.socket, PeerCredentials], Principal] | None = None,
     ) -> None:
         self.path = path
+        self.admin_path = admin_path if admin_path is not None else admin_socket_path(path)
         self.hello_timeout = HELLO_TIMEOUT
         self.loop = loop
-        self.transport = EmbeddedTransport(loop=loop, settings=settings)
+        # The configuration store (decision 0020): loaded before anything listens (ConfigStoreError naming the
+        # file when it cannot be used), each committed change applied, re-read by reload().
+        self.store = ConfigStore(config_directory(config_dir))
+        configuration = self.store.load()
+        self.authority = Authority()
+        self.authority.load(configuration)
+        self.transport = EmbeddedTransport(loop=loop, settings=settings, configuration=configuration)
+        self.store.listeners.append(self._apply)
+        # who a connecting process is: SO_PEERCRED + SO_PEERGROUPS (tests inject identities here)
+        self.identify = identify or _identify
         self.clients: dict[int, _Client] = {}
         self._ids = itertools.count(1)
         self._listener: socket.socket | None = None
+        self._admin_listener: socket.socket | None = None
+
+    def _apply(self, configuration: Configuration) -> None:
+        self.authority.load(configuration)
+        self.transport.apply_configuration(configuration)
+
+    def reload(self) -> int:
+        """Re-read the store and apply it to the running driver (SIGHUP, RELOAD): no connection is dropped, new
+        connections and registrations see the new records. ERROR_BADDB (the store stays as it is, the running
+        configuration too) when the file cannot be used."""
+        from httpsys._config.store import ERROR_BADDB, ConfigStoreError
+
+        self.store.close()  # a fresh read: the file may have been replaced while the daemon ran
+        try:
+            configuration = self.store.load()
+        except ConfigStoreError as exc:
+            log.error("reload: %s; the running configuration is kept", exc)
+            return ERROR_BADDB
+        self._apply(configuration)
+        log.info(
+            "reloaded %s: %d reservation(s), %d listen address(es), %d SSL binding(s)",
+            self.store.path,
+            len(configuration.url_reservations),
+            len(configuration.ip_listen_list),
+            len(configuration.ssl_bindings()),
+        )
+        return 0
 
     def start(self) -> None:
         """Bind and listen at `path` (OSError when another daemon already answers there)."""
@@ -615,21 +721,26 @@ class DaemonServer:
                 raise FileExistsError(f"another httpsys daemon is listening at {self.path}")
             finally:
                 probe.close()
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        try:
-            listener.bind(self.path)
-            os.chmod(self.path, 0o666)
-            listener.listen(512)
-            listener.setblocking(False)
-        except BaseException:
-            listener.close()
-            raise
+        listener = _listen(self.path, 0o666)
         self._listener = listener
-        self.loop.add_reader(listener.fileno(), self._accept)
+        self.loop.add_reader(listener.fileno(), self._accept, listener)
+        if self.admin_path:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.admin_path)  # this daemon owns the directory's application socket now
+            try:
+                admin = _listen(self.admin_path, 0o660)
+            except OSError as exc:
+                log.error("no administration socket at %s: %s", self.admin_path, exc)
+            else:
+                gid = admin_gid()
+                if gid is not None:
+                    with contextlib.suppress(OSError):
+                        os.chown(self.admin_path, -1, gid)
+                self._admin_listener = admin
+                self.loop.add_reader(admin.fileno(), self._accept, admin)
 
-    def _accept(self) -> None:
-        listener = self._listener
-        if listener is None:
+    def _accept(self, listener: socket.socket) -> None:
+        if listener is not self._listener and listener is not self._admin_listener:
             return
         for _ in range(64):
             try:
@@ -646,7 +757,13 @@ class DaemonServer:
                 log.error("SO_PEERCRED failed: %s", exc)
                 sock.close()
                 continue
-            client = _Client(self, sock, next(self._ids), peer)
+            try:
+                principal = self.identify(sock, peer)
+            except Exception:
+                log.exception("identifying pid %d failed", peer.pid)
+                sock.close()
+                continue
+            client = _Client(self, sock, next(self._ids), peer, principal)
             self.clients[client.client_id] = client
             self.loop.add_reader(client.fd, client.on_readable)
             self.loop.call_later(self.hello_timeout, self._require_hello, client)
@@ -656,15 +773,15 @@ class DaemonServer:
             client.drop(f"no HELLO within {self.hello_timeout:g} s")
 
     def stop_accepting(self) -> None:
-        listener = self._listener
-        if listener is None:
-            return
-        self._listener = None
-        with contextlib.suppress(Exception):
-            self.loop.remove_reader(listener.fileno())
-        listener.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
+        for listener, path in ((self._listener, self.path), (self._admin_listener, self.admin_path)):
+            if listener is None:
+                continue
+            with contextlib.suppress(Exception):
+                self.loop.remove_reader(listener.fileno())
+            listener.close()
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        self._listener = self._admin_listener = None
 
     def in_flight(self) -> int:
         """Requests delivered to an application and not finished."""
@@ -685,3 +802,21 @@ class DaemonServer:
             client.flush()
             client.drop("the daemon is stopping")
         self.transport.close()
+        self.store.close()
+
+
+def _listen(path: str, mode: int) -> socket.socket:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        listener.bind(path)
+        os.chmod(path, mode)
+        listener.listen(512)
+        listener.setblocking(False)
+    except BaseException:
+        listener.close()
+        raise
+    return listener
+
+
+def _identify(sock: socket.socket, peer: PeerCredentials) -> Principal:
+    return principal_of(peer.uid, peer.gid, peer_groups(sock))

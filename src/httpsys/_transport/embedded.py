@@ -70,7 +70,11 @@ class EmbeddedTransport:
         self.driver = self._call(lambda: Driver(loop, settings)) if self._thread else Driver(loop, settings)
         self.closed = False
         if configuration is not None:
-            self.apply_configuration(configuration)
+            stored = configuration
+            if self._thread:
+                self.apply_configuration(stored)
+            else:  # a hosted loop may not run yet: the driver is still this thread's alone
+                apply_configuration(self.driver, stored, self.base_settings)
 
     # ----- thread hops -----------------------------------------------------------------------------------
     def on_driver_thread(self) -> bool:
@@ -164,7 +168,11 @@ class EmbeddedTransport:
     def query_group_property(self, group_id: int, prop: int) -> tuple[int, object]:
         return self._call(lambda: self.driver.query_group_property(group_id, prop))
 
-    def create_request_queue(self, name: str | None, flags: int, v1: bool) -> tuple[int, int]:
+    def create_request_queue(
+        self, name: str | None, flags: int, v1: bool, security: str | None = None
+    ) -> tuple[int, int]:
+        # `security` (the queue's SDDL) matters only where several processes share the driver: the daemon checks
+        # it at OPEN_EXISTING; one process has one identity (decision 0020).
         return self._call(lambda: self.driver.create_request_queue(name, flags, v1))
 
     def close_request_queue(self, handle_id: int) -> int:

@@ -434,8 +434,10 @@ class RemoteTransport:
     def query_group_property(self, group_id: int, prop: int) -> tuple[int, object]:
         return self._value(M.QueryGroupProperty(group_id=group_id, prop=prop))
 
-    def create_request_queue(self, name: str | None, flags: int, v1: bool) -> tuple[int, int]:
-        return self._handle(M.CreateRequestQueue(name=name, flags=flags, v1=v1))
+    def create_request_queue(
+        self, name: str | None, flags: int, v1: bool, security: str | None = None
+    ) -> tuple[int, int]:
+        return self._handle(M.CreateRequestQueue(name=name, flags=flags, v1=v1, security=security))
 
     def close_request_queue(self, handle_id: int) -> int:
         return self._code(M.CloseRequestQueue(handle_id=handle_id))
@@ -495,6 +497,25 @@ class RemoteTransport:
         except RuntimeError:
             return False
         return future.result()
+
+    # ----- the service configuration (through the daemon, which owns the store; decision 0020) -----------------
+    def service_config_set(self, kind: str, key: object, value: object, update: bool) -> int:
+        return self._code(M.ServiceConfigSet(kind=kind, key=key, value=value, update=update))
+
+    def service_config_delete(self, kind: str, key: object) -> int:
+        return self._code(M.ServiceConfigDelete(kind=kind, key=key))
+
+    def service_config_query(self, kind: str) -> tuple[int, list[tuple[object, object]]]:
+        code, value = self._value(M.ServiceConfigQuery(kind=kind))
+        if code or not isinstance(value, list | tuple):
+            return code, []
+        return code, [(row[0], row[1]) for row in value if isinstance(row, list | tuple) and len(row) == 2]
+
+    def service_state(self) -> tuple[int, object]:
+        return self._value(M.ServiceState())
+
+    def reload_configuration(self) -> int:
+        return self._code(M.ReloadConfiguration())
 
     def statistics(self) -> dict[str, int]:
         answer = self._sync(M.Statistics(), M.StatsDone)

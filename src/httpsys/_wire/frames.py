@@ -102,6 +102,13 @@ class T:
     SEND_BODY = 0x0123
     WAIT_DISCONNECT = 0x0124
     WAIT_DEMAND_START = 0x0125
+    # the service configuration and administration (decision 0020): answered only for administrators, except
+    # SERVICE_CONFIG_QUERY (anyone may read the records, as on Windows)
+    SERVICE_CONFIG_SET = 0x0140
+    SERVICE_CONFIG_DELETE = 0x0141
+    SERVICE_CONFIG_QUERY = 0x0142
+    SERVICE_STATE = 0x0143
+    RELOAD_CONFIGURATION = 0x0144
 
     CODE_DONE = 0x0201  # (code)
     HANDLE_DONE = 0x0202  # (code, id): create_server_session / create_url_group / create_request_queue;

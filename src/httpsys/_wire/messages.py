@@ -60,11 +60,16 @@ __all__ = [
     "ReceiveRequest",
     "Refuse",
     "RemoveUrl",
+    "ReloadConfiguration",
     "RemoveUrlV1",
     "RequestDone",
     "SendBody",
     "SendResponse",
     "SentDone",
+    "ServiceConfigDelete",
+    "ServiceConfigQuery",
+    "ServiceConfigSet",
+    "ServiceState",
     "SetGroupProperty",
     "SetQueueProperty",
     "SetSessionProperty",
@@ -341,10 +346,11 @@ class QueryGroupProperty(Message):
 @dataclass(kw_only=True)
 class CreateRequestQueue(Message):
     TYPE = T.CREATE_REQUEST_QUEUE
-    FIELDS = (("name", F.OPT_STR), ("flags", F.UINT), ("v1", F.BOOL))
+    FIELDS = (("name", F.OPT_STR), ("flags", F.UINT), ("v1", F.BOOL), ("security", F.OPT_STR))
     name: str | None = None
     flags: int = 0
     v1: bool = False
+    security: str | None = None  # the queue's SDDL (SecurityAttributes), checked at OPEN_EXISTING
 
 
 @dataclass(kw_only=True)
@@ -434,6 +440,54 @@ class CancelRequest(Message):
 @dataclass(kw_only=True)
 class Statistics(Message):
     TYPE = T.STATISTICS
+
+
+# ----- calls: the service configuration and administration (decision 0020) ---------------------------------------
+
+
+@dataclass(kw_only=True)
+class ServiceConfigSet(Message):
+    """Store a configuration record (`update`: replace an existing one); answered by CodeDone."""
+
+    TYPE = T.SERVICE_CONFIG_SET
+    FIELDS = (("kind", F.STR), ("key", F.VALUE), ("value", F.VALUE), ("update", F.BOOL))
+    kind: str = ""
+    key: object = None
+    value: object = None
+    update: bool = False
+
+
+@dataclass(kw_only=True)
+class ServiceConfigDelete(Message):
+    """Remove a configuration record; answered by CodeDone."""
+
+    TYPE = T.SERVICE_CONFIG_DELETE
+    FIELDS = (("kind", F.STR), ("key", F.VALUE))
+    kind: str = ""
+    key: object = None
+
+
+@dataclass(kw_only=True)
+class ServiceConfigQuery(Message):
+    """Every record of a kind; answered by ValueDone(code, [(key, value), ...])."""
+
+    TYPE = T.SERVICE_CONFIG_QUERY
+    FIELDS = (("kind", F.STR),)
+    kind: str = ""
+
+
+@dataclass(kw_only=True)
+class ServiceState(Message):
+    """What `netsh http show servicestate` prints; answered by ValueDone(code, state tree)."""
+
+    TYPE = T.SERVICE_STATE
+
+
+@dataclass(kw_only=True)
+class ReloadConfiguration(Message):
+    """Re-read the store and apply it (what SIGHUP does); answered by CodeDone."""
+
+    TYPE = T.RELOAD_CONFIGURATION
 
 
 # ----- calls: I/O -----------------------------------------------------------------------------------------------
@@ -654,6 +708,11 @@ CALLS: tuple[type[Message], ...] = (
     SendBody,
     WaitDisconnect,
     WaitDemandStart,
+    ServiceConfigSet,
+    ServiceConfigDelete,
+    ServiceConfigQuery,
+    ServiceState,
+    ReloadConfiguration,
 )
 COMPLETIONS: tuple[type[Message], ...] = (
     CodeDone,

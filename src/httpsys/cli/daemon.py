@@ -1,9 +1,10 @@
 """`httpsys daemon`: the shared driver in its own process, serving other processes over a Unix socket.
 
 Responsibility: the command's options (`--socket`, `--config-dir`, `--error-log-dir`, `--shutdown-timeout`), the
-daemon's lifetime — bind the socket (ready when it accepts), tell systemd (`sd_notify` READY=1 when
-NOTIFY_SOCKET is set), log to stderr, on SIGTERM/SIGINT stop accepting, let in-flight responses finish within
-the bound and exit 0. It must not serve HTTP or handle clients itself: `httpsys._daemon.server` does.
+daemon's lifetime — load the configuration store (a store it cannot use: one line naming the file, exit 1), bind
+the socket (ready when it accepts) and `admin.sock` beside it, tell systemd (`sd_notify` READY=1 when
+NOTIFY_SOCKET is set), log to stderr, on SIGHUP re-read the store and apply it (no connection dropped), on
+SIGTERM/SIGINT stop accepting, let in-flight responses finish within the bound and exit 0. It must not serve HTTP or handle clients itself: `httpsys._daemon.server` does.
 """
 
 from __future__ import annotations
@@ -56,8 +57,8 @@ def add_daemon_parser(commands: Any) -> None:
         "--config-dir",
         metavar="DIR",
         default=None,
-        help="configuration store directory (default: HTTPSYS_CONFIG_DIR, else /etc/httpsys for root, "
-        "$XDG_CONFIG_HOME/httpsys otherwise); the store itself is not built yet",
+        help="configuration store directory, holding config.db (default: HTTPSYS_CONFIG_DIR, else /etc/httpsys "
+        "for root, $XDG_CONFIG_HOME/httpsys otherwise); SIGHUP re-reads it",
     )
     parser.add_argument(
         "--error-log-dir",
@@ -101,14 +102,20 @@ def run_daemon(args: argparse.Namespace) -> int:
     if args.shutdown_timeout < 0:
         raise CommandError("--shutdown-timeout must be 0 or more seconds")
     settings = DriverSettings(error_log_dir=args.error_log_dir)
+    from httpsys._config.store import ConfigStoreError
+
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        server = DaemonServer(path, loop, settings)
+        try:
+            server = DaemonServer(path, loop, settings, config_dir=config_dir)
+        except ConfigStoreError as exc:
+            raise CommandError(str(exc), 1) from None
         failure: list[str] = []
         stop = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, _reload, server)
 
         async def lifetime() -> bool | None:
             # Bound and ready only once the loop runs, so a client that can connect can also stop the daemon
@@ -139,7 +146,14 @@ def run_daemon(args: argparse.Namespace) -> int:
         log.info("stopped")
         return 0
     finally:
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(signum)
         asyncio.set_event_loop(None)
         loop.close()
+
+
+def _reload(server: Any) -> None:
+    """SIGHUP: re-read the configuration store and apply it (what `httpsys netsh` RELOAD does)."""
+    sd_notify("RELOADING=1")
+    server.reload()
+    sd_notify("READY=1")

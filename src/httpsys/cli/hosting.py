@@ -62,8 +62,10 @@ class ConfiguredTransport(EmbeddedTransport):
                 return code, 0
         return code, session_id
 
-    def create_request_queue(self, name: str | None, flags: int, v1: bool) -> tuple[int, int]:
-        code, handle = super().create_request_queue(name, flags, v1)
+    def create_request_queue(
+        self, name: str | None, flags: int, v1: bool, security: str | None = None
+    ) -> tuple[int, int]:
+        code, handle = super().create_request_queue(name, flags, v1, security)
         if code != _OK or flags & _OPEN_EXISTING:
             return code, handle
         # Limited 503 verbosity, as IIS configures its queues: a request for a queue that is gone gets a 503.

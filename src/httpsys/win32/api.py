@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any, Final, ParamSpec
 
 from httpsys._core.records import FileChunk, MemoryChunk, RequestSnapshot
+from httpsys._core.sddl import InvalidSddl, parse_sddl
 from httpsys._core.status import Win32Error
 from httpsys._core.urlprefix import InvalidUrlPrefix, parse_url_prefix
 from httpsys._transport import release_shared_transport, shared_transport
@@ -1257,7 +1258,14 @@ def HttpCreateRequestQueue(
             return _INVALID_PARAMETER
         if not name or "\\" in name or "\x00" in name:
             return _INVALID_NAME
-    code, handle_id = transport.create_request_queue(name, flags, False)
+    valid, security = _queue_sddl(SecurityAttributes)
+    if not valid:
+        return _INVALID_PARAMETER
+    code, handle_id = (
+        transport.create_request_queue(name, flags, False, security)
+        if security
+        else transport.create_request_queue(name, flags, False)
+    )
     if code != _OK:
         return code
     queue = _new_queue(
@@ -1272,6 +1280,20 @@ def HttpCreateRequestQueue(
         queue.close_handle()
         return _INVALID_PARAMETER
     return _OK
+
+
+def _queue_sddl(attributes: object) -> tuple[bool, str | None]:
+    """(valid, the SDDL text of SecurityAttributes.lpSecurityDescriptor or None when none is given); not valid:
+    not a descriptor the driver understands (ERROR_INVALID_PARAMETER). Decision 0020: SDDL strings only."""
+    if not isinstance(attributes, SECURITY_ATTRIBUTES):
+        return True, None
+    descriptor = attributes.lpSecurityDescriptor
+    if descriptor is None or (isinstance(descriptor, int) and descriptor == 0):
+        return True, None
+    try:
+        return True, parse_sddl(descriptor).text
+    except InvalidSddl:
+        return False, None
 
 
 @_win32

@@ -1,7 +1,7 @@
 """The daemon's administration calls: the service configuration records, the service state, reload.
 
 Responsibility: answer SERVICE_CONFIG_SET / _DELETE / _QUERY (validate, commit to the store, apply — through the
-store, the daemon being its only writer while it runs), SERVICE_STATE (what `netsh http show servicestate`
+store, the daemon being its only writer while it runs), SERVICE_CONFIG_IMPORT (a `config export` document replacing every record in one transaction), SERVICE_STATE (what `netsh http show servicestate`
 prints: sessions, URL groups and their URLs, request queues, the processes that have them open, queued and
 active request counts) and RELOAD_CONFIGURATION, each on the caller's principal: changes need an administrator
 (or the delegate right, for reservations), ERROR_ACCESS_DENIED otherwise, and every refusal is logged. It must not
@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Final
 
-from httpsys._config.records import KINDS
+from httpsys._config.records import KINDS, Configuration, InvalidRecord
 from httpsys._config.store import ConfigStoreError
 from httpsys._core.status import Win32Error
 from httpsys._wire import messages as M
@@ -99,12 +99,32 @@ def _reload(c: Any, m: M.ReloadConfiguration) -> None:
     c.send(M.CodeDone(op=m.op, code=c.server.reload()))
 
 
+def _import(c: Any, m: M.ServiceConfigImport) -> None:
+    if not c.principal.admin:
+        log.warning("client %d (%r): configuration import refused (access denied)", c.client_id, c.peer)
+        c.send(M.CodeDone(op=m.op, code=_DENIED))
+        return
+    try:
+        c.server.store.replace_all(Configuration.from_json(m.document))
+    except InvalidRecord as exc:
+        log.warning("client %d (%r): configuration import refused: %s", c.client_id, c.peer, exc)
+        c.send(M.CodeDone(op=m.op, code=_INVALID))
+        return
+    except ConfigStoreError as exc:
+        log.error("%s", exc)
+        c.send(M.CodeDone(op=m.op, code=_BADDB))
+        return
+    log.info("client %d (%r): configuration imported", c.client_id, c.peer)
+    c.send(M.CodeDone(op=m.op, code=0))
+
+
 ADMIN_HANDLERS: Final[dict[type[M.Message], Callable[[Any, Any], None]]] = {
     M.ServiceConfigSet: _config_set,
     M.ServiceConfigDelete: _config_delete,
     M.ServiceConfigQuery: _config_query,
     M.ServiceState: _service_state,
     M.ReloadConfiguration: _reload,
+    M.ServiceConfigImport: _import,
 }
 
 

@@ -517,6 +517,9 @@ class RemoteTransport:
     def reload_configuration(self) -> int:
         return self._code(M.ReloadConfiguration())
 
+    def service_config_import(self, document: str) -> int:
+        return self._code(M.ServiceConfigImport(document=document))
+
     def statistics(self) -> dict[str, int]:
         answer = self._sync(M.Statistics(), M.StatsDone)
         return {} if isinstance(answer, int) else dict(answer.stats)

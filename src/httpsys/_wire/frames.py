@@ -109,6 +109,7 @@ class T:
     SERVICE_CONFIG_QUERY = 0x0142
     SERVICE_STATE = 0x0143
     RELOAD_CONFIGURATION = 0x0144
+    SERVICE_CONFIG_IMPORT = 0x0145
 
     CODE_DONE = 0x0201  # (code)
     HANDLE_DONE = 0x0202  # (code, id): create_server_session / create_url_group / create_request_queue;

@@ -67,6 +67,7 @@ __all__ = [
     "SendResponse",
     "SentDone",
     "ServiceConfigDelete",
+    "ServiceConfigImport",
     "ServiceConfigQuery",
     "ServiceConfigSet",
     "ServiceState",
@@ -490,6 +491,15 @@ class ReloadConfiguration(Message):
     TYPE = T.RELOAD_CONFIGURATION
 
 
+@dataclass(kw_only=True)
+class ServiceConfigImport(Message):
+    """Replace every record with those of a `config export` document, in one transaction; CodeDone."""
+
+    TYPE = T.SERVICE_CONFIG_IMPORT
+    FIELDS = (("document", F.STR),)
+    document: str = ""
+
+
 # ----- calls: I/O -----------------------------------------------------------------------------------------------
 
 
@@ -713,6 +723,7 @@ CALLS: tuple[type[Message], ...] = (
     ServiceConfigQuery,
     ServiceState,
     ReloadConfiguration,
+    ServiceConfigImport,
 )
 COMPLETIONS: tuple[type[Message], ...] = (
     CodeDone,

@@ -1,4 +1,5 @@
-"""The `httpsys` command: `httpsys run`, `httpsys serve`, `httpsys demo`, `httpsys daemon`.
+"""The `httpsys` command: `httpsys run`, `httpsys serve`, `httpsys demo`, `httpsys daemon`, `httpsys netsh`,
+`httpsys config`.
 
 Responsibility: parse the command line and hand the options to the sub-command, turning failures into one line
 on stderr and an exit status (0 after a graceful stop, 2 for a configuration error, 1 for a failure while
@@ -39,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from httpsys.cli.daemon import run_daemon
 
             return run_daemon(args)
+        if args.command in ("netsh", "config"):
+            from httpsys.cli.netsh import run_config, run_netsh
+
+            return run_netsh(args) if args.command == "netsh" else run_config(args)
         status = run_command(_command(args))
     except CommandError as exc:
         sys.stderr.write(f"httpsys: {exc.message}\n")

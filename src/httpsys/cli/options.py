@@ -406,4 +406,8 @@ def build_parser() -> CommandLineParser:
     from httpsys.cli.daemon import add_daemon_parser
 
     add_daemon_parser(commands)
+    from httpsys.cli.netsh import add_config_parser, add_netsh_parser
+
+    add_netsh_parser(commands)
+    add_config_parser(commands)
     return parser

@@ -424,9 +424,8 @@ def _create_request_queue(c: _Client, m: Any) -> None:
         if not m.flags & _OPEN_EXISTING:
             authority.queue_created(m.name, m.security, c.principal)
         elif not authority.may_open_queue(c.principal, m.name):
-            c.engine.close_request_queue(
-                handle
-            )  # opened only to learn that it exists: ERROR_FILE_NOT_FOUND first
+            # opened only to learn that it exists (a missing queue stays ERROR_FILE_NOT_FOUND): close it again
+            c.engine.close_request_queue(handle)
             log.warning("client %d (%r): opening queue %r refused by its ACL", c.client_id, c.peer, m.name)
             code, handle = _ACCESS_DENIED, 0
     c.adopt(code, handle, _QUEUE)

@@ -298,3 +298,29 @@ def _valid(kind: str, key: object, value: object) -> bool:
     if kind == TIMEOUT:
         return _valid_key(kind, key) and 1 <= int(value) <= 0xFFFF  # type: ignore[call-overload]
     return True
+
+
+def test_a_process_killed_between_commit_and_apply_leaves_a_store_that_loads_as_committed(
+    tmp_path: Path,
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from httpsys._config import ConfigStore, TIMEOUT, URLACL
+        store = ConfigStore({str(tmp_path)!r})
+        assert store.set(URLACL, "http://+:80/before/", "D:(A;;GX;;;WD)") == 0
+        store.listeners.append(lambda configuration: os.kill(os.getpid(), signal.SIGKILL))
+        store.set(TIMEOUT, 1, 33)  # committed, then killed before anything is applied
+        print("not reached")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == -signal.SIGKILL and "not reached" not in done.stdout, done.stderr
+    loaded = ConfigStore(str(tmp_path)).load()
+    assert loaded.url_reservations == (("http://+:80/before/", "D:(A;;GX;;;WD)"),)
+    assert loaded.timeout(1) == 33

@@ -209,7 +209,9 @@ def _open(args: argparse.Namespace) -> _Offline | _Daemon:
     admin = admin_socket_path(socket_path)
     if os.path.exists(admin):
         if not os.access(admin, os.W_OK):
-            raise _Failure(_ACCESS_DENIED)  # a daemon runs and this user is no administrator (socket mode 0660)
+            raise _Failure(
+                _ACCESS_DENIED
+            )  # a daemon runs and this user is no administrator (socket mode 0660)
         from httpsys.errors import HttpSysError, ServiceNotActiveError
 
         try:
@@ -380,7 +382,7 @@ def _show(backend: _Offline | _Daemon, noun: str, params: dict[str, str]) -> str
                 aces = parse_sddl(sddl).aces
             except InvalidSddl:
                 aces = ()
-            for ace in aces:
+            for ace in (a for a in aces if a.allow):  # netsh lists the users a reservation grants
                 rights = ace.mask | (GENERIC_EXECUTE | GENERIC_WRITE if ace.mask & 0x10000000 else 0)
                 lines.append(f"        User: {_name_of(ace.sid)}")
                 lines.append(f"            Listen: {'Yes' if rights & GENERIC_EXECUTE else 'No'}")
@@ -395,6 +397,7 @@ def _show(backend: _Offline | _Daemon, noun: str, params: dict[str, str]) -> str
         for binding in Configuration({SSLCERT: tuple(backend.records(SSLCERT))}).ssl_bindings():
             if wanted is not None and binding.key.lower() != wanted.lower():
                 continue
+            options = dict(binding.options)
             label = {"ipport": "IP:port", "hostnameport": "Hostname:port", "ccs": "Central Certificate Store"}
             endpoint = binding.key.partition("=")[2]
             rows = [
@@ -402,14 +405,15 @@ def _show(backend: _Offline | _Daemon, noun: str, params: dict[str, str]) -> str
                 ("Certificate Hash", binding.cert_hash),
                 ("Application ID", binding.app_id),
                 ("Certificate Store Name", binding.store_name),
-                ("Verify Client Certificate Revocation", "Enabled"),
-                ("Usage Check", "Enabled"),
-                ("Ctl Identifier", "(null)"),
-                ("Ctl Store Name", "(null)"),
+                ("Verify Client Certificate Revocation", _enabled(options.get("verifyclientcertrevocation"))),
+                ("Usage Check", _enabled(options.get("usagecheck"))),
+                ("Ctl Identifier", str(options.get("sslctlidentifier", "(null)"))),
+                ("Ctl Store Name", str(options.get("sslctlstorename", "(null)"))),
                 ("DS Mapper Usage", "Enabled" if binding.flags & 0x1 else "Disabled"),
                 ("Negotiate Client Certificate", "Enabled" if binding.flags & 0x2 else "Disabled"),
             ]
-            rows += [(name, str(value)) for name, value in binding.options.items()]
+            shown = ("verifyclientcertrevocation", "usagecheck", "sslctlidentifier", "sslctlstorename")
+            rows += [(name, str(value)) for name, value in options.items() if name not in shown]
             lines += [f"    {name:<37}: {value}" for name, value in rows]
             lines.append("")
         return "\n".join(lines) + "\n"
@@ -437,6 +441,11 @@ def _show(backend: _Offline | _Daemon, noun: str, params: dict[str, str]) -> str
         _no_more(params)
         return _render_state(backend.state())
     raise CommandError(f"show {noun}: unknown (urlacl, sslcert, iplisten, timeout, servicestate)")
+
+
+def _enabled(value: object) -> str:
+    """netsh's Enabled/Disabled for an option given as enable/disable (default: enabled)."""
+    return "Disabled" if str(value).lower() in ("disable", "disabled", "no", "false", "0") else "Enabled"
 
 
 def _render_state(state: object) -> str:

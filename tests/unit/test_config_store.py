@@ -324,3 +324,78 @@ def test_a_process_killed_between_commit_and_apply_leaves_a_store_that_loads_as_
     loaded = ConfigStore(str(tmp_path)).load()
     assert loaded.url_reservations == (("http://+:80/before/", "D:(A;;GX;;;WD)"),)
     assert loaded.timeout(1) == 33
+
+
+@pytest.mark.parametrize("writer_open", [False, True])
+def test_another_user_reads_the_store_and_its_changes_are_access_denied(
+    tmp_path: Path, writer_open: bool
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("reading as another user needs root to become one")
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="httpsys-store-"))  # pytest's tmp_path is 0700 below /tmp
+    base.chmod(0o755)
+    tmp_path = base
+    writer = ConfigStore(str(tmp_path / "cfg"))
+    assert writer.set(TIMEOUT, 1, 9) == OK
+    if not writer_open:
+        writer.close()  # no -wal file: the reader opens it immutable
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        result = "?"
+        try:
+            os.setgroups([])
+            os.setresgid(65534, 65534, 65534)
+            os.setresuid(65534, 65534, 65534)
+            store = ConfigStore(str(tmp_path / "cfg"))
+            seen = store.load().timeout(1)
+            try:
+                store.set(TIMEOUT, 0, 5)
+                refused = "written"
+            except ConfigStoreError as exc:
+                refused = str(exc.winerror)
+            result = f"{seen} {refused}"
+        finally:
+            os.write(write_end, result.encode())
+            os._exit(0)
+    os.close(write_end)
+    answer = os.read(read_end, 1000).decode()
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    writer.close()
+    try:
+        assert answer == "9 5"  # read as stored; a change is ERROR_ACCESS_DENIED
+        assert ConfigStore(str(tmp_path / "cfg")).load().timeout(0) is None
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_store_in_a_directory_this_user_may_not_enter_is_access_denied_not_empty(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to become another user")
+    assert ConfigStore(str(tmp_path / "cfg")).set(TIMEOUT, 1, 9) == OK
+    tmp_path.chmod(0o700)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        result = "?"
+        try:
+            os.setgroups([])
+            os.setresgid(65534, 65534, 65534)
+            os.setresuid(65534, 65534, 65534)
+            try:
+                ConfigStore(str(tmp_path / "cfg")).load()
+                result = "loaded"
+            except ConfigStoreError as exc:
+                result = str(exc.winerror)
+        finally:
+            os.write(write_end, result.encode())
+            os._exit(0)
+    os.close(write_end)
+    answer = os.read(read_end, 1000).decode()
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    assert answer == "5"

@@ -17,6 +17,7 @@ import logging
 import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Callable
 from typing import Final
 
@@ -55,6 +56,7 @@ _OK: Final = int(Win32Error.NO_ERROR)
 _EXISTS: Final = int(Win32Error.ERROR_ALREADY_EXISTS)
 _MISSING: Final = int(Win32Error.ERROR_FILE_NOT_FOUND)
 _INVALID: Final = int(Win32Error.ERROR_INVALID_PARAMETER)
+_ACCESS_DENIED: Final = int(Win32Error.ERROR_ACCESS_DENIED)
 
 # MIGRATIONS[n] takes a file at user_version n to n + 1, inside the transaction that sets the new version.
 _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
@@ -76,11 +78,10 @@ Listener = Callable[[Configuration], None]
 class ConfigStoreError(Exception):
     """The store cannot be used: the message names the file and says why (corrupt, foreign, newer, unreadable)."""
 
-    winerror = ERROR_BADDB
-
-    def __init__(self, path: str, why: str) -> None:
+    def __init__(self, path: str, why: str, winerror: int = ERROR_BADDB) -> None:
         super().__init__(f"configuration store {path}: {why}")
         self.path = path
+        self.winerror = winerror  # ERROR_BADDB, or ERROR_ACCESS_DENIED when the file or directory is not ours
 
 
 def config_directory(explicit: str | None = None) -> str:
@@ -118,16 +119,32 @@ class ConfigStore:
         if self._db is not None:
             return self._db
         path = self.path
-        if not os.path.exists(path):
+        try:
+            os.stat(path)
+            exists = True
+        except FileNotFoundError:
+            exists = False
+        except (
+            OSError
+        ) as exc:  # not a missing file: a directory this user may not enter is not an empty store
+            raise ConfigStoreError(path, f"cannot read: {exc.strerror or exc}", _denied(exc)) from None
+        if not exists:
             if not create:
                 return None
-            os.makedirs(self.directory, mode=0o755, exist_ok=True)
+            try:
+                os.makedirs(self.directory, mode=0o755, exist_ok=True)
+            except OSError as exc:
+                raise ConfigStoreError(
+                    path, f"cannot create its directory: {exc.strerror or exc}", _denied(exc)
+                )
         else:
             self._check_header(path)
+            if not os.access(path, os.W_OK):
+                return self._read_only(path)
         try:
             db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
         except sqlite3.Error as exc:
-            raise ConfigStoreError(path, f"cannot open: {exc}") from None
+            raise ConfigStoreError(path, f"cannot open: {exc}", _ACCESS_DENIED) from None
         try:
             self._prepare(db, path)
         except BaseException:
@@ -138,13 +155,35 @@ class ConfigStore:
         self._db = db
         return db
 
+    def _read_only(self, path: str) -> sqlite3.Connection:
+        """A store this user may read but not write (an embedded process of another user than the daemon's):
+        opened read-only; without the writer's -wal file it is complete, and opened as immutable (SQLite cannot
+        create the shared-memory file in a directory that is not ours). Changes fail with ERROR_ACCESS_DENIED."""
+        uri = "file:" + urllib.parse.quote(path) + "?mode=ro"
+        if not os.path.exists(path + "-wal"):
+            uri += "&immutable=1"
+        try:
+            db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=5.0)
+            app_id = db.execute("PRAGMA application_id").fetchone()[0]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise ConfigStoreError(path, f"cannot read: {exc}", _ACCESS_DENIED) from None
+        if app_id != APPLICATION_ID or version != SCHEMA_VERSION:
+            db.close()
+            raise ConfigStoreError(
+                path,
+                f"application_id {app_id:#x}, schema version {version}: not a store this httpsys can read",
+            )
+        self._db = db
+        return db
+
     @staticmethod
     def _check_header(path: str) -> None:
         try:
             with open(path, "rb") as f:
                 head = f.read(len(_SQLITE_MAGIC))
         except OSError as exc:
-            raise ConfigStoreError(path, f"cannot read: {exc.strerror or exc}") from None
+            raise ConfigStoreError(path, f"cannot read: {exc.strerror or exc}", _denied(exc)) from None
         if head and head != _SQLITE_MAGIC:
             raise ConfigStoreError(path, "not an SQLite database (corrupt or another program's file)")
 
@@ -265,7 +304,7 @@ class ConfigStore:
                     db.execute("ROLLBACK")
                 raise
         except sqlite3.DatabaseError as exc:
-            raise ConfigStoreError(self.path, f"write failed ({exc})") from None
+            raise _write_failed(self.path, exc) from None
         return _OK
 
     def delete(self, kind: str, key: object) -> int:
@@ -284,7 +323,7 @@ class ConfigStore:
             try:
                 cursor = db.execute("DELETE FROM record WHERE kind=? AND folded=?", (kind, folded))
             except sqlite3.DatabaseError as exc:
-                raise ConfigStoreError(self.path, f"write failed ({exc})") from None
+                raise _write_failed(self.path, exc) from None
             if cursor.rowcount == 0:
                 return _MISSING
         self._applied()
@@ -314,7 +353,7 @@ class ConfigStore:
             except sqlite3.IntegrityError as exc:
                 raise InvalidRecord(f"duplicate record ({exc})") from None
             except sqlite3.DatabaseError as exc:
-                raise ConfigStoreError(self.path, f"write failed ({exc})") from None
+                raise _write_failed(self.path, exc) from None
         self._applied()
 
     def _applied(self) -> None:
@@ -328,6 +367,17 @@ class ConfigStore:
                 listener(configuration)
             except Exception:
                 log.exception("applying the configuration of %s failed", self.path)
+
+
+def _denied(exc: OSError) -> int:
+    return _ACCESS_DENIED if isinstance(exc, PermissionError) else ERROR_BADDB
+
+
+def _write_failed(path: str, exc: sqlite3.DatabaseError) -> ConfigStoreError:
+    """A write the file refused: ERROR_ACCESS_DENIED when it is read-only to this user, else ERROR_BADDB."""
+    text = str(exc)
+    denied = "readonly" in text or "unable to open" in text or "permission" in text.lower()
+    return ConfigStoreError(path, f"write failed ({text})", _ACCESS_DENIED if denied else ERROR_BADDB)
 
 
 def _placeholder(kind: str) -> object:

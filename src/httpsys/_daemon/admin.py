@@ -25,7 +25,6 @@ log = logging.getLogger("httpsys.daemon")
 
 _DENIED: Final = int(Win32Error.ERROR_ACCESS_DENIED)
 _INVALID: Final = int(Win32Error.ERROR_INVALID_PARAMETER)
-_BADDB: Final = 1009
 
 
 def _config_set(c: Any, m: M.ServiceConfigSet) -> None:
@@ -41,7 +40,7 @@ def _config_set(c: Any, m: M.ServiceConfigSet) -> None:
         code = server.store.set(m.kind, m.key, m.value, update=m.update)
     except ConfigStoreError as exc:
         log.error("%s", exc)
-        code = _BADDB
+        code = exc.winerror
     if code == 0:
         log.info(
             "client %d (%r): %s %s %r", c.client_id, c.peer, "updated" if m.update else "set", m.kind, m.key
@@ -64,7 +63,7 @@ def _config_delete(c: Any, m: M.ServiceConfigDelete) -> None:
         code = server.store.delete(m.kind, m.key)
     except ConfigStoreError as exc:
         log.error("%s", exc)
-        code = _BADDB
+        code = exc.winerror
     if code == 0:
         log.info("client %d (%r): deleted %s %r", c.client_id, c.peer, m.kind, m.key)
     c.send(M.CodeDone(op=m.op, code=code))
@@ -78,7 +77,7 @@ def _config_query(c: Any, m: M.ServiceConfigQuery) -> None:
         rows = [[key, value] for key, value in c.server.store.load().of(m.kind)]
     except ConfigStoreError as exc:
         log.error("%s", exc)
-        c.send(M.ValueDone(op=m.op, code=_BADDB))
+        c.send(M.ValueDone(op=m.op, code=exc.winerror))
         return
     c.send(M.ValueDone(op=m.op, code=0, value=rows))
 
@@ -112,7 +111,7 @@ def _import(c: Any, m: M.ServiceConfigImport) -> None:
         return
     except ConfigStoreError as exc:
         log.error("%s", exc)
-        c.send(M.CodeDone(op=m.op, code=_BADDB))
+        c.send(M.CodeDone(op=m.op, code=exc.winerror))
         return
     log.info("client %d (%r): configuration imported", c.client_id, c.peer)
     c.send(M.CodeDone(op=m.op, code=0))

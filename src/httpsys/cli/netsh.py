@@ -43,7 +43,6 @@ _ACCESS_DENIED: Final = int(Win32Error.ERROR_ACCESS_DENIED)
 _INVALID: Final = int(Win32Error.ERROR_INVALID_PARAMETER)
 _NOT_ACTIVE: Final = int(Win32Error.ERROR_SERVICE_NOT_ACTIVE)
 _NONE_MAPPED: Final = 1332
-_BADDB: Final = 1009
 _MESSAGES: Final = {
     2: "The system cannot find the file specified.",
     5: "Access is denied.",
@@ -519,7 +518,7 @@ def run_netsh(args: argparse.Namespace) -> int:
     except _Failure as exc:
         raise _failed(what, verb, exc.code) from None
     except ConfigStoreError as exc:
-        raise CommandError(f"{what} {verb} failed, Error: {_BADDB}\n{exc}", 1) from None
+        raise CommandError(f"{what} {verb} failed, Error: {exc.winerror}\n{exc}", 1) from None
     finally:
         backend.close()
     if code:
@@ -561,7 +560,7 @@ def run_config(args: argparse.Namespace) -> int:
     except _Failure as exc:
         raise _failed("Configuration", args.action, exc.code) from None
     except ConfigStoreError as exc:
-        raise CommandError(f"Configuration {args.action} failed, Error: {_BADDB}\n{exc}", 1) from None
+        raise CommandError(f"Configuration {args.action} failed, Error: {exc.winerror}\n{exc}", 1) from None
     finally:
         backend.close()
     if code:

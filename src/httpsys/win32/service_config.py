@@ -109,7 +109,7 @@ class LocalBackend:
             code = process_store().set(kind, key, value, update=update)
         except ConfigStoreError as exc:
             log.error("%s", exc)
-            return _BADDB
+            return exc.winerror
         if code == _OK:
             _reapply()
         return code
@@ -121,7 +121,7 @@ class LocalBackend:
             code = process_store().delete(kind, key)
         except ConfigStoreError as exc:
             log.error("%s", exc)
-            return _BADDB
+            return exc.winerror
         if code == _OK:
             _reapply()
         return code
@@ -133,7 +133,7 @@ class LocalBackend:
             return _OK, list(process_store().load().of(kind))
         except ConfigStoreError as exc:
             log.error("%s", exc)
-            return _BADDB, []
+            return exc.winerror, []
 
 
 def _reapply() -> None:

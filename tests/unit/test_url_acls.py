@@ -125,3 +125,18 @@ def test_delegate_right_and_covering_reservation() -> None:
     best = covering_reservation(shop, URLS)  # type: ignore[arg-type]
     assert best is not None and best[0].original == "http://www.example.com:8080/shop/"
     assert covering_reservation(parse_url_prefix("http://+:1/"), URLS) is None  # type: ignore[arg-type]
+
+
+def test_queue_acls_of_queues_that_are_gone_are_forgotten_and_a_new_creator_sets_its_own() -> None:
+    from httpsys._daemon.acl import Authority
+
+    authority = Authority()
+    authority.queue_created("Orders", "D:(A;;GX;;;S-1-22-1-1002)", ALICE)
+    assert authority.may_open_queue(BOB, "orders") and not authority.may_open_queue(ALICE, "ORDERS")
+    authority.queue_created("orders", None, BOB)  # the name was freed and made again: its new creator decides
+    assert authority.may_open_queue(BOB, "orders") and not authority.may_open_queue(ALICE, "orders")
+    assert authority.may_open_queue(ADMIN, "orders")  # the default ACL: creator and administrators
+    for i in range(200):
+        authority.queue_created(f"gone-{i}", None, ALICE, live_names={"orders", f"gone-{i}"})
+    assert len(authority.queue_acls) <= 2 * 2 + 64 + 1
+    assert "orders" in authority.queue_acls

@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 import struct
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Final
 
 from httpsys._config.records import URLACL, Configuration
@@ -92,12 +92,18 @@ class Authority:
         return may_register(prefix, who, self.reservations)
 
     # ----- named queues (spec §6 item 24) -----------------------------------------------------------------
-    def queue_created(self, name: str, security: str | None, creator: Principal) -> None:
+    def queue_created(
+        self, name: str, security: str | None, creator: Principal, live_names: Collection[str] = ()
+    ) -> None:
+        """Fix the ACL of a queue its creator just made; `live_names` (the driver's queue names, lower-case)
+        lets the ACLs of queues that are gone be forgotten once they outnumber the live ones."""
         dacl = _default_queue_acl(creator)
         if security:
             with contextlib.suppress(InvalidSddl):
                 dacl = parse_sddl(security)
         self.queue_acls[name.lower()] = dacl
+        if live_names and len(self.queue_acls) > 2 * len(live_names) + 64:
+            self.queue_acls = {n: acl for n, acl in self.queue_acls.items() if n in live_names}
 
     def may_open_queue(self, who: Principal, name: str) -> bool:
         """OPEN_EXISTING needs the execute ("use") right in the queue's ACL; no ACL known: allowed."""

@@ -422,7 +422,8 @@ def _create_request_queue(c: _Client, m: Any) -> None:
     code, handle = c.engine.create_request_queue(m.name, m.flags, m.v1)
     if code == 0 and m.name is not None:
         if not m.flags & _OPEN_EXISTING:
-            authority.queue_created(m.name, m.security, c.principal)
+            live = c.server.transport.driver.registry.queue_names
+            authority.queue_created(m.name, m.security, c.principal, live)
         elif not authority.may_open_queue(c.principal, m.name):
             # opened only to learn that it exists (a missing queue stays ERROR_FILE_NOT_FOUND): close it again
             c.engine.close_request_queue(handle)

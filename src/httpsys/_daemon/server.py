@@ -39,7 +39,7 @@ from httpsys._wire import (
 from httpsys._wire import messages as M
 from httpsys._wire.ancillary import close_fds, fds_of
 
-__all__ = ["HELLO_TIMEOUT", "DaemonServer", "PeerCredentials", "default_socket_path"]
+__all__ = ["HELLO_TIMEOUT", "DaemonServer", "DelegationCheck", "PeerCredentials", "default_socket_path"]
 
 log = logging.getLogger("httpsys.daemon")
 
@@ -51,6 +51,8 @@ _REVISION_MISMATCH = int(Win32Error.ERROR_REVISION_MISMATCH)
 _ANCILLARY = socket.CMSG_SPACE(DEFAULT_LIMITS.max_fds_per_frame * 4)
 _PEERCRED = struct.Struct("3i")
 _PROP_BINDING = 7  # HttpServerBindingProperty: its value names a queue handle
+_PROP_DELEGATION = 16  # HttpServerDelegationProperty: (present, a queue handle)
+_ACCESS_DENIED = int(Win32Error.ERROR_ACCESS_DENIED)
 _SESSION, _GROUP, _QUEUE = "session", "group", "queue"
 HELLO_TIMEOUT = 5.0  # seconds a new connection has to say HELLO (decision 0016 §5), else it is closed
 _NO_HANDLE = 0  # never an engine id (the engine's ids are odd): stands for a handle the caller does not own
@@ -82,6 +84,12 @@ class PeerCredentials:
 
     def __repr__(self) -> str:
         return f"pid={self.pid} uid={self.uid} gid={self.gid}"
+
+
+# The GW ("delegate") right of the URL ACLs, asked before a delegation: (the caller's credentials, the destination
+# URL given with the call or None) -> allowed. None until the configuration store's URL ACL evaluation is merged;
+# the lead connects it then (`DaemonServer.delegation_check`, decision 0024 §1).
+DelegationCheck = Callable[[PeerCredentials, str | None], bool]
 
 
 class _Client:
@@ -358,6 +366,10 @@ def _set_group_property(c: _Client, m: Any) -> None:
     value = m.value
     if m.prop == _PROP_BINDING and isinstance(value, int) and not isinstance(value, bool):
         value = c.own(value, _QUEUE)  # a group binds only to a queue handle of this process
+    elif m.prop == _PROP_DELEGATION and isinstance(value, tuple) and len(value) == 2:
+        present, handle = value  # (Present, the destination queue handle): a handle this process opened
+        if isinstance(handle, int) and not isinstance(handle, bool):
+            value = (present, c.own(handle, _QUEUE))
     code = c.engine.set_group_property(c.own(m.group_id, _GROUP), m.prop, value)
     c.send(M.CodeDone(op=m.op, code=code))
 
@@ -421,6 +433,25 @@ def _flush_cache(c: _Client, m: Any) -> None:
 def _cancel_request(c: _Client, m: Any) -> None:
     code = c.engine.cancel_request(c.own(m.handle_id, _QUEUE), m.request_id)
     c.send(M.CodeDone(op=m.op, code=code))
+
+
+def _delegate_request(c: _Client, m: Any) -> None:
+    source = c.own(m.source_id, _QUEUE)
+    target = c.own(m.target_id, _QUEUE)
+    check = c.server.delegation_check
+    if check is not None and source and target and not check(c.peer, m.url):
+        log.warning("client %d (%r): delegation to %r denied", c.client_id, c.peer, m.url)
+        c.send(M.CodeDone(op=m.op, code=_ACCESS_DENIED))
+        return
+    # the destination URL group belongs to the process that created it; the engine accepts it only when it is
+    # bound to the target queue, which this process has open
+    code = c.engine.delegate_request(source, target, m.request_id, m.group_id, m.url)
+    c.send(M.CodeDone(op=m.op, code=code))
+
+
+def _find_url_group_id(c: _Client, m: Any) -> None:
+    code, group_id = c.engine.find_url_group_id(m.url, c.own(m.handle_id, _QUEUE))
+    c.send(M.HandleDone(op=m.op, code=code, object_id=group_id))
 
 
 def _statistics(c: _Client, m: Any) -> None:
@@ -578,6 +609,8 @@ _HANDLERS: dict[type[Message], Callable[[_Client, Any], None]] = {
     M.SendBody: _send_body,
     M.WaitDisconnect: _wait_disconnect,
     M.WaitDemandStart: _wait_demand_start,
+    M.DelegateRequest: _delegate_request,
+    M.FindUrlGroupId: _find_url_group_id,
 }
 
 
@@ -597,6 +630,7 @@ class DaemonServer:
         self.loop = loop
         self.transport = EmbeddedTransport(loop=loop, settings=settings)
         self.clients: dict[int, _Client] = {}
+        self.delegation_check: DelegationCheck | None = None  # the GW right hook (decision 0024 §1)
         self._ids = itertools.count(1)
         self._listener: socket.socket | None = None
 

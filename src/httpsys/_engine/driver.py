@@ -55,7 +55,7 @@ _DATA_PATH = frozenset(
         "dispatch", "snapshot", "required_size", "cancel_io", "receive_request", "receive_body",
         "send_response", "send_body", "cancel_request", "wait_disconnect", "wait_demand_start", "queue_of",
         "v1_group", "query_session_property", "query_group_property", "query_queue_property", "statistics",
-        "read_fragment", "forget_requests",
+        "read_fragment", "forget_requests", "delegate_request", "find_url_group_id",
     }
 )  # fmt: skip
 
@@ -303,6 +303,14 @@ class Driver:
 
     def cancel_request(self, handle_id: int, request_id: int) -> int:
         return self.delivery.cancel_request(handle_id, request_id)
+
+    def delegate_request(
+        self, source_id: int, target_id: int, request_id: int, group_id: int, url: str | None
+    ) -> int:
+        return self.delivery.delegate_request(source_id, target_id, request_id, group_id, url)
+
+    def find_url_group_id(self, url: str, handle_id: int) -> tuple[int, int]:
+        return self.registry.find_url_group_id(url, handle_id)
 
     def wait_disconnect(
         self, handle_id: int, connection_id: int, token: int, done: Callable[[int], None]

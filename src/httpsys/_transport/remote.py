@@ -500,6 +500,18 @@ class RemoteTransport:
         answer = self._sync(M.Statistics(), M.StatsDone)
         return {} if isinstance(answer, int) else dict(answer.stats)
 
+    def delegate_request(
+        self, source_id: int, target_id: int, request_id: int, group_id: int, url: str | None
+    ) -> int:
+        return self._code(
+            M.DelegateRequest(
+                source_id=source_id, target_id=target_id, request_id=request_id, group_id=group_id, url=url
+            )
+        )
+
+    def find_url_group_id(self, url: str, handle_id: int) -> tuple[int, int]:
+        return self._handle(M.FindUrlGroupId(url=url, handle_id=handle_id))
+
     # ----- I/O ---------------------------------------------------------------------------------------------------
     def receive_request(
         self,

@@ -102,6 +102,8 @@ class T:
     SEND_BODY = 0x0123
     WAIT_DISCONNECT = 0x0124
     WAIT_DEMAND_START = 0x0125
+    DELEGATE_REQUEST = 0x0130  # delegate_request (HttpDelegateRequestEx)
+    FIND_URL_GROUP_ID = 0x0131  # find_url_group_id (HttpFindUrlGroupId), answered by HANDLE_DONE
 
     CODE_DONE = 0x0201  # (code)
     HANDLE_DONE = 0x0202  # (code, id): create_server_session / create_url_group / create_request_queue;

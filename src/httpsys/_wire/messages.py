@@ -47,6 +47,8 @@ __all__ = [
     "CreateServerSession",
     "DrainServerSession",
     "CreateUrlGroup",
+    "DelegateRequest",
+    "FindUrlGroupId",
     "FlushCache",
     "GoingAway",
     "HandleDone",
@@ -436,6 +438,35 @@ class Statistics(Message):
     TYPE = T.STATISTICS
 
 
+@dataclass(kw_only=True)
+class DelegateRequest(Message):
+    """delegate_request: move a received request to another queue (answered by CodeDone)."""
+
+    TYPE = T.DELEGATE_REQUEST
+    FIELDS = (
+        ("source_id", F.UINT),
+        ("target_id", F.UINT),
+        ("request_id", F.UINT),
+        ("group_id", F.UINT),
+        ("url", F.OPT_STR),
+    )
+    source_id: int = 0
+    target_id: int = 0
+    request_id: int = 0
+    group_id: int = 0
+    url: str | None = None
+
+
+@dataclass(kw_only=True)
+class FindUrlGroupId(Message):
+    """find_url_group_id: the URL group on a queue whose registration matches a URL (answered by HandleDone)."""
+
+    TYPE = T.FIND_URL_GROUP_ID
+    FIELDS = (("url", F.STR), ("handle_id", F.UINT))
+    url: str = ""
+    handle_id: int = 0
+
+
 # ----- calls: I/O -----------------------------------------------------------------------------------------------
 
 
@@ -654,6 +685,8 @@ CALLS: tuple[type[Message], ...] = (
     SendBody,
     WaitDisconnect,
     WaitDemandStart,
+    DelegateRequest,
+    FindUrlGroupId,
 )
 COMPLETIONS: tuple[type[Message], ...] = (
     CodeDone,

@@ -633,11 +633,16 @@ class DaemonServer:
         self.delegation_check: DelegationCheck | None = None  # the GW right hook (decision 0024 §1)
         self._ids = itertools.count(1)
         self._listener: socket.socket | None = None
+        self.created_directory: str | None = None  # the socket's directory, when start() created it
 
     def start(self) -> None:
         """Bind and listen at `path` (OSError when another daemon already answers there)."""
         directory = os.path.dirname(self.path)
         if directory:
+            if not os.path.isdir(directory):
+                self.created_directory = (
+                    directory  # handed to the daemon's user with --user (decision 0024 §2)
+                )
             os.makedirs(directory, mode=0o755, exist_ok=True)
         if os.path.exists(self.path):
             probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)

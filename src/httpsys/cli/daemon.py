@@ -1,7 +1,8 @@
 """`httpsys daemon`: the shared driver in its own process, serving other processes over a Unix socket.
 
-Responsibility: the command's options (`--socket`, `--config-dir`, `--error-log-dir`, `--shutdown-timeout`), the
-daemon's lifetime — bind the socket (ready when it accepts), tell systemd (`sd_notify` READY=1 when
+Responsibility: the command's options (`--socket`, `--config-dir`, `--error-log-dir`, `--user`, `--shutdown-timeout`),
+the daemon's lifetime — bind the socket (ready when it accepts), with `--user` then switch to that user (keeping
+CAP_NET_BIND_SERVICE only), tell systemd (`sd_notify` READY=1 when
 NOTIFY_SOCKET is set), log to stderr, on SIGTERM/SIGINT stop accepting, let in-flight responses finish within
 the bound and exit 0. It must not serve HTTP or handle clients itself: `httpsys._daemon.server` does.
 """
@@ -15,9 +16,19 @@ import os
 import signal
 import socket
 import sys
+import threading
 from typing import Any
 
 from httpsys._core.settings import DriverSettings
+from httpsys._daemon.privileges import (
+    DAEMON_UMASK,
+    PrivilegeError,
+    TargetUser,
+    capabilities,
+    drop_privileges,
+    give_to,
+    resolve_user,
+)
 from httpsys.cli.diagnostics import CommandError
 
 __all__ = ["add_daemon_parser", "default_config_dir", "run_daemon", "sd_notify"]
@@ -66,6 +77,13 @@ def add_daemon_parser(commands: Any) -> None:
         help="write the HTTPERR error log (httperr*.log) into DIR (ErrorLoggingDir); default: not written",
     )
     parser.add_argument(
+        "--user",
+        metavar="NAME",
+        default=None,
+        help="start as root, open the socket, then run as user NAME keeping only CAP_NET_BIND_SERVICE "
+        "(ports below 1024 still bind); see docs/daemon.md",
+    )
+    parser.add_argument(
         "--shutdown-timeout",
         metavar="SECONDS",
         type=float,
@@ -90,6 +108,51 @@ def sd_notify(state: str) -> bool:
     return True
 
 
+def _target_user(args: argparse.Namespace) -> TargetUser | None:
+    if args.user is None:
+        return None
+    try:
+        user = resolve_user(args.user)
+    except PrivilegeError as exc:
+        raise CommandError(str(exc)) from None
+    if os.geteuid() != 0:
+        raise CommandError("--user needs the daemon to start as root")
+    return user
+
+
+def _make_own_directory(directory: str, user: TargetUser) -> None:
+    if not os.path.isdir(directory):
+        try:
+            os.makedirs(directory, mode=0o750)
+        except OSError as exc:
+            raise CommandError(f"cannot create {directory}: {exc.strerror or exc}", 1) from None
+        give_to(user, directory)
+
+
+def _switch_user(server: Any, path: str, user: TargetUser, error_log_dir: str | None) -> None:
+    """After the socket is bound: hand it (and the directory start() created) to `user`, then become `user`."""
+    from httpsys._engine.logs import check_directory
+
+    give_to(user, path)
+    if server.created_directory is not None:
+        give_to(user, server.created_directory)
+    if threading.active_count() != 1:
+        raise PrivilegeError("--user: the switch must happen before any other thread starts")
+    drop_privileges(user)
+    if error_log_dir and check_directory(os.path.realpath(error_log_dir)) != 0:
+        raise PrivilegeError(
+            f"--user {user.name}: the HTTPERR directory {error_log_dir} is not writable by it"
+        )
+    caps = capabilities()
+    log.info(
+        "running as user %s (uid %d, gid %d): effective capabilities %#x (CAP_NET_BIND_SERVICE only)",
+        user.name,
+        user.uid,
+        user.gid,
+        caps.get("CapEff", 0),
+    )
+
+
 def run_daemon(args: argparse.Namespace) -> int:
     """Run `httpsys daemon` with parsed `args` until SIGTERM/SIGINT; the exit status."""
     from httpsys._daemon.server import DaemonServer, default_socket_path
@@ -100,6 +163,11 @@ def run_daemon(args: argparse.Namespace) -> int:
     config_dir = args.config_dir or os.environ.get("HTTPSYS_CONFIG_DIR") or default_config_dir()
     if args.shutdown_timeout < 0:
         raise CommandError("--shutdown-timeout must be 0 or more seconds")
+    os.umask(DAEMON_UMASK)  # logs and directories the daemon creates are never world-readable
+    user = _target_user(args)
+    if user is not None and args.error_log_dir:
+        # the HTTPERR directory is written after the switch: a directory created here becomes the user's
+        _make_own_directory(args.error_log_dir, user)
     settings = DriverSettings(error_log_dir=args.error_log_dir)
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
@@ -119,6 +187,14 @@ def run_daemon(args: argparse.Namespace) -> int:
                 failure.append(f"cannot listen at {path}: {exc.strerror or exc}")
                 server.transport.close()
                 return None
+            if user is not None:
+                try:
+                    _switch_user(server, path, user, args.error_log_dir)
+                except PrivilegeError as exc:
+                    failure.append(str(exc))
+                    server.stop_accepting()
+                    server.transport.close()
+                    return None
             log.info("listening at %s (pid %d, config dir %s)", path, os.getpid(), config_dir)
             sd_notify(f"READY=1\nMAINPID={os.getpid()}\nSTATUS=listening at {path}")
             await stop.wait()

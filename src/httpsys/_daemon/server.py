@@ -10,6 +10,7 @@ behaviour (the engine has it) nor its own codec; bad input from one client loses
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
 import itertools
@@ -39,7 +40,14 @@ from httpsys._wire import (
 from httpsys._wire import messages as M
 from httpsys._wire.ancillary import close_fds, fds_of
 
-__all__ = ["HELLO_TIMEOUT", "DaemonServer", "DelegationCheck", "PeerCredentials", "default_socket_path"]
+__all__ = [
+    "HELLO_TIMEOUT",
+    "TAKEOVER_DRAIN",
+    "DaemonServer",
+    "DelegationCheck",
+    "PeerCredentials",
+    "default_socket_path",
+]
 
 log = logging.getLogger("httpsys.daemon")
 
@@ -54,6 +62,7 @@ _PROP_BINDING = 7  # HttpServerBindingProperty: its value names a queue handle
 _PROP_DELEGATION = 16  # HttpServerDelegationProperty: (present, a queue handle)
 _ACCESS_DENIED = int(Win32Error.ERROR_ACCESS_DENIED)
 _SESSION, _GROUP, _QUEUE = "session", "group", "queue"
+TAKEOVER_DRAIN = 90.0  # seconds an old daemon serves what it has after a takeover (WAS's shutdownTimeLimit)
 HELLO_TIMEOUT = 5.0  # seconds a new connection has to say HELLO (decision 0016 §5), else it is closed
 _NO_HANDLE = 0  # never an engine id (the engine's ids are odd): stands for a handle the caller does not own
 
@@ -215,8 +224,11 @@ class _Client:
         out = self.out
         while out:
             batch = out[0]
+            ancillary = (  # only a takeover's answer passes descriptors to a client
+                [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", batch.fds))] if batch.fds else []
+            )
             try:
-                sent = self.sock.sendmsg(batch.buffers)
+                sent = self.sock.sendmsg(batch.buffers, ancillary)
             except (BlockingIOError, InterruptedError):
                 if not self.writing:
                     self.writing = True
@@ -454,6 +466,26 @@ def _find_url_group_id(c: _Client, m: Any) -> None:
     c.send(M.HandleDone(op=m.op, code=code, object_id=group_id))
 
 
+def _takeover(c: _Client, m: Any) -> None:
+    """A new daemon takes the listening sockets (decision 0024 §3): the daemon's own uid or root only."""
+    server = c.server
+    if c.peer.uid not in (0, os.geteuid()):
+        log.warning("client %d (%r): takeover refused (not root, not the daemon's uid)", c.client_id, c.peer)
+        c.send(M.TakeoverDone(op=m.op, code=_ACCESS_DENIED))
+        return
+    if server.handed_over is None:
+        if m.start != 0:
+            c.send(M.TakeoverDone(op=m.op, code=_INVALID_PARAMETER))
+            return
+        server.hand_over(c)
+    items = server.handed_over or []
+    per_message = max(1, min(c.encoder.limits.max_fds_per_frame, DEFAULT_LIMITS.max_fds_per_frame))
+    batch = items[m.start : m.start + per_message]
+    remaining = max(0, len(items) - m.start - len(batch))
+    listeners = [(port, scheme, sock.fileno()) for port, scheme, sock in batch]
+    c.send(M.TakeoverDone(op=m.op, code=0, listeners=listeners, remaining=remaining))
+
+
 def _statistics(c: _Client, m: Any) -> None:
     c.send(M.StatsDone(op=m.op, stats=c.engine.statistics()))
 
@@ -611,6 +643,7 @@ _HANDLERS: dict[type[Message], Callable[[_Client, Any], None]] = {
     M.WaitDemandStart: _wait_demand_start,
     M.DelegateRequest: _delegate_request,
     M.FindUrlGroupId: _find_url_group_id,
+    M.Takeover: _takeover,
 }
 
 
@@ -634,9 +667,17 @@ class DaemonServer:
         self._ids = itertools.count(1)
         self._listener: socket.socket | None = None
         self.created_directory: str | None = None  # the socket's directory, when start() created it
+        self.handed_over: list[tuple[int, str, socket.socket]] | None = None  # passed to a new daemon
+        self.taken_over = asyncio.Event()  # set when a new daemon has taken the listeners
 
-    def start(self) -> None:
-        """Bind and listen at `path` (OSError when another daemon already answers there)."""
+    def start(self, adopted: socket.socket | None = None) -> None:
+        """Bind and listen at `path` (OSError when another daemon already answers there); or accept on `adopted`,
+        the listening socket a takeover passed (the file at `path` is already it)."""
+        if adopted is not None:
+            adopted.setblocking(False)
+            self._listener = adopted
+            self.loop.add_reader(adopted.fileno(), self._accept)
+            return
         directory = os.path.dirname(self.path)
         if directory:
             if not os.path.isdir(directory):
@@ -705,6 +746,35 @@ class DaemonServer:
         with contextlib.suppress(OSError):
             os.unlink(self.path)
 
+    def hand_over(self, taker: _Client) -> None:
+        """Takeover, this side (decision 0024 §3): keep copies of the daemon's listening socket and of every TCP
+        listener for the new daemon, stop accepting (the socket file stays: it is the new daemon's now), let
+        every connection close after its current response, and tell the other clients to reconnect."""
+        items: list[tuple[int, str, socket.socket]] = []
+        listener = self._listener
+        if listener is not None:
+            items.append((0, "unix", listener.dup()))
+            self._listener = None
+            with contextlib.suppress(Exception):
+                self.loop.remove_reader(listener.fileno())
+            listener.close()
+        items.extend(self.transport.driver.hand_over_listeners())
+        self.handed_over = items
+        log.info(
+            "takeover by client %d (%r): %d listening socket(s) handed over; draining",
+            taker.client_id,
+            taker.peer,
+            len(items),
+        )
+        for client in list(self.clients.values()):
+            if client is not taker:
+                client.send(M.GoingAway(seconds=TAKEOVER_DRAIN, reason=M.GOING_AWAY_UPGRADE))
+        self.taken_over.set()
+
+    def idle_after_takeover(self) -> bool:
+        """Nothing left for the old daemon: no request delivered and unfinished, none waiting, no connection."""
+        return self.in_flight() == 0 and self.transport.driver.open_work() == 0
+
     def in_flight(self) -> int:
         """Requests delivered to an application and not finished."""
         return self.transport.statistics().get("requests_in_flight", 0)
@@ -724,3 +794,5 @@ class DaemonServer:
             client.flush()
             client.drop("the daemon is stopping")
         self.transport.close()
+        for _port, _scheme, sock in self.handed_over or ():
+            sock.close()

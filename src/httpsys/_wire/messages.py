@@ -50,6 +50,7 @@ __all__ = [
     "DelegateRequest",
     "FindUrlGroupId",
     "FlushCache",
+    "GOING_AWAY_UPGRADE",
     "GoingAway",
     "HandleDone",
     "Hello",
@@ -74,6 +75,8 @@ __all__ = [
     "Side",
     "Statistics",
     "StatsDone",
+    "Takeover",
+    "TakeoverDone",
     "Unsupported",
     "ValueDone",
     "WaitDemandStart",
@@ -227,6 +230,12 @@ class GoingAway(Message):
     FIELDS = (("seconds", F.FLOAT), ("reason", F.STR))
     seconds: float = 0.0
     reason: str = ""
+
+
+# GOING_AWAY's reason when a new daemon has taken the listeners over (decision 0024 §3): the client reconnects to
+# the same path, replays its objects there and finishes what it borrowed on the old connection. Any other reason
+# (the daemon is stopping) leaves the connection to end.
+GOING_AWAY_UPGRADE = "upgrade: reconnect to the new daemon"
 
 
 @dataclass(kw_only=True)
@@ -467,6 +476,17 @@ class FindUrlGroupId(Message):
     handle_id: int = 0
 
 
+@dataclass(kw_only=True)
+class Takeover(Message):
+    """A new daemon asks the running one for its listening sockets, from index `start` (decision 0024 §3). The
+    first call (start 0) commits the old daemon: it stops accepting and drains. Only the daemon's own uid or root
+    may ask."""
+
+    TYPE = T.TAKEOVER
+    FIELDS = (("start", F.UINT),)
+    start: int = 0
+
+
 # ----- calls: I/O -----------------------------------------------------------------------------------------------
 
 
@@ -647,6 +667,20 @@ class StatsDone(Message):
 
 
 @dataclass(kw_only=True)
+class TakeoverDone(Message):
+    """The answer to Takeover: (port, scheme, fd) per listening socket (port 0, scheme "unix": the daemon's own
+    socket), at most as many as a frame may carry, and how many remain after these."""
+
+    TYPE = T.TAKEOVER_DONE
+    TO_DAEMON = False
+    TAKES_FDS = True
+    FIELDS = (("code", F.UINT), ("listeners", F.LISTENERS), ("remaining", F.UINT))
+    code: int = 0
+    listeners: list[tuple[int, str, int]] = field(default_factory=list)
+    remaining: int = 0
+
+
+@dataclass(kw_only=True)
 class Unsupported(Message):
     """What the decoder yields for a type code it does not know (a newer peer): its fds are already closed.
     The daemon answers the op with CodeDone(ERROR_NOT_SUPPORTED); a client closes the connection."""
@@ -687,6 +721,7 @@ CALLS: tuple[type[Message], ...] = (
     WaitDemandStart,
     DelegateRequest,
     FindUrlGroupId,
+    Takeover,
 )
 COMPLETIONS: tuple[type[Message], ...] = (
     CodeDone,
@@ -697,6 +732,7 @@ COMPLETIONS: tuple[type[Message], ...] = (
     SentDone,
     CancelDone,
     StatsDone,
+    TakeoverDone,
 )
 CONTROL_MESSAGES: tuple[type[Message], ...] = (Hello, Welcome, Refuse, GoingAway)
 MESSAGE_TYPES: dict[int, type[Message]] = {cls.TYPE: cls for cls in (*CONTROL_MESSAGES, *CALLS, *COMPLETIONS)}

@@ -77,6 +77,12 @@ def add_daemon_parser(commands: Any) -> None:
         help="write the HTTPERR error log (httperr*.log) into DIR (ErrorLoggingDir); default: not written",
     )
     parser.add_argument(
+        "--takeover",
+        action="store_true",
+        help="upgrade without dropping: take the listening sockets of the daemon running at --socket (which "
+        "stops accepting, drains and exits); applications reconnect to this one (docs/daemon.md)",
+    )
+    parser.add_argument(
         "--user",
         metavar="NAME",
         default=None,
@@ -106,6 +112,38 @@ def sd_notify(state: str) -> bool:
         log.warning("sd_notify(%s) failed: %s", state, exc)
         return False
     return True
+
+
+TAKEOVER_GRACE = 2.0  # seconds a connection accepted before a takeover has to send its first request
+TAKEOVER_CLAIM = 60.0  # seconds a taken-over listener waits for an application to register on its port again
+
+
+def _close_unclaimed(server: Any) -> None:
+    count = server.transport.driver.close_inherited()
+    if count:
+        log.warning("closed %d taken-over listening socket(s) no application registered on again", count)
+
+
+async def _drain_after_takeover(server: Any, stop: asyncio.Event) -> bool:
+    """The old daemon after a takeover: serve what it already has (delivered requests, queued requests, open
+    connections, each closing after its current response) until nothing is left, TAKEOVER_DRAIN passes or
+    SIGTERM comes; then exit, which tells its clients to move their last receives to the new daemon."""
+    from httpsys._daemon.server import TAKEOVER_DRAIN
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + TAKEOVER_DRAIN
+    grace = loop.time() + TAKEOVER_GRACE
+    while not server.idle_after_takeover() and not stop.is_set():
+        now = loop.time()
+        if now >= deadline:
+            break
+        if grace and now >= grace:
+            grace = 0.0  # connections that sent nothing since the takeover are closed now
+            server.transport.driver.drain_connections()
+        await asyncio.sleep(0.02)
+    idle: bool = server.idle_after_takeover()
+    log.info("taken over: %s; exiting", "drained" if idle else "drain bound reached, resetting what is left")
+    return idle
 
 
 def _target_user(args: argparse.Namespace) -> TargetUser | None:
@@ -169,6 +207,16 @@ def run_daemon(args: argparse.Namespace) -> int:
         # the HTTPERR directory is written after the switch: a directory created here becomes the user's
         _make_own_directory(args.error_log_dir, user)
     settings = DriverSettings(error_log_dir=args.error_log_dir)
+    adopted: Any = None
+    inherited: list[Any] = []
+    if args.takeover:
+        from httpsys._daemon.takeover import TakeoverError, take_over
+
+        try:
+            adopted, inherited = take_over(path)
+        except TakeoverError as exc:
+            raise CommandError(str(exc), 1) from None
+        log.info("took over %s: %d listening socket(s)", path, len(inherited))
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     try:
@@ -182,7 +230,10 @@ def run_daemon(args: argparse.Namespace) -> int:
             # Bound and ready only once the loop runs, so a client that can connect can also stop the daemon
             # with SIGTERM (signal handlers are live); None when the socket cannot be bound.
             try:
-                server.start()
+                server.start(adopted)
+                if inherited:
+                    server.transport.driver.adopt_listeners(inherited)
+                    loop.call_later(TAKEOVER_CLAIM, _close_unclaimed, server)
             except OSError as exc:
                 failure.append(f"cannot listen at {path}: {exc.strerror or exc}")
                 server.transport.close()
@@ -197,7 +248,14 @@ def run_daemon(args: argparse.Namespace) -> int:
                     return None
             log.info("listening at %s (pid %d, config dir %s)", path, os.getpid(), config_dir)
             sd_notify(f"READY=1\nMAINPID={os.getpid()}\nSTATUS=listening at {path}")
-            await stop.wait()
+            stopping = asyncio.ensure_future(stop.wait())
+            upgraded = asyncio.ensure_future(server.taken_over.wait())
+            await asyncio.wait([stopping, upgraded], return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            upgraded.cancel()
+            if server.taken_over.is_set():
+                sd_notify("STOPPING=1\nSTATUS=taken over by a new daemon: draining")
+                return await _drain_after_takeover(server, stop)
             log.info(
                 "stopping: no new clients, waiting up to %.0f s for in-flight responses",
                 args.shutdown_timeout,

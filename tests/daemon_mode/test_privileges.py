@@ -247,3 +247,34 @@ def test_log_files_written_by_the_daemon_are_not_world_readable(monkeypatch: pyt
         assert stat.S_IMODE(os.stat(daemon.error_log_dir).st_mode) & 0o007 == 0
     finally:
         assert daemon.stop() == 0
+
+
+@needs_root
+def test_only_root_or_the_daemons_user_may_take_the_listeners_over(
+    throwaway_user: str, open_tmp: Path
+) -> None:
+    account = pwd.getpwnam(throwaway_user)
+    socket_path = str(open_tmp / "httpsys.sock")
+    process, stderr = start_daemon(socket_path)
+    try:
+        script = (
+            "import os, sys\n"
+            "from httpsys._daemon.takeover import TakeoverError, take_over\n"  # before the switch: the
+            f"os.setgid({account.pw_gid}); os.setgroups([]); os.setuid({account.pw_uid})\n"  # user reads no /root
+            "try:\n"
+            f"    take_over({socket_path!r})\n"
+            "except TakeoverError as exc:\n"
+            "    print(exc)\n"
+            "else:\n"
+            "    print('taken')\n"
+        )
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+        assert "refused: ERROR_ACCESS_DENIED" in result.stdout, (result.stdout, result.stderr)
+        time.sleep(0.2)
+        assert process.poll() is None  # still the daemon, still accepting
+        assert "takeover refused" in stderr.read_text()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.connect(socket_path)
+    finally:
+        assert stop_daemon(process) == 0
+        stderr.unlink(missing_ok=True)

@@ -24,6 +24,8 @@ import pytest
 
 from conformance.daemon_process import DaemonProcess
 from conformance.harness import free_port
+from httpsys._core.records import MemoryChunk, ResponseSpec
+from httpsys._transport.remote import RemoteTransport
 
 TESTS_DIR = str(Path(__file__).resolve().parents[1])
 
@@ -200,3 +202,87 @@ def test_takeover_without_a_running_daemon_is_one_line(workdir: Path) -> None:
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("httpsys: --takeover: no daemon to take over at"), lines
+
+
+def test_ids_held_before_an_upgrade_stay_valid_and_new_objects_work(workdir: Path) -> None:
+    """Replay with virtual ids, in one process through the transport itself: a named queue's creator and an opener
+    (two connections), a group bound to it with a delegation target, a URL; after the upgrade the old ids answer
+    on the new daemon, new objects can be made beside them, and a request is served."""
+    old = DaemonProcess(str(workdir))
+    new: subprocess.Popen[bytes] | None = None
+    new_stderr = workdir / "new.stderr"
+    creator = RemoteTransport(old.path)
+    opener = RemoteTransport(old.path)
+    try:
+        name = "replay-" + os.urandom(4).hex()
+        code, sid = creator.create_server_session((2, 0))
+        assert code == 0
+        code, gid = creator.create_url_group(sid)
+        assert code == 0
+        code, queue = creator.create_request_queue(name, 0, False)
+        assert code == 0
+        assert creator.set_group_property(gid, 7, queue) == 0  # HttpServerBindingProperty
+        assert creator.set_queue_property(queue, 4, 77) == 0  # HttpServerQueueLengthProperty
+        port = free_port()
+        assert creator.add_url(gid, f"http://127.0.0.1:{port}/app/", 9) == 0
+        code, opened = opener.create_request_queue(name, 1, False)  # OPEN_EXISTING
+        assert code == 0
+
+        new = start_takeover(old.path, new_stderr)
+        assert old.process.wait(30) == 0, old.stderr()
+        # every id from before answers, on the new daemon
+        assert creator.query_queue_property(queue, 4) == (0, 77)
+        code, found = creator.find_url_group_id(f"http://127.0.0.1:{port}/app/x", queue)
+        assert (code, found) == (0, gid)
+        assert creator.query_group_property(gid, 7) == (0, queue)
+        # new objects beside them
+        code, gid2 = creator.create_url_group(sid)
+        assert code == 0 and gid2 not in (sid, gid, queue)
+        assert creator.set_group_property(gid2, 7, queue) == 0
+        assert creator.add_url(gid2, f"http://127.0.0.1:{port}/other/", 10) == 0
+        # a request reaches the opener's receive through the replayed queue, and is answered
+        got: list[tuple[int, object, int]] = []
+        received = threading.Event()
+
+        def done(code: int, snapshot: object, length: int) -> None:
+            got.append((code, snapshot, length))
+            received.set()
+
+        opener.receive_request(opened, 0, 0, None, True, 1, done)
+        answer: list[bytes] = []
+        t = threading.Thread(target=lambda: answer.append(http_get(port, "/other/z")))
+        t.start()
+        assert received.wait(10)
+        code, snapshot, _ = got[0]
+        assert code == 0 and snapshot is not None
+        assert snapshot.url_context == 10  # type: ignore[attr-defined]
+        sent = threading.Event()
+        opener.send_response(
+            opened,
+            snapshot.request_id,  # type: ignore[attr-defined]
+            0,
+            ResponseSpec(200, b"OK", {}, []),
+            [MemoryChunk(b"replayed")],
+            None,
+            None,
+            lambda code, n: sent.set(),
+        )
+        assert sent.wait(10)
+        t.join(10)
+        assert answer and answer[0].startswith(b"HTTP/1.1 200") and answer[0].endswith(b"replayed")
+        assert creator.close_url_group(gid2) == 0 and creator.close_url_group(gid) == 0
+    finally:
+        opener.close()
+        creator.close()
+        if new is not None:
+            assert stop_process(new) == 0, new_stderr.read_text()
+        old.stop()
+
+
+def http_get(port: int, path: str) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+        return data

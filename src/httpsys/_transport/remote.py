@@ -187,6 +187,13 @@ class _Channel:
         ids = self.ids
         return ids.get(virtual, virtual) if ids else virtual
 
+    def virtual(self, real: int) -> int:
+        """The id the faces hold for this daemon's `real` id (itself when not remapped)."""
+        for virtual, mapped in self.ids.items():
+            if mapped == real:
+                return virtual
+        return real
+
 
 # (expected completion type, callback, (handle, token) key for cancel_io, re-issue on the next channel or None)
 _Pending = tuple[type[Message], OnDone, "tuple[int, int] | None", "Callable[[], None] | None"]
@@ -898,7 +905,20 @@ class RemoteTransport:
             return code
 
     def query_group_property(self, group_id: int, prop: int) -> tuple[int, object]:
-        return self._value(lambda ch: M.QueryGroupProperty(group_id=ch.real(group_id), prop=prop))
+        answer, chan = self._sync(
+            lambda ch: M.QueryGroupProperty(group_id=ch.real(group_id), prop=prop), M.ValueDone
+        )
+        if isinstance(answer, int):
+            return answer, None
+        value = answer.value
+        if (
+            prop == _PROP_BINDING
+            and chan is not None
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+        ):
+            value = chan.virtual(value)  # the bound queue handle as the faces know it
+        return answer.code, value
 
     def create_request_queue(self, name: str | None, flags: int, v1: bool) -> tuple[int, int]:
         with self._journal_lock:
@@ -1037,10 +1057,9 @@ class RemoteTransport:
         )
         if isinstance(answer, int):
             return answer, 0
-        if answer.code != 0 or chan is None or not chan.ids:
+        if answer.code != 0 or chan is None:
             return answer.code, answer.object_id
-        mine = {real: virtual for virtual, real in chan.ids.items()}
-        return 0, mine.get(answer.object_id, answer.object_id)
+        return 0, chan.virtual(answer.object_id)
 
     # ----- I/O ---------------------------------------------------------------------------------------------------
     def receive_request(

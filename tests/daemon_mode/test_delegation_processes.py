@@ -203,3 +203,66 @@ def test_a_process_cannot_delegate_with_a_queue_handle_it_did_not_open(use_daemo
         assert result and result[0].endswith(b"front kept it")
     finally:
         stop(worker)
+
+
+def test_the_gw_right_hook_is_asked_before_each_delegation(tmp_path: Path) -> None:
+    """DaemonServer.delegation_check (the URL ACL GW right, connected to the store's ACLs after merge): asked with
+    the caller's SO_PEERCRED credentials and the destination URL; False answers ERROR_ACCESS_DENIED."""
+    import asyncio
+
+    from httpsys._daemon.server import DaemonServer
+    from httpsys._transport.remote import RemoteTransport
+
+    path = str(tmp_path / "d.sock")
+    asked: list[tuple[int, int, str | None]] = []
+
+    def check(peer: object, url: str | None) -> bool:
+        asked.append((peer.pid, peer.uid, url))  # type: ignore[attr-defined]
+        return url is not None and "/allowed/" in url
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = DaemonServer(path, loop)
+        server.delegation_check = check
+        server.start()
+
+        def scenario() -> None:
+            t = RemoteTransport(path)
+            try:
+                _, sid = t.create_server_session((2, 0))
+                _, front_group = t.create_url_group(sid)
+                _, front = t.create_request_queue(None, 0, False)
+                assert t.set_group_property(front_group, 7, front) == 0
+                port, other = free_port(), free_port()
+                assert t.add_url(front_group, f"http://127.0.0.1:{port}/", 1) == 0
+                name = "gw-" + uuid.uuid4().hex[:8]
+                _, worker_group = t.create_url_group(sid)
+                _, worker = t.create_request_queue(name, 0, False)
+                assert t.set_group_property(worker_group, 7, worker) == 0
+                assert t.add_url(worker_group, f"http://127.0.0.1:{other}/allowed/", 2) == 0
+                _, target = t.create_request_queue(name, HTTP_CREATE_REQUEST_QUEUE_FLAG_OPEN_EXISTING, False)
+                assert t.set_group_property(front_group, 16, (True, target)) == 0
+                got: list[object] = []
+                ready = threading.Event()
+                t.receive_request(front, 0, 0, None, True, 1, lambda c, s, n: (got.append(s), ready.set()))
+                client = socket.create_connection(("127.0.0.1", port), timeout=10)
+                client.sendall(b"GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                assert ready.wait(10)
+                rid = got[0].request_id  # type: ignore[attr-defined]
+                denied = f"http://127.0.0.1:{other}/denied/"
+                assert t.delegate_request(front, target, rid, 0, denied) == ERROR_ACCESS_DENIED
+                allowed = f"http://127.0.0.1:{other}/allowed/"
+                assert t.delegate_request(front, target, rid, 0, allowed) == NO_ERROR
+                client.close()
+            finally:
+                t.close()
+
+        try:
+            await loop.run_in_executor(None, scenario)
+        finally:
+            server.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+    me = (os.getpid(), os.getuid())
+    assert [(pid, uid) for pid, uid, _ in asked] == [me, me]
+    assert "/denied/" in str(asked[0][2]) and "/allowed/" in str(asked[1][2])

@@ -183,13 +183,13 @@ def test_an_upgrade_under_steady_load_fails_no_request(workdir: Path) -> None:
         assert "took over" in new_stderr.read_text()
         assert app.poll() is None
     finally:
-        if new is not None:
-            assert stop_process(new) == 0, new_stderr.read_text()
         stop_process(app, signal.SIGKILL)
         for stream in (app.stdout, app.stderr):
             if stream is not None:
                 stream.close()
+        new_status = stop_process(new) if new is not None else 0
         old.stop()
+    assert new_status == 0, new_stderr.read_text()
 
 
 def test_takeover_without_a_running_daemon_is_one_line(workdir: Path) -> None:
@@ -274,9 +274,9 @@ def test_ids_held_before_an_upgrade_stay_valid_and_new_objects_work(workdir: Pat
     finally:
         opener.close()
         creator.close()
-        if new is not None:
-            assert stop_process(new) == 0, new_stderr.read_text()
+        new_status = stop_process(new) if new is not None else 0
         old.stop()
+    assert new_status == 0, new_stderr.read_text()
 
 
 def http_get(port: int, path: str) -> bytes:

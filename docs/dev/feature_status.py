@@ -38,7 +38,7 @@ STATUS: dict[int, tuple[str, str]] = {
     146: (X, "no TLS yet: HttpReceiveClientCertificate returns ERROR_NOT_FOUND on plain connections"),
     147: (N, "HTTP/2"),
     148: (X, "HttpSetRequestProperty / HttpQueryRequestProperty return ERROR_NOT_SUPPORTED"),
-    149: (X, "HttpDelegateRequestEx / HttpFindUrlGroupId return ERROR_NOT_SUPPORTED"),
+    149: (W, "embedded and through the daemon (a front process hands requests to other processes' queues); codes in docs/decisions/0024-delegation-privileges-takeover.md §1; the URL ACL GW check is a hook the store connects"),
 }
 
 

@@ -44,6 +44,7 @@ from httpsys._wire.messages import (
     SendBody,
     SendResponse,
     Side,
+    TakeoverDone,
     Welcome,
 )
 
@@ -140,6 +141,13 @@ def chunk_lists(draw: st.DrawFn) -> list[object]:
     return chunks
 
 
+@st.composite
+def listener_lists(draw: st.DrawFn) -> list[tuple[int, str, int]]:
+    """Takeover listeners: (port, scheme, fd) with fds from the pool (drawn late: the pool fills per module)."""
+    count = draw(st.integers(0, 3))
+    return [(draw(uints), draw(text), draw(st.sampled_from(_POOL))) for _ in range(count)]
+
+
 log_data = st.one_of(
     st.none(),
     st.dictionaries(text, st.one_of(st.none(), st.booleans(), ints, text, small_bytes), max_size=4),
@@ -194,6 +202,7 @@ KIND_STRATEGIES: dict[F.Kind, st.SearchStrategy[object]] = {
     F.CHUNKS: chunk_lists(),
     F.TAIL_BYTES: small_bytes,
     F.SNAPSHOT: snapshots,
+    F.LISTENERS: listener_lists(),
 }
 
 
@@ -232,6 +241,9 @@ def transmit(batches: list[Batch]) -> list[tuple[bytes, list[int]]]:
 
 def normalised(message: Message) -> Message:
     """The message with file chunks naming their file (device, inode) instead of an fd number, memory as bytes."""
+    if isinstance(message, TakeoverDone):
+        inodes = [(port, scheme, os.fstat(fd).st_ino) for port, scheme, fd in message.listeners]
+        return dataclasses.replace(message, listeners=inodes)
     if not isinstance(message, SendResponse | SendBody):
         return message
     chunks: list[object] = []
@@ -251,6 +263,9 @@ def check_delivered(sent: list[Message], got: list[Message]) -> None:
     for message in got:
         if isinstance(message, SendResponse | SendBody):
             used = {c.fd for c in message.chunks if isinstance(c, FileChunk)}
+            assert used == set(message.fds) and len(message.fds) == len(used)
+        elif isinstance(message, TakeoverDone):
+            used = {fd for _port, _scheme, fd in message.listeners}
             assert used == set(message.fds) and len(message.fds) == len(used)
         else:
             assert message.fds == []

@@ -140,3 +140,17 @@ def test_queue_acls_of_queues_that_are_gone_are_forgotten_and_a_new_creator_sets
         authority.queue_created(f"gone-{i}", None, ALICE, live_names={"orders", f"gone-{i}"})
     assert len(authority.queue_acls) <= 2 * 2 + 64 + 1
     assert "orders" in authority.queue_acls
+
+
+def test_the_daemon_asks_the_gw_right_of_the_destination_url_before_a_delegation() -> None:
+    """Authority.may_delegate is DaemonServer's default delegation check (decision 0024 §1): the GW right on the
+    reservation covering the destination URL; without a URL (a URL group id named) the group's owner decided."""
+    from httpsys._daemon.acl import Authority
+
+    authority = Authority()
+    authority.reservations = URLS  # type: ignore[assignment]
+    assert authority.may_delegate(BOB, "http://www.example.com:8080/shop/a/") is True
+    assert authority.may_delegate(ALICE, "http://www.example.com:8080/shop/a/") is False
+    assert authority.may_delegate(ALICE, "http://+:1/nothing-reserved/") is False
+    assert authority.may_delegate(ADMIN, "http://+:1/nothing-reserved/") is True
+    assert authority.may_delegate(ALICE, None) is True

@@ -91,6 +91,18 @@ class Authority:
             return True
         return may_register(prefix, who, self.reservations)
 
+    def may_delegate(self, who: Principal, url: str | None) -> bool:
+        """The GW right on the reservation covering the destination URL of HttpDelegateRequestEx (decision 0024
+        §1). Without a URL (a URL group id given) the group's owner already bound it to the target queue with the
+        delegation property: allowed. A malformed URL is left to the engine."""
+        if url is None:
+            return True
+        try:
+            prefix = parse_url_prefix(url)
+        except InvalidUrlPrefix:
+            return True
+        return may_delegate(prefix, who, self.reservations)
+
     # ----- named queues (spec §6 item 24) -----------------------------------------------------------------
     def queue_created(
         self, name: str, security: str | None, creator: Principal, live_names: Collection[str] = ()

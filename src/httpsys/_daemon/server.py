@@ -15,6 +15,7 @@ httpsys-admin), serves the same calls to administrators (`httpsys netsh`).
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
 import itertools
@@ -52,7 +53,9 @@ from httpsys._wire.ancillary import close_fds, fds_of
 __all__ = [
     "ADMIN_SOCKET_NAME",
     "HELLO_TIMEOUT",
+    "TAKEOVER_DRAIN",
     "DaemonServer",
+    "DelegationCheck",
     "PeerCredentials",
     "admin_socket_path",
     "default_socket_path",
@@ -71,7 +74,10 @@ ADMIN_SOCKET_NAME = "admin.sock"
 _ANCILLARY = socket.CMSG_SPACE(DEFAULT_LIMITS.max_fds_per_frame * 4)
 _PEERCRED = struct.Struct("3i")
 _PROP_BINDING = 7  # HttpServerBindingProperty: its value names a queue handle
+_PROP_DELEGATION = 16  # HttpServerDelegationProperty: (present, a queue handle)
+_ACCESS_DENIED = int(Win32Error.ERROR_ACCESS_DENIED)
 _SESSION, _GROUP, _QUEUE = "session", "group", "queue"
+TAKEOVER_DRAIN = 90.0  # seconds an old daemon serves what it has after a takeover (WAS's shutdownTimeLimit)
 HELLO_TIMEOUT = 5.0  # seconds a new connection has to say HELLO (decision 0016 §5), else it is closed
 _NO_HANDLE = 0  # never an engine id (the engine's ids are odd): stands for a handle the caller does not own
 
@@ -107,6 +113,12 @@ class PeerCredentials:
 
     def __repr__(self) -> str:
         return f"pid={self.pid} uid={self.uid} gid={self.gid}"
+
+
+# The GW ("delegate") right of the URL ACLs, asked before a delegation: (the caller's credentials, the destination
+# URL given with the call or None) -> allowed. None (the default): the store's URL ACLs decide
+# (`Authority.may_delegate`, decision 0024 §1); tests and embedders may replace it.
+DelegationCheck = Callable[[PeerCredentials, str | None], bool]
 
 
 class _Client:
@@ -238,8 +250,11 @@ class _Client:
         out = self.out
         while out:
             batch = out[0]
+            ancillary = (  # only a takeover's answer passes descriptors to a client
+                [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", batch.fds))] if batch.fds else []
+            )
             try:
-                sent = self.sock.sendmsg(batch.buffers)
+                sent = self.sock.sendmsg(batch.buffers, ancillary)
             except (BlockingIOError, InterruptedError):
                 if not self.writing:
                     self.writing = True
@@ -405,6 +420,10 @@ def _set_group_property(c: _Client, m: Any) -> None:
     value = m.value
     if m.prop == _PROP_BINDING and isinstance(value, int) and not isinstance(value, bool):
         value = c.own(value, _QUEUE)  # a group binds only to a queue handle of this process
+    elif m.prop == _PROP_DELEGATION and isinstance(value, tuple) and len(value) == 2:
+        present, handle = value  # (Present, the destination queue handle): a handle this process opened
+        if isinstance(handle, int) and not isinstance(handle, bool):
+            value = (present, c.own(handle, _QUEUE))
     code = c.engine.set_group_property(c.own(m.group_id, _GROUP), m.prop, value)
     c.send(M.CodeDone(op=m.op, code=code))
 
@@ -483,6 +502,48 @@ def _flush_cache(c: _Client, m: Any) -> None:
 def _cancel_request(c: _Client, m: Any) -> None:
     code = c.engine.cancel_request(c.own(m.handle_id, _QUEUE), m.request_id)
     c.send(M.CodeDone(op=m.op, code=code))
+
+
+def _delegate_request(c: _Client, m: Any) -> None:
+    source = c.own(m.source_id, _QUEUE)
+    target = c.own(m.target_id, _QUEUE)
+    check = c.server.delegation_check
+    allowed = (
+        check(c.peer, m.url) if check is not None else c.server.authority.may_delegate(c.principal, m.url)
+    )
+    if source and target and not allowed:
+        log.warning("client %d (%r): delegation to %r denied", c.client_id, c.peer, m.url)
+        c.send(M.CodeDone(op=m.op, code=_ACCESS_DENIED))
+        return
+    # the destination URL group belongs to the process that created it; the engine accepts it only when it is
+    # bound to the target queue, which this process has open
+    code = c.engine.delegate_request(source, target, m.request_id, m.group_id, m.url)
+    c.send(M.CodeDone(op=m.op, code=code))
+
+
+def _find_url_group_id(c: _Client, m: Any) -> None:
+    code, group_id = c.engine.find_url_group_id(m.url, c.own(m.handle_id, _QUEUE))
+    c.send(M.HandleDone(op=m.op, code=code, object_id=group_id))
+
+
+def _takeover(c: _Client, m: Any) -> None:
+    """A new daemon takes the listening sockets (decision 0024 §3): the daemon's own uid or root only."""
+    server = c.server
+    if c.peer.uid not in (0, os.geteuid()):
+        log.warning("client %d (%r): takeover refused (not root, not the daemon's uid)", c.client_id, c.peer)
+        c.send(M.TakeoverDone(op=m.op, code=_ACCESS_DENIED))
+        return
+    if server.handed_over is None:
+        if m.start != 0:
+            c.send(M.TakeoverDone(op=m.op, code=_INVALID_PARAMETER))
+            return
+        server.hand_over(c)
+    items = server.handed_over or []
+    per_message = max(1, min(c.encoder.limits.max_fds_per_frame, DEFAULT_LIMITS.max_fds_per_frame))
+    batch = items[m.start : m.start + per_message]
+    remaining = max(0, len(items) - m.start - len(batch))
+    listeners = [(port, scheme, sock.fileno()) for port, scheme, sock in batch]
+    c.send(M.TakeoverDone(op=m.op, code=0, listeners=listeners, remaining=remaining))
 
 
 def _statistics(c: _Client, m: Any) -> None:
@@ -640,6 +701,9 @@ _HANDLERS: dict[type[Message], Callable[[_Client, Any], None]] = {
     M.SendBody: _send_body,
     M.WaitDisconnect: _wait_disconnect,
     M.WaitDemandStart: _wait_demand_start,
+    M.DelegateRequest: _delegate_request,
+    M.FindUrlGroupId: _find_url_group_id,
+    M.Takeover: _takeover,
     **ADMIN_HANDLERS,
 }
 
@@ -676,8 +740,14 @@ class DaemonServer:
         # who a connecting process is: SO_PEERCRED + SO_PEERGROUPS (tests inject identities here)
         self.identify = identify or _identify
         self.clients: dict[int, _Client] = {}
+        # None: Authority.may_delegate decides (decision 0024 §1)
+        self.delegation_check: DelegationCheck | None = None
         self._ids = itertools.count(1)
         self._listener: socket.socket | None = None
+        self.created_directory: str | None = None  # the socket's directory, when start() created it
+        self.handed_over: list[tuple[int, str, socket.socket]] | None = None  # passed to a new daemon
+        self.taken_over = asyncio.Event()  # set when a new daemon has taken the listeners
+
         self._admin_listener: socket.socket | None = None
 
     def _apply(self, configuration: Configuration) -> None:
@@ -706,10 +776,21 @@ class DaemonServer:
         )
         return 0
 
-    def start(self) -> None:
-        """Bind and listen at `path` (OSError when another daemon already answers there)."""
+    def start(self, adopted: socket.socket | None = None) -> None:
+        """Bind and listen at `path` (OSError when another daemon already answers there); or accept on `adopted`,
+        the listening socket a takeover passed (the file at `path` is already it)."""
+        if adopted is not None:
+            adopted.setblocking(False)
+            self._listener = adopted
+            self.loop.add_reader(adopted.fileno(), self._accept, adopted)
+            self._listen_admin()  # the old daemon closed its own without unlinking (hand_over)
+            return
         directory = os.path.dirname(self.path)
         if directory:
+            if not os.path.isdir(directory):
+                self.created_directory = (
+                    directory  # handed to the daemon's user with --user (decision 0024 §2)
+                )
             os.makedirs(directory, mode=0o755, exist_ok=True)
         if os.path.exists(self.path):
             probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
@@ -724,6 +805,10 @@ class DaemonServer:
         listener = _listen(self.path, 0o666)
         self._listener = listener
         self.loop.add_reader(listener.fileno(), self._accept, listener)
+        self._listen_admin()
+
+    def _listen_admin(self) -> None:
+        """Bind `admin.sock` beside the socket (decision 0020); an error is logged, the daemon serves without it."""
         if self.admin_path:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.admin_path)  # this daemon owns the directory's application socket now
@@ -783,6 +868,41 @@ class DaemonServer:
                 os.unlink(path)
         self._listener = self._admin_listener = None
 
+    def hand_over(self, taker: _Client) -> None:
+        """Takeover, this side (decision 0024 §3): keep copies of the daemon's listening socket and of every TCP
+        listener for the new daemon, stop accepting (the socket file stays: it is the new daemon's now), let
+        every connection close after its current response, and tell the other clients to reconnect."""
+        items: list[tuple[int, str, socket.socket]] = []
+        listener = self._listener
+        if listener is not None:
+            items.append((0, "unix", listener.dup()))
+            self._listener = None
+            with contextlib.suppress(Exception):
+                self.loop.remove_reader(listener.fileno())
+            listener.close()
+        admin = self._admin_listener
+        if admin is not None:  # the new daemon binds its own at the same path: close ours, leave the file
+            self._admin_listener = None
+            with contextlib.suppress(Exception):
+                self.loop.remove_reader(admin.fileno())
+            admin.close()
+        items.extend(self.transport.driver.hand_over_listeners())
+        self.handed_over = items
+        log.info(
+            "takeover by client %d (%r): %d listening socket(s) handed over; draining",
+            taker.client_id,
+            taker.peer,
+            len(items),
+        )
+        for client in list(self.clients.values()):
+            if client is not taker:
+                client.send(M.GoingAway(seconds=TAKEOVER_DRAIN, reason=M.GOING_AWAY_UPGRADE))
+        self.taken_over.set()
+
+    def idle_after_takeover(self) -> bool:
+        """Nothing left for the old daemon: no request delivered and unfinished, none waiting, no connection."""
+        return self.in_flight() == 0 and self.transport.driver.open_work() == 0
+
     def in_flight(self) -> int:
         """Requests delivered to an application and not finished."""
         return self.transport.statistics().get("requests_in_flight", 0)
@@ -802,6 +922,8 @@ class DaemonServer:
             client.flush()
             client.drop("the daemon is stopping")
         self.transport.close()
+        for _port, _scheme, sock in self.handed_over or ():
+            sock.close()
         self.store.close()
 
 

@@ -503,6 +503,73 @@ class Delivery:
         conn.reset()
         return OK
 
+    def delegate_request(
+        self, source_id: int, target_id: int, request_id: int, group_id: int, url: str | None
+    ) -> int:
+        """HttpDelegateRequestEx: move a received request from the source queue to the target queue, as if it had
+        been routed there (docs/decisions/0024-delegation-privileges-takeover.md §1).
+
+        The source must have received it, read none of its body and started no response; the source request's
+        URL group must name the target queue in its delegation property. The destination URL group is `group_id`
+        (bound to the target queue) or, when 0, the one whose registration best matches `url` (the
+        DelegateRequestDelegateUrlProperty) or the request's own URL. The source loses the RequestId; the target's
+        receive assigns a new one, as for any routed request."""
+        registry = self.driver.registry
+        source = registry.handle(source_id)
+        target = registry.handle(target_id)
+        if source is None or target is None:
+            return int(E.ERROR_INVALID_HANDLE)
+        request = self.requests.get(request_id) if request_id else None
+        if request is None or request.handle_id != source_id:
+            return int(E.ERROR_CONNECTION_INVALID)
+        queue = target.queue
+        if queue is source.queue or queue.v1:
+            return int(E.ERROR_INVALID_PARAMETER)
+        if request.response_started or request.body_taken or request.body_reads or request.opaque:
+            return int(E.ERROR_INVALID_PARAMETER)  # it was answered or its body read: it can no longer move
+        if not registry.may_delegate(request.group, queue):
+            return int(E.ERROR_ACCESS_DENIED)
+        cooked = request.cooked
+        assert cooked is not None
+        found = registry.match_on_queue(queue, url if url is not None else cooked.full_url, group_id)
+        if found is None:
+            dest = registry.groups.get(group_id) if group_id and url is None else None
+            if dest is None or dest.queue_id != queue.queue_id:
+                return int(E.ERROR_INVALID_PARAMETER)
+            found = (dest, next(iter(dest.urls.values()), 0))
+        dest, context = found
+        conn: Http11Connection = request.channel  # type: ignore[assignment]
+        self.requests.pop(request_id, None)
+        source.requests.discard(request_id)
+        request.request_id = 0
+        request.handle_id = None
+        request.delivered = False
+        request.group = dest
+        request.url_context = context
+        request.arrived = self.driver.clock()
+        request.queue_id = queue.queue_id
+        outcome, receive = queue.discipline.offer(request, queue.enabled)
+        if outcome is Offer.DELIVERED:
+            assert isinstance(receive, ReceiveOp)
+            self._deliver(request, receive)
+        elif outcome is Offer.QUEUED:
+            deadline = request.queue_deadline = request.arrived + dest.effective_timeouts().request_queue
+            timer = queue.queue_timer
+            if timer is None or timer.deadline > deadline:
+                if timer is not None:
+                    timer.cancel()
+                queue.queue_timer = self.driver.arm_timer_at(deadline, TimerKind.REQUEST_QUEUE, queue)
+        else:  # full or disabled: answered as a request routed there would be
+            self._unavailable(conn, request, queue, "QueueFull" if outcome is Offer.FULL else "Disabled")
+            return OK
+        waiter = queue.demand_start_waiter
+        if waiter is not None:
+            queue.demand_start_waiter = None
+            queue.demand_started = True
+            assert callable(waiter)
+            waiter(OK)
+        return OK
+
     def wait_disconnect(
         self, handle_id: int, connection_id: int, token: int, done: Callable[[int], None]
     ) -> None:

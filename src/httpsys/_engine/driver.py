@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import random
+import socket
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -55,7 +56,7 @@ _DATA_PATH = frozenset(
         "dispatch", "snapshot", "required_size", "cancel_io", "receive_request", "receive_body",
         "send_response", "send_body", "cancel_request", "wait_disconnect", "wait_demand_start", "queue_of",
         "v1_group", "query_session_property", "query_group_property", "query_queue_property", "statistics",
-        "read_fragment", "forget_requests",
+        "read_fragment", "forget_requests", "delegate_request", "find_url_group_id", "open_work",
     }
 )  # fmt: skip
 
@@ -304,6 +305,14 @@ class Driver:
     def cancel_request(self, handle_id: int, request_id: int) -> int:
         return self.delivery.cancel_request(handle_id, request_id)
 
+    def delegate_request(
+        self, source_id: int, target_id: int, request_id: int, group_id: int, url: str | None
+    ) -> int:
+        return self.delivery.delegate_request(source_id, target_id, request_id, group_id, url)
+
+    def find_url_group_id(self, url: str, handle_id: int) -> tuple[int, int]:
+        return self.registry.find_url_group_id(url, handle_id)
+
     def wait_disconnect(
         self, handle_id: int, connection_id: int, token: int, done: Callable[[int], None]
     ) -> None:
@@ -349,6 +358,30 @@ class Driver:
     @_state_change
     def close_server_session(self, session_id: int) -> int:
         return self.registry.close_server_session(session_id)
+
+    @_state_change
+    def hand_over_listeners(self) -> list[tuple[int, str, socket.socket]]:
+        """Daemon takeover, old side (decision 0024 §3): see Ports."""
+        return self.ports.hand_over_listeners()
+
+    @_state_change
+    def adopt_listeners(self, sockets: list[tuple[int, str, socket.socket]]) -> None:
+        """Daemon takeover, new side: see Ports."""
+        self.ports.adopt_listeners(sockets)
+
+    @_state_change
+    def drain_connections(self) -> int:
+        """After a takeover's grace: drain every connection, also those that never sent a request."""
+        return self.ports.drain_connections()
+
+    @_state_change
+    def close_inherited(self) -> int:
+        return self.ports.close_inherited()
+
+    def open_work(self) -> int:
+        """Connections still open plus requests waiting in queues (a daemon that handed over exits at 0)."""
+        waiting = sum(len(q.discipline.waiting) for q in self.registry.queues.values())
+        return len(self.ports.connections) + waiting
 
     @_state_change
     def drain_server_session(self, session_id: int) -> tuple[int, int]:

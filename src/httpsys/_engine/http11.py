@@ -963,6 +963,17 @@ class Http11Connection(asyncio.Protocol):
         self._advance()
         self._update_reading()
 
+    def close_after_next(self) -> None:
+        """The daemon was taken over (decision 0024 §3) before this connection sent its first request: it is not
+        idle (its client is about to send), so it is not closed; its first response carries `Connection:
+        close` and it closes after it."""
+        if self.closed or self._opaque is not None:
+            return
+        self._close_after = True
+        for item in self.pipeline:
+            if isinstance(item, Request) and not item.response_started:
+                item.keep_alive = False
+
     def drain(self) -> None:
         """The site this connection serves is stopping gracefully (Driver.drain_server_session): no request after
         those already begun. Idle - no request in progress, or only the unread body of one already answered - it

@@ -88,14 +88,26 @@ class Ports:
         self.max_connections = settings.max_connections or _max_connections_from_rlimit()
         self.listen_addresses = listen_addresses or settings.ip_listen_list or ("0.0.0.0", "::")
         self.listeners: dict[int, Listener] = {}
+        # listening sockets handed over by the daemon this one took over from (decision 0024 §3), by port: used
+        # instead of binding when the first URL on that port is registered again
+        self.inherited: dict[int, tuple[str, list[socket.socket]]] = {}
         self.connections: dict[int, Http11Connection] = {}
         # server sessions being drained (drain_server_session) -> the ports their drain stopped listening on
         self.draining_sessions: dict[int, set[int]] = {}
+        self.handed_over = False  # the listeners went to a new daemon: never bind again
 
     # ================================================================ listeners
     def ensure_listener(self, port: int, scheme: str) -> int:
         if port in self.listeners:
             return OK
+        if self.handed_over:
+            return int(E.ERROR_SHARING_VIOLATION)  # the new daemon owns the ports now
+        inherited = self.inherited.pop(port, None)
+        if inherited is not None and inherited[0] == scheme:
+            return self._listen(port, scheme, inherited[1])
+        if inherited is not None:
+            for sock in inherited[1]:
+                sock.close()
         try:
             socks = bind_port(port, self.listen_addresses)
         except PermissionError:
@@ -106,11 +118,58 @@ class Ports:
             if exc.errno == errno.EACCES:
                 return int(E.ERROR_ACCESS_DENIED)
             return int(E.ERROR_INVALID_PARAMETER)
+        return self._listen(port, scheme, socks)
+
+    def _listen(self, port: int, scheme: str, socks: list[socket.socket]) -> int:
         listener = Listener(port, scheme, socks)
         self.listeners[port] = listener
         for sock in socks:
             self.driver.loop.create_task(self._serve(listener, sock))
         return OK
+
+    def hand_over_listeners(self) -> list[tuple[int, str, socket.socket]]:
+        """Takeover (decision 0024 §3): every listening socket as (port, scheme, socket), for the caller to pass
+        to the new daemon, which keeps their backlogs. The caller closes the returned sockets once passed; this
+        driver stops accepting now, and drains its connections (each closes after its current response)."""
+        out: list[tuple[int, str, socket.socket]] = []
+        for port, listener in list(self.listeners.items()):
+            socks = [sock.dup() for sock in listener.sockets]
+            out.extend((port, listener.scheme, sock) for sock in socks)
+        for port, (scheme, socks) in list(self.inherited.items()):
+            out.extend((port, scheme, sock) for sock in socks)
+        self.inherited.clear()
+        for listener in list(self.listeners.values()):
+            listener.close()
+        self.listeners.clear()
+        self.handed_over = True
+        for conn in list(self.connections.values()):
+            if conn.group is None:
+                conn.close_after_next()  # accepted, first request not routed yet: its client is sending it
+            else:
+                conn.drain()
+        return out
+
+    def drain_connections(self) -> int:
+        """Drain every connection (idle ones close now); how many are still open."""
+        for conn in list(self.connections.values()):
+            conn.drain()
+        return sum(1 for conn in self.connections.values() if not conn.closed)
+
+    def adopt_listeners(self, sockets: list[tuple[int, str, socket.socket]]) -> None:
+        """The sockets a takeover passed: kept until an application registers a URL on their port again."""
+        for port, scheme, sock in sockets:
+            sock.setblocking(False)
+            self.inherited.setdefault(port, (scheme, []))[1].append(sock)
+
+    def close_inherited(self) -> int:
+        """Close the passed sockets no registration claimed (their waiting clients are refused); how many."""
+        count = 0
+        for _scheme, socks in self.inherited.values():
+            for sock in socks:
+                sock.close()
+                count += 1
+        self.inherited.clear()
+        return count
 
     async def _serve(self, listener: Listener, sock: socket.socket) -> None:
         if listener.closing:

@@ -61,6 +61,7 @@ _ERROR = 1
 _FLUSH = 2
 
 _probe_ids = itertools.count(1)
+LOG_FILE_MODE = 0o640  # log files (request lines, HTTPERR): owner and group only, never world-readable
 
 
 def local_offset(when: float) -> int:
@@ -367,7 +368,9 @@ class LogManager:
         open_file = self._files.get(path)
         try:
             if open_file is None:
-                handle: BinaryIO = open(path, "ab", buffering=1 << 16)  # noqa: SIM115 - kept open across lines
+                # request data: never world-readable, whatever the umask (decision 0024 §2)
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, LOG_FILE_MODE)
+                handle: BinaryIO = open(fd, "ab", buffering=1 << 16)  # noqa: SIM115 - kept open across lines
                 open_file = _OpenFile(handle, os.fstat(handle.fileno()).st_size)
                 self._files[path] = open_file
                 self._counts.files_opened += 1

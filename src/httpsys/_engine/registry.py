@@ -18,7 +18,7 @@ from httpsys._core.objects import DEFAULT_QUEUE_LENGTH, RequestQueueRecord, Serv
 from httpsys._core.routing import PrefixConflict, RoutingTable
 from httpsys._core.status import Win32Error
 from httpsys._core.timers import TimeoutLimits
-from httpsys._core.urlprefix import InvalidUrlPrefix, parse_url_prefix
+from httpsys._core.urlprefix import InvalidUrlPrefix, UrlPrefix, parse_url_prefix
 from httpsys._core.verbosity import Verbosity503
 from httpsys._engine.http11 import Http11Connection
 from httpsys._engine.request import Request
@@ -228,6 +228,47 @@ class Registry:
                 cache.flush(original, True)
         group.urls.pop(original, None)
 
+    # ================================================================ delegation (HttpFindUrlGroupId)
+    def find_url_group_id(self, url: str, handle_id: int) -> tuple[int, int]:
+        """HttpFindUrlGroupId: the URL group bound to the handle's queue whose registration best matches `url`."""
+        handle = self.handle(handle_id)
+        if handle is None:
+            return int(E.ERROR_INVALID_HANDLE), 0
+        found = self.match_on_queue(handle.queue, url, 0)
+        if found is None:
+            return int(
+                E.ERROR_INVALID_PARAMETER if _parse_full_url(url) is None else E.ERROR_FILE_NOT_FOUND
+            ), 0
+        return OK, found[0].group_id
+
+    def match_on_queue(
+        self, queue: RequestQueueRecord, url: str, group_id: int
+    ) -> tuple[UrlGroup, int] | None:
+        """The group bound to `queue` (only `group_id` when non-zero) and the UrlContext of its registration with
+        the longest path that `url` falls under (same scheme and port; host equal or a wildcard), or None."""
+        target = _parse_full_url(url)
+        if target is None:
+            return None
+        best: tuple[UrlGroup, int] | None = None
+        best_len = -1
+        for group in self.groups.values():
+            if group.queue_id != queue.queue_id or (group_id and group.group_id != group_id):
+                continue
+            for original, context in group.urls.items():
+                try:
+                    prefix = parse_url_prefix(original)
+                except InvalidUrlPrefix:
+                    continue
+                if (
+                    prefix.scheme == target.scheme
+                    and prefix.port == target.port
+                    and (prefix.host in ("+", "*") or prefix.host == target.host)
+                    and target.path.startswith(prefix.path)
+                    and len(prefix.path) > best_len
+                ):
+                    best, best_len = (group, context), len(prefix.path)
+        return best
+
     # ================================================================ request queues and their handles
     def create_request_queue(self, name: str | None, flags: int, v1: bool = False) -> tuple[int, int]:
         if flags & ~(CREATE_QUEUE_OPEN_EXISTING | CREATE_QUEUE_CONTROLLER | 0x8):
@@ -407,7 +448,34 @@ class Registry:
             if value is not None and not isinstance(value, int):
                 return int(E.ERROR_INVALID_PARAMETER)
             return self.bind_group(group_id, value)
+        if prop == PROP_DELEGATION:
+            return self._set_delegation(group, value)
         return self._set_common(group, prop, value)
+
+    def _set_delegation(self, group: UrlGroup, value: object) -> int:
+        """HttpServerDelegationProperty: (present, queue handle) adds that handle's queue to the queues this
+        group's requests may be delegated to; (False, handle) removes it (HTTP_BINDING_INFO with Present 0)."""
+        if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], bool)):
+            return int(E.ERROR_INVALID_PARAMETER)
+        present, handle_id = value
+        handle = self.handle(handle_id) if isinstance(handle_id, int) else None
+        if handle is None:
+            return int(E.ERROR_INVALID_PARAMETER)
+        targets = group.stored.get(PROP_DELEGATION)
+        queues: set[int] = set(targets) if isinstance(targets, frozenset) else set()
+        if present:
+            queues.add(handle.queue.queue_id)
+        else:
+            queues.discard(handle.queue.queue_id)
+        group.stored[PROP_DELEGATION] = frozenset(queues)
+        return OK
+
+    def may_delegate(self, group: UrlGroup | None, queue: RequestQueueRecord) -> bool:
+        """Whether `group`'s delegation property names `queue`."""
+        if group is None:
+            return False
+        targets = group.stored.get(PROP_DELEGATION)
+        return isinstance(targets, frozenset) and queue.queue_id in targets
 
     def query_group_property(self, group_id: int, prop: int) -> tuple[int, object]:
         group = self.groups.get(group_id)
@@ -516,3 +584,14 @@ class Registry:
             handle = self.handle(handle_id)
             return int(E.ERROR_INVALID_HANDLE if handle is None else E.ERROR_INVALID_PARAMETER)
         return self.remove_url(group.group_id, url, False)
+
+
+def _parse_full_url(url: str) -> UrlPrefix | None:
+    """A fully qualified URL parsed as a prefix would be (its path closed with '/'), or None when malformed."""
+    if not isinstance(url, str) or not url:
+        return None
+    text = url if url.endswith("/") else url + "/"
+    try:
+        return parse_url_prefix(text)
+    except InvalidUrlPrefix:
+        return None

@@ -61,6 +61,7 @@ class Request:
         "body_expected",
         "body_failed",
         "body_reads",
+        "body_taken",
         "bytes_received",
         "channel",
         "chunked",
@@ -137,6 +138,7 @@ class Request:
         self.body_chunks: deque[bytes] = deque()
         self.body_buffered = 0
         self.body_reads: deque[BodyRead] = deque()
+        self.body_taken = False  # the application has read body bytes (it can no longer be delegated)
         self.continue_sent = False
         # response
         self.response_started = False
@@ -222,6 +224,7 @@ class Request:
             reads.popleft()
 
     def _take(self, max_len: int) -> bytes:
+        self.body_taken = True
         chunks = self.body_chunks
         first = chunks[0]
         if len(first) > max_len:

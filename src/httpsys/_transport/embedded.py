@@ -213,6 +213,16 @@ class EmbeddedTransport:
     def statistics(self) -> dict[str, int]:
         return self._call(self.driver.statistics)
 
+    def delegate_request(
+        self, source_id: int, target_id: int, request_id: int, group_id: int, url: str | None
+    ) -> int:
+        return self._call(
+            lambda: self.driver.delegate_request(source_id, target_id, request_id, group_id, url)
+        )
+
+    def find_url_group_id(self, url: str, handle_id: int) -> tuple[int, int]:
+        return self._call(lambda: self.driver.find_url_group_id(url, handle_id))
+
     # ----- I/O -------------------------------------------------------------------------------------------
     def receive_request(
         self,

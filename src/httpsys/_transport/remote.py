@@ -5,8 +5,10 @@ Responsibility: connect and shake hands (HELLO → WELCOME/REFUSE) at constructi
 (recvmsg_into with MSG_CMSG_CLOEXEC into the decoder's buffer, one flush per loop pass, sendmsg per batch with
 the fds of file chunks as SCM_RIGHTS). Operation ids, the (handle, token) → op map for cancel_io, and what
 happens when the daemon goes away (pending operations complete ERROR_OPERATION_ABORTED, later calls
-ERROR_INVALID_HANDLE) live here. It must not contain HTTP behaviour (the daemon's engine has it) and must not
-re-implement the codec (`httpsys._wire` is it).
+ERROR_INVALID_HANDLE) live here; so does an upgrade (decision 0024 §3): the journal of this process's objects,
+reconnecting to the new daemon and replaying it there, the virtual ids that keep the faces' ids valid, and finishing
+borrowed requests on the old daemon's connection. It must not contain HTTP behaviour (the daemon's engine has it)
+and must not re-implement the codec (`httpsys._wire` is it).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ __all__ = [
     "CLIENT_LIMITS",
     "CONNECT_TIMEOUT",
     "RemoteTransport",
+    "handshake",
     "release_remote_transport",
     "remote_transport",
 ]
@@ -76,6 +79,9 @@ _SPILL_MARGIN = 1 << 20  # room left in a message for everything besides memory 
 _SPILL_MIN = 64 << 10  # memory chunks below this stay in the message when others spill
 _SEALS = fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SEAL
 
+RECONNECT_WINDOW = (
+    10.0  # seconds after an upgrade's GOING_AWAY to reach the new daemon and replay (decision 0024)
+)
 Msg = TypeVar("Msg", bound=Message)
 OnDone = Callable[[Message | None, int], None]  # (completion, 0) or (None, failure code)
 
@@ -126,6 +132,134 @@ def _connect(path: str, timeout: float) -> tuple[socket.socket, M.Welcome, Decod
         raise
 
 
+def handshake(path: str, timeout: float = CONNECT_TIMEOUT) -> tuple[socket.socket, M.Welcome, Decoder]:
+    """A greeted connection to the daemon at `path` for a caller that speaks the wire itself (a new daemon taking
+    over, decision 0024 §3): (non-blocking socket, WELCOME, the decoder that goes on reading it)."""
+    return _connect(path, timeout)
+
+
+class _Channel:
+    """One connection to a daemon: its socket and codec, the operations in flight on it, and the map from the ids
+    the faces hold (virtual) to this daemon's ids (empty on the first connection: the ids are the daemon's)."""
+
+    __slots__ = (
+        "client_id",
+        "connections",
+        "decoder",
+        "encoder",
+        "fd",
+        "flush_scheduled",
+        "going_away",
+        "ids",
+        "limits",
+        "lost",
+        "out",
+        "pending",
+        "remapped",
+        "requests",
+        "sock",
+        "tokens",
+        "writing",
+    )
+
+    def __init__(self, sock: socket.socket, welcome: M.Welcome, decoder: Decoder, remapped: bool) -> None:
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.decoder = decoder
+        self.encoder = Encoder(Side.CLIENT, welcome.limits)
+        self.client_id = welcome.client_id
+        self.limits = welcome.limits
+        self.out: deque[Batch] = deque()
+        self.writing = False
+        self.flush_scheduled = False
+        self.pending: dict[int, _Pending] = {}
+        self.tokens: dict[tuple[int, int], int] = {}
+        self.lost: int | None = None
+        self.going_away = (
+            False  # GOING_AWAY (upgrade) received: its end moves what can move to the next channel
+        )
+        self.remapped = remapped
+        self.ids: dict[int, int] = {}  # virtual id -> this daemon's id, where they differ
+        self.requests: set[int] = set()  # request ids delivered here while an older channel still drains
+        self.connections: set[int] = set()  # their connection ids
+
+    def real(self, virtual: int) -> int:
+        ids = self.ids
+        return ids.get(virtual, virtual) if ids else virtual
+
+    def virtual(self, real: int) -> int:
+        """The id the faces hold for this daemon's `real` id (itself when not remapped)."""
+        for virtual, mapped in self.ids.items():
+            if mapped == real:
+                return virtual
+        return real
+
+
+# (expected completion type, callback, (handle, token) key for cancel_io, re-issue on the next channel or None)
+_Pending = tuple[type[Message], OnDone, "tuple[int, int] | None", "Callable[[], None] | None"]
+
+
+class _Journal:
+    """What this process created through the daemon, by virtual id, to create again on a new daemon after an
+    upgrade (decision 0024 §3): sessions, URL groups, request queues, their properties and URLs."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[int, tuple[int, int]] = {}
+        self.session_props: dict[tuple[int, int], object] = {}
+        self.groups: dict[int, int] = {}  # group -> its session
+        self.group_props: list[tuple[int, int, object]] = []  # in order (delegation adds several)
+        self.urls: dict[int, dict[str, int]] = {}  # group -> URL -> context
+        # handle -> (name, flags, v1, security)
+        self.queues: dict[int, tuple[str | None, int, bool, str | None]] = {}
+        self.queue_props: dict[tuple[int, int], object] = {}
+        self.urls_v1: dict[int, list[str]] = {}
+        self.shutdown: set[int] = set()
+
+    def ids(self) -> set[int]:
+        return set(self.sessions) | set(self.groups) | set(self.queues)
+
+    def drop_group(self, gid: int) -> None:
+        self.groups.pop(gid, None)
+        self.urls.pop(gid, None)
+        self.group_props = [p for p in self.group_props if p[0] != gid]
+
+    def drop_session(self, sid: int) -> None:
+        self.sessions.pop(sid, None)
+        for key in [k for k in self.session_props if k[0] == sid]:
+            del self.session_props[key]
+        for gid in [g for g, owner in self.groups.items() if owner == sid]:
+            self.drop_group(gid)
+
+    def drop_queue(self, handle: int) -> None:
+        self.queues.pop(handle, None)
+        self.urls_v1.pop(handle, None)
+        self.shutdown.discard(handle)
+        for key in [k for k in self.queue_props if k[0] == handle]:
+            del self.queue_props[key]
+
+
+_PROP_BINDING = 7
+_PROP_DELEGATION = 16
+_OPEN_EXISTING = 0x1
+_FILE_NOT_FOUND = int(Win32Error.ERROR_FILE_NOT_FOUND)
+
+
+def _translate_value(prop: int, value: object, chan: _Channel) -> object:
+    """A group property value naming a queue handle, with the handle as `chan`'s daemon knows it."""
+    if not chan.ids:
+        return value
+    if prop == _PROP_BINDING and isinstance(value, int) and not isinstance(value, bool):
+        return chan.real(value)
+    if (
+        prop == _PROP_DELEGATION
+        and isinstance(value, tuple)
+        and len(value) == 2
+        and isinstance(value[1], int)
+    ):
+        return (value[0], chan.real(value[1]))
+    return value
+
+
 class RemoteTransport:
     """A connection to the daemon at `path`, run on a private event-loop thread (completions are called there).
 
@@ -139,6 +273,11 @@ class RemoteTransport:
     next, so an immediate completion arrives first. One extra round trip per I/O call from a blocking thread
     (the win32 face, whose overlapped calls report ERROR_IO_PENDING only for parked operations); an asyncio
     face, which awaits every completion anyway, passes False.
+
+    Upgrade (decision 0024 §3): a GOING_AWAY with the upgrade reason starts a reconnect to the same path (now the
+    new daemon), where the journal of this process's objects is replayed; the ids the faces hold stay valid
+    (virtual ids mapped per connection). Requests borrowed from the old daemon are finished on the old connection;
+    receives still parked there are posted again on the new one when the old daemon ends.
     """
 
     def __init__(self, path: str, *, timeout: float = CONNECT_TIMEOUT, io_barrier: bool = True) -> None:
@@ -146,25 +285,24 @@ class RemoteTransport:
 
         self.path = path
         self.io_barrier = io_barrier
-        self._sock, welcome, self._decoder = _connect(path, timeout)
-        self.client_id = welcome.client_id
-        self.peer_limits = welcome.limits
-        self._fd = self._sock.fileno()
-        self._encoder = Encoder(Side.CLIENT, welcome.limits)
-        self._out: deque[Batch] = deque()
-        self._writing = False
-        self._flush_scheduled = False
+        sock, welcome, decoder = _connect(path, timeout)
+        self._chan = _Channel(sock, welcome, decoder, remapped=False)
+        self._old: _Channel | None = None  # the previous daemon's connection while it drains
+        self._old_handles: set[int] = set()  # the queue handles it has (receives on them go there meanwhile)
+        self._deferred: list[Callable[[], None]] = []  # calls waiting for the next connection
+        self._journal = _Journal()
+        self._journal_lock = threading.RLock()
+        self._next_virtual = itertools.count((1 << 62) + 1, 2)
         self._ops = itertools.count(1)
-        self._pending: dict[int, tuple[type[Message], OnDone, tuple[int, int] | None]] = {}
-        self._tokens: dict[tuple[int, int], int] = {}
-        self._lost: int | None = None  # the code later calls get once the connection is gone
+        self._lost: int | None = None  # the code later calls get once the daemon is gone for good
         self.closed = False
         loop = new_event_loop()
         ready = threading.Event()
+        first = self._chan
 
         def run() -> None:
             asyncio.set_event_loop(loop)
-            loop.add_reader(self._fd, self._on_readable)
+            loop.add_reader(first.fd, self._on_readable, first)
             loop.call_soon(ready.set)
             loop.run_forever()
 
@@ -174,6 +312,14 @@ class RemoteTransport:
         ready.wait()
         self._loop_thread_id = self._thread.ident
         _instances.add(self)
+
+    @property
+    def client_id(self) -> int:
+        return self._chan.client_id
+
+    @property
+    def peer_limits(self) -> Limits:
+        return self._chan.limits
 
     # ----- threading -------------------------------------------------------------------------------------------
     def on_driver_thread(self) -> bool:
@@ -191,13 +337,15 @@ class RemoteTransport:
         done = threading.Event()
 
         def stop() -> None:
-            self._flush()
-            self._lose(_INVALID_HANDLE, "closed")
+            for chan in (self._old, self._chan):
+                if chan is not None:
+                    self._flush(chan)
+                    self._lose(chan, _INVALID_HANDLE, "closed")
+            self._fail_deferred()
             done.set()
 
         if self.on_driver_thread():
-            self._flush()
-            self._lose(_INVALID_HANDLE, "closed")
+            stop()
             self.loop.stop()
             return
         try:
@@ -216,259 +364,635 @@ class RemoteTransport:
         copy of the socket is closed, so the parent's end is not kept open by the child."""
         self._lost = _INVALID_HANDLE
         self.closed = True
-        self._pending = {}
-        self._tokens = {}
-        self._out.clear()
-        with contextlib.suppress(OSError):
-            self._sock.close()
+        self._deferred = []
+        self._journal_lock = threading.RLock()  # a parent's thread may have held it at fork()
+        for chan in (self._chan, self._old):
+            if chan is None:
+                continue
+            chan.lost = _INVALID_HANDLE
+            chan.pending = {}
+            chan.tokens = {}
+            chan.out.clear()
+            with contextlib.suppress(OSError):
+                chan.sock.close()
 
-    # ----- the channel (loop thread) -----------------------------------------------------------------------------
-    def _submit(
-        self, message: Message, expect: type[Message], on_done: OnDone, key: tuple[int, int] | None = None
-    ) -> None:
-        """Send `message` (from any thread); `on_done` is called on the loop thread exactly once."""
-        if self._lost is not None:
-            on_done(None, self._lost)
-            return
-        if self.on_driver_thread():
-            self._send(message, expect, on_done, key)
+    # ----- issuing calls ---------------------------------------------------------------------------------------
+    def _later(self, fn: Callable[[], None], fail: Callable[[], None]) -> None:
+        """Run `fn` on the loop thread (now, when already there); `fail` when the loop is gone."""
+        if self.on_driver_thread() or self._lost is not None:  # lost: `fn` only completes with the code
+            fn()
             return
         try:
-            self.loop.call_soon_threadsafe(self._send, message, expect, on_done, key)
+            self.loop.call_soon_threadsafe(fn)
         except RuntimeError:  # loop closed: the transport was closed
-            on_done(None, _INVALID_HANDLE)
+            fail()
 
-    def _submit_io(
-        self, message: Message, expect: type[Message], on_done: OnDone, key: tuple[int, int] | None
-    ) -> None:
-        """Send an I/O call; with `io_barrier`, return only after the daemon has completed or parked it."""
-        self._submit(message, expect, on_done, key)
-        if self.io_barrier and not self.on_driver_thread() and self._lost is None:
-            self._sync(M.QuerySessionProperty(session_id=0, prop=0), M.ValueDone)  # answered in order
+    def _pick(self, request_id: int, connection_id: int, receive_on: int = 0) -> _Channel | None:
+        """The connection a call goes to (loop thread): the old daemon's for a request it delivered, and for a
+        receive on a queue it has while it drains (its last requests must not wait for a receive that went to
+        the new daemon: they would be reset when it ends), else the current one; None while the current one is
+        gone and the next is not ready yet (the call waits)."""
+        old = self._old
+        chan = self._chan
+        if old is not None and old.lost is None:
+            if request_id and request_id not in chan.requests:
+                return old
+            if connection_id and connection_id not in chan.connections:
+                return old
+            if receive_on and receive_on in self._old_handles:
+                return old
+        if chan.lost is not None and chan.going_away and self._lost is None and not self.closed:
+            return None
+        return chan
 
-    def _send(
-        self, message: Message, expect: type[Message], on_done: OnDone, key: tuple[int, int] | None
+    def _issue(
+        self,
+        build: Callable[[_Channel], Message],
+        expect: type[Message],
+        on_done: OnDone,
+        key: tuple[int, int] | None,
+        request_id: int,
+        connection_id: int,
+        repost: bool,
+        barrier: threading.Event | None,
+        receive_on: int = 0,
     ) -> None:
+        """Send a call on the connection it belongs to (loop thread)."""
         if self._lost is not None:
             on_done(None, self._lost)
+            if barrier is not None:
+                barrier.set()
+            return
+        chan = self._pick(request_id, connection_id, receive_on)
+        if chan is None:
+            self._deferred.append(
+                lambda: self._issue(
+                    build, expect, on_done, key, request_id, connection_id, repost, None, receive_on
+                )
+            )
+            if barrier is not None:
+                barrier.set()  # parked until the next connection is ready
+            return
+        resend: Callable[[], None] | None = None
+        if repost:
+
+            def resend() -> None:
+                self._issue(build, expect, on_done, key, 0, 0, True, None, receive_on)
+
+        try:
+            message = build(chan)
+        except Exception:  # a value that cannot be a message: the engine's answer for a malformed record
+            on_done(None, _INVALID_PARAMETER)
+            if barrier is not None:
+                barrier.set()
+            return
+        self._send(chan, message, expect, on_done, key, resend)
+        if barrier is not None:
+            self._send(
+                chan, M.QuerySessionProperty(session_id=0, prop=0), M.ValueDone, _release(barrier), None, None
+            )
+
+    def _io(
+        self,
+        build: Callable[[_Channel], Message],
+        expect: type[Message],
+        on_done: OnDone,
+        key: tuple[int, int] | None,
+        request_id: int = 0,
+        connection_id: int = 0,
+        repost: bool = False,
+        receive_on: int = 0,
+    ) -> None:
+        """An I/O call; with `io_barrier`, return only after the daemon has completed or parked it."""
+        barrier = threading.Event() if self.io_barrier and not self.on_driver_thread() else None
+        self._later(
+            lambda: self._issue(
+                build, expect, on_done, key, request_id, connection_id, repost, barrier, receive_on
+            ),
+            lambda: on_done(None, _INVALID_HANDLE),
+        )
+        if barrier is not None:
+            barrier.wait()
+
+    def _sync(
+        self, build: Callable[[_Channel], Message], expect: type[Msg], request_id: int = 0
+    ) -> tuple[Msg | int, _Channel | None]:
+        """The daemon's answer to a call (or the failure code), and the connection that answered it."""
+        if self.on_driver_thread():
+            raise RuntimeError(
+                "a synchronous driver call from a completion callback cannot wait in daemon mode"
+            )
+        future: concurrent.futures.Future[tuple[Message | int, _Channel | None]] = concurrent.futures.Future()
+        used: list[_Channel] = []
+
+        def on_done(answer: Message | None, code: int) -> None:
+            future.set_result((answer if answer is not None else code, used[-1] if used else None))
+
+        def build_on(chan: _Channel) -> Message:
+            used.append(chan)
+            return build(chan)
+
+        self._later(
+            lambda: self._issue(build_on, expect, on_done, None, request_id, 0, False, None),
+            lambda: on_done(None, _INVALID_HANDLE),
+        )
+        result, chan = future.result()
+        return cast("Msg | int", result), chan
+
+    def _sync_on(self, chan: _Channel, message: Message, expect: type[Msg]) -> Msg | int:
+        """A call on one given connection (the replay on a new daemon)."""
+        future: concurrent.futures.Future[Message | int] = concurrent.futures.Future()
+
+        def on_done(answer: Message | None, code: int) -> None:
+            future.set_result(answer if answer is not None else code)
+
+        self._later(
+            lambda: self._send(chan, message, expect, on_done, None, None),
+            lambda: on_done(None, _INVALID_HANDLE),
+        )
+        return cast("Msg | int", future.result())
+
+    # ----- the channel (loop thread) -----------------------------------------------------------------------------
+    def _send(
+        self,
+        chan: _Channel,
+        message: Message,
+        expect: type[Message],
+        on_done: OnDone,
+        key: tuple[int, int] | None,
+        resend: Callable[[], None] | None,
+    ) -> None:
+        if chan.lost is not None:
+            if chan.going_away and resend is not None and self._lost is None:
+                resend()
+                return
+            on_done(None, chan.lost)
             return
         op = next(self._ops)
         message.op = op
         try:
-            self._encoder.write(message)
+            chan.encoder.write(message)
         except WireEncodeError as exc:
             log.debug("call not sent: %s", exc)
             on_done(None, _INVALID_PARAMETER)
             return
-        self._pending[op] = (expect, on_done, key)
+        chan.pending[op] = (expect, on_done, key, resend)
         if key is not None:
-            self._tokens[key] = op
-        self._schedule_flush()
+            chan.tokens[key] = op
+        if not chan.flush_scheduled:
+            chan.flush_scheduled = True
+            self.loop.call_soon(self._flush, chan)
 
-    def _schedule_flush(self) -> None:
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self.loop.call_soon(self._flush)
-
-    def _flush(self) -> None:
+    def _flush(self, chan: _Channel) -> None:
         """Send what this loop pass wrote: one sendmsg per batch; on EAGAIN wait for the socket to drain."""
-        self._flush_scheduled = False
-        if self._lost is not None:
+        chan.flush_scheduled = False
+        if chan.lost is not None:
             return
-        self._out.extend(self._encoder.take())
-        out = self._out
+        chan.out.extend(chan.encoder.take())
+        out = chan.out
         while out:
             batch = out[0]
             ancillary = (
                 [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", batch.fds))] if batch.fds else []
             )
             try:
-                sent = self._sock.sendmsg(batch.buffers, ancillary)
+                sent = chan.sock.sendmsg(batch.buffers, ancillary)
             except (BlockingIOError, InterruptedError):
-                if not self._writing:
-                    self._writing = True
-                    self.loop.add_writer(self._fd, self._flush)
+                if not chan.writing:
+                    chan.writing = True
+                    self.loop.add_writer(chan.fd, self._flush, chan)
                 return
             except OSError as exc:
-                self._lose(_ABORTED, f"send failed: {exc}")
+                self._lose(chan, _ABORTED, f"send failed: {exc}")
                 return
             if batch.consume(sent):
                 out.popleft()
-        if self._writing:
-            self._writing = False
-            self.loop.remove_writer(self._fd)
+        if chan.writing:
+            chan.writing = False
+            self.loop.remove_writer(chan.fd)
 
-    def _on_readable(self) -> None:
+    def _on_readable(self, chan: _Channel) -> None:
         try:
-            size, ancillary, flags, _ = self._sock.recvmsg_into(
-                [self._decoder.get_buffer()], _ANCILLARY, socket.MSG_CMSG_CLOEXEC
+            size, ancillary, flags, _ = chan.sock.recvmsg_into(
+                [chan.decoder.get_buffer()], _ANCILLARY, socket.MSG_CMSG_CLOEXEC
             )
         except (BlockingIOError, InterruptedError):
             return
         except ProtocolError as exc:
-            self._lose(_ABORTED, f"protocol error: {exc}")
+            self._lose(chan, _ABORTED, f"protocol error: {exc}")
             return
         except OSError as exc:
-            self._lose(_ABORTED, f"receive failed: {exc}")
+            self._lose(chan, _ABORTED, f"receive failed: {exc}")
             return
         fds = fds_of(ancillary)
         if size == 0:
             close_fds(fds)
-            self._lose(_ABORTED, "the daemon closed the connection")
+            self._lose(chan, _ABORTED, "the daemon closed the connection")
             return
         try:
             if flags & socket.MSG_CTRUNC:
                 close_fds(fds)
                 raise ProtocolError("file descriptors truncated (MSG_CTRUNC)")
-            self._decoder.buffer_updated(size, fds)
-            messages = self._decoder.drain()
+            chan.decoder.buffer_updated(size, fds)
+            messages = chan.decoder.drain()
         except ProtocolError as exc:
-            self._lose(_ABORTED, f"protocol error: {exc}")
+            self._lose(chan, _ABORTED, f"protocol error: {exc}")
             return
         for message in messages:
-            self._dispatch(message)
+            self._dispatch(chan, message)
 
-    def _dispatch(self, message: Message) -> None:
+    def _dispatch(self, chan: _Channel, message: Message) -> None:
         if isinstance(message, M.GoingAway):
-            log.warning("the httpsys daemon is going away in %.0f s: %s", message.seconds, message.reason)
+            if message.reason == M.GOING_AWAY_UPGRADE and chan is self._chan and not chan.going_away:
+                log.info("the httpsys daemon is being upgraded: reconnecting to %s", self.path)
+                chan.going_away = True
+                self._start_switch(min(max(message.seconds, 1.0), RECONNECT_WINDOW))
+            else:
+                log.warning("the httpsys daemon is going away in %.0f s: %s", message.seconds, message.reason)
             return
-        entry = self._pending.pop(message.op, None)
+        entry = chan.pending.pop(message.op, None)
         if entry is None:
-            self._lose(_ABORTED, f"protocol error: completion for unknown operation {message.op}")
+            self._lose(chan, _ABORTED, f"protocol error: completion for unknown operation {message.op}")
             return
-        expect, on_done, key = entry
-        if key is not None and self._tokens.get(key) == message.op:
-            del self._tokens[key]
+        expect, on_done, key, _resend = entry
+        if key is not None and chan.tokens.get(key) == message.op:
+            del chan.tokens[key]
         if not isinstance(message, expect):
             on_done(None, _ABORTED)
             self._lose(
-                _ABORTED, f"protocol error: {type(message).__name__} answers a call expecting {expect}"
+                chan, _ABORTED, f"protocol error: {type(message).__name__} answers a call expecting {expect}"
             )
             return
+        if self._old is not None and chan is self._chan and isinstance(message, M.RequestDone):
+            snapshot = message.snapshot
+            if snapshot is not None:
+                chan.requests.add(snapshot.request_id)
+                chan.connections.add(snapshot.connection_id)
         on_done(message, 0)
 
-    def _lose(self, code_for_later: int, reason: str) -> None:
-        """The connection is over: pending operations complete ERROR_OPERATION_ABORTED, later calls fail."""
-        if self._lost is not None:
+    def _lose(self, chan: _Channel, code_for_later: int, reason: str) -> None:
+        """A connection is over. The old daemon's after an upgrade: its parked receives move to the current
+        connection, its other operations complete ERROR_OPERATION_ABORTED. The current one's: pending operations
+        complete ERROR_OPERATION_ABORTED and later calls fail (unless an upgrade is under way)."""
+        if chan.lost is not None:
             return
-        self._lost = code_for_later if code_for_later != _ABORTED else _INVALID_HANDLE
+        chan.lost = code_for_later if code_for_later != _ABORTED else _INVALID_HANDLE
+        retiring = not self.closed and (chan is self._old or chan.going_away)
         if not self.closed:
-            log.error("httpsys daemon connection lost (%s)", reason)
+            if retiring:
+                log.info("old httpsys daemon connection ended (%s)", reason)
+            else:
+                log.error("httpsys daemon connection lost (%s)", reason)
         try:
-            self.loop.remove_reader(self._fd)
-            if self._writing:
-                self.loop.remove_writer(self._fd)
+            self.loop.remove_reader(chan.fd)
+            if chan.writing:
+                self.loop.remove_writer(chan.fd)
         except (RuntimeError, ValueError, OSError):
             pass
-        self._sock.close()
-        self._decoder.close()
-        self._out.clear()
-        pending = self._pending
-        self._pending = {}
-        self._tokens.clear()
-        for _expect, on_done, _key in pending.values():
+        chan.sock.close()
+        chan.decoder.close()
+        chan.out.clear()
+        pending = chan.pending
+        chan.pending = {}
+        chan.tokens.clear()
+        if chan is self._old:
+            self._old = None
+            self._chan.requests.clear()
+            self._chan.connections.clear()
+        elif chan is self._chan and not retiring:
+            self._lost = chan.lost
+        for _expect, on_done, _key, resend in pending.values():
             try:
-                on_done(None, _ABORTED)
+                if retiring and resend is not None:
+                    resend()
+                else:
+                    on_done(None, _ABORTED)
             except Exception:  # a caller's callback must not stop the others
                 log.exception("completion callback failed")
+        if not retiring and chan is not self._old and self._lost is not None:
+            self._fail_deferred()
+
+    def _fail_deferred(self) -> None:
+        deferred = self._deferred
+        self._deferred = []
+        if self._lost is None:
+            self._lost = _INVALID_HANDLE
+        for fn in deferred:
+            fn()
+
+    # ----- upgrade: reconnect and replay -------------------------------------------------------------------------
+    def _start_switch(self, window: float) -> None:
+        deadline = time.monotonic() + window
+        threading.Thread(target=self._switch, args=(deadline,), name="httpsys-reconnect", daemon=True).start()
+
+    def _switch(self, deadline: float) -> None:
+        """Connect to the new daemon, replay the journal there, then make it the current connection."""
+        with self._journal_lock:
+            new: _Channel | None = None
+            while not self.closed and time.monotonic() < deadline:
+                try:
+                    sock, welcome, decoder = _connect(
+                        self.path, max(0.1, min(2.0, deadline - time.monotonic()))
+                    )
+                except Exception:
+                    time.sleep(0.05)
+                    continue
+                new = _Channel(sock, welcome, decoder, remapped=True)
+                break
+            if new is None:
+                log.error("no new httpsys daemon at %s after the upgrade: the connection is lost", self.path)
+                self._later(self._give_up, lambda: None)
+                return
+            attached = threading.Event()
+
+            def attach() -> None:
+                self.loop.add_reader(new.fd, self._on_readable, new)
+                attached.set()
+
+            self._later(attach, attached.set)
+            attached.wait(5)
+            replayed = self._replay(new, deadline)
+            swapped = threading.Event()
+
+            def swap() -> None:
+                old = self._chan
+                self._old = old if old.lost is None else None
+                self._old_handles = set(self._journal.queues)
+                self._chan = new
+                deferred = self._deferred
+                self._deferred = []
+                for fn in deferred:
+                    fn()
+                swapped.set()
+
+            self._later(swap, swapped.set)
+            swapped.wait(5)
+        log.info("reconnected to the new httpsys daemon at %s: %d object(s) replayed", self.path, replayed)
+
+    def _give_up(self) -> None:
+        chan = self._chan
+        chan.going_away = False
+        if chan.lost is None:
+            self._lose(chan, _ABORTED, "no new daemon after the upgrade")
+        else:
+            self._lost = chan.lost
+        self._fail_deferred()
+
+    def _replay(self, new: _Channel, deadline: float) -> int:
+        """Create this process's objects again on `new`, in dependency order; how many. A step that fails is
+        logged and skipped (that object's later calls fail as for an unknown object)."""
+        journal = self._journal
+        count = 0
+
+        def created(virtual: int, answer: object, what: str) -> None:
+            nonlocal count
+            if isinstance(answer, M.HandleDone) and answer.code == 0:
+                new.ids[virtual] = answer.object_id
+                count += 1
+            else:
+                code = answer.code if isinstance(answer, M.HandleDone) else answer
+                log.error("upgrade: %s %d could not be created again (%s)", what, virtual, code)
+
+        def step(message: Message, what: str) -> None:
+            answer = self._sync_on(new, message, M.CodeDone)
+            code = answer.code if isinstance(answer, M.CodeDone) else answer
+            if code != 0:
+                log.error("upgrade: %s failed again (%s)", what, code)
+
+        for sid, version in journal.sessions.items():
+            created(sid, self._sync_on(new, M.CreateServerSession(version=version), M.HandleDone), "session")
+        for (sid, prop), value in journal.session_props.items():
+            step(M.SetSessionProperty(session_id=new.real(sid), prop=prop, value=value), "session property")
+        ordered = sorted(journal.queues.items(), key=lambda item: bool(item[1][1] & _OPEN_EXISTING))
+        for handle, (name, flags, v1, security) in ordered:
+            message = M.CreateRequestQueue(name=name, flags=flags, v1=v1, security=security)
+            answer = self._sync_on(new, message, M.HandleDone)
+            while (
+                flags & _OPEN_EXISTING
+                and isinstance(answer, M.HandleDone)
+                and answer.code == _FILE_NOT_FOUND
+                and time.monotonic() < deadline
+            ):  # its creator (another process) has not created it again yet
+                time.sleep(0.05)
+                answer = self._sync_on(new, message, M.HandleDone)
+            created(handle, answer, f"request queue {name or ''}")
+        for (handle, prop), value in journal.queue_props.items():
+            step(M.SetQueueProperty(handle_id=new.real(handle), prop=prop, value=value), "queue property")
+        for gid, sid in journal.groups.items():
+            created(
+                gid, self._sync_on(new, M.CreateUrlGroup(session_id=new.real(sid)), M.HandleDone), "group"
+            )
+        for gid, prop, value in journal.group_props:
+            value = _translate_value(prop, value, new)
+            step(M.SetGroupProperty(group_id=new.real(gid), prop=prop, value=value), "group property")
+        for gid, urls in journal.urls.items():
+            for url, context in urls.items():
+                step(M.AddUrl(group_id=new.real(gid), url=url, context=context), f"URL {url}")
+        for handle, urls_v1 in journal.urls_v1.items():
+            for url in urls_v1:
+                step(M.AddUrlV1(handle_id=new.real(handle), url=url), f"URL {url}")
+        for handle in journal.shutdown:
+            step(M.ShutdownRequestQueue(handle_id=new.real(handle)), "queue shutdown")
+        return count
+
+    def _virtual(self, chan: _Channel | None, real: int) -> int:
+        """The id the faces get for `real`, an id `chan`'s daemon just created (the same on the first daemon)."""
+        if chan is None or not chan.remapped:
+            return real
+        used = self._journal.ids()
+        virtual = real
+        while virtual in used or virtual in chan.ids:
+            virtual = next(self._next_virtual)
+        if virtual != real:
+            chan.ids[virtual] = real
+        return virtual
 
     # ----- synchronous calls -----------------------------------------------------------------------------------
-    def _sync(self, message: Message, expect: type[Msg]) -> Msg | int:
-        """The daemon's answer to `message`, or the failure code when there is none."""
-        if self.on_driver_thread():
-            raise RuntimeError(
-                "a synchronous driver call from a completion callback cannot wait in daemon mode"
-            )
-        future: concurrent.futures.Future[Message | int] = concurrent.futures.Future()
-
-        def on_done(answer: Message | None, code: int) -> None:
-            future.set_result(answer if answer is not None else code)
-
-        self._submit(message, expect, on_done)
-        result = future.result()
-        return cast("Msg | int", result)
-
-    def _code(self, message: Message) -> int:
-        answer = self._sync(message, M.CodeDone)
+    def _code(self, build: Callable[[_Channel], Message], request_id: int = 0) -> int:
+        answer, _chan = self._sync(build, M.CodeDone, request_id)
         return answer if isinstance(answer, int) else answer.code
 
-    def _handle(self, message: Message) -> tuple[int, int]:
-        answer = self._sync(message, M.HandleDone)
-        return (answer, 0) if isinstance(answer, int) else (answer.code, answer.object_id)
+    def _created(self, build: Callable[[_Channel], Message]) -> tuple[int, int]:
+        answer, chan = self._sync(build, M.HandleDone)
+        if isinstance(answer, int):
+            return answer, 0
+        if answer.code != 0:
+            return answer.code, 0
+        return 0, self._virtual(chan, answer.object_id)
 
-    def _value(self, message: Message) -> tuple[int, object]:
-        answer = self._sync(message, M.ValueDone)
+    def _value(self, build: Callable[[_Channel], Message]) -> tuple[int, object]:
+        answer, _chan = self._sync(build, M.ValueDone)
         return (answer, None) if isinstance(answer, int) else (answer.code, answer.value)
 
     # ----- object model ----------------------------------------------------------------------------------------
     def create_server_session(self, version: tuple[int, int]) -> tuple[int, int]:
-        return self._handle(M.CreateServerSession(version=version))
+        with self._journal_lock:
+            code, sid = self._created(lambda ch: M.CreateServerSession(version=version))
+            if code == 0:
+                self._journal.sessions[sid] = tuple(version)  # type: ignore[assignment]
+            return code, sid
 
     def close_server_session(self, session_id: int) -> int:
-        return self._code(M.CloseServerSession(session_id=session_id))
+        with self._journal_lock:
+            code = self._code(lambda ch: M.CloseServerSession(session_id=ch.real(session_id)))
+            if code == 0:
+                self._journal.drop_session(session_id)
+            return code
 
     def drain_server_session(self, session_id: int) -> tuple[int, int]:
-        return self._handle(M.DrainServerSession(session_id=session_id))
+        answer, _chan = self._sync(
+            lambda ch: M.DrainServerSession(session_id=ch.real(session_id)), M.HandleDone
+        )
+        return (answer, 0) if isinstance(answer, int) else (answer.code, answer.object_id)
 
     def set_session_property(self, session_id: int, prop: int, value: object) -> int:
-        return self._code(M.SetSessionProperty(session_id=session_id, prop=prop, value=value))
+        with self._journal_lock:
+            code = self._code(
+                lambda ch: M.SetSessionProperty(session_id=ch.real(session_id), prop=prop, value=value)
+            )
+            if code == 0 and session_id in self._journal.sessions:
+                self._journal.session_props[(session_id, prop)] = value
+            return code
 
     def query_session_property(self, session_id: int, prop: int) -> tuple[int, object]:
-        return self._value(M.QuerySessionProperty(session_id=session_id, prop=prop))
+        return self._value(lambda ch: M.QuerySessionProperty(session_id=ch.real(session_id), prop=prop))
 
     def create_url_group(self, session_id: int) -> tuple[int, int]:
-        return self._handle(M.CreateUrlGroup(session_id=session_id))
+        with self._journal_lock:
+            code, gid = self._created(lambda ch: M.CreateUrlGroup(session_id=ch.real(session_id)))
+            if code == 0:
+                self._journal.groups[gid] = session_id
+            return code, gid
 
     def close_url_group(self, group_id: int) -> int:
-        return self._code(M.CloseUrlGroup(group_id=group_id))
+        with self._journal_lock:
+            code = self._code(lambda ch: M.CloseUrlGroup(group_id=ch.real(group_id)))
+            if code == 0:
+                self._journal.drop_group(group_id)
+            return code
 
     def add_url(self, group_id: int, url: str, context: int) -> int:
-        return self._code(M.AddUrl(group_id=group_id, url=url, context=context))
+        with self._journal_lock:
+            code = self._code(lambda ch: M.AddUrl(group_id=ch.real(group_id), url=url, context=context))
+            if code == 0 and group_id in self._journal.groups:
+                self._journal.urls.setdefault(group_id, {})[url] = context
+            return code
 
     def remove_url(self, group_id: int, url: str | None, remove_all: bool) -> int:
-        return self._code(M.RemoveUrl(group_id=group_id, url=url, remove_all=remove_all))
+        with self._journal_lock:
+            code = self._code(
+                lambda ch: M.RemoveUrl(group_id=ch.real(group_id), url=url, remove_all=remove_all)
+            )
+            if code == 0:
+                urls = self._journal.urls.get(group_id, {})
+                if remove_all:
+                    urls.clear()
+                elif url is not None:
+                    urls.pop(url, None)
+            return code
 
     def set_group_property(self, group_id: int, prop: int, value: object) -> int:
-        return self._code(M.SetGroupProperty(group_id=group_id, prop=prop, value=value))
+        with self._journal_lock:
+            code = self._code(
+                lambda ch: M.SetGroupProperty(
+                    group_id=ch.real(group_id), prop=prop, value=_translate_value(prop, value, ch)
+                )
+            )
+            journal = self._journal
+            if code == 0 and group_id in journal.groups:
+                if prop != _PROP_DELEGATION:
+                    journal.group_props = [p for p in journal.group_props if p[:2] != (group_id, prop)]
+                journal.group_props.append((group_id, prop, value))
+            return code
 
     def query_group_property(self, group_id: int, prop: int) -> tuple[int, object]:
-        return self._value(M.QueryGroupProperty(group_id=group_id, prop=prop))
+        answer, chan = self._sync(
+            lambda ch: M.QueryGroupProperty(group_id=ch.real(group_id), prop=prop), M.ValueDone
+        )
+        if isinstance(answer, int):
+            return answer, None
+        value = answer.value
+        if (
+            prop == _PROP_BINDING
+            and chan is not None
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+        ):
+            value = chan.virtual(value)  # the bound queue handle as the faces know it
+        return answer.code, value
 
     def create_request_queue(
         self, name: str | None, flags: int, v1: bool, security: str | None = None
     ) -> tuple[int, int]:
-        return self._handle(M.CreateRequestQueue(name=name, flags=flags, v1=v1, security=security))
+        with self._journal_lock:
+            code, handle = self._created(
+                lambda ch: M.CreateRequestQueue(name=name, flags=flags, v1=v1, security=security)
+            )
+            if code == 0:
+                self._journal.queues[handle] = (name, flags, v1, security)
+            return code, handle
 
     def close_request_queue(self, handle_id: int) -> int:
-        return self._code(M.CloseRequestQueue(handle_id=handle_id))
+        with self._journal_lock:
+            code = self._code(lambda ch: M.CloseRequestQueue(handle_id=ch.real(handle_id)))
+            if code == 0:
+                self._journal.drop_queue(handle_id)
+            return code
 
     def set_queue_property(self, handle_id: int, prop: int, value: object) -> int:
-        return self._code(M.SetQueueProperty(handle_id=handle_id, prop=prop, value=value))
+        with self._journal_lock:
+            code = self._code(
+                lambda ch: M.SetQueueProperty(handle_id=ch.real(handle_id), prop=prop, value=value)
+            )
+            if code == 0 and handle_id in self._journal.queues:
+                self._journal.queue_props[(handle_id, prop)] = value
+            return code
 
     def query_queue_property(self, handle_id: int, prop: int) -> tuple[int, object]:
-        return self._value(M.QueryQueueProperty(handle_id=handle_id, prop=prop))
+        return self._value(lambda ch: M.QueryQueueProperty(handle_id=ch.real(handle_id), prop=prop))
 
     def shutdown_request_queue(self, handle_id: int) -> int:
-        return self._code(M.ShutdownRequestQueue(handle_id=handle_id))
+        with self._journal_lock:
+            code = self._code(lambda ch: M.ShutdownRequestQueue(handle_id=ch.real(handle_id)))
+            if code == 0 and handle_id in self._journal.queues:
+                self._journal.shutdown.add(handle_id)
+            return code
 
     def add_url_v1(self, handle_id: int, url: str) -> int:
-        return self._code(M.AddUrlV1(handle_id=handle_id, url=url))
+        with self._journal_lock:
+            code = self._code(lambda ch: M.AddUrlV1(handle_id=ch.real(handle_id), url=url))
+            if code == 0 and handle_id in self._journal.queues:
+                self._journal.urls_v1.setdefault(handle_id, []).append(url)
+            return code
 
     def remove_url_v1(self, handle_id: int, url: str) -> int:
-        return self._code(M.RemoveUrlV1(handle_id=handle_id, url=url))
+        with self._journal_lock:
+            code = self._code(lambda ch: M.RemoveUrlV1(handle_id=ch.real(handle_id), url=url))
+            urls = self._journal.urls_v1.get(handle_id)
+            if code == 0 and urls is not None and url in urls:
+                urls.remove(url)
+            return code
 
     def add_fragment(self, handle_id: int, name: str, data: bytes, policy: CachePolicy) -> int:
-        return self._code(M.AddFragment(handle_id=handle_id, name=name, data=data, policy=policy))
+        return self._code(
+            lambda ch: M.AddFragment(handle_id=ch.real(handle_id), name=name, data=data, policy=policy)
+        )
 
     def read_fragment(self, handle_id: int, name: str) -> tuple[int, bytes]:
-        answer = self._sync(M.ReadFragment(handle_id=handle_id, name=name), M.BytesDone)
+        answer, _chan = self._sync(
+            lambda ch: M.ReadFragment(handle_id=ch.real(handle_id), name=name), M.BytesDone
+        )
         return (answer, b"") if isinstance(answer, int) else (answer.code, answer.data)
 
     def flush_cache(self, handle_id: int, prefix: str, recursive: bool) -> int:
-        return self._code(M.FlushCache(handle_id=handle_id, prefix=prefix, recursive=recursive))
+        return self._code(
+            lambda ch: M.FlushCache(handle_id=ch.real(handle_id), prefix=prefix, recursive=recursive)
+        )
 
     def cancel_request(self, handle_id: int, request_id: int) -> int:
-        return self._code(M.CancelRequest(handle_id=handle_id, request_id=request_id))
+        return self._code(
+            lambda ch: M.CancelRequest(handle_id=ch.real(handle_id), request_id=request_id), request_id
+        )
 
     def cancel_io(self, handle_id: int, token: int | None) -> bool:
         """CANCEL for the op that carries `token` on `handle_id` (False at once when it already completed)."""
@@ -476,19 +1000,35 @@ class RemoteTransport:
             raise RuntimeError("cancel_io from a completion callback cannot wait in daemon mode")
         future: concurrent.futures.Future[bool] = concurrent.futures.Future()
 
-        def on_done(answer: Message | None, code: int) -> None:
-            future.set_result(isinstance(answer, M.CancelDone) and answer.cancelled)
-
         def issue() -> None:
+            targets: list[tuple[_Channel, int | None]]
             if token is None:
-                target: int | None = None
+                targets = [
+                    (chan, None) for chan in (self._chan, self._old) if chan is not None and not chan.lost
+                ]
             else:
-                found = self._tokens.get((handle_id, token))
-                if found is None:
-                    on_done(None, 0)
+                targets = []
+                for chan in (self._chan, self._old):
+                    found = chan.tokens.get((handle_id, token)) if chan is not None else None
+                    if chan is not None and found is not None:
+                        targets.append((chan, found))
+                        break
+                if not targets:  # maybe waiting for the next connection: it is cancelled there or completes
+                    future.set_result(False)
                     return
-                target = found
-            self._send(M.Cancel(handle_id=handle_id, target_op=target), M.CancelDone, on_done, None)
+            if not targets:
+                future.set_result(False)
+                return
+            answers: list[bool] = []
+
+            def on_done(answer: Message | None, code: int) -> None:
+                answers.append(isinstance(answer, M.CancelDone) and answer.cancelled)
+                if len(answers) == len(targets) and not future.done():
+                    future.set_result(any(answers))
+
+            for chan, target in targets:
+                message = M.Cancel(handle_id=chan.real(handle_id), target_op=target)
+                self._send(chan, message, M.CancelDone, on_done, None, None)
 
         if self._lost is not None:
             return False
@@ -500,29 +1040,53 @@ class RemoteTransport:
 
     # ----- the service configuration (through the daemon, which owns the store; decision 0020) -----------------
     def service_config_set(self, kind: str, key: object, value: object, update: bool) -> int:
-        return self._code(M.ServiceConfigSet(kind=kind, key=key, value=value, update=update))
+        return self._code(lambda ch: M.ServiceConfigSet(kind=kind, key=key, value=value, update=update))
 
     def service_config_delete(self, kind: str, key: object) -> int:
-        return self._code(M.ServiceConfigDelete(kind=kind, key=key))
+        return self._code(lambda ch: M.ServiceConfigDelete(kind=kind, key=key))
 
     def service_config_query(self, kind: str) -> tuple[int, list[tuple[object, object]]]:
-        code, value = self._value(M.ServiceConfigQuery(kind=kind))
+        code, value = self._value(lambda ch: M.ServiceConfigQuery(kind=kind))
         if code or not isinstance(value, list | tuple):
             return code, []
         return code, [(row[0], row[1]) for row in value if isinstance(row, list | tuple) and len(row) == 2]
 
     def service_state(self) -> tuple[int, object]:
-        return self._value(M.ServiceState())
+        return self._value(lambda ch: M.ServiceState())
 
     def reload_configuration(self) -> int:
-        return self._code(M.ReloadConfiguration())
+        return self._code(lambda ch: M.ReloadConfiguration())
 
     def service_config_import(self, document: str) -> int:
-        return self._code(M.ServiceConfigImport(document=document))
+        return self._code(lambda ch: M.ServiceConfigImport(document=document))
 
     def statistics(self) -> dict[str, int]:
-        answer = self._sync(M.Statistics(), M.StatsDone)
+        answer, _chan = self._sync(lambda ch: M.Statistics(), M.StatsDone)
         return {} if isinstance(answer, int) else dict(answer.stats)
+
+    def delegate_request(
+        self, source_id: int, target_id: int, request_id: int, group_id: int, url: str | None
+    ) -> int:
+        return self._code(
+            lambda ch: M.DelegateRequest(
+                source_id=ch.real(source_id),
+                target_id=ch.real(target_id),
+                request_id=request_id,
+                group_id=ch.real(group_id),
+                url=url,
+            ),
+            request_id,
+        )
+
+    def find_url_group_id(self, url: str, handle_id: int) -> tuple[int, int]:
+        answer, chan = self._sync(
+            lambda ch: M.FindUrlGroupId(url=url, handle_id=ch.real(handle_id)), M.HandleDone
+        )
+        if isinstance(answer, int):
+            return answer, 0
+        if answer.code != 0 or chan is None:
+            return answer.code, answer.object_id
+        return 0, chan.virtual(answer.object_id)
 
     # ----- I/O ---------------------------------------------------------------------------------------------------
     def receive_request(
@@ -542,10 +1106,24 @@ class RemoteTransport:
             else:
                 done(code, None, 0)
 
-        message = M.ReceiveRequest(
-            handle_id=handle_id, request_id=request_id, flags=flags, buffer_length=buffer_length, v2=v2
+        def build(ch: _Channel) -> Message:
+            return M.ReceiveRequest(
+                handle_id=ch.real(handle_id),
+                request_id=request_id,
+                flags=flags,
+                buffer_length=buffer_length,
+                v2=v2,
+            )
+
+        self._io(
+            build,
+            M.RequestDone,
+            on_done,
+            (handle_id, token),
+            request_id,
+            repost=not request_id,
+            receive_on=0 if request_id else handle_id,
         )
-        self._submit_io(message, M.RequestDone, on_done, (handle_id, token))
 
     def receive_body(
         self, handle_id: int, request_id: int, max_len: int, fill: bool, token: int, done: BodyDone
@@ -556,8 +1134,12 @@ class RemoteTransport:
             else:
                 done(code, b"")
 
-        message = M.ReceiveBody(handle_id=handle_id, request_id=request_id, max_len=max_len, fill=fill)
-        self._submit_io(message, M.BytesDone, on_done, (handle_id, token))
+        def build(ch: _Channel) -> Message:
+            return M.ReceiveBody(
+                handle_id=ch.real(handle_id), request_id=request_id, max_len=max_len, fill=fill
+            )
+
+        self._io(build, M.BytesDone, on_done, (handle_id, token), request_id)
 
     def send_response(
         self,
@@ -575,16 +1157,20 @@ class RemoteTransport:
             done(_INVALID_HANDLE, 0)
             return
         chunks, spill_fd = _spill(chunks, self.peer_limits.max_message)
-        message = M.SendResponse(
-            handle_id=handle_id,
-            request_id=request_id,
-            flags=flags,
-            spec=spec,
-            chunks=chunks,
-            cache_policy=cache_policy,
-            log_data=log_data,
-        )
-        self._submit_io(message, M.SentDone, _sent(done, spill_fd), (handle_id, token) if token else None)
+
+        def build(ch: _Channel) -> Message:
+            return M.SendResponse(
+                handle_id=ch.real(handle_id),
+                request_id=request_id,
+                flags=flags,
+                spec=spec,
+                chunks=chunks,
+                cache_policy=cache_policy,
+                log_data=log_data,
+            )
+
+        key = (handle_id, token) if token else None
+        self._io(build, M.SentDone, _sent(done, spill_fd), key, request_id)
 
     def send_body(
         self,
@@ -600,17 +1186,37 @@ class RemoteTransport:
             done(_INVALID_HANDLE, 0)
             return
         chunks, spill_fd = _spill(chunks, self.peer_limits.max_message)
-        message = M.SendBody(
-            handle_id=handle_id, request_id=request_id, flags=flags, chunks=chunks, log_data=log_data
-        )
-        self._submit_io(message, M.SentDone, _sent(done, spill_fd), (handle_id, token) if token else None)
+
+        def build(ch: _Channel) -> Message:
+            return M.SendBody(
+                handle_id=ch.real(handle_id),
+                request_id=request_id,
+                flags=flags,
+                chunks=chunks,
+                log_data=log_data,
+            )
+
+        key = (handle_id, token) if token else None
+        self._io(build, M.SentDone, _sent(done, spill_fd), key, request_id)
 
     def wait_disconnect(self, handle_id: int, connection_id: int, token: int, done: CodeDone) -> None:
-        message = M.WaitDisconnect(handle_id=handle_id, connection_id=connection_id)
-        self._submit_io(message, M.CodeDone, _coded(done), (handle_id, token))
+        def build(ch: _Channel) -> Message:
+            return M.WaitDisconnect(handle_id=ch.real(handle_id), connection_id=connection_id)
+
+        self._io(build, M.CodeDone, _coded(done), (handle_id, token), connection_id=connection_id)
 
     def wait_demand_start(self, handle_id: int, token: int, done: CodeDone) -> None:
-        self._submit_io(M.WaitDemandStart(handle_id=handle_id), M.CodeDone, _coded(done), (handle_id, token))
+        def build(ch: _Channel) -> Message:
+            return M.WaitDemandStart(handle_id=ch.real(handle_id))
+
+        self._io(build, M.CodeDone, _coded(done), (handle_id, token), repost=True, receive_on=handle_id)
+
+
+def _release(barrier: threading.Event) -> OnDone:
+    def on_done(answer: Message | None, code: int) -> None:
+        barrier.set()
+
+    return on_done
 
 
 def _sent(done: SendDone, spill_fd: int | None = None) -> OnDone:

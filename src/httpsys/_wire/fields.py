@@ -657,6 +657,31 @@ class _Snapshot(Kind):
         )
 
 
+class _Listeners(Kind):
+    """Listening sockets passed at a takeover: [(port, scheme, fd)], each fd by its index among the message's."""
+
+    def encode(self, value: object, out: Outgoing) -> object:
+        if not isinstance(value, list):
+            raise WireEncodeError(f"listeners must be a list, not {type(value).__name__}")
+        items: list[object] = []
+        for item in value:
+            if not (isinstance(item, tuple) and len(item) == 3):
+                raise WireEncodeError("a listener is a (port, scheme, fd) tuple")
+            port, scheme, fd = item
+            items.append([_uint(port, "port"), _str(scheme, "scheme"), out.add_fd(fd)])
+        return items
+
+    def decode(self, raw: object, inc: Incoming) -> object:
+        if type(raw) is not tuple:
+            raise ProtocolError("listeners must be an array")
+        out: list[tuple[int, str, int]] = []
+        for item in raw:
+            if type(item) is not tuple or len(item) != 3:
+                raise ProtocolError("a listener must be [port, scheme, fd index]")
+            out.append((_d_uint(item[0]), _d_str(item[1]), inc.fd(item[2])))
+        return out
+
+
 UINT: Kind = _UInt()
 OPT_UINT: Kind = _OptUInt()
 INT: Kind = _Int()
@@ -677,3 +702,4 @@ RESPONSE_SPEC: Kind = _ResponseSpec()
 CHUNKS: Kind = _Chunks()
 TAIL_BYTES: Kind = _TailBytes()
 SNAPSHOT: Kind = _Snapshot()
+LISTENERS: Kind = _Listeners()

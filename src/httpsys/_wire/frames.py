@@ -110,6 +110,9 @@ class T:
     SERVICE_STATE = 0x0143
     RELOAD_CONFIGURATION = 0x0144
     SERVICE_CONFIG_IMPORT = 0x0145
+    DELEGATE_REQUEST = 0x0130  # delegate_request (HttpDelegateRequestEx)
+    FIND_URL_GROUP_ID = 0x0131  # find_url_group_id (HttpFindUrlGroupId), answered by HANDLE_DONE
+    TAKEOVER = 0x0150  # admin: a new daemon asks for the listening sockets (decision 0024 §3)
 
     CODE_DONE = 0x0201  # (code)
     HANDLE_DONE = 0x0202  # (code, id): create_server_session / create_url_group / create_request_queue;
@@ -120,6 +123,7 @@ class T:
     SENT_DONE = 0x0206  # (code, bytes sent): send_response, send_body
     CANCEL_DONE = 0x0207  # (cancelled): cancel_io
     STATS_DONE = 0x0208  # (counters): statistics
+    TAKEOVER_DONE = 0x0209  # (code, listeners + their fds, how many remain): takeover
 
 
 @dataclass(frozen=True)

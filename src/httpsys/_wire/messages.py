@@ -47,7 +47,10 @@ __all__ = [
     "CreateServerSession",
     "DrainServerSession",
     "CreateUrlGroup",
+    "DelegateRequest",
+    "FindUrlGroupId",
     "FlushCache",
+    "GOING_AWAY_UPGRADE",
     "GoingAway",
     "HandleDone",
     "Hello",
@@ -78,6 +81,8 @@ __all__ = [
     "Side",
     "Statistics",
     "StatsDone",
+    "Takeover",
+    "TakeoverDone",
     "Unsupported",
     "ValueDone",
     "WaitDemandStart",
@@ -231,6 +236,12 @@ class GoingAway(Message):
     FIELDS = (("seconds", F.FLOAT), ("reason", F.STR))
     seconds: float = 0.0
     reason: str = ""
+
+
+# GOING_AWAY's reason when a new daemon has taken the listeners over (decision 0024 §3): the client reconnects to
+# the same path, replays its objects there and finishes what it borrowed on the old connection. Any other reason
+# (the daemon is stopping) leaves the connection to end.
+GOING_AWAY_UPGRADE = "upgrade: reconnect to the new daemon"
 
 
 @dataclass(kw_only=True)
@@ -500,6 +511,46 @@ class ServiceConfigImport(Message):
     document: str = ""
 
 
+@dataclass(kw_only=True)
+class DelegateRequest(Message):
+    """delegate_request: move a received request to another queue (answered by CodeDone)."""
+
+    TYPE = T.DELEGATE_REQUEST
+    FIELDS = (
+        ("source_id", F.UINT),
+        ("target_id", F.UINT),
+        ("request_id", F.UINT),
+        ("group_id", F.UINT),
+        ("url", F.OPT_STR),
+    )
+    source_id: int = 0
+    target_id: int = 0
+    request_id: int = 0
+    group_id: int = 0
+    url: str | None = None
+
+
+@dataclass(kw_only=True)
+class FindUrlGroupId(Message):
+    """find_url_group_id: the URL group on a queue whose registration matches a URL (answered by HandleDone)."""
+
+    TYPE = T.FIND_URL_GROUP_ID
+    FIELDS = (("url", F.STR), ("handle_id", F.UINT))
+    url: str = ""
+    handle_id: int = 0
+
+
+@dataclass(kw_only=True)
+class Takeover(Message):
+    """A new daemon asks the running one for its listening sockets, from index `start` (decision 0024 §3). The
+    first call (start 0) commits the old daemon: it stops accepting and drains. Only the daemon's own uid or root
+    may ask."""
+
+    TYPE = T.TAKEOVER
+    FIELDS = (("start", F.UINT),)
+    start: int = 0
+
+
 # ----- calls: I/O -----------------------------------------------------------------------------------------------
 
 
@@ -680,6 +731,20 @@ class StatsDone(Message):
 
 
 @dataclass(kw_only=True)
+class TakeoverDone(Message):
+    """The answer to Takeover: (port, scheme, fd) per listening socket (port 0, scheme "unix": the daemon's own
+    socket), at most as many as a frame may carry, and how many remain after these."""
+
+    TYPE = T.TAKEOVER_DONE
+    TO_DAEMON = False
+    TAKES_FDS = True
+    FIELDS = (("code", F.UINT), ("listeners", F.LISTENERS), ("remaining", F.UINT))
+    code: int = 0
+    listeners: list[tuple[int, str, int]] = field(default_factory=list)
+    remaining: int = 0
+
+
+@dataclass(kw_only=True)
 class Unsupported(Message):
     """What the decoder yields for a type code it does not know (a newer peer): its fds are already closed.
     The daemon answers the op with CodeDone(ERROR_NOT_SUPPORTED); a client closes the connection."""
@@ -724,6 +789,9 @@ CALLS: tuple[type[Message], ...] = (
     ServiceState,
     ReloadConfiguration,
     ServiceConfigImport,
+    DelegateRequest,
+    FindUrlGroupId,
+    Takeover,
 )
 COMPLETIONS: tuple[type[Message], ...] = (
     CodeDone,
@@ -734,6 +802,7 @@ COMPLETIONS: tuple[type[Message], ...] = (
     SentDone,
     CancelDone,
     StatsDone,
+    TakeoverDone,
 )
 CONTROL_MESSAGES: tuple[type[Message], ...] = (Hello, Welcome, Refuse, GoingAway)
 MESSAGE_TYPES: dict[int, type[Message]] = {cls.TYPE: cls for cls in (*CONTROL_MESSAGES, *CALLS, *COMPLETIONS)}

@@ -9,8 +9,7 @@ release the transport (``set_transport_factory`` lets a test suite run everythin
 
 It must not implement HTTP behaviour (the driver does) and must not keep request state: request ids, connection
 ids, session and group ids are the driver's. Functions without driver support return ERROR_NOT_SUPPORTED
-(HttpDeclarePush, HttpSetRequestProperty, HttpQueryRequestProperty, HttpDelegateRequestEx, HttpFindUrlGroupId,
-HttpGetExtension, SSL records of the configuration store); see docs/decisions/0003-win32-face.md.
+(HttpDeclarePush, HttpSetRequestProperty, HttpQueryRequestProperty, HttpGetExtension, SSL records of the configuration store); see docs/decisions/0003-win32-face.md.
 """
 
 from __future__ import annotations
@@ -49,7 +48,10 @@ from .constants import (
     HTTP_RECEIVE_REQUEST_FLAG_FLUSH_BODY,
     HTTP_RECEIVE_SECURE_CHANNEL_TOKEN,
     HTTP_URL_FLAG_REMOVE_ALL,
+    DelegateRequestDelegateUrlProperty,
+    DelegateRequestReservedProperty,
     HttpFeatureAutomaticChunkedEncoding,
+    HttpFeatureDelegateEx,
     HttpFeatureResponseTrailers,
     HttpServer503VerbosityProperty,
     HttpServerAuthenticationProperty,
@@ -106,6 +108,7 @@ from .marshal import (
     listen_endpoint_value,
     log_fields,
     logging_value,
+    pcwstr,
     protection_level_value,
     qos_value,
     request_buffer,
@@ -123,6 +126,7 @@ from .structs import (
     HTTP_BINDING_INFO,
     HTTP_BYTE_RANGE,
     HTTP_CHANNEL_BIND_INFO,
+    HTTP_DELEGATE_REQUEST_PROPERTY_INFO,
     HTTP_LISTEN_ENDPOINT_INFO,
     HTTP_LOGGING_INFO,
     HTTP_PROPERTY_FLAGS,
@@ -218,7 +222,9 @@ _SSL_CONFIG_IDS: Final = frozenset(
         HttpServiceConfigSslScopedCcsCertInfoEx,
     }
 )
-_SUPPORTED_FEATURES: Final = frozenset({HttpFeatureResponseTrailers, HttpFeatureAutomaticChunkedEncoding})
+_SUPPORTED_FEATURES: Final = frozenset(
+    {HttpFeatureResponseTrailers, HttpFeatureAutomaticChunkedEncoding, HttpFeatureDelegateEx}
+)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1172,6 +1178,13 @@ def HttpSetUrlGroupProperty(
             return _INVALID_PARAMETER
         if not isinstance(info, HTTP_BINDING_INFO) or length < sizeof(HTTP_BINDING_INFO):
             return _INVALID_PARAMETER
+        if prop == HttpServerDelegationProperty:
+            # Present=1 adds the queue to the group's delegation targets, Present=0 removes it (both name it)
+            present = as_flag_present(info.Flags, "Flags")
+            target = lookup_handle(info.RequestQueueHandle, RequestQueueHandle)
+            if target is None or target.closed or target.transport is not transport:
+                return _INVALID_PARAMETER
+            return transport.set_group_property(group_id, prop, (present, target.handle_id))
         handle_id, queue = _binding_value(info, transport)
         code = transport.set_group_property(group_id, prop, handle_id)
         if code == _OK and prop == HttpServerBindingProperty:
@@ -1511,26 +1524,48 @@ def HttpDelegateRequestEx(
     PropertyInfoSetSize: object,
     PropertyInfoSet: object,
 ) -> int:
-    """Move a request to another queue: ERROR_NOT_SUPPORTED until the driver can transfer requests."""
-    _server()
-    _queue(RequestQueueHandle)
-    _queue(DelegateQueueHandle)
-    as_uint(RequestId, 64, "RequestId")
-    as_uint(DelegateUrlGroupId, 64, "DelegateUrlGroupId")
+    """Move a received request (head read, body unread, no response started) to another queue, as if it had been
+    routed there; the source can no longer use its RequestId (decision 0024 §1). DelegateUrlGroupId 0 with a
+    ``DelegateRequestDelegateUrlProperty`` lets the driver find the destination group by URL."""
+    transport = _server()
+    source = _queue(RequestQueueHandle)
+    target = _queue(DelegateQueueHandle)
+    if source.transport is not transport or target.transport is not transport:
+        raise InvalidHandleError("not a request queue handle of this HttpInitialize")
+    request_id = as_uint(RequestId, 64, "RequestId")
+    group_id = as_uint(DelegateUrlGroupId, 64, "DelegateUrlGroupId")
     as_uint(PropertyInfoSetSize, 32, "PropertyInfoSetSize")
-    counted(PropertyInfoSet, 0, "PropertyInfoSet")
-    return _NOT_SUPPORTED
+    url: str | None = None
+    for prop in counted(PropertyInfoSet, 0, "PropertyInfoSet"):
+        if not isinstance(prop, HTTP_DELEGATE_REQUEST_PROPERTY_INFO):
+            return _INVALID_PARAMETER
+        prop_id = as_uint(prop.PropertyId, 32, "PropertyId")
+        if prop_id == DelegateRequestDelegateUrlProperty:
+            url = pcwstr(prop.PropertyInfo, prop.PropertyInfoLength, "DelegateUrl")
+            if not url:
+                return _INVALID_PARAMETER
+        elif prop_id != DelegateRequestReservedProperty:
+            return _INVALID_PARAMETER
+    return transport.delegate_request(source.handle_id, target.handle_id, request_id, group_id, url)
 
 
 @_win32
 def HttpFindUrlGroupId(FullyQualifiedUrl: object, RequestQueueHandle: object, UrlGroupId: object) -> int:
-    """The URL group whose registration matches a URL on a queue: ERROR_NOT_SUPPORTED (no driver lookup yet)."""
-    _server()
-    string_arg(FullyQualifiedUrl, "FullyQualifiedUrl")
-    _queue(RequestQueueHandle)
+    """The URL group bound to the queue whose registration best matches the URL, written to ``UrlGroupId``
+    (no match: ERROR_FILE_NOT_FOUND; a malformed URL: ERROR_INVALID_PARAMETER)."""
+    transport = _server()
+    url = string_arg(FullyQualifiedUrl, "FullyQualifiedUrl")
+    queue = _queue(RequestQueueHandle)
     if not out_param_present(UrlGroupId):
         return _INVALID_PARAMETER
-    return _NOT_SUPPORTED
+    if queue.transport is not transport:
+        raise InvalidHandleError("not a request queue handle of this HttpInitialize")
+    code, group_id = transport.find_url_group_id(url or "", queue.handle_id)
+    if code != _OK:
+        return code
+    if not store_out_param(UrlGroupId, group_id):
+        return _INVALID_PARAMETER
+    return _OK
 
 
 def _win32_bool(fn: Callable[P, bool]) -> Callable[P, bool]:

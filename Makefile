@@ -76,12 +76,13 @@ unit-native: $(NATIVE_TEST)
 test-tools:
 	scripts/install-test-tools.sh ab
 
-# The conformance suite once more against a real `httpsys daemon` subprocess (docs/daemon.md), on the installed
-# wheel when it is compiled.
+# The conformance and integration suites once more against a real `httpsys daemon` subprocess (docs/daemon.md,
+# tests/conftest.py), on the installed wheel when it is compiled.
+DAEMON_SUITES := tests/conformance tests/integration
 unit-daemon: $(NATIVE_TEST)
 	@case "$$(cat $(WHEEL))" in *-none-any.whl) py=$(BIN)/python;; *) py=$(NATIVE_BIN)/python;; esac; \
-	echo "HTTPSYS_TEST_MODE=daemon $$py -m pytest -q -p no:cacheprovider tests/conformance"; \
-	HTTPSYS_TEST_MODE=daemon $$py -m pytest -q -p no:cacheprovider tests/conformance
+	echo "HTTPSYS_TEST_MODE=daemon $$py -m pytest -q -p no:cacheprovider $(DAEMON_SUITES)"; \
+	HTTPSYS_TEST_MODE=daemon $$py -m pytest -q -p no:cacheprovider $(DAEMON_SUITES)
 
 test: test-tools lint typecheck unit unit-native unit-daemon
 

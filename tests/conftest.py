@@ -4,7 +4,9 @@ Responsibility: in daemon mode, start one real `httpsys daemon` subprocess for t
 HTTPSYS_DAEMON_SOCKET, so every face a test uses (and every subprocess it starts) goes through the remote
 transport (ARCHITECTURE §8.2); and the `embedded_only(difference)` marker, which skips a test in daemon mode
 naming the documented difference (docs/daemon.md, "What differs from embedded mode") that makes it
-inapplicable. It must not decide anything a test asserts, and a marker may only name a difference listed here.
+inapplicable. The daemon's HTTPERR directory is exported as HTTPSYS_TEST_DAEMON_ERROR_LOG_DIR. Daemon mode is
+for tests/conformance and tests/integration (`make test`'s unit-daemon); tests/daemon_mode starts its own daemons.
+It must not decide anything a test asserts, and a marker may only name a difference listed here.
 """
 
 from __future__ import annotations

@@ -60,28 +60,33 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src/httpsys
 
+# Two pytest-xdist workers where the test tools include it (decision 0019: the tests bind port 0 or retry a taken
+# port, and each worker of a daemon-mode run starts its own daemon); serial otherwise.
+XDIST = $$($(1) -c 'import xdist' 2>/dev/null && echo '-n 2')
+
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(call XDIST,$(BIN)/python)
 
 # The same suite against the installed wheel when the build compiled it (HTTPSYS_EXPECT_NATIVE=1 makes the tests
 # check that the compiled modules are the ones running).
 unit-native: $(NATIVE_TEST)
 	@case "$$(cat $(WHEEL))" in \
 	*-none-any.whl) echo "the wheel is pure Python (the build said why): the run above is the whole test";; \
-	*) echo "HTTPSYS_EXPECT_NATIVE=1 $(NATIVE_BIN)/python -m pytest -q -p no:cacheprovider"; \
-	   HTTPSYS_EXPECT_NATIVE=1 $(NATIVE_BIN)/python -m pytest -q -p no:cacheprovider;; \
+	*) echo "HTTPSYS_EXPECT_NATIVE=1 $(NATIVE_BIN)/python -m pytest -q -p no:cacheprovider $(call XDIST,$(NATIVE_BIN)/python)"; \
+	   HTTPSYS_EXPECT_NATIVE=1 $(NATIVE_BIN)/python -m pytest -q -p no:cacheprovider $(call XDIST,$(NATIVE_BIN)/python);; \
 	esac
 
 # System tools the default suite drives (ab, from Debian's apache2-utils); says so and goes on when it cannot.
 test-tools:
 	scripts/install-test-tools.sh ab
 
-# The conformance suite once more against a real `httpsys daemon` subprocess (docs/daemon.md), on the installed
-# wheel when it is compiled.
+# The conformance and integration suites once more against a real `httpsys daemon` subprocess (docs/daemon.md,
+# tests/conftest.py), on the installed wheel when it is compiled.
+DAEMON_SUITES := tests/conformance tests/integration
 unit-daemon: $(NATIVE_TEST)
 	@case "$$(cat $(WHEEL))" in *-none-any.whl) py=$(BIN)/python;; *) py=$(NATIVE_BIN)/python;; esac; \
-	echo "HTTPSYS_TEST_MODE=daemon $$py -m pytest -q -p no:cacheprovider tests/conformance"; \
-	HTTPSYS_TEST_MODE=daemon $$py -m pytest -q -p no:cacheprovider tests/conformance
+	echo "HTTPSYS_TEST_MODE=daemon $$py -m pytest -q -p no:cacheprovider $(call XDIST,$$py) $(DAEMON_SUITES)"; \
+	HTTPSYS_TEST_MODE=daemon $$py -m pytest -q -p no:cacheprovider $(call XDIST,$$py) $(DAEMON_SUITES)
 
 test: test-tools lint typecheck unit unit-native unit-daemon
 

@@ -83,6 +83,7 @@ class ServerDef:
     describe: str = ""
     # PYTHONPATH=bench/servers, for the scripts that import bench_asgi (`httpsys run` needs none)
     pythonpath: bool = True
+    cpus: str = ""  # the CPU list it is pinned to (taskset -c); "" = SERVER_CPU
 
 
 @dataclass
@@ -177,7 +178,7 @@ def _native_py() -> str:
     return str(NATIVE_PY) if native_wheel() and NATIVE_PY.exists() else _project_py()
 
 
-def _uvicorn(w: Workdir, port: int) -> list[str]:
+def _uvicorn(w: Workdir, port: int, workers: int = 1) -> list[str]:
     return [
         _peer("uvicorn"),
         "bench_asgi:app",
@@ -186,7 +187,7 @@ def _uvicorn(w: Workdir, port: int) -> list[str]:
         "--port",
         str(port),
         "--workers",
-        "1",
+        str(workers),
         "--loop",
         "uvloop",
         "--http",
@@ -280,6 +281,38 @@ def _serve(*extra: str) -> Callable[[Workdir, int], list[str]]:
     return argv
 
 
+def _daemon_pair(*pair_args: str) -> Callable[[Workdir, int], list[str]]:
+    """bench/servers/httpsys_daemon_pair.py: `httpsys daemon` + httpsys_aio.py through it (HTTPSYS_DAEMON_SOCKET),
+    from the compiled wheel; `pair_args` pin each (--daemon-cpu, --app-cpu)."""
+
+    def argv(w: Workdir, port: int) -> list[str]:
+        pair = str(SERVERS_DIR / "httpsys_daemon_pair.py")
+        return [_native_py(), pair, str(port), *pair_args, "httpsys_aio.py", str(w.big_file)]
+
+    return argv
+
+
+def _run_workers(workers: int) -> Callable[[Workdir, int], list[str]]:
+    """`httpsys run APP --workers N --host H --port P --no-access-log` of the wheel in bench/.wheel-venv (the
+    command line of issue 14 item 7, as `uvicorn --workers N` is run)."""
+
+    def argv(w: Workdir, port: int) -> list[str]:
+        return [
+            str(WHEEL_VENV / "bin" / "httpsys"),
+            "run",
+            "bench_asgi:app",
+            "--workers",
+            str(workers),
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--no-access-log",
+        ]
+
+    return argv
+
+
 def _installed_run(*extra: str) -> Callable[[Workdir, int], list[str]]:
     """`httpsys run` of the wheel installed alone in bench/.wheel-venv, on the app uvicorn runs (cwd bench/servers)."""
 
@@ -359,8 +392,39 @@ SERVER_DEFS: dict[str, ServerDef] = {
         ServerDef("granian-asgi", False, _granian("asgi", "bench_asgi:app"), describe="granian ASGI"),
         ServerDef("uvicorn", False, _uvicorn, describe="uvicorn --loop uvloop --http httptools"),
         ServerDef("hypercorn", False, _hypercorn, describe="hypercorn -k uvloop"),
+        ServerDef(
+            "httpsys-aio-daemon",
+            True,
+            _daemon_pair(),
+            describe="httpsys-aio through `httpsys daemon` (HTTPSYS_DAEMON_SOCKET): daemon and app both on CPU 0",
+        ),
+        ServerDef(
+            "httpsys-aio-daemon-split",
+            True,
+            _daemon_pair("--daemon-cpu", str(SERVER_CPU), "--app-cpu", str(CLIENT_CPU)),
+            describe="httpsys-aio through `httpsys daemon`: the daemon on CPU 0, the app on the other core "
+            f"(CPU {CLIENT_CPU}, shared with the load generator)",
+            cpus=f"{SERVER_CPU},{CLIENT_CPU}",
+        ),
+        ServerDef(
+            "httpsys-run-workers",
+            True,
+            _run_workers(2),
+            describe="`httpsys run bench_asgi:app --workers 2 --host H --port P --no-access-log` (bench/.wheel-venv) "
+            f"on CPUs {SERVER_CPU},{CLIENT_CPU}",
+            pythonpath=False,
+            cpus=f"{SERVER_CPU},{CLIENT_CPU}",
+        ),
+        ServerDef(
+            "uvicorn-workers",
+            False,
+            lambda w, port: _uvicorn(w, port, workers=2),
+            describe=f"uvicorn --workers 2 --loop uvloop --http httptools on CPUs {SERVER_CPU},{CLIENT_CPU}",
+            cpus=f"{SERVER_CPU},{CLIENT_CPU}",
+        ),
     ]
 }
+DAEMON_VARIANTS = ("httpsys-aio-daemon", "httpsys-aio-daemon-split")
 HTTPSYS_VARIANTS = [n for n, s in SERVER_DEFS.items() if s.httpsys]
 
 
@@ -405,7 +469,21 @@ SCENARIOS: dict[str, Scenario] = {
                 "granian-asgi",
                 "uvicorn",
                 "hypercorn",
+                *DAEMON_VARIANTS,
             ),
+        ),
+        Scenario(
+            "hello-c1",
+            'GET / "Hello, world!", one keep-alive connection, wrk -t1 -c1: the idle latency (p50)',
+            "wrk",
+            ("httpsys-aio", *DAEMON_VARIANTS),
+            conns=1,
+        ),
+        Scenario(
+            "workers",
+            f"GET / hello world, keep-alive, wrk -t1 -c50; two worker processes on CPUs {SERVER_CPU},{CLIENT_CPU}",
+            "wrk",
+            ("httpsys-run-workers", "uvicorn-workers"),
         ),
         Scenario(
             "close",
@@ -453,7 +531,7 @@ SCENARIOS: dict[str, Scenario] = {
             "file4m",
             "10 MiB file, bench/clients/file_client.py: 4 connections, one process each, 4 MiB buffer",
             "file4m",
-            FILE_SERVERS,
+            (*FILE_SERVERS, "httpsys-aio-daemon"),
             path="/big.bin",
             conns=4,
             unit="mibps",
@@ -463,7 +541,7 @@ SCENARIOS: dict[str, Scenario] = {
             "idle",
             "idle keep-alive connections (one request each, then held): server RSS growth per connection",
             "idle",
-            (*ASGI_FAMILY, "nginx", "raw-uvloop", "granian-rsgi", "uvicorn", "hypercorn"),
+            (*ASGI_FAMILY, "nginx", "raw-uvloop", "granian-rsgi", "uvicorn", "hypercorn", "httpsys-aio-daemon"),
             paths={"httpsys-serve": "/hello.txt"},
             unit="bytes_per_conn",
         ),
@@ -495,6 +573,7 @@ class Profile:
     scenarios: tuple[str, ...]
     idle_rounds: int = 1
     exclude: tuple[str, ...] = ()  # servers left out of this profile
+    servers: tuple[str, ...] = ()  # when given, only these servers run
     settle_s: float = 1.0
 
 
@@ -509,6 +588,16 @@ PROFILES = {
         scenarios=("hello", "file4m", "cache", "idle"),
         exclude=("hypercorn",),
         settle_s=0.5,
+    ),
+    # issue 14 item 9: the daemon against the embedded asyncio face, and `run --workers 2` against uvicorn's
+    "daemon": Profile(
+        "daemon",
+        rounds=3,
+        duration=2,
+        warmup=1,
+        idle_conns=10_000,
+        scenarios=("hello", "hello-c1", "file4m", "idle", "workers"),
+        servers=("httpsys-aio", *DAEMON_VARIANTS, "httpsys-run-workers", "uvicorn-workers"),
     ),
 }
 
@@ -613,7 +702,7 @@ class Running:
             return
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                ["taskset", "-c", str(SERVER_CPU), *self.argv],
+                ["taskset", "-c", self.sdef.cpus or str(SERVER_CPU), *self.argv],
                 cwd=SERVERS_DIR,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -1080,7 +1169,88 @@ TARGETS = [
         [("nginx", 1.0)],
     ),
 ]
+TARGETS += [  # issue 14 item 9: the shared daemon (profile `daemon`; `make bench-daemon`)
+    (
+        f"through the daemon, daemon and app on one core: hello c=50 ≥ 0.5{X} the embedded asyncio face",
+        "hello",
+        ("httpsys-aio-daemon",),
+        [("httpsys-aio", 0.5)],
+    ),
+    (
+        f"through the daemon, the app on the other core: hello c=50 ≥ 0.8{X} the embedded asyncio face",
+        "hello",
+        ("httpsys-aio-daemon-split",),
+        [("httpsys-aio", 0.8)],
+    ),
+    (
+        f"through the daemon, 10 MiB file as an fd chunk (4 MiB-buffer clients) ≥ 0.95{X} embedded MiB/s",
+        "file4m",
+        ("httpsys-aio-daemon",),
+        [("httpsys-aio", 0.95)],
+    ),
+    (
+        f"`httpsys run --workers 2` ASGI ≥ 1.2{X} `uvicorn --workers 2` on the same two cores req/s",
+        "workers",
+        ("httpsys-run-workers",),
+        [("uvicorn-workers", 1.2)],
+    ),
+]
 IDLE_TARGET_BYTES = 10 * 1024
+DAEMON_ADDED_CPU_US = 12.0  # per request, both processes, hello c=50
+DAEMON_ADDED_P50_US = 100.0  # hello at c=1
+DAEMON_ADDED_IDLE_BYTES = 1024  # per idle client connection
+
+
+def cpu_us_per_request(rows: list[dict[str, Any]]) -> float:
+    """Median over rounds of the server's CPU (its whole process tree, /proc/PID/stat) per request, in µs."""
+    vals = [1e6 * r["server_cpu_s"] / r["requests"] for r in rows if r.get("requests")]
+    return statistics.median(vals) if vals else float("nan")
+
+
+def daemon_targets(out: Outcome, ran: set[str]) -> list[tuple[str, str, str]]:
+    """The daemon's targets that are differences, not ratios: added CPU per request, added p50 at c=1, added
+    RSS per idle connection, each of a daemon variant over the embedded asyncio face in the same run."""
+    checks = [
+        (
+            f"through the daemon, added CPU per request (daemon + app, /proc) ≤ {DAEMON_ADDED_CPU_US:.0f} µs",
+            "hello",
+            cpu_us_per_request,
+            DAEMON_ADDED_CPU_US,
+            lambda v: f"{v:+.1f} µs",
+        ),
+        (
+            f"through the daemon, idle latency p50 overhead at c=1 ≤ {DAEMON_ADDED_P50_US:.0f} µs",
+            "hello-c1",
+            lambda rows: med(rows, "p50_us"),
+            DAEMON_ADDED_P50_US,
+            lambda v: f"{v:+.0f} µs",
+        ),
+        (
+            f"daemon RSS per idle client connection ≤ the embedded figure + {DAEMON_ADDED_IDLE_BYTES // 1024} KiB",
+            "idle",
+            lambda rows: med(rows, "bytes_per_conn"),
+            float(DAEMON_ADDED_IDLE_BYTES),
+            lambda v: f"{v / 1024:+.2f} KiB",
+        ),
+    ]
+    rows: list[tuple[str, str, str]] = []
+    for title, sc, measure, bound, show in checks:
+        if sc not in ran:
+            rows.append((title, "—", "not measured (scenario not in this profile)"))
+            continue
+        base = out.rows.get(sc, {}).get("httpsys-aio")
+        mine = {v: r for v in DAEMON_VARIANTS if (r := out.rows.get(sc, {}).get(v))}
+        if not base or not mine:
+            missing = "httpsys-aio" if not base else "/".join(DAEMON_VARIANTS)
+            reason = out.skipped.get(sc, {}).get(missing, "not measured")
+            rows.append((title, "—", f"n/a: {missing}: {reason}"))
+            continue
+        reference = measure(base)
+        added = {v: measure(r) - reference for v, r in mine.items()}
+        text = "; ".join(f"{v}: {show(a)}" for v, a in added.items())
+        ok = all(a == a and a <= bound for a in added.values())
+        rows.append((title, text, "**met**" if ok else "**not met**"))
+    return rows
 
 
 def targets(out: Outcome, ran: set[str]) -> list[tuple[str, str, str]]:
@@ -1109,7 +1279,8 @@ def targets(out: Outcome, ran: set[str]) -> list[tuple[str, str, str]]:
                 met = False
                 continue
             ratio = mine / theirs
-            parts.append(f"{ratio:.2f}{X} {peer} (need {need:.1f}{X})")
+            shown_need = f"{need:.1f}" if round(need, 1) == need else f"{need:.2f}"
+            parts.append(f"{ratio:.2f}{X} {peer} (need {shown_need}{X})")
             met = met and ratio >= need
         shown = "; ".join(parts)
         rows.append(
@@ -1130,7 +1301,7 @@ def targets(out: Outcome, ran: set[str]) -> list[tuple[str, str, str]]:
             text = "; ".join(f"{v}: {b / 1024:.2f} KiB" for v, b in per_conn.items())
             ok = all(b < IDLE_TARGET_BYTES for b in per_conn.values())
             rows.append((title, text, "**met**" if ok else "**not met**"))
-    return rows
+    return rows + daemon_targets(out, ran)
 
 
 def report(out: Outcome, info: dict[str, str], prof: Profile, scenarios: list[Scenario]) -> str:
@@ -1284,7 +1455,7 @@ def main() -> int:
         idle_conns=args.idle_conns or base.idle_conns,
         scenarios=only,
     )
-    wanted = set(x for x in args.servers.split(",") if x) or set(SERVER_DEFS) - set(prof.exclude)
+    wanted = set(x for x in args.servers.split(",") if x) or set(prof.servers or SERVER_DEFS) - set(prof.exclude)
     missing = preflight()
     if missing:
         print(

@@ -6,7 +6,6 @@ runs unchanged against another transport (``HTTPSYS_CONFORMANCE_TRANSPORT``, see
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,24 +13,7 @@ import pytest
 
 from httpsys.win32 import HTTPAPI_VERSION_2, NO_ERROR, HttpInitialize, HttpTerminate
 
-from .daemon_process import DaemonProcess
-from .harness import ALL_INIT, DAEMON_MODE, RawClient, Server, configure_transport, make_server
-
-
-@pytest.fixture(scope="session", autouse=True)
-def daemon_mode() -> Iterator[None]:
-    """HTTPSYS_TEST_MODE=daemon: one real `httpsys daemon` for the session, HTTPSYS_DAEMON_SOCKET exported, so
-    every test below goes through the remote transport (ARCHITECTURE §8.2)."""
-    if not DAEMON_MODE:
-        yield
-        return
-    daemon = DaemonProcess()
-    os.environ["HTTPSYS_DAEMON_SOCKET"] = daemon.path
-    try:
-        yield
-    finally:
-        os.environ.pop("HTTPSYS_DAEMON_SOCKET", None)
-        daemon.stop()
+from .harness import ALL_INIT, RawClient, Server, configure_transport, make_server
 
 
 @pytest.fixture

@@ -204,7 +204,6 @@ from httpsys.win32 import *
 from httpsys.win32 import api as win32_api
 
 from .harness import (
-    EMBEDDED,
     RawClient,
     Server,
     create_queue,
@@ -400,7 +399,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
     return predicate()
 
 
-embedded_only = pytest.mark.skipif(not EMBEDDED, reason="looks at the in-process driver")
+embedded_only = pytest.mark.embedded_only("inside")  # tests/conftest.py
 
 
 # ----- Description -----------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import pytest
 
 from httpsys.win32 import *
 
-from .harness import EMBEDDED, RawClient, Server, make_response, memory_chunk, read_body, receive, wait
+from .harness import RawClient, Server, make_response, memory_chunk, read_body, receive, wait
 from .strict_client import Reply, StrictClient
 
 MORE = HTTP_SEND_RESPONSE_FLAG_MORE_DATA
@@ -410,7 +410,7 @@ def test_file_handle_may_be_a_descriptor_or_a_file_object(server: Server, strict
     assert c.reply().body == b"file contents"
 
 
-@pytest.mark.skipif(not EMBEDDED, reason="counts os.sendfile calls of the in-process driver")
+@pytest.mark.embedded_only("inside")  # counts os.sendfile calls of the in-process driver
 def test_file_chunks_go_out_through_sendfile(server: Server, strict, monkeypatch) -> None:
     through_sendfile = [0]
     real = os.sendfile

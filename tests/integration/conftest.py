@@ -1,12 +1,19 @@
-"""Integration fixtures: a real driver on loopback, driven through the transport, and raw-socket clients."""
+"""Integration fixtures: a real driver on loopback, driven through the transport, and raw-socket clients.
+
+In HTTPSYS_TEST_MODE=daemon (tests/conftest.py) the transport is a RemoteTransport to the session's daemon; a test
+that asks for its own DriverSettings skips there (the daemon's settings apply, docs/daemon.md).
+"""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pytest
 from ports import free_port
@@ -16,8 +23,72 @@ from httpsys._core.response import ResponseSpec
 from httpsys._core.settings import DriverSettings
 from httpsys._core.status import Win32Error
 from httpsys._transport.embedded import EmbeddedTransport
+from httpsys._transport.interface import DriverTransport
+from httpsys._transport.remote import RemoteTransport
 
 OK = int(Win32Error.NO_ERROR)
+DAEMON_MODE = os.environ.get("HTTPSYS_TEST_MODE") == "daemon"
+
+
+def new_transport(settings: DriverSettings | None = None) -> DriverTransport:
+    """An embedded driver with `settings`, or in daemon mode a connection to the session's daemon (a test with
+    its own settings skips there: the daemon's settings apply)."""
+    if not DAEMON_MODE:
+        return EmbeddedTransport(settings=settings)
+    if settings is not None and settings != DriverSettings():
+        pytest.skip(
+            "daemon mode: driver settings are the daemon's, not the test's DriverSettings "
+            "(docs/daemon.md: What differs from embedded mode, driver settings)"
+        )
+    return DaemonClient(os.environ["HTTPSYS_DAEMON_SOCKET"])
+
+
+# statistics() entries that are levels (what is there now), not counts since the driver started
+GAUGES = frozenset(
+    {"connections", "requests_in_flight", "listeners", "queued", "cache_entries", "cache_bytes"}
+    | {"cache_remembered", "log_backlog"}
+)
+
+
+def counted_since(baseline: dict[str, int], now: dict[str, int]) -> dict[str, int]:
+    """statistics() `now` less the counts of `baseline` (levels as they are)."""
+    return {k: v if k in GAUGES else v - baseline.get(k, 0) for k, v in now.items()}
+
+
+class DaemonClient(RemoteTransport):
+    """A connection to the session's daemon whose statistics() counts from when it connected: the daemon's
+    counters are shared by every test of the session (docs/daemon.md), and each test asserts what its own
+    requests counted. Levels (GAUGES) are the daemon's as they are."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self._baseline = super().statistics()
+
+    def statistics(self) -> dict[str, int]:
+        return counted_since(self._baseline, super().statistics())
+
+
+def httperr_events(server: Server, at_least: int = 0, timeout: float = 3.0) -> list[tuple[str, int]]:
+    """(reason, status) of each HTTPERR event on the server's port, oldest first: the embedded driver's in-memory
+    log, or in daemon mode the lines the daemon wrote to its HTTPERR files (written by its log thread, so this
+    waits up to `timeout` for `at_least` of them; with 0 it reads what is written now, so a line still on its way
+    is not seen — timing tests cannot afford a settling wait). Status 0 where the line has none."""
+    if not DAEMON_MODE:
+        return [(r[1], r[5]) for r in server.transport.driver.error_log]
+    directory = Path(os.environ["HTTPSYS_TEST_DAEMON_ERROR_LOG_DIR"])
+    deadline = time.monotonic() + timeout
+    while True:
+        events: list[tuple[str, int]] = []
+        for path in sorted(directory.glob("httperr*.log")):
+            for line in path.read_text(errors="replace").splitlines():
+                fields = line.split(" ")
+                # date time c-ip c-port s-ip s-port cs-version cs-method cs-uri sc-status s-siteid s-reason ...
+                if line.startswith("#") or len(fields) < 13 or fields[5] != str(server.port):
+                    continue
+                events.append((fields[11], int(fields[9]) if fields[9].isdigit() else 0))
+        if len(events) >= at_least or time.monotonic() > deadline:
+            return events
+        time.sleep(0.02)
 
 
 class Waiter:
@@ -38,7 +109,7 @@ class Waiter:
 
 @dataclass
 class Server:
-    transport: EmbeddedTransport
+    transport: EmbeddedTransport  # a RemoteTransport in daemon mode (same interface)
     port: int
     session: int
     group: int
@@ -119,7 +190,7 @@ class Server:
 
 
 def make_server(settings: DriverSettings | None = None, path: str = "/") -> tuple[EmbeddedTransport, Server]:
-    transport = EmbeddedTransport(settings=settings)
+    transport: Any = new_transport(settings)
     port = free_port()
     code, session = transport.create_server_session((2, 0))
     assert code == OK

@@ -106,6 +106,7 @@ def test_repeated_request_is_answered_by_the_fast_path(server: Server) -> None:
     assert len(server.seen) == 1
 
 
+@pytest.mark.embedded_only("inside")
 def test_fast_answer_is_byte_identical_to_the_normal_answer(server: Server) -> None:
     prime(server)
     set_wall_clock(server, 1795568400.5)
@@ -116,6 +117,7 @@ def test_fast_answer_is_byte_identical_to_the_normal_answer(server: Server) -> N
     assert fast == normal  # the same second: the same bytes, Date included
 
 
+@pytest.mark.embedded_only("inside")
 def test_fast_answer_carries_a_fresh_date(server: Server) -> None:
     prime(server)
     set_wall_clock(server, 1795568400.5)
@@ -230,6 +232,7 @@ def test_flush_sends_the_next_identical_request_to_the_application(server: Serve
     assert counts(server)[0] == 0
 
 
+@pytest.mark.embedded_only("inside")
 def test_ttl_expiry_sends_the_next_identical_request_to_the_application(server: Server) -> None:
     prime(server, policy=2, seconds=5)
     client = warmed(server)
@@ -308,6 +311,7 @@ def test_closed_queue_resets_the_next_identical_request(server: Server) -> None:
     assert counts(server)[0] == 0
 
 
+@pytest.mark.embedded_only("inside")
 def test_logging_turned_on_logs_every_cached_answer(server: Server, tmp_path: Path) -> None:
     transport = server.transport
     prime(server)

@@ -19,6 +19,9 @@ from httpsys._core.response import RESPONSE_HEADER_IDS, ResponseSpec
 from httpsys._core.response_cache import ResponseCache
 from httpsys._core.status import Win32Error
 
+# daemon mode: it installs its own ResponseCache into the in-process driver (tests/conftest.py)
+pytestmark = pytest.mark.embedded_only("inside")
+
 OK = int(Win32Error.NO_ERROR)
 CT = RESPONSE_HEADER_IDS[b"content-type"]
 BODY = b"Hello, World!"

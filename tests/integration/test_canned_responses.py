@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from conftest import RawClient, Server
+from conftest import RawClient, Server, httperr_events
 
 from httpsys._core.settings import DriverSettings
 
@@ -128,8 +128,9 @@ def assert_unseen_and_logged(server: Server, status: int, reason: str, count: in
     assert stats.get(f"canned_{status}", 0) == count
     assert stats["requests_in_flight"] == 0
     assert stats["queued"] == 0
-    assert [r[1] for r in server.transport.driver.error_log] == [reason] * count
-    assert [r[5] for r in server.transport.driver.error_log] == [status] * count
+    events = httperr_events(server, count)
+    assert [e[0] for e in events] == [reason] * count
+    assert [e[1] for e in events] == [status] * count
 
 
 GENERIC_400 = {
@@ -322,7 +323,7 @@ def test_full_queue_with_limited_verbosity_gets_503(server: Server) -> None:
     stats = server.transport.statistics()
     assert stats["canned_503"] == 1
     assert stats["queued"] == 1
-    assert [r[1] for r in server.transport.driver.error_log] == ["QueueFull"]
+    assert [e[0] for e in httperr_events(server, 1)] == ["QueueFull"]
     # the waiting request is still delivered
     request = server.receive()
     assert request.raw_url == b"/wait"
@@ -340,7 +341,7 @@ def test_full_queue_with_basic_verbosity_resets_the_connection(server: Server) -
     stats = server.transport.statistics()
     assert stats.get("canned_503", 0) == 0
     assert stats["QueueFull"] == 1
-    assert [r[1] for r in server.transport.driver.error_log] == ["QueueFull"]
+    assert [e[0] for e in httperr_events(server, 1)] == ["QueueFull"]
     client.close()
     waiting.close()
 
@@ -351,7 +352,7 @@ def test_request_for_an_unbound_group_resets_with_basic_verbosity(server: Server
     client.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
     assert client.closed_by_peer(2.0) == "reset"
     assert server.transport.statistics()["requests_in_flight"] == 0
-    assert len(server.transport.driver.error_log) == 1
+    assert len(httperr_events(server, 1)) == 1
     client.close()
 
 
@@ -387,7 +388,7 @@ def test_each_canned_response_is_counted_and_logged(server: Server) -> None:
     stats = server.transport.statistics()
     assert stats["canned_400"] == 2
     assert stats["canned_411"] == 1
-    assert [r[1] for r in server.transport.driver.error_log] == ["Verb", "BadRequest", "LengthRequired"]
+    assert [e[0] for e in httperr_events(server, 3)] == ["Verb", "BadRequest", "LengthRequired"]
     assert stats["Verb"] == stats["BadRequest"] == stats["LengthRequired"] == 1
 
 

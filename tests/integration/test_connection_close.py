@@ -11,7 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import pytest
 from conftest import RawClient, Server
+
+# daemon mode: it counts the in-process driver's connection objects (tests/conftest.py)
+pytestmark = pytest.mark.embedded_only("inside")
 
 DISCONNECT = 0x1  # HTTP_SEND_RESPONSE_FLAG_DISCONNECT
 

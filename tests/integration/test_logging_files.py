@@ -27,6 +27,9 @@ from httpsys._core.timers import TimerKind
 from httpsys._engine.logs import LogManager
 from httpsys._transport.embedded import EmbeddedTransport
 
+# daemon mode: it installs a LogManager into the in-process driver or tests one alone (tests/conftest.py)
+pytestmark = pytest.mark.embedded_only("inside")
+
 OK = int(Win32Error.NO_ERROR)
 PROP_LOGGING = 1
 ALL_W3C = sum(bit for bit, _ in lf.W3C_FIELD_ORDER)

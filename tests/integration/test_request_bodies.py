@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
+import pytest
 from conftest import RawClient, Server, Waiter
 
 from httpsys._core.settings import DriverSettings
@@ -269,6 +270,7 @@ def test_unread_chunked_body_is_drained_for_the_next_request(server: Server) -> 
     client.close()
 
 
+@pytest.mark.embedded_only("inside")
 def test_large_body_arrives_byte_exact_with_bounded_buffering(make: Callable[..., Server]) -> None:
     settings = DriverSettings()
     server = make(settings)

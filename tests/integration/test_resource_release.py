@@ -6,9 +6,13 @@ import gc
 import socket
 import time
 
+import pytest
 from conftest import Server
 
 from httpsys._engine.http11 import Http11Connection
+
+# daemon mode: it looks for the in-process driver's connection objects (tests/conftest.py)
+pytestmark = pytest.mark.embedded_only("inside")
 
 
 def _live_connections() -> int:

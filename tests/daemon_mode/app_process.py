@@ -23,13 +23,14 @@ TESTS_DIR = str(Path(__file__).resolve().parents[1])
 
 
 def _serve() -> None:  # pragma: no cover - runs in the child process
-    from conformance.harness import make_response, memory_chunk, receive
+    from conformance.harness import bind, create_group, create_session, make_response, memory_chunk, receive
     from httpsys.win32 import (
         HTTP_CACHE_POLICY,
         HTTP_INITIALIZE_SERVER,
         HTTPAPI_VERSION_2,
         NO_ERROR,
         HttpAddFragmentToCache,
+        HttpAddUrlToUrlGroup,
         HttpCachePolicyUserInvalidates,
         HttpCreateRequestQueue,
         HttpInitialize,
@@ -69,6 +70,12 @@ def _serve() -> None:  # pragma: no cover - runs in the child process
             name, data = args
             policy = HTTP_CACHE_POLICY(HttpCachePolicyUserInvalidates, 0)
             answer(HttpAddFragmentToCache(state["queue"], name, memory_chunk(data.encode()), policy, None))
+        elif command == "site":  # a session and a group of this process on `url`, bound to its queue handle
+            (url,) = args
+            session = create_session()
+            group = create_group(session)
+            code = bind(group, state["queue"])
+            answer(code if code != NO_ERROR else HttpAddUrlToUrlGroup(group, url, 0, 0))
         elif command == "wait_demand":
             answer(HttpWaitForDemandStart(state["queue"], None))
         else:

@@ -107,6 +107,7 @@ class _Client:
         self.owned: dict[int, str] = {}  # handle id -> kind, in creation order
         self.group_session: dict[int, int] = {}  # group id -> its session id (closing a session closes them)
         self.pending: dict[int, int] = {}  # op of pending I/O -> its handle id
+        self.hello_timer: asyncio.TimerHandle | None = None  # closes a connection that says no HELLO in time
 
     # ----- input -----------------------------------------------------------------------------------------------
     def on_readable(self) -> None:
@@ -170,6 +171,11 @@ class _Client:
             return
         self.encoder.limits = hello.limits
         self.greeted = True
+        if (
+            self.hello_timer is not None
+        ):  # the timer would keep this client (and its buffers) alive for seconds
+            self.hello_timer.cancel()
+            self.hello_timer = None
         log.info("client %d connected (%r, says pid %d)", self.client_id, self.peer, hello.pid)
         peer = self.peer
         self.send(
@@ -239,6 +245,9 @@ class _Client:
             return
         self.gone = True
         self.server.clients.pop(self.client_id, None)
+        if self.hello_timer is not None:
+            self.hello_timer.cancel()
+            self.hello_timer = None
         with contextlib.suppress(Exception):
             self.loop.remove_reader(self.fd)
             if self.writing:
@@ -649,7 +658,7 @@ class DaemonServer:
             client = _Client(self, sock, next(self._ids), peer)
             self.clients[client.client_id] = client
             self.loop.add_reader(client.fd, client.on_readable)
-            self.loop.call_later(self.hello_timeout, self._require_hello, client)
+            client.hello_timer = self.loop.call_later(self.hello_timeout, self._require_hello, client)
 
     def _require_hello(self, client: _Client) -> None:
         if not client.greeted and not client.gone:

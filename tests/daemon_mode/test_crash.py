@@ -254,8 +254,8 @@ def settle(pid: int, fds: int, timeout: float = 10.0) -> int:
 
 def settle_rss(pid: int, bound: int, timeout: float = 15.0) -> int:
     """The daemon's RSS once it is at most `bound` (or the time is up). Right after the kills it may stand up to
-    ~10 MiB higher: the dead workers' connections and requests are freed by the cyclic garbage collector, which
-    the continuing load runs within seconds (without load it may wait for the next allocations)."""
+    ~10 MiB higher until further traffic (the load keeps running) lets the collector and allocator catch up
+    (decision 0018 §2.3)."""
     deadline = time.monotonic() + timeout
     while (now := rss(pid)) > bound and time.monotonic() < deadline:
         time.sleep(0.1)

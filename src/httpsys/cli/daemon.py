@@ -1,9 +1,10 @@
 """`httpsys daemon`: the shared driver in its own process, serving other processes over a Unix socket.
 
-Responsibility: the command's options (`--socket`, `--config-dir`, `--error-log-dir`, `--shutdown-timeout`), the
-daemon's lifetime — bind the socket (ready when it accepts), tell systemd (`sd_notify` READY=1 when
-NOTIFY_SOCKET is set), log to stderr, on SIGTERM/SIGINT stop accepting, let in-flight responses finish within
-the bound and exit 0. It must not serve HTTP or handle clients itself: `httpsys._daemon.server` does.
+Responsibility: the command's options (`--socket`, `--config-dir`, `--error-log-dir`, `--shutdown-timeout`,
+the per-client quotas), the daemon's lifetime — bind the socket (ready when it accepts), tell systemd
+(`sd_notify` READY=1 when NOTIFY_SOCKET is set), log to stderr, on SIGTERM/SIGINT stop accepting, let
+in-flight responses finish within the bound and exit 0. It must not serve HTTP or handle clients itself:
+`httpsys._daemon.server` does.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ import os
 import signal
 import socket
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from httpsys._core.settings import DriverSettings
 from httpsys.cli.diagnostics import CommandError
+
+if TYPE_CHECKING:
+    from httpsys._daemon.quotas import ClientQuotas
 
 __all__ = ["add_daemon_parser", "default_config_dir", "run_daemon", "sd_notify"]
 
@@ -72,6 +76,46 @@ def add_daemon_parser(commands: Any) -> None:
         default=10.0,
         help="on SIGTERM, how long in-flight responses may take before the daemon exits (default 10)",
     )
+    _add_quota_options(parser)
+
+
+def _add_quota_options(parser: Any) -> None:
+    """Per-client quotas (decision 0018 §3; docs/daemon.md "Quotas")."""
+    from httpsys._daemon.quotas import DEFAULT_QUOTAS as Q
+
+    quotas = parser.add_argument_group("per-client quotas (a client is one connected process)")
+    quotas.add_argument(
+        "--client-max-handles",
+        metavar="N",
+        type=int,
+        default=Q.max_handles,
+        help=f"sessions, URL groups and queue handles one client may own (default {Q.max_handles}); "
+        "beyond: ERROR_NOT_ENOUGH_QUOTA (1816)",
+    )
+    quotas.add_argument(
+        "--client-max-operations",
+        metavar="N",
+        type=int,
+        default=Q.max_operations,
+        help=f"I/O calls one client may have outstanding (default {Q.max_operations}); "
+        "beyond: ERROR_NOT_ENOUGH_QUOTA (1816)",
+    )
+    quotas.add_argument(
+        "--client-max-unsent",
+        metavar="BYTES",
+        type=int,
+        default=Q.max_unsent,
+        help=f"completions queued for a client that does not read its socket (default {Q.max_unsent}); "
+        "beyond: it is not read and gets no new requests until half is read",
+    )
+    quotas.add_argument(
+        "--client-stall-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=Q.stall_timeout,
+        help=f"how long a client may stay over --client-max-unsent before it is disconnected "
+        f"(default {Q.stall_timeout:g})",
+    )
 
 
 def sd_notify(state: str) -> bool:
@@ -90,6 +134,20 @@ def sd_notify(state: str) -> bool:
     return True
 
 
+def _quotas(args: argparse.Namespace) -> ClientQuotas:
+    from httpsys._daemon.quotas import ClientQuotas
+
+    try:
+        return ClientQuotas(
+            max_handles=args.client_max_handles,
+            max_operations=args.client_max_operations,
+            max_unsent=args.client_max_unsent,
+            stall_timeout=args.client_stall_timeout,
+        )
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
 def run_daemon(args: argparse.Namespace) -> int:
     """Run `httpsys daemon` with parsed `args` until SIGTERM/SIGINT; the exit status."""
     from httpsys._daemon.server import DaemonServer, default_socket_path
@@ -101,10 +159,11 @@ def run_daemon(args: argparse.Namespace) -> int:
     if args.shutdown_timeout < 0:
         raise CommandError("--shutdown-timeout must be 0 or more seconds")
     settings = DriverSettings(error_log_dir=args.error_log_dir)
+    quotas = _quotas(args)
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        server = DaemonServer(path, loop, settings)
+        server = DaemonServer(path, loop, settings, quotas)
         failure: list[str] = []
         stop = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):

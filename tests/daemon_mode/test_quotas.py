@@ -95,13 +95,18 @@ def test_handles_and_outstanding_operations_are_bounded_per_client(transports: l
         assert daemon.stop() == 0
 
 
-def flood(sock: socket.socket, calls: int = 200_000) -> tuple[int, int]:
-    """Write STATISTICS calls without ever reading the answers, until the daemon stops taking them (its socket
-    buffer stays full for a second) or `calls` are out; the bytes written, and the bytes of all the calls."""
+def flood_bytes(calls: int) -> bytes:
+    """`calls` STATISTICS calls, ops 1000 and up, as the bytes a client writes (every frame the same size)."""
     encoder = Encoder(Side.CLIENT)
     for op in range(1000, 1000 + calls):
         encoder.write(M.Statistics(op=op))
-    data = b"".join(bytes(b) for batch in encoder.take() for b in batch.buffers)
+    return b"".join(bytes(b) for batch in encoder.take() for b in batch.buffers)
+
+
+def flood(sock: socket.socket, calls: int = 200_000) -> tuple[int, int]:
+    """Write STATISTICS calls without ever reading the answers, until the daemon stops taking them (its socket
+    buffer stays full for a second) or `calls` are out; the bytes written, and the bytes of all the calls."""
+    data = flood_bytes(calls)
     sock.setblocking(False)
     view = memoryview(data)
     written = 0
@@ -267,3 +272,91 @@ def test_a_client_dying_mid_frame_under_a_flood_of_calls_loses_only_its_connecti
             transport.close()
         transports.clear()
         assert daemon.stop() == 0
+
+
+def test_a_throttled_client_that_reads_again_gets_its_receives_back() -> None:
+    """The only receiver of a queue stops reading and is throttled: a request that arrives meanwhile waits on the
+    queue (its receives were taken back). Once the client has read its backlog, the daemon reads its calls
+    again, posts its receives again and the waiting request is delivered to it; it answers as usual."""
+    with tempfile.TemporaryDirectory() as directory:
+        daemon = DaemonProcess(directory, "--client-max-unsent", str(1 << 20), "--client-stall-timeout", "30")
+        owner = RemoteTransport(daemon.path)
+        client: _Channel | None = None
+        try:
+            name = f"release-{os.getpid()}-{time.monotonic_ns()}"
+            port = free_port()
+            code, queue = owner.create_request_queue(name, 0, False)
+            assert code == NO_ERROR
+            site(owner, queue, port)
+            client = _Channel(daemon.path)
+            opened = client.call(M.CreateRequestQueue(name=name, flags=OPEN_EXISTING, v1=False))
+            assert isinstance(opened, M.HandleDone) and opened.code == NO_ERROR
+            receive_op = client.send(
+                M.ReceiveRequest(
+                    handle_id=opened.object_id, request_id=0, flags=0, buffer_length=None, v2=True
+                )
+            )
+            client.call(M.QuerySessionProperty(session_id=0, prop=0))  # parked
+            calls = 100_000
+            written, total = flood(client.sock, calls=calls)
+            assert wait_for(lambda: "is not reading its socket" in daemon.stderr())
+            result: list[bytes] = []
+            caller = threading.Thread(target=lambda: result.append(get(port, "/waited", timeout=30)))
+            caller.start()
+            time.sleep(0.5)
+            assert not result  # nobody receives it while its only receiver is throttled
+            # read again: answers to the calls the daemon took, and the request once its receive is posted again
+            client.sock.setblocking(True)
+            client.sock.settimeout(20)
+            delivered: M.RequestDone | None = None
+            answered = 0
+            while delivered is None:
+                message = client.next()
+                if message.op == receive_op:
+                    assert isinstance(message, M.RequestDone)
+                    delivered = message
+                else:
+                    assert isinstance(message, M.StatsDone)
+                    answered += 1
+            assert delivered.code == NO_ERROR and delivered.snapshot is not None
+            assert delivered.snapshot.raw_url == b"/waited"
+            assert answered > 1000  # it had been throttled with answers queued
+            # keep reading (the rest of the flood is answered too) while finishing the cut call and answering
+            arrived: dict[int, M.Message] = {}
+
+            def reader() -> None:
+                with contextlib.suppress(OSError, RuntimeError):
+                    while True:
+                        message = client.next()
+                        arrived[message.op] = message
+
+            draining = threading.Thread(target=reader, daemon=True)
+            draining.start()
+            frame = total // calls
+            rest = flood_bytes(calls)[written : written + (-written % frame)]
+            client.sock.sendall(rest)  # the rest of the call the flood had cut in two
+            from httpsys._core.records import MemoryChunk, ResponseSpec
+
+            response_op = client.send(
+                M.SendResponse(
+                    handle_id=opened.object_id,
+                    request_id=delivered.snapshot.request_id,
+                    flags=0,
+                    spec=ResponseSpec(200, b"OK", {}, []),
+                    chunks=[MemoryChunk(b"answered after reading again")],
+                    cache_policy=None,
+                    log_data=None,
+                )
+            )
+            assert wait_for(lambda: response_op in arrived, timeout=20)
+            sent = arrived[response_op]
+            assert isinstance(sent, M.SentDone) and sent.code == NO_ERROR
+            caller.join(20)
+            assert result and result[0].endswith(b"answered after reading again")
+            assert "not reading its socket for" not in daemon.stderr()  # released, never disconnected
+            assert "Traceback" not in daemon.stderr()
+        finally:
+            if client is not None:
+                client.sock.close()
+            owner.close()
+            assert daemon.stop() == 0

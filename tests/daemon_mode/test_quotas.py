@@ -7,6 +7,7 @@ Each test starts a daemon with small quotas (`httpsys daemon --client-...`) so t
 from __future__ import annotations
 
 import array
+import asyncio
 import contextlib
 import os
 import socket
@@ -14,6 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +25,7 @@ from daemon_mode.forkserver import _Channel
 from daemon_mode.test_crash import Load, open_fds, rss, settle
 from daemon_mode.test_cross_process import io, site
 from daemon_mode.test_daemon import get
+from httpsys._daemon.server import DaemonServer
 from httpsys._transport.remote import RemoteTransport
 from httpsys._wire import Encoder, Side
 from httpsys._wire import messages as M
@@ -360,3 +363,54 @@ def test_a_throttled_client_that_reads_again_gets_its_receives_back() -> None:
                 client.sock.close()
             owner.close()
             assert daemon.stop() == 0
+
+
+def test_receives_withheld_from_a_throttled_client_are_aborted_by_its_cancel_and_close(
+    tmp_path: Path,
+) -> None:
+    """In-process daemon: a client is throttled by hand (as when its backlog passes the quota) with two receives
+    posted; the daemon holds them, not the engine. A CANCEL naming one and the close of the queue handle (calls
+    that were already read in the same pass as the throttle) complete them ERROR_OPERATION_ABORTED, as the engine
+    does for parked receives; nothing of them is left pending or posted again on release."""
+    from httpsys._daemon import server as daemon_server
+
+    path = str(tmp_path / "d.sock")
+
+    async def main() -> list[M.Message]:
+        loop = asyncio.get_running_loop()
+        server = DaemonServer(path, loop)
+        server.start()
+        try:
+            client = await loop.run_in_executor(None, _Channel, path)
+            opened = await loop.run_in_executor(
+                None, client.call, M.CreateRequestQueue(name=None, flags=0, v1=False)
+            )
+            assert isinstance(opened, M.HandleDone) and opened.code == NO_ERROR
+            handle = opened.object_id
+            ops = [
+                client.send(
+                    M.ReceiveRequest(handle_id=handle, request_id=0, flags=0, buffer_length=None, v2=True)
+                )
+                for _ in range(2)
+            ]
+            await loop.run_in_executor(None, client.call, M.QuerySessionProperty(session_id=0, prop=0))
+            (inside,) = server.clients.values()
+            inside.throttle(0)
+            assert [m.op for m in inside.withheld] == ops and not inside.receives
+            daemon_server._cancel(inside, M.Cancel(op=9001, handle_id=handle, target_op=ops[0]))
+            daemon_server._close_request_queue(inside, M.CloseRequestQueue(op=9002, handle_id=handle))
+            assert not inside.withheld and not inside.pending
+            inside.release()
+            answers = [await loop.run_in_executor(None, client.next) for _ in range(4)]
+            client.sock.close()
+            return answers
+        finally:
+            server.close()
+
+    answers = asyncio.run(asyncio.wait_for(main(), 20))
+    by_op = {m.op: m for m in answers}
+    first, second = sorted(op for op in by_op if op < 9000)
+    assert isinstance(by_op[first], M.RequestDone) and by_op[first].code == ERROR_OPERATION_ABORTED
+    assert isinstance(by_op[9001], M.CancelDone) and by_op[9001].cancelled
+    assert isinstance(by_op[second], M.RequestDone) and by_op[second].code == ERROR_OPERATION_ABORTED
+    assert isinstance(by_op[9002], M.CodeDone) and by_op[9002].code == NO_ERROR

@@ -462,10 +462,22 @@ def _create_request_queue(c: _Client, m: Any) -> None:
     c.send(M.HandleDone(op=m.op, code=code, object_id=handle))
 
 
+def _abort_withheld(c: _Client, handle: int, target: int | None = None) -> bool:
+    """Complete the receives this daemon withholds from a throttled client on `handle` (all, or op `target`)
+    with ERROR_OPERATION_ABORTED, as the engine does for its parked ones. True when there was one."""
+    doomed = [r for r in c.withheld if c.pending.get(r.op) == handle and target in (None, r.op)]
+    for receive in doomed:
+        c.withheld.remove(receive)
+        _finish(c, receive.op)
+        c.send(M.RequestDone(op=receive.op, code=_ABORTED))
+    return bool(doomed)
+
+
 def _close_request_queue(c: _Client, m: Any) -> None:
     handle = c.own(m.handle_id, _QUEUE)
     code = c.engine.close_request_queue(handle)
     if code == 0:
+        _abort_withheld(c, handle)
         c.owned.pop(handle, None)
     c.send(M.CodeDone(op=m.op, code=code))
 
@@ -481,7 +493,11 @@ def _query_queue_property(c: _Client, m: Any) -> None:
 
 
 def _shutdown_request_queue(c: _Client, m: Any) -> None:
-    c.send(M.CodeDone(op=m.op, code=c.engine.shutdown_request_queue(c.own(m.handle_id, _QUEUE))))
+    handle = c.own(m.handle_id, _QUEUE)
+    code = c.engine.shutdown_request_queue(handle)
+    if code == 0:
+        _abort_withheld(c, handle)
+    c.send(M.CodeDone(op=m.op, code=code))
 
 
 def _add_url_v1(c: _Client, m: Any) -> None:
@@ -523,11 +539,7 @@ def _cancel(c: _Client, m: Any) -> None:
         cancelled = False  # already completed (or never this handle's): nothing to cancel
     else:
         cancelled = c.engine.cancel_io(handle, target)
-        for receive in [r for r in c.withheld if c.pending.get(r.op) == handle and target in (None, r.op)]:
-            c.withheld.remove(receive)  # withheld by the daemon: the engine does not know it
-            _finish(c, receive.op)
-            c.send(M.RequestDone(op=receive.op, code=_ABORTED))
-            cancelled = True
+        cancelled = _abort_withheld(c, handle, target) or cancelled  # the engine does not know those
     c.send(M.CancelDone(op=m.op, cancelled=cancelled))
 
 

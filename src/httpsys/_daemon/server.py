@@ -110,9 +110,8 @@ class _Client:
         self.pending: dict[int, int] = {}  # op of pending I/O -> its handle id
         self.hello_timer: asyncio.TimerHandle | None = None  # closes a connection that says no HELLO in time
         self.quotas = server.quotas
-        self.receives: dict[
-            int, Any
-        ] = {}  # op -> ReceiveRequest message, for each receive posted to the engine
+        # op -> its ReceiveRequest message, for each receive posted to the engine
+        self.receives: dict[int, Any] = {}
         self.withheld: list[Any] = []  # receives taken back (or not posted) while the client is throttled
         self.throttled = False  # over quotas.max_unsent: not read, no requests delivered to it
         self.withdrawing = False  # set while this client's receives are being cancelled to be withheld
@@ -180,9 +179,7 @@ class _Client:
             return
         self.encoder.limits = hello.limits
         self.greeted = True
-        if (
-            self.hello_timer is not None
-        ):  # the timer would keep this client (and its buffers) alive for seconds
+        if self.hello_timer is not None:  # it would keep this client (and its buffers) alive for seconds
             self.hello_timer.cancel()
             self.hello_timer = None
         log.info("client %d connected (%r, says pid %d)", self.client_id, self.peer, hello.pid)

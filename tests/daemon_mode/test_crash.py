@@ -252,10 +252,9 @@ def settle(pid: int, fds: int, timeout: float = 10.0) -> int:
     return now
 
 
-def settle_rss(pid: int, bound: int, timeout: float = 15.0) -> int:
-    """The daemon's RSS once it is at most `bound` (or the time is up). Right after the kills it may stand up to
-    ~10 MiB higher until further traffic (the load keeps running) lets the collector and allocator catch up
-    (decision 0018 §2.3)."""
+def settle_rss(pid: int, bound: int, timeout: float = 5.0) -> int:
+    """The daemon's RSS once it is at most `bound` (or the time is up): the daemon runs a full garbage collection
+    COLLECT_DELAY (1 s) after a client goes, which frees what the dead workers left (decision 0018 §2.3)."""
     deadline = time.monotonic() + timeout
     while (now := rss(pid)) > bound and time.monotonic() < deadline:
         time.sleep(0.1)

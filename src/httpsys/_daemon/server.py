@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import itertools
 import logging
 import os
@@ -53,6 +54,7 @@ _ANCILLARY = socket.CMSG_SPACE(DEFAULT_LIMITS.max_fds_per_frame * 4)
 _PEERCRED = struct.Struct("3i")
 _PROP_BINDING = 7  # HttpServerBindingProperty: its value names a queue handle
 _SESSION, _GROUP, _QUEUE = "session", "group", "queue"
+COLLECT_DELAY = 1.0  # seconds after a client goes before one garbage collection (decision 0018 §2.3)
 HELLO_TIMEOUT = 5.0  # seconds a new connection has to say HELLO (decision 0016 §5), else it is closed
 _NO_HANDLE = 0  # never an engine id (the engine's ids are odd): stands for a handle the caller does not own
 
@@ -342,6 +344,7 @@ class _Client:
         self.owned.clear()
         self.pending.clear()
         self.receives.clear()
+        self.server.collect_soon()
 
 
 def _failure(message: Message, code: int) -> Message | None:
@@ -747,6 +750,7 @@ class DaemonServer:
         self.clients: dict[int, _Client] = {}
         self._ids = itertools.count(1)
         self._listener: socket.socket | None = None
+        self._collect: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
         """Bind and listen at `path` (OSError when another daemon already answers there)."""
@@ -799,6 +803,16 @@ class DaemonServer:
             self.loop.add_reader(client.fd, client.on_readable)
             client.hello_timer = self.loop.call_later(self.hello_timeout, self._require_hello, client)
 
+    def collect_soon(self) -> None:
+        """A client went: run a full garbage collection once within COLLECT_DELAY (one pass for a burst of
+        deaths), so what it left that only that pass frees does not stand for long (decision 0018 §2.3)."""
+        if self._collect is None:
+            self._collect = self.loop.call_later(COLLECT_DELAY, self._collect_now)
+
+    def _collect_now(self) -> None:
+        self._collect = None
+        gc.collect()
+
     def _require_hello(self, client: _Client) -> None:
         if not client.greeted and not client.gone:
             client.drop(f"no HELLO within {self.hello_timeout:g} s")
@@ -832,4 +846,7 @@ class DaemonServer:
         for client in list(self.clients.values()):
             client.flush()
             client.drop("the daemon is stopping")
+        if self._collect is not None:
+            self._collect.cancel()
+            self._collect = None
         self.transport.close()

@@ -52,6 +52,7 @@ __all__ = [
     "NoSuchLogonSessionError",
     "NotEnoughMemoryError",
     "NotFoundError",
+    "NotEnoughQuotaError",
     "NotSupportedError",
     "OperationAbortedError",
     "OutOfMemoryError",
@@ -104,6 +105,7 @@ _DESCRIPTIONS: dict[int, str] = {
     Win32Error.ERROR_REVISION_MISMATCH: "unsupported API version",
     Win32Error.ERROR_NO_SUCH_LOGON_SESSION: "invalid certificate or logon session",
     Win32Error.ERROR_INVALID_ID_AUTHORITY: "not the controller of this request queue",
+    Win32Error.ERROR_NOT_ENOUGH_QUOTA: "over this process's quota in the httpsys daemon",
 }
 
 # POSIX errno with the same meaning, where there is one.
@@ -130,6 +132,7 @@ _ERRNOS: dict[int, int] = {
     Win32Error.ERROR_NOT_FOUND: _errno.ENOENT,
     Win32Error.ERROR_CONNECTION_INVALID: _errno.ENOTCONN,
     Win32Error.ERROR_INVALID_ID_AUTHORITY: _errno.EPERM,
+    Win32Error.ERROR_NOT_ENOUGH_QUOTA: _errno.EDQUOT,
 }
 
 
@@ -375,6 +378,13 @@ class InvalidIdAuthorityError(_FixedCodeError, PermissionError):
     code = Win32Error.ERROR_INVALID_ID_AUTHORITY
 
 
+class NotEnoughQuotaError(_FixedCodeError):
+    """ERROR_NOT_ENOUGH_QUOTA (1816): over this process's per-client quota in the httpsys daemon (handles or
+    outstanding operations; docs/daemon.md "Quotas")."""
+
+    code = Win32Error.ERROR_NOT_ENOUGH_QUOTA
+
+
 _CLASS_BY_CODE: dict[int, type[_FixedCodeError]] = {
     int(cls.code): cls
     for cls in (
@@ -406,6 +416,7 @@ _CLASS_BY_CODE: dict[int, type[_FixedCodeError]] = {
         RevisionMismatchError,
         NoSuchLogonSessionError,
         InvalidIdAuthorityError,
+        NotEnoughQuotaError,
     )
 }
 

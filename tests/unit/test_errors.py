@@ -33,6 +33,7 @@ from httpsys.errors import (
     NoMoreItemsError,
     NoSuchLogonSessionError,
     NotEnoughMemoryError,
+    NotEnoughQuotaError,
     NotFoundError,
     NotSupportedError,
     OperationAbortedError,
@@ -77,6 +78,7 @@ MAPPING: list[tuple[int, type[HttpSysError], type[BaseException] | None]] = [
     (1306, RevisionMismatchError, ValueError),
     (1312, NoSuchLogonSessionError, None),
     (1343, InvalidIdAuthorityError, PermissionError),
+    (1816, NotEnoughQuotaError, None),
 ]
 
 

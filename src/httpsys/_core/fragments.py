@@ -71,6 +71,13 @@ class FragmentCache:
             del self._entries[name]
         return len(doomed)
 
+    def drop_owner(self, owner: int) -> int:
+        """Remove every entry of queue `owner` (its queue is gone: nobody could flush or overwrite them). The count."""
+        doomed = [name for name, entry in self._entries.items() if entry.owner == owner]
+        for name in doomed:
+            del self._entries[name]
+        return len(doomed)
+
     def scavenge(self, now: float) -> int:
         doomed = [n for n, e in self._entries.items() if e.expires is not None and e.expires <= now]
         for name in doomed:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import array
 import asyncio
 import contextlib
+import gc
 import itertools
 import logging
 import os
@@ -36,6 +37,7 @@ from httpsys._core.settings import DriverSettings
 from httpsys._core.status import Win32Error
 from httpsys._daemon.acl import Authority, admin_gid, peer_groups, principal_of
 from httpsys._daemon.admin import ADMIN_HANDLERS
+from httpsys._daemon.quotas import DEFAULT_QUOTAS, QUOTA_EXCEEDED, ClientQuotas
 from httpsys._transport.embedded import EmbeddedTransport
 from httpsys._wire import (
     DEFAULT_LIMITS,
@@ -78,6 +80,7 @@ _PROP_DELEGATION = 16  # HttpServerDelegationProperty: (present, a queue handle)
 _ACCESS_DENIED = int(Win32Error.ERROR_ACCESS_DENIED)
 _SESSION, _GROUP, _QUEUE = "session", "group", "queue"
 TAKEOVER_DRAIN = 90.0  # seconds an old daemon serves what it has after a takeover (WAS's shutdownTimeLimit)
+COLLECT_DELAY = 1.0  # seconds after a client goes before one garbage collection (decision 0018 §2.3)
 HELLO_TIMEOUT = 5.0  # seconds a new connection has to say HELLO (decision 0016 §5), else it is closed
 _NO_HANDLE = 0  # never an engine id (the engine's ids are odd): stands for a handle the caller does not own
 
@@ -150,6 +153,14 @@ class _Client:
         self.owned: dict[int, str] = {}  # handle id -> kind, in creation order
         self.group_session: dict[int, int] = {}  # group id -> its session id (closing a session closes them)
         self.pending: dict[int, int] = {}  # op of pending I/O -> its handle id
+        self.hello_timer: asyncio.TimerHandle | None = None  # closes a connection that says no HELLO in time
+        self.quotas = server.quotas
+        # op -> its ReceiveRequest message, for each receive posted to the engine
+        self.receives: dict[int, Any] = {}
+        self.withheld: list[Any] = []  # receives taken back (or not posted) while the client is throttled
+        self.throttled = False  # over quotas.max_unsent: not read, no requests delivered to it
+        self.withdrawing = False  # set while this client's receives are being cancelled to be withheld
+        self.stall_timer: asyncio.TimerHandle | None = None
 
     # ----- input -----------------------------------------------------------------------------------------------
     def on_readable(self) -> None:
@@ -213,6 +224,9 @@ class _Client:
             return
         self.encoder.limits = hello.limits
         self.greeted = True
+        if self.hello_timer is not None:  # it would keep this client (and its buffers) alive for seconds
+            self.hello_timer.cancel()
+            self.hello_timer = None
         log.info("client %d connected (%r, says pid %d)", self.client_id, self.peer, hello.pid)
         peer = self.peer
         self.send(
@@ -259,6 +273,7 @@ class _Client:
                 if not self.writing:
                     self.writing = True
                     self.loop.add_writer(self.fd, self.flush)
+                self.check_backlog()
                 return
             except OSError as exc:
                 self.drop(f"send failed: {exc}")
@@ -268,6 +283,57 @@ class _Client:
         if self.writing:
             self.writing = False
             self.loop.remove_writer(self.fd)
+        if self.throttled:
+            self.check_backlog()
+
+    # ----- quota: bytes in flight to the client --------------------------------------------------------------------
+    def check_backlog(self) -> None:
+        """Throttle a client whose unread completions pass quotas.max_unsent; release it at half of that."""
+        unsent = sum(batch.nbytes for batch in self.out)
+        if not self.throttled and unsent > self.quotas.max_unsent:
+            self.throttle(unsent)
+        elif self.throttled and unsent <= self.quotas.max_unsent // 2:
+            self.release()
+
+    def throttle(self, unsent: int) -> None:
+        """Stop reading the client (its further calls wait in its socket: kernel backpressure) and take back its
+        posted receives, so requests go to other openers instead of piling up in its backlog."""
+        self.throttled = True
+        log.warning(
+            "client %d (%r) is not reading its socket (%d bytes unsent): no new requests for it",
+            self.client_id,
+            self.peer,
+            unsent,
+        )
+        with contextlib.suppress(Exception):
+            self.loop.remove_reader(self.fd)
+        self.withdrawing = True
+        try:
+            for op in list(self.receives):
+                self.engine.cancel_io(self.pending.get(op, _NO_HANDLE), op)
+        finally:
+            self.withdrawing = False
+        self.stall_timer = self.loop.call_later(self.quotas.stall_timeout, self.stalled)
+
+    def release(self) -> None:
+        """The backlog is down to half the quota: read the client again and post the receives it had waiting."""
+        self.throttled = False
+        if self.stall_timer is not None:
+            self.stall_timer.cancel()
+            self.stall_timer = None
+        self.loop.add_reader(self.fd, self.on_readable)
+        withheld, self.withheld = self.withheld, []
+        for message in withheld:
+            if self.gone or self.throttled:
+                if not self.gone:
+                    self.withheld.append(message)
+                continue
+            _post_receive(self, message)
+
+    def stalled(self) -> None:
+        self.stall_timer = None
+        if self.throttled and not self.gone:
+            self.drop(f"not reading its socket for {self.quotas.stall_timeout:g} s")
 
     # ----- handles ---------------------------------------------------------------------------------------------
     def own(self, handle_id: int, kind: str) -> int:
@@ -285,6 +351,13 @@ class _Client:
             return
         self.gone = True
         self.server.clients.pop(self.client_id, None)
+        if self.hello_timer is not None:
+            self.hello_timer.cancel()
+            self.hello_timer = None
+        if self.stall_timer is not None:
+            self.stall_timer.cancel()
+            self.stall_timer = None
+        self.withheld.clear()
         with contextlib.suppress(Exception):
             self.loop.remove_reader(self.fd)
             if self.writing:
@@ -316,6 +389,8 @@ class _Client:
                 log.exception("client %d: closing %s %d failed", self.client_id, kind, handle_id)
         self.owned.clear()
         self.pending.clear()
+        self.receives.clear()
+        self.server.collect_soon()
 
 
 def _failure(message: Message, code: int) -> Message | None:
@@ -341,7 +416,17 @@ def _failure(message: Message, code: int) -> Message | None:
 # ----- call handlers: (client, message) -> None; each sends exactly one completion for the op -----------------------
 
 
+def _over_handle_quota(c: _Client, m: Any) -> bool:
+    """A new handle would pass quotas.max_handles: the call is answered ERROR_NOT_ENOUGH_QUOTA here."""
+    if len(c.owned) < c.quotas.max_handles:
+        return False
+    c.send(M.HandleDone(op=m.op, code=QUOTA_EXCEEDED, object_id=0))
+    return True
+
+
 def _create_server_session(c: _Client, m: Any) -> None:
+    if _over_handle_quota(c, m):
+        return
     code, sid = c.engine.create_server_session(tuple(m.version))
     c.adopt(code, sid, _SESSION)
     c.send(M.HandleDone(op=m.op, code=code, object_id=sid))
@@ -374,6 +459,8 @@ def _query_session_property(c: _Client, m: Any) -> None:
 
 
 def _create_url_group(c: _Client, m: Any) -> None:
+    if _over_handle_quota(c, m):
+        return
     sid = c.own(m.session_id, _SESSION)
     code, gid = c.engine.create_url_group(sid)
     c.adopt(code, gid, _GROUP)
@@ -434,6 +521,8 @@ def _query_group_property(c: _Client, m: Any) -> None:
 
 
 def _create_request_queue(c: _Client, m: Any) -> None:
+    if _over_handle_quota(c, m):
+        return
     authority = c.server.authority
     if not authority.valid_security(m.security):
         c.send(M.HandleDone(op=m.op, code=_INVALID_PARAMETER))
@@ -452,10 +541,22 @@ def _create_request_queue(c: _Client, m: Any) -> None:
     c.send(M.HandleDone(op=m.op, code=code, object_id=handle))
 
 
+def _abort_withheld(c: _Client, handle: int, target: int | None = None) -> bool:
+    """Complete the receives this daemon withholds from a throttled client on `handle` (all, or op `target`)
+    with ERROR_OPERATION_ABORTED, as the engine does for its parked ones. True when there was one."""
+    doomed = [r for r in c.withheld if c.pending.get(r.op) == handle and target in (None, r.op)]
+    for receive in doomed:
+        c.withheld.remove(receive)
+        _finish(c, receive.op)
+        c.send(M.RequestDone(op=receive.op, code=_ABORTED))
+    return bool(doomed)
+
+
 def _close_request_queue(c: _Client, m: Any) -> None:
     handle = c.own(m.handle_id, _QUEUE)
     code = c.engine.close_request_queue(handle)
     if code == 0:
+        _abort_withheld(c, handle)
         c.owned.pop(handle, None)
     c.send(M.CodeDone(op=m.op, code=code))
 
@@ -471,7 +572,11 @@ def _query_queue_property(c: _Client, m: Any) -> None:
 
 
 def _shutdown_request_queue(c: _Client, m: Any) -> None:
-    c.send(M.CodeDone(op=m.op, code=c.engine.shutdown_request_queue(c.own(m.handle_id, _QUEUE))))
+    handle = c.own(m.handle_id, _QUEUE)
+    code = c.engine.shutdown_request_queue(handle)
+    if code == 0:
+        _abort_withheld(c, handle)
+    c.send(M.CodeDone(op=m.op, code=code))
 
 
 def _add_url_v1(c: _Client, m: Any) -> None:
@@ -557,11 +662,15 @@ def _cancel(c: _Client, m: Any) -> None:
         cancelled = False  # already completed (or never this handle's): nothing to cancel
     else:
         cancelled = c.engine.cancel_io(handle, target)
+        cancelled = _abort_withheld(c, handle, target) or cancelled  # the engine does not know those
     c.send(M.CancelDone(op=m.op, cancelled=cancelled))
 
 
-def _io(c: _Client, m: Message, handle: int) -> int:
-    """Register the pending I/O `m` (its op is its token in the engine)."""
+def _io(c: _Client, m: Message, handle: int) -> int | None:
+    """Register the pending I/O `m` (its op is its token in the engine); None when the client already has
+    quotas.max_operations outstanding (the caller completes it with ERROR_NOT_ENOUGH_QUOTA)."""
+    if len(c.pending) >= c.quotas.max_operations:
+        return None
     c.pending[m.op] = handle
     return m.op
 
@@ -573,14 +682,32 @@ def _finish(c: _Client, op: int) -> None:
 def _receive_request(c: _Client, m: Any) -> None:
     handle = c.own(m.handle_id, _QUEUE)
     op = _io(c, m, handle)
+    if op is None:
+        c.send(M.RequestDone(op=m.op, code=QUOTA_EXCEEDED))
+        return
+    if c.throttled and not m.request_id:
+        c.withheld.append(m)  # posted when the client reads its socket again
+        return
+    _post_receive(c, m)
+
+
+def _post_receive(c: _Client, m: Any) -> None:
+    """Hand a receive (already counted in `pending`) to the engine."""
+    op = m.op
+    handle = c.pending.get(op, _NO_HANDLE)
 
     def done(code: int, snapshot: Any, length: int) -> None:
+        c.receives.pop(op, None)
+        if c.withdrawing and code == _ABORTED:
+            c.withheld.append(m)  # taken back from a throttled client: still pending, posted again later
+            return
         _finish(c, op)
         if c.gone:
             _abandon(c, code, snapshot)
             return
         c.send(M.RequestDone(op=op, code=code, snapshot=snapshot, length=length))
 
+    c.receives[op] = m
     c.engine.receive_request(handle, m.request_id, m.flags, m.buffer_length, m.v2, op, done)
 
 
@@ -594,6 +721,9 @@ def _abandon(c: _Client, code: int, snapshot: Any) -> None:
 def _receive_body(c: _Client, m: Any) -> None:
     handle = c.own(m.handle_id, _QUEUE)
     op = _io(c, m, handle)
+    if op is None:
+        c.send(M.BytesDone(op=m.op, code=QUOTA_EXCEEDED))
+        return
 
     def done(code: int, data: bytes) -> None:
         _finish(c, op)
@@ -602,10 +732,14 @@ def _receive_body(c: _Client, m: Any) -> None:
     c.engine.receive_body(handle, m.request_id, m.max_len, m.fill, op, done)
 
 
-def _sent_callback(c: _Client, m: Message, op: int) -> Callable[[int, int], None]:
+def _sent_callback(c: _Client, m: Message, op: int | None) -> Callable[[int, int], None]:
     fds = list(m.fds)
 
     def done(code: int, nbytes: int) -> None:
+        if op is None:  # over the operations quota: never reached the engine
+            close_fds(fds)
+            c.send(M.SentDone(op=m.op, code=QUOTA_EXCEEDED, bytes_sent=0))
+            return
         _finish(c, op)
         close_fds(fds)  # the engine is done with the files this send named
         c.send(M.SentDone(op=op, code=code, bytes_sent=nbytes))
@@ -630,6 +764,9 @@ def _send_response(c: _Client, m: Any) -> None:
     handle = c.own(m.handle_id, _QUEUE)
     op = _io(c, m, handle)
     done = _sent_callback(c, m, op)
+    if op is None:
+        done(QUOTA_EXCEEDED, 0)
+        return
     if not _check_fds(m):
         done(_INVALID_HANDLE, 0)
         return
@@ -642,6 +779,9 @@ def _send_body(c: _Client, m: Any) -> None:
     handle = c.own(m.handle_id, _QUEUE)
     op = _io(c, m, handle)
     done = _sent_callback(c, m, op)
+    if op is None:
+        done(QUOTA_EXCEEDED, 0)
+        return
     if not _check_fds(m):
         done(_INVALID_HANDLE, 0)
         return
@@ -651,6 +791,9 @@ def _send_body(c: _Client, m: Any) -> None:
 def _wait_disconnect(c: _Client, m: Any) -> None:
     handle = c.own(m.handle_id, _QUEUE)
     op = _io(c, m, handle)
+    if op is None:
+        c.send(M.CodeDone(op=m.op, code=QUOTA_EXCEEDED))
+        return
 
     def done(code: int) -> None:
         _finish(c, op)
@@ -662,6 +805,9 @@ def _wait_disconnect(c: _Client, m: Any) -> None:
 def _wait_demand_start(c: _Client, m: Any) -> None:
     handle = c.own(m.handle_id, _QUEUE)
     op = _io(c, m, handle)
+    if op is None:
+        c.send(M.CodeDone(op=m.op, code=QUOTA_EXCEEDED))
+        return
 
     def done(code: int) -> None:
         _finish(c, op)
@@ -724,9 +870,11 @@ class DaemonServer:
         config_dir: str | None = None,
         admin_path: str | None = None,
         identify: Callable[[socket.socket, PeerCredentials], Principal] | None = None,
+        quotas: ClientQuotas = DEFAULT_QUOTAS,
     ) -> None:
         self.path = path
         self.admin_path = admin_path if admin_path is not None else admin_socket_path(path)
+        self.quotas = quotas
         self.hello_timeout = HELLO_TIMEOUT
         self.loop = loop
         # The configuration store (decision 0020): loaded before anything listens (ConfigStoreError naming the
@@ -747,6 +895,7 @@ class DaemonServer:
         self.created_directory: str | None = None  # the socket's directory, when start() created it
         self.handed_over: list[tuple[int, str, socket.socket]] | None = None  # passed to a new daemon
         self.taken_over = asyncio.Event()  # set when a new daemon has taken the listeners
+        self._collect: asyncio.TimerHandle | None = None
 
         self._admin_listener: socket.socket | None = None
 
@@ -851,7 +1000,17 @@ class DaemonServer:
             client = _Client(self, sock, next(self._ids), peer, principal)
             self.clients[client.client_id] = client
             self.loop.add_reader(client.fd, client.on_readable)
-            self.loop.call_later(self.hello_timeout, self._require_hello, client)
+            client.hello_timer = self.loop.call_later(self.hello_timeout, self._require_hello, client)
+
+    def collect_soon(self) -> None:
+        """A client went: run a full garbage collection once within COLLECT_DELAY (one pass for a burst of
+        deaths), so what it left that only that pass frees does not stand for long (decision 0018 §2.3)."""
+        if self._collect is None:
+            self._collect = self.loop.call_later(COLLECT_DELAY, self._collect_now)
+
+    def _collect_now(self) -> None:
+        self._collect = None
+        gc.collect()
 
     def _require_hello(self, client: _Client) -> None:
         if not client.greeted and not client.gone:
@@ -921,6 +1080,9 @@ class DaemonServer:
         for client in list(self.clients.values()):
             client.flush()
             client.drop("the daemon is stopping")
+        if self._collect is not None:
+            self._collect.cancel()
+            self._collect = None
         self.transport.close()
         for _port, _scheme, sock in self.handed_over or ():
             sock.close()

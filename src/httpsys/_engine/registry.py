@@ -174,8 +174,11 @@ class Registry:
         if group.session is not None:
             group.session.groups.discard(group_id)
         removed = self.routing.remove_where(lambda reg: reg.group_id == group_id)
+        cache = self.driver.caches.response_cache
         for prefix in removed:
             self.driver.ports.maybe_close_listener(prefix.port)
+            if cache is not None:  # as when each URL is removed: no entry outlives its registration
+                cache.flush(prefix.original, True)
         group.urls.clear()
         logs = self.driver.logs
         if logs is not None:
@@ -362,6 +365,8 @@ class Registry:
 
     def _destroy_queue(self, queue: RequestQueueRecord) -> None:
         self.queues.pop(queue.queue_id, None)
+        # only this queue could flush or overwrite its fragments
+        self.driver.caches.fragments.drop_owner(queue.queue_id)
         if queue.name is not None:
             self.queue_names.pop(queue.name.lower(), None)
         while True:

@@ -1,7 +1,7 @@
 """`httpsys daemon`: the shared driver in its own process, serving other processes over a Unix socket.
 
 Responsibility: the command's options (`--socket`, `--config-dir`, `--error-log-dir`, `--user`, `--takeover`,
-`--shutdown-timeout`), the daemon's lifetime — load the configuration store (a store it cannot use: one line naming
+`--shutdown-timeout`, the per-client quotas), the daemon's lifetime — load the configuration store (a store it cannot use: one line naming
 the file, exit 1), bind the socket (ready when it accepts) and `admin.sock` beside it (or, with `--takeover`, take
 the running daemon's sockets), with `--user` then switch to that user (keeping CAP_NET_BIND_SERVICE only), tell
 systemd (`sd_notify` READY=1 when NOTIFY_SOCKET is set), log to stderr, on SIGHUP re-read the store and apply it
@@ -19,7 +19,7 @@ import signal
 import socket
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from httpsys._core.settings import DriverSettings
 from httpsys._daemon.privileges import (
@@ -32,6 +32,9 @@ from httpsys._daemon.privileges import (
     resolve_user,
 )
 from httpsys.cli.diagnostics import CommandError
+
+if TYPE_CHECKING:
+    from httpsys._daemon.quotas import ClientQuotas
 
 __all__ = ["add_daemon_parser", "default_config_dir", "run_daemon", "sd_notify"]
 
@@ -97,6 +100,46 @@ def add_daemon_parser(commands: Any) -> None:
         type=float,
         default=10.0,
         help="on SIGTERM, how long in-flight responses may take before the daemon exits (default 10)",
+    )
+    _add_quota_options(parser)
+
+
+def _add_quota_options(parser: Any) -> None:
+    """Per-client quotas (decision 0018 §3; docs/daemon.md "Quotas")."""
+    from httpsys._daemon.quotas import DEFAULT_QUOTAS as Q
+
+    quotas = parser.add_argument_group("per-client quotas (a client is one connected process)")
+    quotas.add_argument(
+        "--client-max-handles",
+        metavar="N",
+        type=int,
+        default=Q.max_handles,
+        help=f"sessions, URL groups and queue handles one client may own (default {Q.max_handles}); "
+        "beyond: ERROR_NOT_ENOUGH_QUOTA (1816)",
+    )
+    quotas.add_argument(
+        "--client-max-operations",
+        metavar="N",
+        type=int,
+        default=Q.max_operations,
+        help=f"I/O calls one client may have outstanding (default {Q.max_operations}); "
+        "beyond: ERROR_NOT_ENOUGH_QUOTA (1816)",
+    )
+    quotas.add_argument(
+        "--client-max-unsent",
+        metavar="BYTES",
+        type=int,
+        default=Q.max_unsent,
+        help=f"completions queued for a client that does not read its socket (default {Q.max_unsent}); "
+        "beyond: it is not read and gets no new requests until half is read",
+    )
+    quotas.add_argument(
+        "--client-stall-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=Q.stall_timeout,
+        help=f"how long a client may stay over --client-max-unsent before it is disconnected "
+        f"(default {Q.stall_timeout:g})",
     )
 
 
@@ -193,6 +236,20 @@ def _switch_user(server: Any, path: str, user: TargetUser, error_log_dir: str | 
     )
 
 
+def _quotas(args: argparse.Namespace) -> ClientQuotas:
+    from httpsys._daemon.quotas import ClientQuotas
+
+    try:
+        return ClientQuotas(
+            max_handles=args.client_max_handles,
+            max_operations=args.client_max_operations,
+            max_unsent=args.client_max_unsent,
+            stall_timeout=args.client_stall_timeout,
+        )
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
 def run_daemon(args: argparse.Namespace) -> int:
     """Run `httpsys daemon` with parsed `args` until SIGTERM/SIGINT; the exit status."""
     from httpsys._daemon.server import DaemonServer, default_socket_path
@@ -211,6 +268,8 @@ def run_daemon(args: argparse.Namespace) -> int:
     settings = DriverSettings(error_log_dir=args.error_log_dir)
     from httpsys._config.store import ConfigStoreError
 
+    quotas = _quotas(args)
+
     adopted: Any = None
     inherited: list[Any] = []
     if args.takeover:
@@ -225,7 +284,7 @@ def run_daemon(args: argparse.Namespace) -> int:
     asyncio.set_event_loop(loop)
     try:
         try:
-            server = DaemonServer(path, loop, settings, config_dir=config_dir)
+            server = DaemonServer(path, loop, settings, config_dir=config_dir, quotas=quotas)
         except ConfigStoreError as exc:
             raise CommandError(str(exc), 1) from None
         failure: list[str] = []

@@ -59,7 +59,7 @@ def driver_for_loop(settings: DriverSettings | None = None) -> Any:
     return transport
 
 
-def use_driver(transport: EmbeddedTransport) -> None:
+def use_driver(transport: DriverTransport) -> None:
     """Make `transport` the driver of the running event loop: objects created on this loop without a transport
     of their own (``ServerSession()``, and so the ASGI and WSGI servers) use it, as `driver_for_loop` returns it.
 
@@ -71,7 +71,7 @@ def use_driver(transport: EmbeddedTransport) -> None:
         use_driver(transport)
         await ASGIServer(app, ["http://+:8000/"]).run(stop)   # served by `transport`
     """
-    if transport.closed:
+    if getattr(transport, "closed", False):
         raise ValueError("use_driver: the transport is closed")
     _loop_transports[asyncio.get_running_loop()] = transport
 

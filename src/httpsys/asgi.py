@@ -702,6 +702,10 @@ class ASGIServer:
 
         async with ASGIServer(app, ["http://+:8000/api/"]) as server:   # serves in the background
             ...
+
+    With `open_existing=True` the server receives from the named queue `queue_name` that another process created
+    and bound to its URLs (HTTP_CREATE_REQUEST_QUEUE_FLAG_OPEN_EXISTING, through the daemon): it registers no URL
+    of its own (`urls` are then only informative), as a worker of `httpsys run --workers` does.
     """
 
     def __init__(
@@ -716,9 +720,12 @@ class ASGIServer:
         shutdown_timeout: float = 10.0,
         ws_max_size: int = 16 * 1024 * 1024,
         access_log: bool = False,
+        open_existing: bool = False,
     ) -> None:
         if lifespan not in ("auto", "on", "off"):
             raise ValueError(f"lifespan must be 'auto', 'on' or 'off', not {lifespan!r}")
+        if open_existing and not queue_name:
+            raise ValueError("open_existing needs the queue_name of a queue another process created")
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.app = app
@@ -730,6 +737,7 @@ class ASGIServer:
         self.shutdown_timeout = shutdown_timeout
         self.ws_max_size = ws_max_size
         self.access_log = access_log
+        self.open_existing = open_existing
         self.state: dict[str, Any] = {}
         self.started = asyncio.Event()
         self.session: ServerSession | None = None
@@ -763,7 +771,10 @@ class ASGIServer:
         # exception thrown into it (a cancellation the awaited code handles escapes anyway; decision 0009).
         try:
             session.open()
-            queue, self.group = open_url_queue(session, self.urls, self.queue_name)
+            if self.open_existing:
+                queue = session.request_queue(self.queue_name, open_existing=True)
+            else:
+                queue, self.group = open_url_queue(session, self.urls, self.queue_name)
             self.queue = queue
             receiver = loop.create_task(self._receive_requests(queue))
             self.started.set()

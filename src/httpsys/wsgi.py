@@ -265,6 +265,10 @@ class WSGIServer:
     Example:
         server = WSGIServer(flask_app, ["http://+:8000/"], threads=16)
         await server.run(stop)          # returns after stop.set() and a graceful shutdown
+
+    With `open_existing=True` the server receives from the named queue `queue_name` that another process created
+    and bound to its URLs (HTTP_CREATE_REQUEST_QUEUE_FLAG_OPEN_EXISTING, through the daemon) and registers no URL
+    of its own, as a worker of `httpsys run --workers` does; `wsgi.multiprocess` is then True.
     """
 
     def __init__(
@@ -278,9 +282,12 @@ class WSGIServer:
         root_path: str = "",
         backlog: int | None = None,
         access_log: bool = False,
+        open_existing: bool = False,
     ) -> None:
         if threads < 1:
             raise ValueError("threads must be at least 1")
+        if open_existing and not queue_name:
+            raise ValueError("open_existing needs the queue_name of a queue another process created")
         self.app = app
         self.urls = list(urls)
         self.threads = threads
@@ -289,6 +296,7 @@ class WSGIServer:
         self.root_path = root_path.rstrip("/")
         self.backlog = threads if backlog is None else backlog
         self.access_log = access_log
+        self.open_existing = open_existing
         self.started = asyncio.Event()
         self.session: ServerSession | None = None
         self.queue: RequestQueue | None = None
@@ -302,7 +310,7 @@ class WSGIServer:
             "wsgi.version": (1, 0),
             "wsgi.errors": sys.stderr,
             "wsgi.multithread": True,
-            "wsgi.multiprocess": False,
+            "wsgi.multiprocess": open_existing,  # other processes may serve the same queue
             "wsgi.run_once": False,
             "wsgi.file_wrapper": FileWrapper,
             "wsgi.input_terminated": True,
@@ -319,7 +327,10 @@ class WSGIServer:
         receiver: asyncio.Task[None] | None = None
         try:
             session.open()
-            queue, self.group = open_url_queue(session, self.urls, self.queue_name)
+            if self.open_existing:
+                queue = session.request_queue(self.queue_name, open_existing=True)
+            else:
+                queue, self.group = open_url_queue(session, self.urls, self.queue_name)
             self.queue = queue
             receiver = loop.create_task(self._receive_requests(queue))
             self.started.set()

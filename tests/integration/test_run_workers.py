@@ -432,6 +432,25 @@ def test_workers_use_the_daemon_already_set_and_start_none_of_their_own(
         assert daemon.stop() == 0
 
 
+def test_a_daemon_that_dies_under_the_workers_stops_the_command_with_exit_1(
+    tmp_path: Path, supervisors: list[Supervisor]
+) -> None:
+    site = app_dir(tmp_path, PID_ASGI)
+    port = free_port()
+    supervisor = Supervisor(["app:app", "--workers", "2", "--port", str(port), "--no-access-log"], site)
+    supervisors.append(supervisor)
+    supervisor.wait_running()
+    workers = serving_pids(port, 2)
+    daemon_pid, socket_path = private_daemon(supervisor.err())
+    os.kill(daemon_pid, signal.SIGKILL)
+    assert supervisor.proc.wait(30) == 1
+    err = supervisor.err()
+    assert f"httpsys: the httpsys daemon at {socket_path} went away" in err
+    assert "Traceback" not in err
+    assert not any(alive(pid) for pid in workers)
+    assert not os.path.exists(os.path.dirname(socket_path))
+
+
 # ----------------------------------------------------------------------------------------------- failing to start
 def test_no_worker_starting_is_reported_once_and_exits_with_the_import_error_status(
     tmp_path: Path, supervisors: list[Supervisor]

@@ -42,6 +42,8 @@ QUICK_DEATH = 10.0  # a worker that dies sooner than this after it started count
 BACKOFF_MAX = 30.0  # the longest wait before starting a worker again
 _DAEMON_START = 20.0  # seconds the private daemon may take to accept
 _GRACE = 3.0  # beyond --shutdown-timeout: the workers' lifespan shutdown and exit
+_WATCH_PERIOD = 1.0  # seconds between two checks that the daemon still answers
+_PROP_QUEUE_LENGTH = 4  # HttpServerQueueLengthProperty
 
 
 def restart_delay(quick_deaths: int) -> float:
@@ -431,7 +433,7 @@ async def run_workers(
         )
         supervisor = Supervisor(job, count, path)
         supervisor.start()
-        status = await _supervise(supervisor, session, options, signals, spec)
+        status = await _supervise(supervisor, session, queue, options, signals, spec)
         return status
     finally:
         if supervisor is not None and supervisor.workers:
@@ -448,27 +450,67 @@ async def run_workers(
         signals.remove()
 
 
+async def _watch_daemon(queue: RequestQueue, lost: asyncio.Event) -> None:
+    """Every second, ask the daemon about the queue; set `lost` once it no longer answers (it died or closed)."""
+    while True:
+        await asyncio.sleep(_WATCH_PERIOD)
+        code, _ = queue.transport.query_queue_property(queue.handle, _PROP_QUEUE_LENGTH)
+        if code != int(Win32Error.NO_ERROR):
+            lost.set()
+            return
+
+
 async def _supervise(
-    supervisor: Supervisor, session: ServerSession, options: ServerOptions, signals: StopSignals, spec: str
+    supervisor: Supervisor,
+    session: ServerSession,
+    queue: RequestQueue,
+    options: ServerOptions,
+    signals: StopSignals,
+    spec: str,
 ) -> int:
     """Wait for the first round, serve until a stop signal, then stop in order; the exit status."""
+    lost = asyncio.Event()
+    watch = asyncio.ensure_future(_watch_daemon(queue, lost))
+    try:
+        return await _serve_then_stop(supervisor, session, options, signals, spec, lost)
+    finally:
+        watch.cancel()
+
+
+async def _serve_then_stop(
+    supervisor: Supervisor,
+    session: ServerSession,
+    options: ServerOptions,
+    signals: StopSignals,
+    spec: str,
+    lost: asyncio.Event,
+) -> int:
     stopping = asyncio.ensure_future(signals.stop.wait())
+    gone = asyncio.ensure_future(lost.wait())
     first_round = asyncio.ensure_future(supervisor.startup_over.wait())
-    await asyncio.wait({stopping, first_round}, return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait({stopping, first_round, gone}, return_when=asyncio.FIRST_COMPLETED)
     first_round.cancel()
-    if not supervisor.ever_ready and supervisor.startup_over.is_set():
+    if not supervisor.ever_ready and supervisor.startup_over.is_set() and not gone.done():
         stopping.cancel()
         status, message = supervisor.first_failure or (EXIT_FAILURE, "no worker process started")
         supervisor.stop_all()
         await _wait_gone(supervisor, 5.0)
         raise CommandError(f"no worker process started: {message}", status)
-    if not stopping.done():
+    if not stopping.done() and not gone.done():
         kind = f" ({supervisor.interface})" if supervisor.interface else ""
         say(
             f"httpsys running {spec}{kind} at {', '.join(options.urls)} with {supervisor.count} worker processes "
             "— Ctrl+C to stop"
         )
-        await stopping
+        await asyncio.wait({stopping, gone}, return_when=asyncio.FIRST_COMPLETED)
+    if gone.done():
+        stopping.cancel()
+        supervisor.stop_all()
+        if not await _wait_gone(supervisor, options.shutdown_timeout + _GRACE):
+            supervisor.kill_all()
+            await _wait_gone(supervisor, 5.0)
+        raise CommandError(f"the httpsys daemon at {supervisor.daemon_path} went away", EXIT_FAILURE)
+    gone.cancel()
     timeout = options.shutdown_timeout
     busy = int(session.transport.statistics().get("requests_in_flight", 0))
     warn(f"stopping: finishing {busy} request(s) in flight (up to {timeout:g} s)" if busy else "stopping")

@@ -11,6 +11,7 @@ import http.client
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -197,6 +198,21 @@ def alive(pid: int) -> bool:
         return False
 
 
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses of the TCP sockets listening on `port` (IPv4 only, from /proc/net/tcp; IPv6 ones as
+    'ipv6')."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                address, _, hex_port = fields[1].rpartition(":")
+                if fields[3] == "0A" and int(hex_port, 16) == port:
+                    found.add(socket.inet_ntoa(bytes.fromhex(address)[::-1]) if len(address) == 8 else "ipv6")
+    return found
+
+
 def app_dir(tmp_path: Path, source: str, name: str = "site") -> Path:
     directory = tmp_path / name
     directory.mkdir()
@@ -238,6 +254,7 @@ def test_two_asgi_workers_both_serve_through_a_private_daemon_and_sigterm_exits_
     assert os.stat(directory).st_mode & 0o777 == 0o700
     assert supervisor.children() == workers | {daemon_pid}
     assert supervisor.pid not in workers
+    assert listening_addresses(port) == {"127.0.0.1"}  # --host reached the private daemon's IP listen list
     err = supervisor.err()
     assert f"started parent process [{supervisor.pid}]" in err
     for pid in workers:

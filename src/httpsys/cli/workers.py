@@ -29,7 +29,7 @@ from typing import Any
 
 from httpsys._core.status import Win32Error
 from httpsys._transport import DAEMON_SOCKET_ENV, daemon_socket
-from httpsys.aio import RequestQueue, ServerSession
+from httpsys.aio import RequestQueue, ServerSession, UrlGroup
 from httpsys.cli.diagnostics import EXIT_FAILURE, CommandError, code_name, failure
 from httpsys.cli.hosting import StopSignals, console_logging, register_urls, say, warn
 from httpsys.cli.options import ServerOptions
@@ -433,7 +433,7 @@ async def run_workers(
         )
         supervisor = Supervisor(job, count, path)
         supervisor.start()
-        status = await _supervise(supervisor, session, queue, options, signals, spec)
+        status = await _supervise(supervisor, session, [group], queue, options, signals, spec)
         return status
     finally:
         if supervisor is not None and supervisor.workers:
@@ -463,6 +463,7 @@ async def _watch_daemon(queue: RequestQueue, lost: asyncio.Event) -> None:
 async def _supervise(
     supervisor: Supervisor,
     session: ServerSession,
+    groups: list[UrlGroup],
     queue: RequestQueue,
     options: ServerOptions,
     signals: StopSignals,
@@ -472,7 +473,7 @@ async def _supervise(
     lost = asyncio.Event()
     watch = asyncio.ensure_future(_watch_daemon(queue, lost))
     try:
-        return await _serve_then_stop(supervisor, session, options, signals, spec, lost)
+        return await _serve_then_stop(supervisor, session, groups, options, signals, spec, lost)
     finally:
         watch.cancel()
 
@@ -480,6 +481,7 @@ async def _supervise(
 async def _serve_then_stop(
     supervisor: Supervisor,
     session: ServerSession,
+    groups: list[UrlGroup],
     options: ServerOptions,
     signals: StopSignals,
     spec: str,
@@ -520,6 +522,9 @@ async def _serve_then_stop(
     # answered. Then the workers, which have nothing left to do.
     with contextlib.suppress(HttpSysError):
         await session.drain((), timeout, signals.force)
+    with contextlib.suppress(HttpSysError):
+        for group in groups:  # nothing new is routed to the queue once its workers are told to stop
+            group.remove_url(None)
     supervisor.stop_all()
     if not await _wait_gone(supervisor, max(0.0, deadline - time.monotonic()) + _GRACE, signals.force):
         left = len(supervisor.workers)

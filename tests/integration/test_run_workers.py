@@ -469,6 +469,25 @@ def test_a_daemon_that_dies_under_the_workers_stops_the_command_with_exit_1(
 
 
 # ----------------------------------------------------------------------------------------------- failing to start
+def test_a_sigkilled_supervisor_leaves_no_worker_daemon_or_directory_behind(
+    tmp_path: Path, supervisors: list[Supervisor]
+) -> None:
+    site = app_dir(tmp_path, PID_ASGI)
+    port = free_port()
+    supervisor = Supervisor(["app:app", "--workers", "2", "--port", str(port), "--no-access-log"], site)
+    supervisors.append(supervisor)
+    supervisor.wait_running()
+    workers = serving_pids(port, 2)
+    daemon_pid, socket_path = private_daemon(supervisor.err())
+    supervisor.proc.kill()
+    supervisor.proc.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(alive(pid) for pid in (*workers, daemon_pid)):
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in (*workers, daemon_pid))  # their control channels closed: they stopped
+    assert not os.path.exists(os.path.dirname(socket_path))
+
+
 def test_no_worker_starting_is_reported_once_and_exits_with_the_import_error_status(
     tmp_path: Path, supervisors: list[Supervisor]
 ) -> None:

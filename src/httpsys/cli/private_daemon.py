@@ -5,9 +5,10 @@ Responsibility: run the daemon server (`httpsys._daemon.server.DaemonServer`, th
 on the socket the supervisor chose inside its private 0700 directory, with the command line's driver-wide settings
 (so `--host 127.0.0.1` listens on loopback only, `--max-connections` applies, as in embedded mode); print `ready`
 on standard output once it accepts (or `failed MESSAGE`); stop — no new clients, in-flight responses finish within
-the bound, exit 0 — when standard input reaches EOF, which is the supervisor closing it or dying. SIGINT and SIGTERM
-are ignored: the supervisor orders the shutdown (URLs drained first, workers next, the daemon last). It must not
-start workers or register URLs (`httpsys.cli.workers` does).
+the bound, exit 0, removing its socket and the (then empty) directory — when standard input reaches EOF, which is
+the supervisor closing it or dying. SIGINT and SIGTERM are ignored: the supervisor orders the shutdown (URLs
+drained first, workers next, the daemon last). It must not start workers or register URLs (`httpsys.cli.workers`
+does).
 
 Started as `python -m httpsys.cli.private_daemon JOB` with JOB a JSON object: socket, shutdown_timeout, and the
 driver-wide values of `ServerOptions` (urls, max_field_length, max_request_bytes, max_connections, idle_timeout,
@@ -17,6 +18,7 @@ header_timeout).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -84,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         asyncio.set_event_loop(None)
         loop.close()
+        with contextlib.suppress(OSError):  # the private directory, when the supervisor could not remove it
+            os.rmdir(os.path.dirname(path))
 
 
 def say(line: str) -> None:

@@ -50,6 +50,7 @@ _VERSIONS = {(1, 1): "1.1", (1, 0): "1.0", (2, 0): "2", (0, 9): "0.9"}
 _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
 _READ_SIZE = 256 * 1024
 _WS_CLOSE_TIMEOUT = 5.0
+_LEAVE_TIMEOUT = 5.0  # seconds for a cancelled receive to come back from the daemon (`_leave_queue`)
 _ERROR_BODY = b"Internal Server Error"
 _ERROR_HEADERS = [(b"content-type", b"text/plain; charset=utf-8")]
 
@@ -738,6 +739,7 @@ class ASGIServer:
         self.ws_max_size = ws_max_size
         self.access_log = access_log
         self.open_existing = open_existing
+        self._leaving = False  # a worker on a shared queue stopped receiving (`_leave_queue`)
         self.state: dict[str, Any] = {}
         self.started = asyncio.Event()
         self.session: ServerSession | None = None
@@ -812,14 +814,29 @@ class ASGIServer:
             if self._active >= limit:
                 self._room = loop.create_future()
                 await self._room
+            if self._leaving:
+                return
             try:
                 request = await queue.receive()
             except OSError:
-                if queue.closed:
+                if queue.closed or self._leaving:
                     return
                 raise
             self._active += 1
             tasks[request.snapshot.request_id] = loop.create_task(handle(request))
+
+    async def _leave_queue(self, receiver: asyncio.Task[None]) -> None:
+        """A worker on a queue other processes serve (`open_existing`) stops taking requests first: its waiting
+        receives are cancelled, and a request that raced to this process meanwhile is still served."""
+        self._leaving = True
+        queue = self.queue
+        if queue is not None and not queue.closed:
+            with contextlib.suppress(OSError):
+                queue.stop_receiving()
+        room = self._room
+        if room is not None and not room.done():
+            room.set_result(None)
+        await asyncio.wait({receiver}, timeout=_LEAVE_TIMEOUT)
 
     async def _drain(self, receiver: asyncio.Task[None] | None) -> None:
         """Graceful shutdown (`ServerSession.drain`): the session's ports stop accepting, idle keep-alive
@@ -828,6 +845,8 @@ class ASGIServer:
         open connections; once those are answered and the connections closed (or after shutdown_timeout) it stops,
         and what still runs is cancelled.
         """
+        if self.open_existing and receiver is not None:
+            await self._leave_queue(receiver)
         for ws in list(self._websockets):
             with contextlib.suppress(OSError):
                 await ws.going_away()

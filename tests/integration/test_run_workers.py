@@ -325,6 +325,49 @@ def test_a_sigkilled_worker_is_replaced_and_the_other_serves_meanwhile(
     assert supervisor.stop() == 0
 
 
+@pytest.mark.parametrize("source", [PID_ASGI, PID_WSGI], ids=["asgi", "wsgi"])
+def test_a_worker_sigtermed_alone_under_load_leaves_without_losing_a_request(
+    tmp_path: Path, supervisors: list[Supervisor], source: str
+) -> None:
+    site = app_dir(tmp_path, source)
+    port = free_port()
+    supervisor = Supervisor(["app:app", "--workers", "2", "--port", str(port), "--no-access-log"], site)
+    supervisors.append(supervisor)
+    supervisor.wait_running()
+    first = min(serving_pids(port, 2))
+    done = threading.Event()
+    lock = threading.Lock()
+    statuses: list[int] = []
+    errors: list[str] = []
+
+    def client() -> None:
+        while not done.is_set():
+            try:
+                status, _ = get(port)
+            except OSError as exc:
+                with lock:
+                    errors.append(repr(exc))
+                continue
+            with lock:
+                statuses.append(status)
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    os.kill(first, signal.SIGTERM)  # while requests keep arriving for its queue
+    supervisor.wait_for(lambda: f"worker process [{first}] exited" in supervisor.err(), "its exit")
+    time.sleep(0.5)
+    done.set()
+    for thread in threads:
+        thread.join(30)
+    assert errors == [] and len(statuses) > 20 and set(statuses) == {200}
+    assert not alive(first)
+    replacement = re.compile(r"started worker process \[(\d+)\]")
+    supervisor.wait_for(lambda: len(replacement.findall(supervisor.err())) >= 3, "the replacement")
+    assert supervisor.stop() == 0
+
+
 def test_sigterm_under_keepalive_load_answers_every_request_2xx_and_exits_0(
     tmp_path: Path, supervisors: list[Supervisor]
 ) -> None:

@@ -297,7 +297,8 @@ class Supervisor:
             else:
                 quick = lived < QUICK_DEATH
                 after = f" {lived:.1f} s after it started" if quick else ""
-                warn(f"worker process [{worker.pid}] died ({exit_reason(returncode)}){after}")
+                ended = "exited" if returncode == 0 else f"died ({exit_reason(returncode)})"
+                warn(f"worker process [{worker.pid}] {ended}{after}")
             deaths = self.quick_deaths.get(worker.slot, 0) + 1 if quick else 0
             self.quick_deaths[worker.slot] = deaths
             if self.ever_ready:

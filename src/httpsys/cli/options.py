@@ -317,7 +317,8 @@ def build_parser() -> CommandLineParser:
     parser = CommandLineParser(
         prog="httpsys",
         description="httpsys: the Windows HTTP Server API (HTTP.sys) on Linux. "
-        "Run ASGI/WSGI applications or serve files on URL prefixes, on the embedded driver.",
+        "Run ASGI/WSGI applications or serve files on URL prefixes, on the embedded driver "
+        "(or the daemon at HTTPSYS_DAEMON_SOCKET).",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

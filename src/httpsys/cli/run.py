@@ -1,4 +1,4 @@
-"""`httpsys run MODULE:APP`: import an application, tell ASGI from WSGI, and run it on the embedded driver.
+"""`httpsys run MODULE:APP`: import an application, tell ASGI from WSGI, and run it on the command's driver.
 
 Responsibility: import the application object (with one-line errors for a missing module, an exception at import,
 a missing attribute), decide its interface (an async callable taking (scope, receive, send) is ASGI; a callable

@@ -144,6 +144,9 @@ class Supervisor:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        deadline = time.monotonic() + 10  # its workers and daemon stop by themselves (and clean up) once it is gone
+        while time.monotonic() < deadline and any(alive(pid) for pid in self.children_seen):
+            time.sleep(0.05)
         for pid in self.children_seen:
             try:
                 os.kill(pid, signal.SIGKILL)

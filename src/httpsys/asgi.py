@@ -50,6 +50,7 @@ _VERSIONS = {(1, 1): "1.1", (1, 0): "1.0", (2, 0): "2", (0, 9): "0.9"}
 _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
 _READ_SIZE = 256 * 1024
 _WS_CLOSE_TIMEOUT = 5.0
+_LEAVE_TIMEOUT = 5.0  # seconds for a cancelled receive to come back from the daemon (`_leave_queue`)
 _ERROR_BODY = b"Internal Server Error"
 _ERROR_HEADERS = [(b"content-type", b"text/plain; charset=utf-8")]
 
@@ -702,6 +703,10 @@ class ASGIServer:
 
         async with ASGIServer(app, ["http://+:8000/api/"]) as server:   # serves in the background
             ...
+
+    With `open_existing=True` the server receives from the named queue `queue_name` that another process created
+    and bound to its URLs (HTTP_CREATE_REQUEST_QUEUE_FLAG_OPEN_EXISTING, through the daemon): it registers no URL
+    of its own (`urls` are then only informative), as a worker of `httpsys run --workers` does.
     """
 
     def __init__(
@@ -716,9 +721,12 @@ class ASGIServer:
         shutdown_timeout: float = 10.0,
         ws_max_size: int = 16 * 1024 * 1024,
         access_log: bool = False,
+        open_existing: bool = False,
     ) -> None:
         if lifespan not in ("auto", "on", "off"):
             raise ValueError(f"lifespan must be 'auto', 'on' or 'off', not {lifespan!r}")
+        if open_existing and not queue_name:
+            raise ValueError("open_existing needs the queue_name of a queue another process created")
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.app = app
@@ -730,6 +738,8 @@ class ASGIServer:
         self.shutdown_timeout = shutdown_timeout
         self.ws_max_size = ws_max_size
         self.access_log = access_log
+        self.open_existing = open_existing
+        self._leaving = False  # a worker on a shared queue stopped receiving (`_leave_queue`)
         self.state: dict[str, Any] = {}
         self.started = asyncio.Event()
         self.session: ServerSession | None = None
@@ -763,7 +773,10 @@ class ASGIServer:
         # exception thrown into it (a cancellation the awaited code handles escapes anyway; decision 0009).
         try:
             session.open()
-            queue, self.group = open_url_queue(session, self.urls, self.queue_name)
+            if self.open_existing:
+                queue = session.request_queue(self.queue_name, open_existing=True)
+            else:
+                queue, self.group = open_url_queue(session, self.urls, self.queue_name)
             self.queue = queue
             receiver = loop.create_task(self._receive_requests(queue))
             self.started.set()
@@ -801,14 +814,29 @@ class ASGIServer:
             if self._active >= limit:
                 self._room = loop.create_future()
                 await self._room
+            if self._leaving:
+                return
             try:
                 request = await queue.receive()
             except OSError:
-                if queue.closed:
+                if queue.closed or self._leaving:
                     return
                 raise
             self._active += 1
             tasks[request.snapshot.request_id] = loop.create_task(handle(request))
+
+    async def _leave_queue(self, receiver: asyncio.Task[None]) -> None:
+        """A worker on a queue other processes serve (`open_existing`) stops taking requests first: its waiting
+        receives are cancelled, and a request that raced to this process meanwhile is still served."""
+        self._leaving = True
+        queue = self.queue
+        if queue is not None and not queue.closed:
+            with contextlib.suppress(OSError):
+                queue.stop_receiving()
+        room = self._room
+        if room is not None and not room.done():
+            room.set_result(None)
+        await asyncio.wait({receiver}, timeout=_LEAVE_TIMEOUT)
 
     async def _drain(self, receiver: asyncio.Task[None] | None) -> None:
         """Graceful shutdown (`ServerSession.drain`): the session's ports stop accepting, idle keep-alive
@@ -817,6 +845,8 @@ class ASGIServer:
         open connections; once those are answered and the connections closed (or after shutdown_timeout) it stops,
         and what still runs is cancelled.
         """
+        if self.open_existing and receiver is not None:
+            await self._leave_queue(receiver)
         for ws in list(self._websockets):
             with contextlib.suppress(OSError):
                 await ws.going_away()

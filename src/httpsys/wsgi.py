@@ -37,6 +37,7 @@ T = TypeVar("T")
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 
 _READ_SIZE = 64 * 1024
+_LEAVE_TIMEOUT = 5.0  # seconds for a cancelled receive to come back from the daemon (`_leave_queue`)
 _PREFETCH_LIMIT = 64 * 1024  # bodies up to this declared length are read on the loop before the app runs
 _ERROR_HEADERS = [("Content-Type", "text/plain; charset=utf-8")]
 _ERROR_BODY = b"Internal Server Error"
@@ -265,6 +266,10 @@ class WSGIServer:
     Example:
         server = WSGIServer(flask_app, ["http://+:8000/"], threads=16)
         await server.run(stop)          # returns after stop.set() and a graceful shutdown
+
+    With `open_existing=True` the server receives from the named queue `queue_name` that another process created
+    and bound to its URLs (HTTP_CREATE_REQUEST_QUEUE_FLAG_OPEN_EXISTING, through the daemon) and registers no URL
+    of its own, as a worker of `httpsys run --workers` does; `wsgi.multiprocess` is then True.
     """
 
     def __init__(
@@ -278,9 +283,12 @@ class WSGIServer:
         root_path: str = "",
         backlog: int | None = None,
         access_log: bool = False,
+        open_existing: bool = False,
     ) -> None:
         if threads < 1:
             raise ValueError("threads must be at least 1")
+        if open_existing and not queue_name:
+            raise ValueError("open_existing needs the queue_name of a queue another process created")
         self.app = app
         self.urls = list(urls)
         self.threads = threads
@@ -289,6 +297,8 @@ class WSGIServer:
         self.root_path = root_path.rstrip("/")
         self.backlog = threads if backlog is None else backlog
         self.access_log = access_log
+        self.open_existing = open_existing
+        self._leaving = False  # a worker on a shared queue stopped receiving (`_leave_queue`)
         self.started = asyncio.Event()
         self.session: ServerSession | None = None
         self.queue: RequestQueue | None = None
@@ -302,7 +312,7 @@ class WSGIServer:
             "wsgi.version": (1, 0),
             "wsgi.errors": sys.stderr,
             "wsgi.multithread": True,
-            "wsgi.multiprocess": False,
+            "wsgi.multiprocess": open_existing,  # other processes may serve the same queue
             "wsgi.run_once": False,
             "wsgi.file_wrapper": FileWrapper,
             "wsgi.input_terminated": True,
@@ -319,7 +329,10 @@ class WSGIServer:
         receiver: asyncio.Task[None] | None = None
         try:
             session.open()
-            queue, self.group = open_url_queue(session, self.urls, self.queue_name)
+            if self.open_existing:
+                queue = session.request_queue(self.queue_name, open_existing=True)
+            else:
+                queue, self.group = open_url_queue(session, self.urls, self.queue_name)
             self.queue = queue
             receiver = loop.create_task(self._receive_requests(queue))
             self.started.set()
@@ -339,19 +352,36 @@ class WSGIServer:
             if self._active >= limit:
                 self._room = loop.create_future()
                 await self._room
+            if self._leaving:
+                return
             try:
                 request = await queue.receive()
             except OSError:
-                if queue.closed:
+                if queue.closed or self._leaving:
                     return
                 raise
             self._active += 1
             self._tasks[request.snapshot.request_id] = loop.create_task(self._handle(request))
 
+    async def _leave_queue(self, receiver: asyncio.Task[None]) -> None:
+        """A worker on a queue other processes serve (`open_existing`) stops taking requests first: its waiting
+        receives are cancelled, and a request that raced to this process meanwhile is still served."""
+        self._leaving = True
+        queue = self.queue
+        if queue is not None and not queue.closed:
+            with contextlib.suppress(OSError):
+                queue.stop_receiving()
+        room = self._room
+        if room is not None and not room.done():
+            room.set_result(None)
+        await asyncio.wait({receiver}, timeout=_LEAVE_TIMEOUT)
+
     async def _drain(self, receiver: asyncio.Task[None] | None) -> None:
         """Graceful shutdown (`ServerSession.drain`): stop accepting, close idle keep-alive connections, end the
         others with `Connection: close` after their current response, and answer the requests queued, in flight or
         still arriving on them within shutdown_timeout; then cancel what still runs."""
+        if self.open_existing and receiver is not None:
+            await self._leave_queue(receiver)
         if self.session is not None:
             await drain_tasks(self.session, self._tasks.values(), receiver, self.shutdown_timeout, logger)
 

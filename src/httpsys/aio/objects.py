@@ -59,7 +59,7 @@ def driver_for_loop(settings: DriverSettings | None = None) -> Any:
     return transport
 
 
-def use_driver(transport: EmbeddedTransport) -> None:
+def use_driver(transport: DriverTransport) -> None:
     """Make `transport` the driver of the running event loop: objects created on this loop without a transport
     of their own (``ServerSession()``, and so the ASGI and WSGI servers) use it, as `driver_for_loop` returns it.
 
@@ -71,7 +71,7 @@ def use_driver(transport: EmbeddedTransport) -> None:
         use_driver(transport)
         await ASGIServer(app, ["http://+:8000/"]).run(stop)   # served by `transport`
     """
-    if transport.closed:
+    if getattr(transport, "closed", False):
         raise ValueError("use_driver: the transport is closed")
     _loop_transports[asyncio.get_running_loop()] = transport
 
@@ -334,6 +334,7 @@ class RequestQueue:
         self._io: DriverIo = (transport.local_io() if self._direct else None) or transport
         self._driver: Driver | None = self._io if isinstance(self._io, Driver) else None
         self._loop = asyncio.get_running_loop()
+        self._waiting: set[int] = set()  # tokens of the receives waiting for a request (`stop_receiving`)
 
     async def __aenter__(self) -> RequestQueue:
         return self
@@ -431,11 +432,28 @@ class RequestQueue:
         else:
             result = self._call(self._io.receive_request, self.handle, 0, 0, None, True, token)
         if type(result) is not tuple:
-            result = await self._await_cancellable(result, token)
+            waiting = self._waiting
+            waiting.add(token)
+            try:
+                result = await self._await_cancellable(result, token)
+            finally:
+                waiting.discard(token)
         code, snapshot, _n = result
         if code != _OK or snapshot is None:
             raise error_for_code(code)
         return Request(self, snapshot)
+
+    def stop_receiving(self) -> None:
+        """Cancel the receives waiting on this queue handle without losing a request already on its way to one:
+        each waiting `receive()` returns that request, or raises ERROR_OPERATION_ABORTED (`async for` ends).
+        For a process leaving a queue that others go on serving (a worker of `httpsys run --workers`);
+        cancelling the task that awaits `receive()` instead would drop a request that raced with the cancel.
+
+        Example:
+            queue.stop_receiving()
+        """
+        for token in list(self._waiting):
+            self.transport.cancel_io(self.handle, token)
 
     def __aiter__(self) -> RequestQueue:
         return self

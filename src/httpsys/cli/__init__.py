@@ -75,7 +75,8 @@ def _is_command_process() -> bool:
 
 def _command(args: argparse.Namespace) -> Callable[[], Coroutine[Any, Any, int]]:
     """The coroutine function of the chosen sub-command. URL prefixes are checked first, and the application
-    of `run` is imported here, before the event loop starts, so import-time code does not run inside it."""
+    of `run` is imported here, before the event loop starts, so import-time code does not run inside it (with
+    `--workers N`, N > 1, only the worker processes import it)."""
     urls = listen_urls(args, DEFAULT_DEMO_URL if args.command == "demo" else DEFAULT_RUN_URL)
     for url in urls:
         if parse_prefix(url).scheme == "https":
@@ -97,6 +98,19 @@ def _command(args: argparse.Namespace) -> Callable[[], Coroutine[Any, Any, int]]
         from httpsys.cli.demo import serve_demo
 
         return lambda: serve_demo(options)
+    if args.workers > 1:
+        from httpsys.cli.workers import run_workers
+
+        return lambda: run_workers(
+            options,
+            args.app,
+            args.workers,
+            app_dir=args.app_dir,
+            interface=args.interface,
+            threads=args.threads,
+            root_path=args.root_path,
+            lifespan=args.lifespan,
+        )
     from httpsys.cli.run import detect_interface, load_app, run_application
 
     app = load_app(args.app, args.app_dir)

@@ -1,8 +1,8 @@
-"""Hosting a command on the embedded driver: the event loop, the configured driver, URL registration, signals,
-the console.
+"""Hosting a command on its driver: the event loop, the configured driver, URL registration, signals, the console.
 
 Responsibility: start the embedded driver on the command's event loop with the operator's settings (driver-wide
-limits, the server session's timers, the request queue length) and make it the asyncio face's driver, register
+limits, the server session's timers, the request queue length), or connect to the daemon of HTTPSYS_DAEMON_SOCKET
+with the per-session and per-queue ones, and make it the asyncio face's driver, register
 URL prefixes with readable errors, turn SIGINT/SIGTERM into a graceful stop, run a request queue's receive loop
 that drains within a bound (the asyncio face's `ServerSession.drain`, as the ASGI/WSGI servers do), and give the
 command's own loggers (`httpsys`, `httpsys.access`) their console handlers. It must not interpret requests:
@@ -18,12 +18,14 @@ import signal
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from httpsys._core.status import Win32Error
 from httpsys._core.urlprefix import UrlPrefix
 from httpsys._core.verbosity import Verbosity503
+from httpsys._transport import daemon_socket
 from httpsys._transport.embedded import EmbeddedTransport, new_event_loop
+from httpsys._transport.interface import DriverTransport
 from httpsys.aio import Request, RequestQueue, ServerSession, UrlGroup, use_driver
 from httpsys.aio.access import ACCESS_LOGGER
 from httpsys.aio.objects import drain_tasks
@@ -40,6 +42,37 @@ _OPEN_EXISTING = 0x1  # HTTP_CREATE_REQUEST_QUEUE_FLAG_OPEN_EXISTING
 Handler = Callable[[Request], Awaitable[None]]
 
 
+def configure_session(
+    transport: DriverTransport, options: ServerOptions, code: int, session_id: int
+) -> tuple[int, int]:
+    """A server session just created on `transport` (`code`, `session_id`) with the command's timer values."""
+    timeouts = options.timeout_limits()
+    if code == _OK and timeouts is not None:
+        code = transport.set_session_property(session_id, _PROP_TIMEOUTS, timeouts)
+        if code != _OK:
+            transport.close_server_session(session_id)
+            return code, 0
+    return code, session_id
+
+
+def configure_queue(
+    transport: DriverTransport, options: ServerOptions, flags: int, code: int, handle: int
+) -> tuple[int, int]:
+    """A request queue just created on `transport` with the command's queue length and 503 verbosity Limited
+    (a queue only opened, OPEN_EXISTING, is left as its creator configured it)."""
+    if code != _OK or flags & _OPEN_EXISTING:
+        return code, handle
+    # Limited 503 verbosity, as IIS configures its queues: a request for a queue that is gone gets a 503.
+    code = transport.set_queue_property(handle, _PROP_VERBOSITY, int(Verbosity503.LIMITED))
+    length = options.queue_length
+    if code == _OK and length is not None:
+        code = transport.set_queue_property(handle, _PROP_QUEUE_LENGTH, length)
+    if code != _OK:
+        transport.close_request_queue(handle)
+        return code, 0
+    return code, handle
+
+
 class ConfiguredTransport(EmbeddedTransport):
     """The embedded driver with the command's settings: every server session created on it gets the timer
     values of the command line, every request queue it creates gets the queue length and 503 verbosity
@@ -51,38 +84,38 @@ class ConfiguredTransport(EmbeddedTransport):
     def __init__(self, loop: asyncio.AbstractEventLoop, options: ServerOptions) -> None:
         super().__init__(loop=loop, settings=options.driver_settings())
         self.options = options
-        self._timeouts = options.timeout_limits()
 
     def create_server_session(self, version: tuple[int, int]) -> tuple[int, int]:
         code, session_id = super().create_server_session(version)
-        if code == _OK and self._timeouts is not None:
-            code = self.set_session_property(session_id, _PROP_TIMEOUTS, self._timeouts)
-            if code != _OK:
-                self.close_server_session(session_id)
-                return code, 0
-        return code, session_id
+        return configure_session(self, self.options, code, session_id)
 
     def create_request_queue(
         self, name: str | None, flags: int, v1: bool, security: str | None = None
     ) -> tuple[int, int]:
         code, handle = super().create_request_queue(name, flags, v1, security)
-        if code != _OK or flags & _OPEN_EXISTING:
-            return code, handle
-        # Limited 503 verbosity, as IIS configures its queues: a request for a queue that is gone gets a 503.
-        code = self.set_queue_property(handle, _PROP_VERBOSITY, int(Verbosity503.LIMITED))
-        length = self.options.queue_length
-        if code == _OK and length is not None:
-            code = self.set_queue_property(handle, _PROP_QUEUE_LENGTH, length)
-        if code != _OK:
-            self.close_request_queue(handle)
-            return code, 0
-        return code, handle
+        return configure_queue(self, self.options, flags, code, handle)
 
 
-def host_driver(options: ServerOptions) -> ConfiguredTransport:
+class CommandDriver(DriverTransport, Protocol):
+    """What a command hosts its site on: the configured embedded driver, or the configured connection to the
+    daemon (`httpsys.cli.remote_driver`)."""
+
+    options: ServerOptions
+
+    def close(self) -> None: ...
+
+
+def host_driver(options: ServerOptions) -> CommandDriver:
     """Start the configured driver on the running loop and make it the loop's driver for `httpsys.aio`
-    (so `ServerSession()` objects created by adapters use it)."""
-    transport = ConfiguredTransport(asyncio.get_running_loop(), options)
+    (so `ServerSession()` objects created by adapters use it): the embedded driver, or, with
+    HTTPSYS_DAEMON_SOCKET set, a connection to that daemon (CommandError at once when none listens there)."""
+    transport: CommandDriver
+    if daemon_socket() is not None:
+        from httpsys.cli.remote_driver import connect_daemon
+
+        transport = connect_daemon(options)
+    else:
+        transport = ConfiguredTransport(asyncio.get_running_loop(), options)
     use_driver(transport)
     return transport
 
@@ -127,7 +160,7 @@ def register_urls(group: UrlGroup, urls: Sequence[str]) -> list[UrlPrefix]:
     return prefixes
 
 
-def probe_urls(transport: EmbeddedTransport, urls: Sequence[str]) -> None:
+def probe_urls(transport: DriverTransport, urls: Sequence[str]) -> None:
     """Register and release `urls` once, so that a malformed prefix, a conflict or a busy port is reported
     in the command's words before an adapter starts (the adapter registers them again)."""
     session = ServerSession(transport=transport)

@@ -317,7 +317,8 @@ def build_parser() -> CommandLineParser:
     parser = CommandLineParser(
         prog="httpsys",
         description="httpsys: the Windows HTTP Server API (HTTP.sys) on Linux. "
-        "Run ASGI/WSGI applications or serve files on URL prefixes, on the embedded driver.",
+        "Run ASGI/WSGI applications or serve files on URL prefixes, on the embedded driver "
+        "(or the daemon at HTTPSYS_DAEMON_SOCKET).",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -332,7 +333,8 @@ def build_parser() -> CommandLineParser:
         "  httpsys run hello:app --url http://127.0.0.1:8000/\n"
         "  httpsys run main:app --host 0.0.0.0 --port 8000        (the same as --url http://+:8000/)\n"
         "  httpsys run mysite.wsgi:application --interface wsgi --threads 16 --url http://+:8000/\n"
-        "  httpsys run api:app --url http://+:8000/api/ --root-path /api --queue api\n",
+        "  httpsys run api:app --url http://+:8000/api/ --root-path /api --queue api\n"
+        "  httpsys run main:app --workers 4 --host 0.0.0.0 --port 8000     (4 processes, like uvicorn --workers 4)\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument(
@@ -351,6 +353,14 @@ def build_parser() -> CommandLineParser:
         default=8,
         metavar="N",
         help="WSGI worker threads (default 8)",
+    )
+    run.add_argument(
+        "--workers",
+        type=_ranged_int(1, 512, "workers"),
+        default=1,
+        metavar="N",
+        help="worker processes on one named request queue through the daemon (HTTPSYS_DAEMON_SOCKET, or a "
+        "private one started for the command); dead workers are replaced (default 1: one process, no supervisor)",
     )
     run.add_argument("--root-path", default="", metavar="PATH", help="ASGI root_path (default empty)")
     run.add_argument(

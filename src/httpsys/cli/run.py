@@ -1,4 +1,4 @@
-"""`httpsys run MODULE:APP`: import an application, tell ASGI from WSGI, and run it on the embedded driver.
+"""`httpsys run MODULE:APP`: import an application, tell ASGI from WSGI, and run it on the command's driver.
 
 Responsibility: import the application object (with one-line errors for a missing module, an exception at import,
 a missing attribute), decide its interface (an async callable taking (scope, receive, send) is ASGI; a callable
@@ -171,8 +171,10 @@ def make_server(
     threads: int = 8,
     root_path: str = "",
     lifespan: str = "auto",
+    open_existing: bool = False,
 ) -> AppServer:
-    """An `ASGIServer` or `WSGIServer` for `app` on the options' URL prefixes."""
+    """An `ASGIServer` or `WSGIServer` for `app` on the options' URL prefixes (with `open_existing`, on the named
+    queue `options.queue_name` another process created: a worker of `run --workers`)."""
     name = f"httpsys.{interface}"
     try:
         adapter = importlib.import_module(name)
@@ -186,6 +188,8 @@ def make_server(
         "shutdown_timeout": options.shutdown_timeout,
         "access_log": options.access_log,
     }
+    if open_existing:
+        common["open_existing"] = True
     if interface == "asgi":
         server = adapter.ASGIServer(app, urls, root_path=root_path, lifespan=lifespan, **common)
     else:
@@ -254,6 +258,13 @@ def lingering_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t is not main and not t.daemon and t.is_alive()]
 
 
+def describe_failure(exc: BaseException) -> str:
+    """The line for the failure of an adapter that stopped by itself (a driver error, or the application's)."""
+    if isinstance(exc, HttpSysError):
+        return failure(exc, "running the application").message
+    return f"the application failed: {_describe(exc)}"
+
+
 def _raise_for(task: asyncio.Future[None]) -> None:
     """Turn the failure of an adapter that stopped by itself into a CommandError."""
     if task.cancelled():
@@ -261,6 +272,4 @@ def _raise_for(task: asyncio.Future[None]) -> None:
     exc = task.exception()
     if exc is None:
         return
-    if isinstance(exc, HttpSysError):
-        raise failure(exc, "running the application")
-    raise CommandError(f"the application failed: {_describe(exc)}", EXIT_FAILURE)
+    raise CommandError(describe_failure(exc), EXIT_FAILURE)

@@ -17,7 +17,7 @@ from httpsys.aio import Request, ServerSession
 from httpsys.aio.access import log_access
 from httpsys.cli.diagnostics import CommandError, failure
 from httpsys.cli.hosting import (
-    ConfiguredTransport,
+    CommandDriver,
     RequestDispatcher,
     StopSignals,
     console_logging,
@@ -50,7 +50,7 @@ async def _answer_failure(request: Request, exc: BaseException) -> int:
 
 
 async def host_site(
-    options: ServerOptions, make_handler: Callable[[ConfiguredTransport], SiteHandler], banner: str
+    options: ServerOptions, make_handler: Callable[[CommandDriver], SiteHandler], banner: str
 ) -> int:
     """Serve the handler `make_handler(driver)` returns on the options' URL prefixes until SIGINT/SIGTERM;
     the exit status (0)."""

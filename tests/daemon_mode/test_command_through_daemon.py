@@ -188,3 +188,36 @@ def test_a_missing_daemon_is_one_line_naming_the_socket_and_exit_1_at_once(tmp_p
     if "--workers" not in args:
         assert err.splitlines() == errors  # the single line
     assert "Traceback" not in err and "running" not in out
+
+
+def test_a_url_registered_by_another_process_through_the_daemon_is_named_so(
+    daemon: DaemonProcess, tmp_path: Path
+) -> None:
+    """Through the daemon a port is shared by URL prefix: a second command on a URL the first one registered is
+    told that the URL is already registered with the daemon (ERROR_ALREADY_EXISTS), exit 2, and the first one
+    serves on; a second command on another path of the same port serves beside it."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "hello.txt").write_bytes(b"first\n")
+    port = free_port()
+    first = command(["serve", str(site), "--port", str(port)], tmp_path, daemon.path)
+    try:
+        assert wait_serving(first, port, "/hello.txt") == b"first\n"
+        second = command(["serve", str(site), "--port", str(port)], tmp_path, daemon.path)
+        _out, err = second.communicate(timeout=30)
+        assert second.returncode == 2
+        assert err.splitlines() == [
+            f"httpsys: URL prefix 'http://127.0.0.1:{port}/' (ERROR_ALREADY_EXISTS): already registered with the "
+            "daemon, by another process or another --url"
+        ]
+        other = tmp_path / "other"
+        other.mkdir()
+        (other / "hello.txt").write_bytes(b"second\n")
+        beside = command(["serve", str(other), "--url", f"http://127.0.0.1:{port}/other/"], tmp_path, daemon.path)
+        try:
+            assert wait_serving(beside, port, "/other/hello.txt") == b"second\n"
+            assert get(port, "/hello.txt") == (200, b"first\n")
+        finally:
+            assert stop(beside)[0] == 0
+    finally:
+        assert stop(first)[0] == 0

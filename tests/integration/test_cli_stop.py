@@ -376,6 +376,7 @@ def test_stop_answers_a_request_whose_head_was_arriving_with_connection_close(
     assert command.wait() == 0
 
 
+@pytest.mark.embedded_only("command")
 def test_a_client_that_never_finishes_its_request_holds_the_stop_only_until_the_shutdown_timeout(
     tmp_path: Path, commands: list[Command]
 ) -> None:

@@ -7,6 +7,8 @@ print: `httpsys.cli.main` writes the line on stderr.
 
 from __future__ import annotations
 
+import os
+
 from httpsys._core.status import Win32Error
 from httpsys._core.urlprefix import InvalidUrlPrefix, UrlPrefix, parse_url_prefix
 from httpsys.errors import HttpSysError
@@ -56,6 +58,16 @@ def registration_error(url: str, code: int) -> CommandError:
     port = _port_of(url)
     if code == Win32Error.ERROR_SHARING_VIOLATION:
         return CommandError(f"cannot listen on {url!r} ({name}): port {port} is in use by another program")
+    through_daemon = bool(os.environ.get("HTTPSYS_DAEMON_SOCKET"))
+    if code == Win32Error.ERROR_ACCESS_DENIED and through_daemon:
+        return CommandError(
+            f"cannot register {url!r} ({name}): no URL reservation of the daemon grants this user the right "
+            f"(an administrator: httpsys netsh http add urlacl url={url} user=NAME)"
+        )
+    if code == Win32Error.ERROR_ALREADY_EXISTS and through_daemon:
+        return CommandError(
+            f"URL prefix {url!r} ({name}): already registered with the daemon, by another process or another --url"
+        )
     if code == Win32Error.ERROR_ACCESS_DENIED:
         return CommandError(
             f"cannot listen on {url!r} ({name}): port {port} needs privileges "

@@ -1,4 +1,4 @@
-"""The `httpsys` command: `httpsys run`, `httpsys serve`, `httpsys demo`, `httpsys daemon`.
+"""The `httpsys` command: `httpsys run`, `httpsys serve`, `httpsys demo`, `httpsys daemon`, `httpsys certstore`.
 
 Responsibility: parse the command line and hand the options to the sub-command, turning failures into one line
 on stderr and an exit status (0 after a graceful stop, 2 for a configuration error, 1 for a failure while
@@ -39,6 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from httpsys.cli.daemon import run_daemon
 
             return run_daemon(args)
+        if args.command == "certstore":
+            from httpsys.cli.certstore import run_certstore
+
+            return run_certstore(args)
         status = run_command(_command(args))
     except CommandError as exc:
         sys.stderr.write(f"httpsys: {exc.message}\n")

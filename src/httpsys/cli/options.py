@@ -406,4 +406,7 @@ def build_parser() -> CommandLineParser:
     from httpsys.cli.daemon import add_daemon_parser
 
     add_daemon_parser(commands)
+    from httpsys.cli.certstore import add_certstore_parser
+
+    add_certstore_parser(commands)
     return parser

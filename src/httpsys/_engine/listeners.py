@@ -33,10 +33,16 @@ class Listener:
         self.scheme = scheme
         self.sockets = sockets
         self.servers: list[asyncio.AbstractServer] = []
+        self.readers: list[
+            tuple[asyncio.AbstractEventLoop, int]
+        ] = []  # https: sockets accepted by the TLS room
         self.closing = False
 
     def close(self) -> None:
         self.closing = True
+        for loop, fd in self.readers:
+            loop.remove_reader(fd)
+        self.readers = []
         for server in self.servers:
             server.close()
         self.servers = []
@@ -116,6 +122,12 @@ class Ports:
         if listener.closing:
             return
         driver = self.driver
+        if listener.scheme == "https":
+            # TLS (decision 0021): accepted here so the TLS layer owns each socket from its first byte
+            fd = sock.fileno()
+            driver.loop.add_reader(fd, driver.tls.accept_ready, sock, listener.port)
+            listener.readers.append((driver.loop, fd))
+            return
         server = await driver.loop.create_server(
             lambda: Http11Connection(driver, listener.port, listener.scheme), sock=sock, backlog=4096
         )
@@ -171,14 +183,6 @@ class Ports:
 
     # ================================================================ connections
     def connection_made(self, conn: Http11Connection) -> bool:
-        if conn.scheme == "https":
-            # No TLS yet, so no SSL binding can exist: the handshake fails as on HTTP.sys without one, and the
-            # port never answers in plaintext (docs/decisions/0013).
-            counters = self.driver.counters
-            counters.stats["https_refused"] += 1
-            counters.log_error(conn, None, 0, "Connection_Dropped")
-            conn.reset()
-            return False
         if len(self.connections) >= self.max_connections:
             counters = self.driver.counters
             counters.stats["Connections_refused"] += 1
@@ -187,6 +191,9 @@ class Ports:
             return False
         conn.connection_id = self.driver.next_id()
         self.connections[conn.connection_id] = conn
+        if conn.scheme == "https":
+            # made on the TLS transport after the handshake (decision 0021): its facts, the ALPN choice
+            self.driver.tls.established(conn)
         cache = self.driver.caches.response_cache
         if cache is not None:
             # the connection's fast path: the requests remembered on its address (decision 0008)
@@ -195,6 +202,8 @@ class Ports:
 
     def connection_lost(self, conn: Http11Connection) -> None:
         self.connections.pop(conn.connection_id, None)
+        if conn.tls_file_bytes:
+            self.driver.tls.closed_file_bytes += conn.tls_file_bytes
         group = conn.group
         if group is not None:
             group.connections -= 1

@@ -1,0 +1,157 @@
+"""TLS on the wire: https ports served with the SSL binding HTTP.sys would choose (ARCHITECTURE §8.9)."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from certs import Pki
+from tlsserver import TlsServer, client_context, https_get
+
+from httpsys._core.sslbindings import BindingKind
+from httpsys._engine.certstore import CertStores
+from httpsys._engine.tls import ssl_bindings
+
+
+@pytest.fixture
+def server(tmp_path: Path, config_dir: Path) -> Iterator[TlsServer]:
+    table = ssl_bindings().table
+    saved = table.entries()
+    made = TlsServer(tmp_path / "httperr")
+    try:
+        yield made
+    finally:
+        made.close()
+        table.load(saved)
+
+
+def _wait_for_failures(server: TlsServer, count: int) -> None:
+    """The HTTPERR line is written when the driver's handshake task resumes, just after the client saw the end."""
+    deadline = time.monotonic() + 5
+    while len(server.transport.driver.tls.failures) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _import(pki: Pki, tmp_path: Path, *names: str, kind: str = "ec") -> str:
+    leaf = pki.server(*names, kind=kind)
+    return CertStores().import_pem(pki.chain_pem(leaf), leaf.key_pem())
+
+
+def test_an_ipport_binding_serves_the_stored_certificate_with_its_chain(
+    server: TlsServer, pki: Pki, tmp_path: Path
+) -> None:
+    thumbprint = _import(pki, tmp_path, "localhost")
+    server.bind(thumbprint)
+    worker = server.serve()
+    # the client trusts only the root: the handshake succeeds only if the intermediate is sent too
+    response, _tls = https_get(server.port, client_context(pki.root_file(tmp_path)))
+    worker.join(10)
+    assert response.startswith(b"HTTP/1.1 200 OK\r\n") and response.endswith(b"\r\n\r\nhello")
+    [snap] = server.seen
+    assert snap.full_url.startswith("https://localhost")  # the cooked URL says https
+    assert server.transport.statistics()["tls_handshakes"] == 1
+
+
+@pytest.mark.parametrize("server_name", ["localhost", None])
+def test_no_binding_refuses_the_handshake_and_logs_httperr(
+    server: TlsServer, tmp_path: Path, server_name: str | None
+) -> None:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+        with pytest.raises(ssl.SSLError) as refused:
+            ctx.wrap_socket(raw, server_hostname=server_name)
+    # the alert record OpenSSL made is not flushed by the event loop's TLS layer: the client sees the
+    # connection end inside the handshake (docs/tls.md)
+    assert isinstance(refused.value, ssl.SSLError)
+    _wait_for_failures(server, 1)
+    rows = server.httperr_rows()
+    assert [row["s-reason"] for row in rows] == ["SSL_No_Binding"]
+    assert rows[0]["s-port"] == str(server.port) and rows[0]["sc-status"] == "-"
+    [(_client, _local, detail)] = server.transport.driver.tls.failures
+    expected = f"localhost:{server.port}" if server_name else f"127.0.0.1:{server.port} (no SNI)"
+    assert detail == f"SSL_No_Binding {expected}"
+    stats = server.transport.statistics()
+    assert stats["tls_handshake_failures"] == 1 and stats["connections"] == 0
+
+
+def test_plaintext_on_an_https_port_gets_no_http_answer(server: TlsServer, pki: Pki, tmp_path: Path) -> None:
+    server.bind(_import(pki, tmp_path, "localhost"))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+        raw.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        received = b""
+        try:
+            while chunk := raw.recv(65536):
+                received += chunk
+        except ConnectionError:
+            pass
+    assert b"HTTP/" not in received  # at most a TLS alert record, never an HTTP response
+    _wait_for_failures(server, 1)
+    assert server.httperr_rows()[0]["s-reason"] == "SSL_Handshake_Failed"
+
+
+def test_sni_binding_first_then_exact_ipport_then_wildcard_and_changes_apply_at_once(
+    server: TlsServer, pki: Pki, tmp_path: Path
+) -> None:
+    wildcard = _import(pki, tmp_path, "wildcard.test")
+    exact = _import(pki, tmp_path, "exact.test")
+    named = _import(pki, tmp_path, "www.example.test")
+    root = pki.root_file(tmp_path)
+    server.bind(wildcard)
+
+    def subject_seen(server_name: str) -> str:
+        ctx = client_context(root, check_hostname=False)
+        server.serve()
+        _response, tls = https_get(server.port, ctx, server_name=server_name)
+        return str(tls["peercert"]["subject"][-1][0][1])
+
+    assert subject_seen("anything.test") == "wildcard.test"
+    server.bind(exact, address="127.0.0.1")
+    assert subject_seen("anything.test") == "exact.test"  # the next connection, no restart
+    server.bind(named, kind=BindingKind.SNI, host="www.example.test", address="")
+    assert subject_seen("WWW.Example.Test") == "www.example.test"
+    assert subject_seen("other.test") == "exact.test"
+    server.bind(wildcard, address="127.0.0.1", update=True)
+    assert subject_seen("other.test") == "wildcard.test"
+
+
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated")
+def test_only_tls12_and_tls13_are_spoken(server: TlsServer, pki: Pki, tmp_path: Path) -> None:
+    server.bind(_import(pki, tmp_path, "localhost"))
+    root = pki.root_file(tmp_path)
+    for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        server.serve()
+        ctx = client_context(root, minimum_version=version, maximum_version=version)
+        response, tls = https_get(server.port, ctx)
+        assert response.startswith(b"HTTP/1.1 200"), version
+        assert tls["version"] == version.name.replace("TLSv1_", "TLSv1.")
+        assert tls["compression"] is None and tls["alpn"] is None  # (the client offered no ALPN)
+    ctx = client_context(root)
+    ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+    ctx.set_ciphers("ALL:@SECLEVEL=0")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            ctx.wrap_socket(raw, server_hostname="localhost")
+
+
+def test_the_handshake_is_under_the_header_wait_timer(tmp_path: Path, config_dir: Path) -> None:
+    from httpsys._core.settings import DriverSettings
+
+    made = TlsServer(tmp_path / "httperr", settings=DriverSettings(header_wait_timeout=1))
+    try:
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", made.port), timeout=10) as raw:
+            try:
+                assert raw.recv(1) == b""
+            except ConnectionResetError:
+                pass
+        assert 0.5 < time.monotonic() - started < 5
+        _wait_for_failures(made, 1)
+        assert [row["s-reason"] for row in made.httperr_rows()] == ["Timer_HeaderWait"]
+    finally:
+        made.close()

@@ -252,6 +252,7 @@ class Http11Connection(asyncio.Protocol):
         self._pipeline_depth = settings.pipeline_depth
         self.connection_id = 0
         self.tls: TlsFacts | None = None  # an https connection's TLS facts, once its handshake completed
+        self.tls_extra: dict[str, object] | None = None  # the same as a request snapshot's `extra`
         self.closed = False
         self.reset_by_driver = False  # the driver aborted this connection itself (timer, 503, cancel ...)
         self.transport: asyncio.Transport | None = None

@@ -13,6 +13,7 @@ handshake the connection class that ALPN selects (`connection_class_for`) carrie
 from __future__ import annotations
 
 import asyncio
+import datetime
 import socket
 import ssl
 import struct
@@ -57,6 +58,19 @@ CERT_TRUST_IS_NOT_TIME_VALID = 0x1
 CERT_TRUST_IS_UNTRUSTED_ROOT = 0x20
 CERT_TRUST_IS_PARTIAL_CHAIN = 0x10000
 
+# IANA numbers of the suites the contexts allow (Python's ssl names them the OpenSSL way)
+IANA_SUITES = {
+    "TLS_AES_128_GCM_SHA256": 0x1301,
+    "TLS_AES_256_GCM_SHA384": 0x1302,
+    "TLS_CHACHA20_POLY1305_SHA256": 0x1303,
+    "ECDHE-ECDSA-AES128-GCM-SHA256": 0xC02B,
+    "ECDHE-ECDSA-AES256-GCM-SHA384": 0xC02C,
+    "ECDHE-RSA-AES128-GCM-SHA256": 0xC02F,
+    "ECDHE-RSA-AES256-GCM-SHA384": 0xC030,
+    "ECDHE-RSA-CHACHA20-POLY1305": 0xCCA8,
+    "ECDHE-ECDSA-CHACHA20-POLY1305": 0xCCA9,
+}
+
 # HTTPERR reasons of a connection whose handshake did not complete (decision 0021).
 REASON_NO_BINDING = "SSL_No_Binding"
 REASON_BAD_CERTIFICATE = "SSL_Certificate_Unusable"
@@ -71,9 +85,11 @@ class TlsFacts:
         "alpn",
         "cipher_name",
         "cipher_strength",
+        "cipher_suite",
         "cipher_type",
         "client_cert",
         "client_cert_flags",
+        "client_cert_name",
         "client_cert_negotiated",
         "connection_key_size",
         "hash_strength",
@@ -86,11 +102,14 @@ class TlsFacts:
         "server_cert_key_size",
         "server_cert_subject",
         "server_name",
+        "tls_version",
     )
 
     def __init__(self) -> None:
         self.protocol = 0
         self.protocol_name = ""
+        self.tls_version = 0  # the wire value: 0x0303 TLS 1.2, 0x0304 TLS 1.3 (the ASGI TLS extension's)
+        self.cipher_suite = 0  # the IANA cipher suite number
         self.cipher_name = ""
         self.cipher_type = 0
         self.cipher_strength = 0
@@ -106,6 +125,7 @@ class TlsFacts:
         self.alpn = ""
         self.client_cert = b""  # DER, empty when none was negotiated
         self.client_cert_flags = 0
+        self.client_cert_name = ""  # the client certificate's subject (RFC 4514)
         self.client_cert_negotiated = False
 
     def as_dict(self) -> dict[str, object]:
@@ -357,6 +377,7 @@ class Tls:
         self.driver.counters.stats["tls_handshakes"] += 1
         facts = self.facts_of(transport)
         conn.tls = facts
+        conn.tls_extra = {"tls": facts.as_dict()}
         connection_class_for(facts.alpn)(self.driver, conn, transport, facts)
 
     def _log_failure(
@@ -390,10 +411,12 @@ class Tls:
         version = sslobj.version() or ""
         facts.protocol_name = version
         facts.protocol = SP_PROT_TLS1_3_SERVER if version == "TLSv1.3" else SP_PROT_TLS1_2_SERVER
+        facts.tls_version = 0x0304 if version == "TLSv1.3" else 0x0303
         cipher = sslobj.cipher()
         if cipher is not None:
             name, _proto, bits = cipher
             facts.cipher_name = name
+            facts.cipher_suite = IANA_SUITES.get(name, 0)
             facts.cipher_strength = facts.connection_key_size = int(bits or 0)
             facts.cipher_type = (
                 CALG_AES_256
@@ -411,10 +434,7 @@ class Tls:
         made = self._made_for(sslobj.context)
         if made is not None:
             facts.server_cert_key_size, facts.server_cert_issuer, facts.server_cert_subject = made
-        der = sslobj.getpeercert(binary_form=True)
-        if der:
-            facts.client_cert = der
-            facts.client_cert_negotiated = True
+        set_client_cert(facts, sslobj.getpeercert(binary_form=True))
         return facts
 
     def _made_for(self, ctx: ssl.SSLContext) -> tuple[int, str, str] | None:
@@ -424,8 +444,57 @@ class Tls:
         return None
 
 
+def set_client_cert(facts: TlsFacts, der: bytes | None) -> None:
+    """Record the client's certificate. OpenSSL verified it against the binding's trusted issuers during the
+    handshake (a certificate that failed is refused there), so CertFlags is 0 unless it is outside its
+    validity period now."""
+    if not der:
+        return
+    facts.client_cert = der
+    facts.client_cert_negotiated = True
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return
+    facts.client_cert_name = cert.subject.rfc4514_string()
+    now = datetime.datetime.now(datetime.UTC)
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        facts.client_cert_flags |= CERT_TRUST_IS_NOT_TIME_VALID
+
+
 def start_http11(driver: Driver, conn: Http11Connection, tls: asyncio.BaseTransport, facts: TlsFacts) -> None:
     """HTTP/1.1: the connection made on the TLS transport serves as it is (sendfile is off: `conn.tls` is set)."""
+
+
+# x64 sizes of what pSslInfo and the SslProtocol request info add to a received request (win32 structs)
+_SSL_INFO_SIZE = 48
+_CLIENT_CERT_INFO_SIZE = 32
+_REQUEST_INFO_SIZE = 16
+_SSL_PROTOCOL_INFO_SIZE = 28
+
+
+def tls_request_info_bytes(extra: dict[str, object] | None, v2: bool) -> int:
+    """Bytes HttpReceiveHttpRequest needs beyond a plain request for the TLS facts of `extra` (a snapshot's):
+    HTTP_SSL_INFO with its issuer and subject strings, the client certificate's info and bytes when one was
+    negotiated, and on V2 one HTTP_REQUEST_INFO with its HTTP_SSL_PROTOCOL_INFO."""
+    if extra is None:
+        return 0
+    facts: Any = extra.get("tls")
+    if not isinstance(facts, dict):
+        return 0
+    size = (
+        _SSL_INFO_SIZE
+        + len(str(facts["server_cert_issuer"]))
+        + 1
+        + len(str(facts["server_cert_subject"]))
+        + 1
+    )
+    cert: Any = facts.get("client_cert") or b""
+    if cert:
+        size = (size + 7) // 8 * 8 + _CLIENT_CERT_INFO_SIZE + len(cert)
+    if v2:
+        size = (size + 7) // 8 * 8 + _REQUEST_INFO_SIZE + _SSL_PROTOCOL_INFO_SIZE
+    return size
 
 
 def _reset(sock: socket.socket) -> None:

@@ -77,10 +77,10 @@ def _command(args: argparse.Namespace) -> Callable[[], Coroutine[Any, Any, int]]
     of `run` is imported here, before the event loop starts, so import-time code does not run inside it."""
     urls = listen_urls(args, DEFAULT_DEMO_URL if args.command == "demo" else DEFAULT_RUN_URL)
     for url in urls:
-        if parse_prefix(url).scheme == "https":
-            raise CommandError(
-                f"cannot listen on {url!r}: https:// needs TLS, which httpsys does not have yet (use http://)"
-            )
+        parse_prefix(url)
+    from httpsys.cli.tls import bind_https_ports, tls_files
+
+    bind_https_ports(urls, tls_files(args))  # https: TLS from the --ssl-* files or the port's SSL binding
     options = server_options(args, urls)
     if args.command == "serve":
         from httpsys.cli.serve import serve_directory

@@ -913,13 +913,16 @@ def HttpDeleteServiceConfiguration(
 def HttpUpdateServiceConfiguration(
     Handle: object, ConfigId: object, ConfigInfo: object, ConfigInfoLength: object, Overlapped: object = None
 ) -> int:
-    """Atomically update an SSL binding record: ERROR_NOT_SUPPORTED until the driver does TLS."""
+    """Atomically update an SSL binding record (ERROR_FILE_NOT_FOUND if missing); the next connection uses it.
+    The extended (...Ex) records are ERROR_NOT_SUPPORTED."""
     _config_call(Handle, Overlapped)
     config_id = as_uint(ConfigId, 32, "ConfigId")
-    as_uint(ConfigInfoLength, 32, "ConfigInfoLength")
+    length = as_uint(ConfigInfoLength, 32, "ConfigInfoLength")
     if config_id not in _SSL_CONFIG_IDS:
         return _INVALID_PARAMETER
-    return _NOT_SUPPORTED
+    if ConfigInfo is None:
+        return _INVALID_PARAMETER
+    return service_config_store().update(config_id, ConfigInfo, length)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -4,8 +4,8 @@ Responsibility: keep the configuration records the win32 face accepts — URL re
 timeouts (Timeout), cache settings (Cache), the setting records (Setting) and the IP listen list (IPListenList) —
 and answer Set/Query/Delete with the documented codes: ERROR_ALREADY_EXISTS on Set of an existing record,
 ERROR_FILE_NOT_FOUND for a missing one, ERROR_INSUFFICIENT_BUFFER with the needed size, enumeration by ``dwToken``
-until ERROR_NO_MORE_ITEMS. SSL binding records (and HttpUpdateServiceConfiguration, which only updates them) are
-ERROR_NOT_SUPPORTED until the driver terminates TLS.
+until ERROR_NO_MORE_ITEMS. SSL binding records (and HttpUpdateServiceConfiguration) go to the driver's binding
+table through `ssl_config` (decision 0021); the extended (...Ex) SSL records are ERROR_NOT_SUPPORTED.
 
 Decision 0003: the store lives in the process (it survives HttpTerminate, not the process) and the driver does
 not consult it yet (reservations do not take part in routing, stored timeouts do not change the driver's). It must
@@ -35,6 +35,7 @@ from .constants import (
 )
 from .kernel32 import out_param_present, out_param_valid, store_out_param
 from .marshal import as_uint, pcwstr, scalar_input
+from .ssl_config import SSL_IDS, ssl_delete, ssl_query, ssl_set
 from .structs import (
     HTTP_SERVICE_CONFIG_CACHE_SET,
     HTTP_SERVICE_CONFIG_IP_LISTEN_PARAM,
@@ -94,6 +95,8 @@ class ServiceConfigStore:
 
     # ----- Set / Delete ---------------------------------------------------------------------------------------
     def set(self, config_id: int, info: object, length: int) -> int:
+        if config_id in SSL_IDS:
+            return ssl_set(config_id, info, length)  # the driver's binding table (decision 0021)
         if config_id not in _STORED_IDS:
             return _INVALID if config_id >= HttpServiceConfigMax else _NOT_SUPPORTED
         if config_id == HttpServiceConfigUrlAclInfo:
@@ -121,7 +124,13 @@ class ServiceConfigStore:
             table[key] = value
         return _OK
 
+    def update(self, config_id: int, info: object, length: int) -> int:
+        """HttpUpdateServiceConfiguration: SSL records only (the caller checked the id)."""
+        return ssl_set(config_id, info, length, update=True) if config_id in SSL_IDS else _NOT_SUPPORTED
+
     def delete(self, config_id: int, info: object, length: int) -> int:
+        if config_id in SSL_IDS:
+            return ssl_delete(config_id, info, length)
         if config_id not in _STORED_IDS:
             return _INVALID if config_id >= HttpServiceConfigMax else _NOT_SUPPORTED
         if config_id == HttpServiceConfigUrlAclInfo:
@@ -157,6 +166,8 @@ class ServiceConfigStore:
     ) -> int:
         if not out_param_valid(return_length):
             return _INVALID
+        if config_id in SSL_IDS:
+            return ssl_query(config_id, query, query_length, output, output_length, return_length)
         if config_id not in _STORED_IDS:
             return _INVALID if config_id >= HttpServiceConfigMax else _NOT_SUPPORTED
         if config_id == HttpServiceConfigUrlAclInfo:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import ssl
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,3 +157,32 @@ def test_the_handshake_is_under_the_header_wait_timer(tmp_path: Path, config_dir
         assert [row["s-reason"] for row in made.httperr_rows()] == ["Timer_HeaderWait"]
     finally:
         made.close()
+
+
+OPENSSL = shutil.which("openssl")
+
+
+@pytest.mark.skipif(OPENSSL is None, reason="the openssl command is not installed")
+def test_openssl_s_client_sees_no_renegotiation_no_legacy_protocol_and_no_cbc_suites(
+    server: TlsServer, pki: Pki, tmp_path: Path
+) -> None:
+    assert OPENSSL is not None
+    server.bind(_import(pki, tmp_path, "localhost"))
+
+    def s_client(*args: str, send: bytes = b"") -> str:
+        done = subprocess.run(
+            [OPENSSL, "s_client", "-connect", f"127.0.0.1:{server.port}", "-servername", "localhost", *args],
+            input=send,
+            capture_output=True,
+            timeout=20,
+        )
+        return (done.stdout + done.stderr).decode(errors="replace")
+
+    out = s_client("-tls1_2", send=b"R\n")  # "R": ask for a renegotiation
+    assert "Cipher is ECDHE-ECDSA-AES256-GCM-SHA384" in out and "Compression: NONE" in out
+    assert "RENEGOTIATING" in out and "no renegotiation" in out  # the server refuses it
+    s_client("-tls1_1")
+    s_client("-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA")  # CBC with a SHA-1 MAC
+    _wait_for_failures(server, 2)
+    details = [detail for _client, _local, detail in server.transport.driver.tls.failures]
+    assert details == ["SSL_Handshake_Failed UNSUPPORTED_PROTOCOL", "SSL_Handshake_Failed NO_SHARED_CIPHER"]

@@ -50,8 +50,10 @@ $(NATIVE_TEST): $(NATIVE)
 
 native: $(NATIVE)
 
+# `make run DEMO="--url https://127.0.0.1:8443/ --self-signed"` shows the demo over TLS (a throwaway certificate)
+DEMO ?= --url http://127.0.0.1:8080/
 run: $(NATIVE)
-	$(NATIVE_BIN)/httpsys demo --url http://127.0.0.1:8080/
+	$(NATIVE_BIN)/httpsys demo $(DEMO)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples bench

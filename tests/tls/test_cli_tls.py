@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import ssl
 import subprocess
@@ -218,3 +220,47 @@ def test_bad_tls_options_are_one_line(
     )
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and message in done.stderr and "PRIVATE" not in done.stderr
+
+
+def test_demo_shows_an_https_url_with_a_throwaway_certificate(
+    tmp_path: Path, started: list[subprocess.Popen[str]]
+) -> None:
+    port = free_port()
+    _start(started, tmp_path, port, "demo", "--url", f"https://127.0.0.1:{port}/", "--self-signed")
+    insecure = ssl.create_default_context()
+    insecure.check_hostname = False
+    insecure.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with insecure.wrap_socket(raw, server_hostname="localhost") as tls:
+            cert = tls.getpeercert(binary_form=True)
+    from cryptography import x509
+
+    leaf = x509.load_der_x509_certificate(cert)
+    assert leaf.subject == leaf.issuer and "httpsys demo (self-signed)" in leaf.subject.rfc4514_string()
+    stats = httpx.get(f"https://127.0.0.1:{port}/_stats.json", verify=insecure).json()
+    assert "tls_handshakes" in json.dumps(stats)
+
+
+def test_ssl_files_with_the_daemon_are_refused_in_one_line(files: dict[str, Path], tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "httpsys.cli",
+            "run",
+            "app:app",
+            "--url",
+            f"https://127.0.0.1:{free_port()}/",
+            "--ssl-certfile",
+            str(files["cert"]),
+            "--ssl-keyfile",
+            str(files["key"]),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "HTTPSYS_DAEMON_SOCKET": str(tmp_path / "none.sock")},
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "with HTTPSYS_DAEMON_SOCKET the daemon terminates TLS with its own SSL bindings" in done.stderr

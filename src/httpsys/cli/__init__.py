@@ -78,9 +78,12 @@ def _command(args: argparse.Namespace) -> Callable[[], Coroutine[Any, Any, int]]
     urls = listen_urls(args, DEFAULT_DEMO_URL if args.command == "demo" else DEFAULT_RUN_URL)
     for url in urls:
         parse_prefix(url)
-    from httpsys.cli.tls import bind_https_ports, tls_files
+    from httpsys.cli.tls import bind_https_ports, throwaway_certificate, tls_files
 
-    bind_https_ports(urls, tls_files(args))  # https: TLS from the --ssl-* files or the port's SSL binding
+    files = tls_files(args)
+    if getattr(args, "self_signed", False) and files is None:
+        files = throwaway_certificate(urls)
+    bind_https_ports(urls, files)  # https: TLS from the --ssl-* files or the port's SSL binding
     options = server_options(args, urls)
     if args.command == "serve":
         from httpsys.cli.serve import serve_directory

@@ -407,6 +407,11 @@ def build_parser() -> CommandLineParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_server_options(demo, default_url=DEFAULT_DEMO_URL, queue=False)
+    demo.add_argument(
+        "--self-signed",
+        action="store_true",
+        help="for an https:// --url: a throwaway self-signed certificate (localhost, 127.0.0.1), valid a day",
+    )
     from httpsys.cli.daemon import add_daemon_parser
 
     add_daemon_parser(commands)

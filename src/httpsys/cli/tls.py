@@ -22,7 +22,7 @@ from httpsys._engine.certstore import CertStoreError, load_chain, load_private_k
 from httpsys._engine.tls import safe_context, ssl_bindings
 from httpsys.cli.diagnostics import CommandError, parse_prefix
 
-__all__ = ["TlsFiles", "add_tls_options", "bind_https_ports", "tls_files"]
+__all__ = ["TlsFiles", "add_tls_options", "bind_https_ports", "throwaway_certificate", "tls_files"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,62 @@ def tls_files(ns: argparse.Namespace) -> TlsFiles | None:
     return TlsFiles(certfile, keyfile, ns.ssl_ca_certs or "", ns.ssl_cert_reqs)
 
 
+def throwaway_certificate(urls: Sequence[str]) -> TlsFiles:
+    """A self-signed ECDSA P-256 certificate for localhost, 127.0.0.1, ::1 and the hosts of `urls`, valid for a
+    day, in a private temporary directory removed when the process exits (`httpsys demo --self-signed`)."""
+    import datetime
+    import ipaddress
+    import shutil
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    names: list[x509.GeneralName] = [
+        x509.DNSName("localhost"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        x509.IPAddress(ipaddress.ip_address("::1")),
+    ]
+    for url in urls:
+        host = parse_prefix(url).host.strip("[]")
+        if host in ("+", "*", "localhost", "127.0.0.1", "::1"):
+            continue
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "httpsys demo (self-signed)")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    directory = tempfile.mkdtemp(prefix="httpsys-demo-tls-")
+    import atexit
+
+    atexit.register(shutil.rmtree, directory, True)
+    cert_path, key_path = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    with open(cert_path, "wb") as fh:
+        fh.write(cert.public_bytes(serialization.Encoding.PEM))
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+    return TlsFiles(cert_path, key_path)
+
+
 def bind_https_ports(urls: Sequence[str], files: TlsFiles | None) -> None:
     """Bind the files to every https port of `urls` (0.0.0.0:PORT and [::]:PORT); without files, every https
     port must already have an SSL binding (`httpsys netsh http add sslcert`), or CommandError says so."""
@@ -101,6 +157,11 @@ def bind_https_ports(urls: Sequence[str], files: TlsFiles | None) -> None:
         prefix = parse_prefix(url)
         if prefix.scheme != "https":
             continue
+        if files is not None and os.environ.get("HTTPSYS_DAEMON_SOCKET"):
+            raise CommandError(
+                "--ssl-certfile applies to the embedded driver; with HTTPSYS_DAEMON_SOCKET the daemon terminates "
+                "TLS with its own SSL bindings (httpsys netsh http add sslcert)"
+            )
         if files is None:
             if not table.has_port(prefix.port):
                 raise CommandError(

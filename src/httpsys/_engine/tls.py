@@ -393,8 +393,10 @@ class Tls:
             counters.timer_fired(conn, TimerKind.HEADER_WAIT)
             reason = f"Timer_HeaderWait handshake not completed in {conn.handshake_timeout()} s"
         else:
-            memo = self._refusal.pop(where, None)
-            if memo is not None and isinstance(failure, ssl.SSLError):
+            # only a refusal by our SNI callback fails with CALLBACK_FAILED: then the memo says why
+            by_callback = isinstance(failure, ssl.SSLError) and failure.reason == "CALLBACK_FAILED"
+            memo = self._refusal.pop(where, None) if by_callback else None
+            if memo is not None:
                 reason = memo
             else:
                 detail = getattr(failure, "reason", None) or type(failure).__name__

@@ -31,7 +31,7 @@ STATUS: dict[int, tuple[str, str]] = {
     119: (N, "bandwidth limits are stored, not enforced"),
     131: (N, "parser relaxation switches are not offered"),
     138: (P, "IP listen list records stored; not applied to listeners"),
-    139: (W, "served per connection: SNI, exact IP:port, wildcard; CCS records kept but not served; the ...Ex records not supported ([docs/tls.md](docs/tls.md))"),
+    139: (W, "served per connection: SNI, exact IP:port, wildcard, CCS (a store's certificate by SNI name); the ...Ex records not supported ([docs/tls.md](docs/tls.md))"),
     142: (N, "the configuration store lives in the process; persistence comes with the daemon"),
     143: (P, "W3C, IIS and NCSA with every rollover; the centralized binary (Raw) format is accepted but not written"),
     145: (N, "kernel-mode authentication"),

@@ -14,7 +14,7 @@ import pytest
 from certs import Pki
 from tlsserver import TlsServer, client_context, https_get
 
-from httpsys._core.sslbindings import BindingKind
+from httpsys._core.sslbindings import BindingKind, SslBinding
 from httpsys._engine.certstore import CertStores
 from httpsys._engine.tls import ssl_bindings
 
@@ -186,3 +186,25 @@ def test_openssl_s_client_sees_no_renegotiation_no_legacy_protocol_and_no_cbc_su
     _wait_for_failures(server, 2)
     details = [detail for _client, _local, detail in server.transport.driver.tls.failures]
     assert details == ["SSL_Handshake_Failed UNSUPPORTED_PROTOCOL", "SSL_Handshake_Failed NO_SHARED_CIPHER"]
+
+
+def test_a_central_store_binding_picks_the_certificate_whose_name_covers_the_sni_name(
+    server: TlsServer, pki: Pki, tmp_path: Path
+) -> None:
+    stores = CertStores()
+    for names in (("a.test",), ("*.wild.test",)):
+        leaf = pki.server(*names)
+        stores.import_pem(pki.chain_pem(leaf), leaf.key_pem(), "Central")
+    assert ssl_bindings().table.set(SslBinding(BindingKind.CCS, server.port, store="Central")) == 0
+    root = pki.root_file(tmp_path)
+    for name in ("a.test", "x.wild.test"):
+        server.serve()
+        _response, seen = https_get(server.port, client_context(root), server_name=name)  # the name verifies
+        assert seen["peercert"]["subject"][-1][0][1] in (name, "*.wild.test")
+    ctx = client_context(root)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+        with pytest.raises(ssl.SSLError):
+            ctx.wrap_socket(raw, server_hostname="deep.x.wild.test")  # a wildcard covers one label only
+    _wait_for_failures(server, 1)
+    [(_client, _local, detail)] = server.transport.driver.tls.failures
+    assert detail == f"SSL_No_Binding deep.x.wild.test:{server.port} (central store)"

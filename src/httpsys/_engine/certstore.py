@@ -45,6 +45,7 @@ class StoredCertificate:
     chain_length: int  # certificates in the PEM file, the leaf included
     cert_path: str
     key_path: str
+    dns_names: tuple[str, ...] = ()  # the subjectAltName DNS names (lower case), for central-store bindings
 
 
 def default_config_dir() -> str:
@@ -236,9 +237,28 @@ class CertStores:
                         chain_length=len(chain),
                         cert_path=cert_path,
                         key_path=os.path.join(directory, stem + ".key"),
+                        dns_names=_dns_names(leaf),
                     )
                 )
         return found
+
+
+def _dns_names(cert: x509.Certificate) -> tuple[str, ...]:
+    try:
+        alt = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return ()
+    return tuple(name.lower() for name in alt.get_values_for_type(x509.DNSName))
+
+
+def name_matches(pattern: str, host: str) -> bool:
+    """A certificate name (`www.example.com`, `*.example.com`) covers `host` (lower case, no trailing dot)."""
+    if pattern == host:
+        return True
+    if pattern.startswith("*."):
+        head, _, rest = host.partition(".")
+        return bool(head) and rest == pattern[2:]
+    return False
 
 
 def _write_private(path: str, data: bytes, mode: int = 0o600) -> None:
@@ -270,6 +290,7 @@ __all__ = [
     "key_description",
     "load_chain",
     "load_private_key",
+    "name_matches",
     "normalize_thumbprint",
     "thumbprint_of",
 ]

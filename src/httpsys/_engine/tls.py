@@ -19,6 +19,7 @@ import ssl
 import struct
 import threading
 from collections import deque
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
@@ -28,11 +29,12 @@ from httpsys._core.sslbindings import (
     FLAG_DISABLE_TLS13,
     FLAG_NEGOTIATE_CLIENT_CERT,
     FLAG_REJECT,
+    BindingKind,
     SslBinding,
     SslBindingTable,
 )
 from httpsys._core.timers import TimerKind
-from httpsys._engine.certstore import CertStoreError, CertStores, key_bits
+from httpsys._engine.certstore import CertStoreError, CertStores, key_bits, name_matches
 from httpsys._engine.http11 import Http11Connection
 
 if TYPE_CHECKING:
@@ -294,6 +296,15 @@ class Tls:
                     if server_name
                     else ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
                 )
+            if binding.kind is BindingKind.CCS:
+                # the central certificate store: the certificate of that store whose name covers the SNI name
+                found = _ccs_certificate(binding, server_name)
+                if found is None:
+                    refusal[(local_address, port)] = (
+                        f"{REASON_NO_BINDING} {server_name}:{port} (central store)"
+                    )
+                    return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+                binding = found
             try:
                 ctx = contexts.for_binding(binding)[0]
             except (OSError, ssl.SSLError, CertStoreError, ValueError):
@@ -444,6 +455,22 @@ class Tls:
             if context is ctx:
                 return bits, issuer, subject
         return None
+
+
+def _ccs_certificate(binding: SslBinding, server_name: str | None) -> SslBinding | None:
+    """A CCS binding resolved for one name: the binding with the thumbprint of the first certificate of its store
+    whose subjectAltName covers `server_name` (None without SNI or without such a certificate)."""
+    if not server_name:
+        return None
+    host = server_name.rstrip(".").lower()
+    try:
+        stored = CertStores().list(binding.store)
+    except CertStoreError:
+        return None
+    for cert in stored:
+        if any(name_matches(name, host) for name in cert.dns_names):
+            return replace(binding, cert_hash=cert.thumbprint)
+    return None
 
 
 def set_client_cert(facts: TlsFacts, der: bytes | None) -> None:

@@ -2,9 +2,10 @@
 
 Responsibility: open a port's listening sockets (IPv4 and IPv6, per the IP listen list) when the first URL
 prefix on it is registered and close them when the last one goes, serve each socket with an asyncio server
-whose protocol is an `Http11Connection`, and keep the table of live connections by ConnectionId under the global
-connection limit. It must not parse, route or answer requests: a connection hands its requests to delivery
-(decision 0010).
+whose protocol is an `Http11Connection` (an https port's sockets are accepted by the TLS room, `tls.py`,
+which hands each connection over after its handshake), and keep the table of live connections by ConnectionId
+under the global connection limit. It must not parse, route or answer requests: a connection hands its requests
+to delivery (decision 0010).
 """
 
 from __future__ import annotations

@@ -330,6 +330,7 @@ class Delivery:
         )
 
     def required_size(self, request: Request, v2: bool, entity_len: int) -> int:
+        tls = request.channel.tls_extra
         known, unknown = split_request_headers(request.headers)
         cooked = request.cooked
         assert cooked is not None
@@ -343,7 +344,7 @@ class Delivery:
             known_header_value_lens=[len(v) for v in known.values()],
             family=socket.AF_INET6 if ":" in request.local_addr[0] else socket.AF_INET,
             entity_len=entity_len,
-            request_info_bytes=tls_request_info_bytes(request.channel.tls_extra, v2),
+            request_info_bytes=0 if tls is None else tls_request_info_bytes(tls, v2),
         )
 
     def _complete_receive(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from certs import Pki
 
-from httpsys._engine.certstore import CertStores
+from httpsys._engine.certstore import CertStores, name_matches
 from httpsys.cli import main
 
 
@@ -134,3 +134,19 @@ def test_bad_input_is_one_line_and_changes_nothing(
     assert not (config_dir / "certstores" / "MY").exists() or not any(
         (config_dir / "certstores" / "MY").iterdir()
     )
+
+
+@pytest.mark.parametrize(
+    ("pattern", "host", "covered"),
+    [
+        ("www.example.com", "www.example.com", True),
+        ("*.example.com", "www.example.com", True),
+        ("*.example.com", "example.com", False),
+        ("*.example.com", "a.b.example.com", False),
+        ("www.example.com", "example.com", False),
+    ],
+)
+def test_a_certificate_name_covers_a_host_as_tls_clients_match_it(
+    pattern: str, host: str, covered: bool
+) -> None:
+    assert name_matches(pattern, host) is covered

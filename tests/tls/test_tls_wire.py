@@ -6,6 +6,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -208,3 +209,27 @@ def test_a_central_store_binding_picks_the_certificate_whose_name_covers_the_sni
     _wait_for_failures(server, 1)
     [(_client, _local, detail)] = server.transport.driver.tls.failures
     assert detail == f"SSL_No_Binding deep.x.wild.test:{server.port} (central store)"
+
+
+def test_file_chunks_over_tls_go_through_the_bounded_buffer_and_statistics_say_so(
+    server: TlsServer, pki: Pki, tmp_path: Path
+) -> None:
+    from httpsys._core.records import FileChunk
+
+    server.bind(_import(pki, tmp_path, "localhost"))
+    payload = bytes(range(256)) * 1024 * 3  # 768 KiB: several 64 KiB pieces
+    path = tmp_path / "payload.bin"
+    path.write_bytes(payload)
+    result: list[bytes] = []
+    client = threading.Thread(
+        target=lambda: result.append(https_get(server.port, client_context(pki.root_file(tmp_path)))[0]),
+        daemon=True,
+    )
+    client.start()
+    snap = server.receive()
+    with open(path, "rb") as fh:
+        assert server.respond(snap.request_id, chunks=[FileChunk(fh.fileno())]) == 0
+    client.join(20)
+    assert result and result[0].endswith(b"\r\n\r\n" + payload)
+    stats = server.transport.statistics()
+    assert stats["tls_file_path_ktls"] == 0 and stats["tls_file_bytes_copied"] == len(payload)

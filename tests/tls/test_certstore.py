@@ -150,3 +150,17 @@ def test_a_certificate_name_covers_a_host_as_tls_clients_match_it(
     pattern: str, host: str, covered: bool
 ) -> None:
     assert name_matches(pattern, host) is covered
+
+
+def test_a_trusted_issuer_is_imported_without_a_key(
+    pki: Pki, tmp_path: Path, config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = pki.root_file(tmp_path)
+    status, out, err = _run(capsys, "import", str(root), "--store", "Root")
+    assert status == 0, err
+    assert out.strip() == pki.root.thumbprint()
+    status, out, _ = _run(capsys, "list", "--store", "Root")
+    assert f"Root\t{pki.root.thumbprint()}\tECDSA P-256 (no private key)\tchain 1" in out
+    assert not (config_dir / "certstores" / "Root" / f"{pki.root.thumbprint()}.key").exists()
+    assert _run(capsys, "delete", pki.root.thumbprint(), "--store", "Root")[0] == 0
+    assert CertStores().list() == []

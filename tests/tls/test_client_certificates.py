@@ -93,8 +93,8 @@ def test_negotiated_client_certificate_reaches_pssl_info_and_receive_client_cert
     stores = CertStores()
     thumbprint = stores.import_pem(pki.chain_pem(leaf), leaf.key_pem())
     stores.import_pem(
-        pki.root.cert_pem(), pki.root.key_pem(), "ClientIssuers"
-    )  # the trusted issuer of clients
+        pki.root.cert_pem(), None, "ClientIssuers"
+    )  # the clients' trusted issuer, without its key
     port = free_port()
     queue = _serve_https(port)
     _bind(port, thumbprint, HTTP_SERVICE_CONFIG_SSL_FLAG_NEGOTIATE_CLIENT_CERT, "ClientIssuers")

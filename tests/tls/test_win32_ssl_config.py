@@ -143,6 +143,8 @@ def test_bad_records_change_nothing(config: None, pki: Pki) -> None:
     thumbprint = _import(pki, "site.test")
     unknown = "AB" * 20
     assert _set(HttpServiceConfigSSLCertInfo, _ipport(port, unknown)) == ERROR_NO_SUCH_LOGON_SESSION
+    keyless = CertStores().import_pem(pki.root.cert_pem(), None)  # a trusted issuer only: cannot be served
+    assert _set(HttpServiceConfigSSLCertInfo, _ipport(port, keyless)) == ERROR_NO_SUCH_LOGON_SESSION
     short = _ipport(port, thumbprint)
     short.ParamDesc.pSslHash = b"\x01\x02"
     short.ParamDesc.SslHashLength = 2

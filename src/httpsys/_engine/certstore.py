@@ -3,7 +3,8 @@
 Responsibility: the analogue of Windows' LocalMachine certificate stores (ARCHITECTURE §8.8). A store is a
 directory `<config dir>/certstores/<NAME>/` (default store `MY`); each certificate is two files named by its
 thumbprint (upper-case hex of the SHA-1 of the leaf's DER): `<hash>.pem` (the leaf, then its chain, as imported)
-and `<hash>.key` (the private key, unencrypted PKCS#8, mode 0600 in a 0700 directory). Import checks that the key
+and `<hash>.key` (the private key, unencrypted PKCS#8, mode 0600 in a 0700 directory; a trusted issuer may come
+without one). Import checks that the key
 belongs to the certificate (RSA or ECDSA), decrypts an encrypted key with the passphrase it is given, and keeps
 the chain in full. It must not log or return key material: errors name files and causes, never contents.
 """
@@ -41,11 +42,12 @@ class StoredCertificate:
     subject: str
     issuer: str
     not_after: str  # ISO 8601, UTC
-    key_type: str  # "RSA 2048", "ECDSA P-256"
+    key_type: str  # "RSA 2048", "ECDSA P-256" (of the certificate's public key)
     chain_length: int  # certificates in the PEM file, the leaf included
     cert_path: str
     key_path: str
-    dns_names: tuple[str, ...] = ()  # the subjectAltName DNS names (lower case), for central-store bindings
+    dns_names: tuple[str, ...] = ()
+    has_key: bool = True  # False: a trusted issuer imported without its private key  # the subjectAltName DNS names (lower case), for central-store bindings
 
 
 def default_config_dir() -> str:
@@ -165,18 +167,27 @@ class CertStores:
     def import_pem(
         self,
         cert_data: bytes,
-        key_data: bytes,
+        key_data: bytes | None,
         store: str = DEFAULT_STORE,
         *,
         passphrase: bytes | None = None,
         cert_source: str = "certificate",
         key_source: str = "key",
     ) -> str:
-        """Add a certificate (leaf first, then its chain) with its private key; returns the thumbprint.
+        """Add a certificate (leaf first, then its chain) with its private key; returns the thumbprint. Without a
+        key (`key_data` None) the certificate is a trusted issuer only, as in Windows' Root store: a binding's
+        DefaultSslCtlStoreName may name its store, an SSL binding cannot use it.
 
         Importing the same certificate again replaces its files (Windows keeps one entry per thumbprint)."""
         directory = self.store_dir(store)
         chain = load_chain(cert_data, cert_source)
+        if key_data is None:
+            thumbprint = thumbprint_of(chain[0])
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            os.chmod(directory, 0o700)
+            pem = b"".join(cert.public_bytes(serialization.Encoding.PEM) for cert in chain)
+            _write_private(os.path.join(directory, thumbprint + ".pem"), pem, mode=0o644)
+            return thumbprint
         key = load_private_key(key_data, key_source, passphrase)
         if not _same_public_key(chain[0], key):
             raise CertStoreError(
@@ -195,8 +206,14 @@ class CertStores:
         return thumbprint
 
     def delete(self, thumbprint: str, store: str = DEFAULT_STORE) -> None:
-        cert_path, key_path = self.paths(store, thumbprint)
-        os.unlink(key_path)
+        directory = self.store_dir(store)
+        name = normalize_thumbprint(thumbprint)
+        cert_path = os.path.join(directory, name + ".pem")
+        if not os.path.isfile(cert_path):
+            raise CertStoreError(f"no certificate with hash {name} in store {store}")
+        key_path = os.path.join(directory, name + ".key")
+        if os.path.exists(key_path):
+            os.unlink(key_path)
         os.unlink(cert_path)
 
     def list(self, store: str | None = None) -> list[StoredCertificate]:
@@ -238,6 +255,7 @@ class CertStores:
                         cert_path=cert_path,
                         key_path=os.path.join(directory, stem + ".key"),
                         dns_names=_dns_names(leaf),
+                        has_key=os.path.isfile(os.path.join(directory, stem + ".key")),
                     )
                 )
         return found

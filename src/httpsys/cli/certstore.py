@@ -36,7 +36,13 @@ def add_certstore_parser(commands: Any) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
     add = actions.add_parser("import", help="add a certificate (PEM, chain included) with its private key")
     add.add_argument("cert", metavar="CERT.pem", help="the certificate, then its intermediates")
-    add.add_argument("key", metavar="KEY.pem", help="its private key (RSA or ECDSA; may be encrypted)")
+    add.add_argument(
+        "key",
+        metavar="KEY.pem",
+        nargs="?",
+        help="its private key (RSA or ECDSA; may be encrypted); without it the certificate is a trusted issuer "
+        "(for client certificates: DefaultSslCtlStoreName), as in Windows' Root store",
+    )
     add.add_argument("--store", default=DEFAULT_STORE, help=f"store name (default {DEFAULT_STORE})")
     add.add_argument(
         "--passphrase-file",
@@ -59,8 +65,9 @@ def run_certstore(args: argparse.Namespace) -> int:
             return _import(stores, args)
         if args.action == "list":
             for cert in stores.list(args.store):
+                key = "" if cert.has_key else " (no private key)"
                 sys.stdout.write(
-                    f"{cert.store}\t{cert.thumbprint}\t{cert.key_type}\tchain {cert.chain_length}\t"
+                    f"{cert.store}\t{cert.thumbprint}\t{cert.key_type}{key}\tchain {cert.chain_length}\t"
                     f"until {cert.not_after}\t{cert.subject}\n"
                 )
             return 0
@@ -76,11 +83,16 @@ def run_certstore(args: argparse.Namespace) -> int:
 
 def _import(stores: CertStores, args: argparse.Namespace) -> int:
     cert_data = _read(args.cert)
-    key_data = _read(args.key)
+    key_data = _read(args.key) if args.key else None
     passphrase = _passphrase_from_file(args.passphrase_file)
     try:
         thumbprint = stores.import_pem(
-            cert_data, key_data, args.store, passphrase=passphrase, cert_source=args.cert, key_source=args.key
+            cert_data,
+            key_data,
+            args.store,
+            passphrase=passphrase,
+            cert_source=args.cert,
+            key_source=args.key or "key",
         )
     except PassphraseNeeded as exc:
         if passphrase is not None or not sys.stdin.isatty():

@@ -50,8 +50,10 @@ $(NATIVE_TEST): $(NATIVE)
 
 native: $(NATIVE)
 
+# `make run DEMO="--url https://127.0.0.1:8443/ --self-signed"` adds an HTTPS URL (a throwaway certificate)
+DEMO ?=
 run: $(NATIVE)
-	$(NATIVE_BIN)/httpsys demo --url http://127.0.0.1:8080/
+	$(NATIVE_BIN)/httpsys demo --url http://127.0.0.1:8080/ $(DEMO)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples bench

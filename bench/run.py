@@ -84,6 +84,7 @@ class ServerDef:
     # PYTHONPATH=bench/servers, for the scripts that import bench_asgi (`httpsys run` needs none)
     pythonpath: bool = True
     cpus: str = ""  # the CPU list it is pinned to (taskset -c); "" = SERVER_CPU
+    tls: bool = False  # served over TLS 1.3 with the run's ECDSA P-256 certificate (https:// URLs)
 
 
 @dataclass
@@ -112,7 +113,21 @@ class Workdir:
             "keep_alive_max_requests = 1000000000\n"
         )
 
-    def nginx_conf(self, port: int) -> Path:
+    @property
+    def tls_cert(self) -> Path:
+        return self.root / "tls-cert.pem"
+
+    @property
+    def tls_key(self) -> Path:
+        return self.root / "tls-key.pem"
+
+    def tls_files(self) -> tuple[Path, Path]:
+        """The run's TLS certificate (ECDSA P-256, self-signed for 127.0.0.1), made once, for every TLS server."""
+        if not self.tls_cert.exists():
+            make_tls_certificate(self.tls_cert, self.tls_key)
+        return self.tls_cert, self.tls_key
+
+    def nginx_conf(self, port: int, tls: bool = False) -> Path:
         """One nginx instance per port: 1 worker, no access log, 127.0.0.1 only, pid and temp files here."""
         d = self.root / f"nginx-{port}"
         d.mkdir(exist_ok=True)
@@ -137,7 +152,16 @@ class Workdir:
             "    types { text/plain txt; application/octet-stream bin; }",
             "    default_type application/octet-stream;",
             "    server {",
-            f"        listen {HOST}:{port} backlog=4096;",
+            f"        listen {HOST}:{port}{' ssl' if tls else ''} backlog=4096;",
+            *(
+                (
+                    f"        ssl_certificate {self.tls_files()[0]};",
+                    f"        ssl_certificate_key {self.tls_files()[1]};",
+                    "        ssl_protocols TLSv1.3;",
+                )
+                if tls
+                else ()
+            ),
             f"        root {self.www};",
             '        location = / { default_type text/plain; return 200 "Hello, world!"; }',
             "        location = /hello.txt { open_file_cache max=16 inactive=600s; open_file_cache_valid 600s; }",
@@ -159,6 +183,46 @@ def _nginx(w: Workdir, port: int) -> list[str]:
     return [NGINX, "-p", str(conf.parent), "-c", str(conf), "-e", str(conf.parent / "error.log")]
 
 
+def _nginx_tls(w: Workdir, port: int) -> list[str]:
+    conf = w.nginx_conf(port, tls=True)
+    return [NGINX, "-p", str(conf.parent), "-c", str(conf), "-e", str(conf.parent / "error.log")]
+
+
+def make_tls_certificate(cert_path: Path, key_path: Path) -> None:
+    """A self-signed ECDSA P-256 certificate for 127.0.0.1 (the TLS scenarios' one certificate)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "httpsys bench")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]), critical=False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    key_path.chmod(0o644)  # nginx's worker runs as another user
+
+
 def _project_py() -> str:
     """The editable source in .venv: every module interpreted."""
     return str(PROJECT_PY) if PROJECT_PY.exists() else sys.executable
@@ -176,6 +240,11 @@ def native_wheel() -> str:
 def _native_py() -> str:
     """The compiled wheel installed in build/venv-native when there is one, else the interpreted source."""
     return str(NATIVE_PY) if native_wheel() and NATIVE_PY.exists() else _project_py()
+
+
+def _uvicorn_tls(w: Workdir, port: int) -> list[str]:
+    cert, key = w.tls_files()
+    return [*_uvicorn(w, port), "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)]
 
 
 def _uvicorn(w: Workdir, port: int, workers: int = 1) -> list[str]:
@@ -264,8 +333,11 @@ def _script(
     return argv
 
 
-def _serve(*extra: str) -> Callable[[Workdir, int], list[str]]:
+def _serve(*extra: str, tls: bool = False) -> Callable[[Workdir, int], list[str]]:
     def argv(w: Workdir, port: int) -> list[str]:
+        files = (
+            ("--ssl-certfile", str(w.tls_files()[0]), "--ssl-keyfile", str(w.tls_files()[1])) if tls else ()
+        )
         return [
             _native_py(),
             "-m",
@@ -273,8 +345,9 @@ def _serve(*extra: str) -> Callable[[Workdir, int], list[str]]:
             "serve",
             str(w.www),
             "--url",
-            f"http://{HOST}:{port}/",
+            f"{'https' if tls else 'http'}://{HOST}:{port}/",
             "--no-access-log",  # as nginx runs here (access_log off)
+            *files,
             *extra,
         ]
 
@@ -313,16 +386,20 @@ def _run_workers(workers: int) -> Callable[[Workdir, int], list[str]]:
     return argv
 
 
-def _installed_run(*extra: str) -> Callable[[Workdir, int], list[str]]:
+def _installed_run(*extra: str, tls: bool = False) -> Callable[[Workdir, int], list[str]]:
     """`httpsys run` of the wheel installed alone in bench/.wheel-venv, on the app uvicorn runs (cwd bench/servers)."""
 
     def argv(w: Workdir, port: int) -> list[str]:
+        files = (
+            ("--ssl-certfile", str(w.tls_files()[0]), "--ssl-keyfile", str(w.tls_files()[1])) if tls else ()
+        )
         return [
             str(WHEEL_VENV / "bin" / "httpsys"),
             "run",
             "bench_asgi:app",
             "--url",
-            f"http://{HOST}:{port}/",
+            f"{'https' if tls else 'http'}://{HOST}:{port}/",
+            *files,
             *extra,
         ]
 
@@ -421,6 +498,29 @@ SERVER_DEFS: dict[str, ServerDef] = {
             lambda w, port: _uvicorn(w, port, workers=2),
             describe=f"uvicorn --workers 2 --loop uvloop --http httptools on CPUs {SERVER_CPU},{CLIENT_CPU}",
             cpus=f"{SERVER_CPU},{CLIENT_CPU}",
+        ),
+        # TLS 1.3, one ECDSA P-256 certificate for all (issue 17)
+        ServerDef(
+            "httpsys-run-tls",
+            True,
+            _installed_run("--no-access-log", tls=True),
+            describe="httpsys-run over TLS (--ssl-certfile/--ssl-keyfile)",
+            pythonpath=False,
+            tls=True,
+        ),
+        ServerDef(
+            "httpsys-serve-tls",
+            True,
+            _serve(tls=True),
+            probe="/hello.txt",
+            describe="httpsys serve DIR over TLS",
+            tls=True,
+        ),
+        ServerDef(
+            "nginx-tls", False, _nginx_tls, describe="nginx, 1 worker, ssl_protocols TLSv1.3", tls=True
+        ),
+        ServerDef(
+            "uvicorn-tls", False, _uvicorn_tls, describe="uvicorn --ssl-certfile/--ssl-keyfile", tls=True
         ),
     ]
 }
@@ -544,6 +644,29 @@ SCENARIOS: dict[str, Scenario] = {
             (*ASGI_FAMILY, "nginx", "raw-uvloop", "granian-rsgi", "uvicorn", "hypercorn", "httpsys-aio-daemon"),
             paths={"httpsys-serve": "/hello.txt"},
             unit="bytes_per_conn",
+        ),
+        Scenario(
+            "tls-hello",
+            'TLS 1.3 (ECDSA P-256): GET / "Hello, world!", keep-alive, wrk -t1 -c50',
+            "wrk",
+            ("httpsys-run-tls", "uvicorn-tls", "nginx-tls"),
+        ),
+        Scenario(
+            "tls-new",
+            "TLS 1.3: a new TLS connection per request (`Connection: close`), wrk -t1 -c50",
+            "wrk",
+            ("httpsys-run-tls", "uvicorn-tls", "nginx-tls"),
+            wrk_args=("-H", "Connection: close"),
+        ),
+        Scenario(
+            "tls-file",
+            "TLS 1.3: 10 MiB file, wrk -t1 -c4 (compare server CPU s per GiB)",
+            "wrk",
+            ("httpsys-serve-tls", "uvicorn-tls", "nginx-tls"),
+            path="/big.bin",
+            conns=4,
+            unit="mibps",
+            expect_len=FILE_SIZE,
         ),
         Scenario(
             "cache",
@@ -726,7 +849,7 @@ class Running:
         assert self.proc is not None
         if self.proc.poll() is not None:
             return f"exited ({self.proc.returncode}): {self.last_log_line()}"
-        if probe_status(self.port, self.sdef.probe) == 200:
+        if probe_status(self.port, self.sdef.probe, self.sdef.tls) == 200:
             return ""
         if time.monotonic() - self.started > timeout:
             line = self.last_log_line()
@@ -764,9 +887,17 @@ class Running:
         self.proc = None
 
 
-def probe_status(port: int, path: str) -> int | None:
+def probe_status(port: int, path: str, tls: bool = False) -> int | None:
     try:
-        with socket.create_connection((HOST, port), timeout=1) as s:
+        with socket.create_connection((HOST, port), timeout=1) as raw:
+            s = raw
+            if tls:
+                import ssl
+
+                ctx = ssl.create_default_context()
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                s = ctx.wrap_socket(raw)
             s.settimeout(1)
             s.sendall(f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nConnection: close\r\n\r\n".encode())
             head = s.recv(64)
@@ -856,7 +987,7 @@ def run_wrk(sc: Scenario, server: Running, path: str, prof: Profile, work: Workd
     if not script.exists():
         prelude = (WRK_DIR / sc.lua).read_text() if sc.lua else ""
         script.write_text(prelude + "\n" + (WRK_DIR / "report.lua").read_text())
-    url = f"http://{HOST}:{server.port}{path}"
+    url = f"{'https' if server.sdef.tls else 'http'}://{HOST}:{server.port}{path}"
     return run_measured(
         server,
         wrk_argv(sc, url, prof.warmup, script, False),
@@ -1167,6 +1298,25 @@ TARGETS = [
         "cache",
         ("httpsys-cache",),  # issue 13: the CLI fills the driver cache (nginx serves the file with open_file_cache)
         [("nginx", 1.0)],
+    ),
+    # issue 17: TLS 1.3, ECDSA P-256, the same certificate for every server
+    (
+        f"TLS hello keep-alive c=50: `httpsys run` ≥ 1.2{X} uvicorn --ssl-* and ≥ 0.3{X} nginx req/s",
+        "tls-hello",
+        ("httpsys-run-tls",),
+        [("uvicorn-tls", 1.2), ("nginx-tls", 0.3)],
+    ),
+    (
+        f"new TLS connections per second (one request each): `httpsys run` ≥ 1.0{X} uvicorn",
+        "tls-new",
+        ("httpsys-run-tls",),
+        [("uvicorn-tls", 1.0)],
+    ),
+    (
+        f"10 MiB file over TLS: `httpsys serve` ≥ 1.0{X} uvicorn MiB/s (server CPU per GiB beside nginx's)",
+        "tls-file",
+        ("httpsys-serve-tls",),
+        [("uvicorn-tls", 1.0)],
     ),
 ]
 TARGETS += [  # issue 14 item 9: the shared daemon (profile `daemon`; `make bench-daemon`)

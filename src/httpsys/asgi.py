@@ -908,7 +908,9 @@ class ASGIServer:
                 "client": snap.remote_addr,
                 "server": snap.local_addr,
                 "state": self.state.copy(),
-                "extensions": self._extensions,
+                "extensions": self._extensions
+                if snap.extra is None
+                else _with_tls(self._extensions, snap.extra),
             }
             cycle = _HTTPCycle(request, method == b"HEAD")
             try:
@@ -1004,7 +1006,9 @@ class ASGIServer:
             "server": snap.local_addr,
             "subprotocols": subprotocols,
             "state": self.state.copy(),
-            "extensions": self._ws_extensions,
+            "extensions": self._ws_extensions
+            if snap.extra is None
+            else _with_tls(self._ws_extensions, snap.extra),
         }
         cycle = _WebSocketCycle(request, headers, self.ws_max_size)
         self._websockets.add(cycle)
@@ -1059,3 +1063,27 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
         return
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(main)
+
+
+def _with_tls(extensions: dict[str, Any], extra: dict[str, object]) -> dict[str, Any]:
+    """The scope's extensions with the ASGI TLS extension, for a request that came over TLS."""
+    tls: Any = extra.get("tls")
+    if not isinstance(tls, dict):
+        return extensions
+    cert = tls.get("client_cert") or b""
+    chain: list[str] = []
+    if cert:
+        import ssl
+
+        chain.append(ssl.DER_cert_to_PEM_cert(bytes(cert)))
+    return {
+        **extensions,
+        "tls": {
+            "server_cert": None,
+            "client_cert_chain": chain,
+            "client_cert_name": tls.get("client_cert_name") or None,
+            "client_cert_error": tls.get("client_cert_error") or None,
+            "tls_version": tls.get("tls_version") or None,
+            "cipher_suite": tls.get("cipher_suite") or None,
+        },
+    }

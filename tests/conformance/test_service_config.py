@@ -183,11 +183,12 @@ def test_ip_listen_list(initialized: None) -> None:
     assert delete_config(HttpServiceConfigIPListenList, param) == ERROR_FILE_NOT_FOUND
 
 
-def test_ssl_records_are_not_supported_and_update_only_takes_ssl_ids(initialized: None) -> None:
-    record = HTTP_SERVICE_CONFIG_SSL_SET()
-    assert set_config(HttpServiceConfigSSLCertInfo, record) == ERROR_NOT_SUPPORTED
+def test_extended_ssl_records_are_not_supported_and_update_only_takes_ssl_ids(initialized: None) -> None:
+    # the SSL records themselves are served (tests/tls/test_win32_ssl_config.py); the ...Ex ones are not
+    record = HTTP_SERVICE_CONFIG_SSL_SET_EX()
+    assert set_config(HttpServiceConfigSslCertInfoEx, record) == ERROR_NOT_SUPPORTED
     assert HttpUpdateServiceConfiguration(
-        None, HttpServiceConfigSSLCertInfo, record, sizeof(record), None
+        None, HttpServiceConfigSslCertInfoEx, record, sizeof(record), None
     ) == (ERROR_NOT_SUPPORTED)
     assert HttpUpdateServiceConfiguration(None, HttpServiceConfigUrlAclInfo, record, 16, None) == (
         ERROR_INVALID_PARAMETER

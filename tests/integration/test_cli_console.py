@@ -1,6 +1,6 @@
 """What the `httpsys` command says and accepts on the console (issue 13, items 3 and 4): the access log of `run`
-and `serve`, the root logger left to the application, uvicorn's --host/--port, https:// refused, one-line errors
-for wrong option values. Real subprocesses on free ports."""
+and `serve`, the root logger left to the application, uvicorn's --host/--port, https:// without a certificate
+refused, one-line errors for wrong option values. Real subprocesses on free ports."""
 
 from __future__ import annotations
 
@@ -222,7 +222,10 @@ def test_the_command_leaves_the_root_logger_to_the_application(tmp_path: Path) -
         (["run", "a:app", "--host", "::1", "--port", "9000"], ["http://[::1]:9000/"]),
         (["run", "a:app", "--host", "10.1.2.3"], ["http://10.1.2.3:8000/"]),
         (["serve", ".", "--host", "example.com", "--port", "80"], ["http://example.com:80/"]),
-        (["run", "a:app", "--url", "http://+:1/a/", "--url", "http://+:1/b/"], ["http://+:1/a/", "http://+:1/b/"]),
+        (
+            ["run", "a:app", "--url", "http://+:1/a/", "--url", "http://+:1/b/"],
+            ["http://+:1/a/", "http://+:1/b/"],
+        ),
     ],
 )
 def test_host_and_port_stand_for_one_url_prefix(argv: list[str], urls: list[str]) -> None:
@@ -250,17 +253,24 @@ def test_help_says_how_host_and_port_map_and_that_https_needs_tls(capsys: pytest
     assert main(["run", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "--host HOST" in text and "--port PORT" in text and "--no-access-log" in text
-    assert "mapped to --url http://HOST:PORT/" in text and "0.0.0.0 or :: is every address (http://+:PORT/)" in text
-    assert "http:// only: no TLS yet" in text
+    assert (
+        "mapped to --url http://HOST:PORT/" in text
+        and "0.0.0.0 or :: is every address (http://+:PORT/)" in text
+    )
+    assert "https:// with --ssl-certfile or an SSL binding" in text and "--ssl-cert-reqs {0,1,2}" in text
 
 
 # ----------------------------------------------------------------------------------------------- wrong values
 @pytest.mark.parametrize("command", [["run", "a:app"], ["serve", "."], ["demo"]])
-def test_https_url_is_refused_in_one_line(command: list[str], tmp_path: Path) -> None:
+def test_https_url_without_certificate_or_binding_is_refused_in_one_line(
+    command: list[str], tmp_path: Path
+) -> None:
     (tmp_path / "a.py").write_text(ASGI_APP)
-    url = f"https://127.0.0.1:{free_port()}/"
+    port = free_port()
+    url = f"https://127.0.0.1:{port}/"
     assert one_line_error(run_once([*command, "--url", url], tmp_path)) == (
-        f"httpsys: cannot listen on '{url}': https:// needs TLS, which httpsys does not have yet (use http://)"
+        f"httpsys: cannot serve '{url}': port {port} has no SSL binding; give --ssl-certfile and --ssl-keyfile, "
+        f"or bind a certificate (httpsys netsh http add sslcert ipport=0.0.0.0:{port} certhash=...)"
     )
 
 
@@ -289,7 +299,10 @@ def test_a_wrong_option_value_is_one_line(args: list[str], expected: str, tmp_pa
     ("spec", "expected"),
     [
         ("a:()", "httpsys: cannot import 'a:()': '' is not an attribute name (MODULE:APP, e.g. hello:app)"),
-        ("a:app.", "httpsys: cannot import 'a:app.': 'app.' is not an attribute name (MODULE:APP, e.g. hello:app)"),
+        (
+            "a:app.",
+            "httpsys: cannot import 'a:app.': 'app.' is not an attribute name (MODULE:APP, e.g. hello:app)",
+        ),
         (
             "a:app()",  # a factory called as one, though it is the application: no location inside the command
             "httpsys: cannot import 'a:app()': app() raised TypeError: "

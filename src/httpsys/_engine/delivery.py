@@ -30,6 +30,7 @@ from httpsys._core.verbs import VERB_UNKNOWN, verb_id
 from httpsys._engine.http11 import Http11Connection
 from httpsys._engine.registry import PendingOp, QueueHandle, Registration, Registry, op_done
 from httpsys._engine.request import BodyRead, Request
+from httpsys._engine.tls import tls_request_info_bytes
 
 if TYPE_CHECKING:
     from httpsys._engine.driver import Driver
@@ -330,9 +331,12 @@ class Delivery:
             entity,
             request.content_length,
             request.upgrade,
+            conn.connection_id if conn.tls_extra is not None else 0,  # RawConnectionId: the TLS connection's
+            conn.tls_extra,  # {"tls": TlsFacts.as_dict()} on a TLS connection (decision 0021), else None
         )
 
     def required_size(self, request: Request, v2: bool, entity_len: int) -> int:
+        tls = request.channel.tls_extra
         known, unknown = split_request_headers(request.headers)
         cooked = request.cooked
         assert cooked is not None
@@ -346,6 +350,7 @@ class Delivery:
             known_header_value_lens=[len(v) for v in known.values()],
             family=socket.AF_INET6 if ":" in request.local_addr[0] else socket.AF_INET,
             entity_len=entity_len,
+            request_info_bytes=0 if tls is None else tls_request_info_bytes(tls, v2),
         )
 
     def _complete_receive(

@@ -43,6 +43,7 @@ from httpsys._engine.logs import LogManager
 from httpsys._engine.registry import QueueHandle, Registry
 from httpsys._engine.request import Request
 from httpsys._engine.send_path import SendPath
+from httpsys._engine.tls import Tls
 
 # The public methods of Driver that serve connections and requests: they never change how a request is routed or
 # answered. Every other public method is a state change - creating and closing objects, URLs, bindings,
@@ -107,6 +108,7 @@ class Driver:
         self.ports = Ports(self, listen_addresses)
         self.delivery = Delivery(self)
         self.send_path = SendPath(self)
+        self.tls = Tls(self)
         self.response_cache = (
             ResponseCache(
                 self.settings.uri_max_uri_bytes,
@@ -254,7 +256,9 @@ class Driver:
         self.counters.timer_fired(conn, kind)
 
     def statistics(self) -> dict[str, int]:
-        return self.counters.statistics()
+        out = self.counters.statistics()
+        out.update(self.tls.statistics())
+        return out
 
     # ================================================================ connections (Ports)
     def connection_made(self, conn: Http11Connection) -> bool:

@@ -39,6 +39,7 @@ from httpsys._engine.request import Request
 if TYPE_CHECKING:
     from httpsys._core.response_cache import RememberedRequest
     from httpsys._core.settings import DriverSettings
+    from httpsys._engine.tls import TlsFacts
 
 
 class ConnectionOwner(Protocol):
@@ -92,6 +93,7 @@ _IDLE_CONNECTION = TimerKind.IDLE_CONNECTION
 # the write high-water mark, so the fast path never leaves a send waiting (decision 0008).
 _FAST_ANSWER_MAX = 16 * 1024
 _OWS = (0x20, 0x09)
+_TLS_FILE_PIECE = 64 * 1024  # file bytes read per write on a TLS connection (the bounded buffer)
 
 
 class FileRegion:
@@ -249,6 +251,8 @@ class Http11Connection(asyncio.Protocol):
         self._body_buffer = settings.body_buffer
         self._pipeline_depth = settings.pipeline_depth
         self.connection_id = 0
+        self.tls: TlsFacts | None = None  # an https connection's TLS facts, once its handshake completed
+        self.tls_extra: dict[str, object] | None = None  # the same as a request snapshot's `extra`
         self.closed = False
         self.reset_by_driver = False  # the driver aborted this connection itself (timer, 503, cancel ...)
         self.transport: asyncio.Transport | None = None
@@ -302,6 +306,7 @@ class Http11Connection(asyncio.Protocol):
         self._sock_fd = -1
         self._dup_fd = -1
         self._nagle_on = False
+        self.tls_file_bytes = 0  # file-chunk bytes copied through Python to be encrypted (no kTLS)
         # timers
         self._timer: TimerEntry[Http11Connection] | None = None
         self._timer_kind: TimerKind | None = None  # the timer that applies now (None: none)
@@ -326,6 +331,10 @@ class Http11Connection(asyncio.Protocol):
         if not self.driver.connection_made(self):
             return
         self._arm(TimerKind.IDLE_CONNECTION, self.settings.idle_connection_timeout)
+
+    def handshake_timeout(self) -> int:
+        """HeaderWait for the TLS handshake of an https connection (the driver-wide value)."""
+        return self.settings.header_wait_timeout
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.closed:
@@ -1126,6 +1135,26 @@ class Http11Connection(asyncio.Protocol):
             if not isinstance(seg, FileRegion):
                 out.popleft()
                 transport.write(seg)
+                if self._write_paused:
+                    return
+                continue
+            if self.tls is not None:
+                # TLS in user space: the file's bytes must pass through the cipher, a bounded piece at a time
+                # (kTLS would let sendfile do it; decision 0021). Writing pauses at the high-water mark.
+                try:
+                    piece = os.pread(seg.fd, min(seg.count, _TLS_FILE_PIECE), seg.offset)
+                except OSError as exc:
+                    self._fail_send(exc)
+                    return
+                if not piece:
+                    self._fail_send(EOFError("file shorter than its byte range"))
+                    return
+                self.tls_file_bytes += len(piece)
+                seg.offset += len(piece)
+                seg.count -= len(piece)
+                if seg.count == 0:
+                    out.popleft()
+                transport.write(piece)
                 if self._write_paused:
                     return
                 continue

@@ -2,9 +2,10 @@
 
 Responsibility: open a port's listening sockets (IPv4 and IPv6, per the IP listen list) when the first URL
 prefix on it is registered and close them when the last one goes, serve each socket with an asyncio server
-whose protocol is an `Http11Connection`, and keep the table of live connections by ConnectionId under the global
-connection limit. It must not parse, route or answer requests: a connection hands its requests to delivery
-(decision 0010).
+whose protocol is an `Http11Connection` (an https port's sockets are accepted by the TLS room, `tls.py`,
+which hands each connection over after its handshake), and keep the table of live connections by ConnectionId
+under the global connection limit. It must not parse, route or answer requests: a connection hands its requests
+to delivery (decision 0010).
 """
 
 from __future__ import annotations
@@ -33,10 +34,16 @@ class Listener:
         self.scheme = scheme
         self.sockets = sockets
         self.servers: list[asyncio.AbstractServer] = []
+        self.readers: list[
+            tuple[asyncio.AbstractEventLoop, int]
+        ] = []  # https: sockets accepted by the TLS room
         self.closing = False
 
     def close(self) -> None:
         self.closing = True
+        for loop, fd in self.readers:
+            loop.remove_reader(fd)
+        self.readers = []
         for server in self.servers:
             server.close()
         self.servers = []
@@ -175,6 +182,12 @@ class Ports:
         if listener.closing:
             return
         driver = self.driver
+        if listener.scheme == "https":
+            # TLS (decision 0021): accepted here so the TLS layer owns each socket from its first byte
+            fd = sock.fileno()
+            driver.loop.add_reader(fd, driver.tls.accept_ready, sock, listener.port)
+            listener.readers.append((driver.loop, fd))
+            return
         server = await driver.loop.create_server(
             lambda: Http11Connection(driver, listener.port, listener.scheme), sock=sock, backlog=4096
         )
@@ -230,14 +243,6 @@ class Ports:
 
     # ================================================================ connections
     def connection_made(self, conn: Http11Connection) -> bool:
-        if conn.scheme == "https":
-            # No TLS yet, so no SSL binding can exist: the handshake fails as on HTTP.sys without one, and the
-            # port never answers in plaintext (docs/decisions/0013).
-            counters = self.driver.counters
-            counters.stats["https_refused"] += 1
-            counters.log_error(conn, None, 0, "Connection_Dropped")
-            conn.reset()
-            return False
         if len(self.connections) >= self.max_connections:
             counters = self.driver.counters
             counters.stats["Connections_refused"] += 1
@@ -246,6 +251,9 @@ class Ports:
             return False
         conn.connection_id = self.driver.next_id()
         self.connections[conn.connection_id] = conn
+        if conn.scheme == "https":
+            # made on the TLS transport after the handshake (decision 0021): its facts, the ALPN choice
+            self.driver.tls.established(conn)
         cache = self.driver.caches.response_cache
         if cache is not None:
             # the connection's fast path: the requests remembered on its address (decision 0008)
@@ -254,6 +262,8 @@ class Ports:
 
     def connection_lost(self, conn: Http11Connection) -> None:
         self.connections.pop(conn.connection_id, None)
+        if conn.tls_file_bytes:
+            self.driver.tls.closed_file_bytes += conn.tls_file_bytes
         group = conn.group
         if group is not None:
             group.connections -= 1

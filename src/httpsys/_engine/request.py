@@ -31,6 +31,7 @@ class Channel(Protocol):
 
     connection_id: int
     closed: bool
+    tls_extra: dict[str, object] | None  # the TLS facts of the connection (a snapshot's `extra`), None: plain
 
     def body_wanted(self, request: Request) -> None:
         """The application waits for body bytes: resume reading (and send 100 Continue if due)."""

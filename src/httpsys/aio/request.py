@@ -207,6 +207,20 @@ class Request:
         return self.snapshot.full_url.partition(":")[0]
 
     @property
+    def tls(self) -> dict[str, object] | None:
+        """The TLS facts of an https request, None for plain HTTP: ``protocol_name`` ("TLSv1.3"),
+        ``cipher_name``, ``cipher_strength``, ``alpn``, ``server_name`` (SNI), ``server_cert_subject``,
+        ``server_cert_issuer``, ``server_cert_key_size``, ``client_cert`` (DER bytes, empty when none),
+        ``client_cert_negotiated``, and the Windows constants of HTTP_SSL_PROTOCOL_INFO (docs/tls.md).
+
+        Example:
+            if request.tls and request.tls["client_cert"]: ...
+        """
+        extra = self.snapshot.extra
+        tls = extra.get("tls") if extra else None
+        return dict(tls) if isinstance(tls, dict) else None
+
+    @property
     def request_id(self) -> int:
         """The RequestId the driver assigned (unique while the request lives).
 

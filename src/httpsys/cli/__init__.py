@@ -1,5 +1,5 @@
 """The `httpsys` command: `httpsys run`, `httpsys serve`, `httpsys demo`, `httpsys daemon`, `httpsys netsh`,
-`httpsys config`.
+`httpsys config`, `httpsys certstore`.
 
 Responsibility: parse the command line and hand the options to the sub-command, turning failures into one line
 on stderr and an exit status (0 after a graceful stop, 2 for a configuration error, 1 for a failure while
@@ -44,6 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from httpsys.cli.netsh import run_config, run_netsh
 
             return run_netsh(args) if args.command == "netsh" else run_config(args)
+        if args.command == "certstore":
+            from httpsys.cli.certstore import run_certstore
+
+            return run_certstore(args)
         status = run_command(_command(args))
     except CommandError as exc:
         sys.stderr.write(f"httpsys: {exc.message}\n")
@@ -79,10 +83,13 @@ def _command(args: argparse.Namespace) -> Callable[[], Coroutine[Any, Any, int]]
     `--workers N`, N > 1, only the worker processes import it)."""
     urls = listen_urls(args, DEFAULT_DEMO_URL if args.command == "demo" else DEFAULT_RUN_URL)
     for url in urls:
-        if parse_prefix(url).scheme == "https":
-            raise CommandError(
-                f"cannot listen on {url!r}: https:// needs TLS, which httpsys does not have yet (use http://)"
-            )
+        parse_prefix(url)
+    from httpsys.cli.tls import bind_https_ports, throwaway_certificate, tls_files
+
+    files = tls_files(args)
+    if getattr(args, "self_signed", False) and files is None:
+        files = throwaway_certificate(urls)
+    bind_https_ports(urls, files)  # https: TLS from the --ssl-* files or the port's SSL binding
     options = server_options(args, urls)
     if args.command == "serve":
         from httpsys.cli.serve import serve_directory

@@ -45,8 +45,8 @@ examples:
       the project's demo site and live driver statistics at http://127.0.0.1:8080/
 
 URL prefixes use HTTP.sys syntax: scheme://host:port/path/ where host is a name, an IP address,
-'+' (every host name, strong wildcard) or '*' (weak wildcard); the port is required. https:// needs TLS,
-which httpsys does not have yet. --host/--port (uvicorn's spelling) stand for one such prefix; without
+'+' (every host name, strong wildcard) or '*' (weak wildcard); the port is required. https:// needs
+--ssl-certfile/--ssl-keyfile (uvicorn's options) or an SSL binding of its port (docs/tls.md). --host/--port (uvicorn's spelling) stand for one such prefix; without
 --url, --host or --port, `run` and `serve` listen on http://127.0.0.1:8000/.
 Ctrl+C or SIGTERM stops accepting connections, closes idle ones, finishes the requests in flight (their
 responses say Connection: close; up to --shutdown-timeout) and exits 0.
@@ -217,7 +217,7 @@ def _add_server_options(parser: argparse.ArgumentParser, *, default_url: str, qu
         action="append",
         metavar="PREFIX",
         help="URL prefix to register, e.g. http://+:8080/ or http://127.0.0.1:8080/app/ (repeatable; "
-        f"http:// only: no TLS yet); default {default_url}",
+        f"https:// with --ssl-certfile or an SSL binding); default {default_url}",
     )
     where.add_argument(
         "--host",
@@ -297,6 +297,10 @@ def _add_server_options(parser: argparse.ArgumentParser, *, default_url: str, qu
         metavar="N",
         help="HttpServerQueueLengthProperty: requests waiting for the application before 503 (default 1000)",
     )
+
+    from httpsys.cli.tls import add_tls_options
+
+    add_tls_options(parser)
 
     logs = parser.add_argument_group(
         "logging (accepted and stored; request logging itself arrives with the logging issue)"
@@ -413,6 +417,11 @@ def build_parser() -> CommandLineParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_server_options(demo, default_url=DEFAULT_DEMO_URL, queue=False)
+    demo.add_argument(
+        "--self-signed",
+        action="store_true",
+        help="for an https:// --url: a throwaway self-signed certificate (localhost, 127.0.0.1), valid a day",
+    )
     from httpsys.cli.daemon import add_daemon_parser
 
     add_daemon_parser(commands)
@@ -420,4 +429,7 @@ def build_parser() -> CommandLineParser:
 
     add_netsh_parser(commands)
     add_config_parser(commands)
+    from httpsys.cli.certstore import add_certstore_parser
+
+    add_certstore_parser(commands)
     return parser

@@ -521,6 +521,8 @@ def HttpReceiveHttpRequest(
         transport.receive_request(queue.handle_id, request_id, flags, length, v2, token, done)
 
     def apply(code: int, snap: RequestSnapshot | None, needed: int) -> tuple[int, int]:
+        if snap is not None and snap.extra is not None:
+            remember_tls(queue.tls_connections, snap)
         if code == _OK and snap is not None:
             fill_request(buffer, snap)
             return _OK, needed
@@ -720,7 +722,10 @@ def HttpReceiveClientCertificate(
 ) -> int:
     """The client certificate (or channel-binding token) of a TLS connection.
 
-    No TLS yet: every plain connection answers ERROR_NOT_FOUND (decision 0003).
+    The certificate the client gave in the handshake (a binding with NEGOTIATE_CLIENT_CERT, or --ssl-cert-reqs):
+    HTTP_SSL_CLIENT_CERT_INFO with the DER bytes, ERROR_MORE_DATA with CertEncodedSize when the buffer holds only
+    the struct; ERROR_NOT_FOUND when none was negotiated (no renegotiation, no post-handshake request: decision
+    0021), on plain connections and for channel-binding tokens.
     """
     _server()
     queue = _queue(RequestQueueHandle)
@@ -740,8 +745,51 @@ def HttpReceiveClientCertificate(
     _bytes_out(BytesReceived, overlapped, "BytesReceived")
     if size < sizeof(expected):
         return _INSUFFICIENT_BUFFER
-    result = _CONNECTION_INVALID if connection_id == 0 else _NOT_FOUND
-    return run_io(queue, overlapped, BytesReceived, immediate(lambda: result), _code_only)
+    if connection_id == 0:
+        return run_io(queue, overlapped, BytesReceived, immediate(lambda: _CONNECTION_INVALID), _code_only)
+    tls = queue.tls_connections.get(connection_id)
+    cert = (
+        tls.get("client_cert") if tls is not None and not flags & HTTP_RECEIVE_SECURE_CHANNEL_TOKEN else None
+    )
+    if (
+        not isinstance(cert, bytes)
+        or not cert
+        or not isinstance(SslClientCertInfo, HTTP_SSL_CLIENT_CERT_INFO)
+    ):
+        return run_io(queue, overlapped, BytesReceived, immediate(lambda: _NOT_FOUND), _code_only)
+    info = SslClientCertInfo
+    needed = sizeof(HTTP_SSL_CLIENT_CERT_INFO) + len(cert)
+    flags_value = tls.get("client_cert_flags") if tls is not None else 0
+    info.CertFlags = flags_value if isinstance(flags_value, int) else 0
+    info.CertEncodedSize = len(cert)
+    info.Token = 0
+    info.CertDeniedByMapper = 0
+    if size < needed:
+        info.pCertEncoded = None
+        result = (_MORE_DATA, needed)
+    else:
+        info.pCertEncoded = cert
+        result = (_OK, needed)
+
+    def start(token: int, done: Callable[..., None]) -> None:
+        done(*result)
+
+    return run_io(queue, overlapped, BytesReceived, start, _code_and_bytes)
+
+
+def _code_and_bytes(code: int, count: int) -> tuple[int, int]:
+    return code, count
+
+
+def remember_tls(table: dict[int, dict[str, object]], snap: RequestSnapshot) -> None:
+    """Keep a received request's TLS facts by ConnectionId (the last 4096 connections) for
+    HttpReceiveClientCertificate."""
+    extra = snap.extra
+    tls = extra.get("tls") if extra is not None else None
+    if isinstance(tls, dict):
+        if snap.connection_id not in table and len(table) >= 4096:
+            del table[next(iter(table))]
+        table[snap.connection_id] = tls
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -920,13 +968,16 @@ def HttpDeleteServiceConfiguration(
 def HttpUpdateServiceConfiguration(
     Handle: object, ConfigId: object, ConfigInfo: object, ConfigInfoLength: object, Overlapped: object = None
 ) -> int:
-    """Atomically update an SSL binding record: ERROR_NOT_SUPPORTED until the driver does TLS."""
+    """Atomically update an SSL binding record (ERROR_FILE_NOT_FOUND if missing); the next connection uses it.
+    The extended (...Ex) records are ERROR_NOT_SUPPORTED."""
     _config_call(Handle, Overlapped)
     config_id = as_uint(ConfigId, 32, "ConfigId")
-    as_uint(ConfigInfoLength, 32, "ConfigInfoLength")
+    length = as_uint(ConfigInfoLength, 32, "ConfigInfoLength")
     if config_id not in _SSL_CONFIG_IDS:
         return _INVALID_PARAMETER
-    return _NOT_SUPPORTED
+    if ConfigInfo is None:
+        return _INVALID_PARAMETER
+    return service_config_store().update(config_id, ConfigInfo, length)
 
 
 # ---------------------------------------------------------------------------------------------------------------

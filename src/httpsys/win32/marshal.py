@@ -62,6 +62,7 @@ from .constants import (
     HttpQosSettingTypeBandwidth,
     HttpQosSettingTypeConnectionLimit,
     HttpQosSettingTypeFlowRate,
+    HttpRequestInfoTypeSslProtocol,
     HttpResponseInfoTypeChannelBind,
     HttpResponseInfoTypeMultipleKnownHeaders,
     HttpServiceBindingTypeA,
@@ -88,6 +89,7 @@ from .structs import (
     HTTP_PROTECTION_LEVEL_INFO,
     HTTP_QOS_SETTING_INFO,
     HTTP_REQUEST_HEADERS,
+    HTTP_REQUEST_INFO,
     HTTP_REQUEST_V1,
     HTTP_REQUEST_V2,
     HTTP_RESPONSE_HEADERS,
@@ -100,6 +102,9 @@ from .structs import (
     HTTP_SERVICE_BINDING_A,
     HTTP_SERVICE_BINDING_BASE,
     HTTP_SERVICE_BINDING_W,
+    HTTP_SSL_CLIENT_CERT_INFO,
+    HTTP_SSL_INFO,
+    HTTP_SSL_PROTOCOL_INFO,
     HTTP_STATE_INFO,
     HTTP_TIMEOUT_LIMIT_INFO,
     HTTP_TRANSPORT_ADDRESS,
@@ -108,6 +113,7 @@ from .structs import (
     SOCKADDR_IN,
     SOCKADDR_IN6,
     fields_of,
+    sizeof,
 )
 
 __all__ = [
@@ -652,10 +658,52 @@ def fill_request(request: HTTP_REQUEST_V1, snap: RequestSnapshot) -> None:
         request.EntityChunkCount = 0
         request.pEntityChunks = None
     request.RawConnectionId = snap.raw_connection_id
-    request.pSslInfo = None
+    tls: Any = snap.extra.get("tls") if snap.extra else None
+    request.pSslInfo = ssl_info(tls) if isinstance(tls, dict) else None
     if isinstance(request, HTTP_REQUEST_V2):
-        request.RequestInfoCount = 0
-        request.pRequestInfo = None
+        if isinstance(tls, dict):
+            request.RequestInfoCount = 1
+            request.pRequestInfo = [
+                HTTP_REQUEST_INFO(
+                    InfoType=HttpRequestInfoTypeSslProtocol,
+                    InfoLength=sizeof(HTTP_SSL_PROTOCOL_INFO),
+                    pInfo=HTTP_SSL_PROTOCOL_INFO(
+                        Protocol=tls["protocol"],
+                        CipherType=tls["cipher_type"],
+                        CipherStrength=tls["cipher_strength"],
+                        HashType=tls["hash_type"],
+                        HashStrength=tls["hash_strength"],
+                        KeyExchangeType=tls["key_exchange_type"],
+                        KeyExchangeStrength=tls["key_exchange_strength"],
+                    ),
+                )
+            ]
+        else:
+            request.RequestInfoCount = 0
+            request.pRequestInfo = None
+
+
+def ssl_info(tls: dict[str, Any]) -> HTTP_SSL_INFO:
+    """HTTP_REQUEST.pSslInfo from a request's TLS facts (decision 0021)."""
+    issuer = str(tls["server_cert_issuer"]).encode()
+    subject = str(tls["server_cert_subject"]).encode()
+    cert = bytes(tls["client_cert"] or b"")
+    return HTTP_SSL_INFO(
+        ServerCertKeySize=tls["server_cert_key_size"],
+        ConnectionKeySize=tls["connection_key_size"],
+        ServerCertIssuerSize=len(issuer),
+        ServerCertSubjectSize=len(subject),
+        pServerCertIssuer=issuer,
+        pServerCertSubject=subject,
+        pClientCertInfo=(
+            HTTP_SSL_CLIENT_CERT_INFO(
+                CertFlags=tls["client_cert_flags"], CertEncodedSize=len(cert), pCertEncoded=cert
+            )
+            if cert
+            else None
+        ),
+        SslClientCertNegotiated=1 if tls["client_cert_negotiated"] else 0,
+    )
 
 
 def request_buffer(value: object) -> tuple[HTTP_REQUEST_V1, bool]:

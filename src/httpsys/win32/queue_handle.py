@@ -75,6 +75,8 @@ class RequestQueueHandle:
         self._on_close = on_close
         self._lock = threading.Lock()
         self._tokens: dict[OVERLAPPED, int] = {}
+        # TLS facts of connections whose requests this handle received, for HttpReceiveClientCertificate
+        self.tls_connections: dict[int, dict[str, object]] = {}
         self.closed = False
         self.value = register_handle(self)
 

@@ -5,7 +5,8 @@ timeouts (Timeout), cache settings (Cache), the setting records (Setting) and th
 into the store's plain records and back, with the documented codes: ERROR_ALREADY_EXISTS on Set of an existing
 record, ERROR_FILE_NOT_FOUND for a missing one, ERROR_INSUFFICIENT_BUFFER with the needed size, enumeration by
 ``dwToken`` until ERROR_NO_MORE_ITEMS. SSL binding records (and HttpUpdateServiceConfiguration, which only updates
-them) are ERROR_NOT_SUPPORTED here until the driver terminates TLS.
+them) go to the driver's binding table through `ssl_config` (decision 0021; the store's records, from
+`httpsys netsh http add sslcert`, are loaded into it too); the extended (...Ex) SSL records are ERROR_NOT_SUPPORTED.
 
 Where the records live (decision 0020): embedded, in the configuration store this process opens (SQLite under
 HTTPSYS_CONFIG_DIR; ERROR_BADDB when that file is corrupt or foreign); with HTTPSYS_DAEMON_SOCKET, in the daemon's
@@ -49,6 +50,7 @@ from .constants import (
 )
 from .kernel32 import out_param_present, out_param_valid, store_out_param
 from .marshal import as_uint, pcwstr, scalar_input
+from .ssl_config import SSL_IDS, ssl_delete, ssl_query, ssl_set
 from .structs import (
     HTTP_SERVICE_CONFIG_CACHE_SET,
     HTTP_SERVICE_CONFIG_IP_LISTEN_PARAM,
@@ -219,6 +221,8 @@ class ServiceConfigStore:
 
     # ----- Set / Delete ---------------------------------------------------------------------------------------
     def set(self, config_id: int, info: object, length: int) -> int:
+        if config_id in SSL_IDS:
+            return ssl_set(config_id, info, length)  # the driver's binding table (decision 0021)
         if config_id not in _STORED_IDS:
             return _INVALID if config_id >= HttpServiceConfigMax else _NOT_SUPPORTED
         if config_id == HttpServiceConfigUrlAclInfo:
@@ -236,7 +240,13 @@ class ServiceConfigStore:
             return _INVALID  # a driver-wide timeout of 0 is not allowed
         return self.backend.set(_TABLES[config_id], key, value, False)
 
+    def update(self, config_id: int, info: object, length: int) -> int:
+        """HttpUpdateServiceConfiguration: SSL records only (the caller checked the id)."""
+        return ssl_set(config_id, info, length, update=True) if config_id in SSL_IDS else _NOT_SUPPORTED
+
     def delete(self, config_id: int, info: object, length: int) -> int:
+        if config_id in SSL_IDS:
+            return ssl_delete(config_id, info, length)
         if config_id not in _STORED_IDS:
             return _INVALID if config_id >= HttpServiceConfigMax else _NOT_SUPPORTED
         if config_id == HttpServiceConfigUrlAclInfo:
@@ -268,6 +278,8 @@ class ServiceConfigStore:
     ) -> int:
         if not out_param_valid(return_length):
             return _INVALID
+        if config_id in SSL_IDS:
+            return ssl_query(config_id, query, query_length, output, output_length, return_length)
         if config_id not in _STORED_IDS:
             return _INVALID if config_id >= HttpServiceConfigMax else _NOT_SUPPORTED
         if config_id == HttpServiceConfigUrlAclInfo:

@@ -1,0 +1,545 @@
+"""TLS termination: the handshake of a connection to an https port, with the SSL binding HTTP.sys would choose.
+
+Responsibility: the process's SSL binding table (shared by the drivers of the process and the win32 face's
+HttpSetServiceConfiguration), the `ssl.SSLContext` of each binding (safe defaults: TLS 1.2 and 1.3 only, no
+compression, no renegotiation, forward-secret AEAD suites for TLS 1.2, ALPN), choosing the binding per connection
+(by local address at accept, by SNI in the ClientHello), running the handshake on the connection's transport
+(`loop.start_tls`: uvloop's TLS when uvloop runs the driver) under the HeaderWait timer, the HTTPERR line of a
+refused or failed handshake, and the TLS facts a request carries (`TlsFacts`: protocol, cipher and key exchange
+with their Windows constants, certificate names, the client certificate). It must not parse HTTP: after the
+handshake the connection class that ALPN selects (`connection_class_for`) carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import socket
+import ssl
+import struct
+import threading
+from collections import deque
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from cryptography import x509
+
+from httpsys._core.sslbindings import (
+    FLAG_DISABLE_TLS12,
+    FLAG_DISABLE_TLS13,
+    FLAG_NEGOTIATE_CLIENT_CERT,
+    FLAG_REJECT,
+    BindingKind,
+    SslBinding,
+    SslBindingTable,
+)
+from httpsys._core.timers import TimerKind
+from httpsys._engine.certstore import CertStoreError, CertStores, key_bits, name_matches
+from httpsys._engine.http11 import Http11Connection
+
+if TYPE_CHECKING:
+    from httpsys._engine.driver import Driver
+
+# The protocols ALPN offers, most preferred first. HTTP/2 adds "h2" in front of them when its connection class
+# exists (see connection_class_for).
+ALPN_PROTOCOLS: list[str] = ["http/1.1"]
+# TLS 1.2 suites: ECDHE key exchange (forward secrecy) with AEAD ciphers only. TLS 1.3 suites are OpenSSL's
+# defaults (all AEAD).
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
+
+# HTTP_SSL_PROTOCOL_INFO values, as Schannel reports them (SecPkgContext_ConnectionInfo).
+SP_PROT_TLS1_2_SERVER = 0x400
+SP_PROT_TLS1_3_SERVER = 0x1000
+CALG_AES_128 = 0x660E
+CALG_AES_256 = 0x6610
+CALG_ECDH_EPHEM = 0xAE06
+CALG_DH_EPHEM = 0xAA02
+CALG_RSA_KEYX = 0xA400
+# HTTP_SSL_CLIENT_CERT_INFO.CertFlags: the CERT_TRUST_* error status of the client certificate's chain
+CERT_TRUST_IS_NOT_TIME_VALID = 0x1
+CERT_TRUST_IS_UNTRUSTED_ROOT = 0x20
+CERT_TRUST_IS_PARTIAL_CHAIN = 0x10000
+
+# IANA numbers of the suites the contexts allow (Python's ssl names them the OpenSSL way)
+IANA_SUITES = {
+    "TLS_AES_128_GCM_SHA256": 0x1301,
+    "TLS_AES_256_GCM_SHA384": 0x1302,
+    "TLS_CHACHA20_POLY1305_SHA256": 0x1303,
+    "ECDHE-ECDSA-AES128-GCM-SHA256": 0xC02B,
+    "ECDHE-ECDSA-AES256-GCM-SHA384": 0xC02C,
+    "ECDHE-RSA-AES128-GCM-SHA256": 0xC02F,
+    "ECDHE-RSA-AES256-GCM-SHA384": 0xC030,
+    "ECDHE-RSA-CHACHA20-POLY1305": 0xCCA8,
+    "ECDHE-ECDSA-CHACHA20-POLY1305": 0xCCA9,
+}
+
+# HTTPERR reasons of a connection whose handshake did not complete (decision 0021).
+REASON_NO_BINDING = "SSL_No_Binding"
+REASON_BAD_CERTIFICATE = "SSL_Certificate_Unusable"
+REASON_HANDSHAKE = "SSL_Handshake_Failed"
+
+
+class TlsFacts:
+    """What a request on a TLS connection carries: HTTP_SSL_INFO, HTTP_SSL_PROTOCOL_INFO, the client certificate.
+    Plain data (ints, strings, bytes), so a daemon can send it to a face."""
+
+    __slots__ = (
+        "alpn",
+        "cipher_name",
+        "cipher_strength",
+        "cipher_suite",
+        "cipher_type",
+        "client_cert",
+        "client_cert_flags",
+        "client_cert_name",
+        "client_cert_negotiated",
+        "connection_key_size",
+        "hash_strength",
+        "hash_type",
+        "key_exchange_strength",
+        "key_exchange_type",
+        "protocol",
+        "protocol_name",
+        "server_cert_issuer",
+        "server_cert_key_size",
+        "server_cert_subject",
+        "server_name",
+        "tls_version",
+    )
+
+    def __init__(self) -> None:
+        self.protocol = 0
+        self.protocol_name = ""
+        self.tls_version = 0  # the wire value: 0x0303 TLS 1.2, 0x0304 TLS 1.3 (the ASGI TLS extension's)
+        self.cipher_suite = 0  # the IANA cipher suite number
+        self.cipher_name = ""
+        self.cipher_type = 0
+        self.cipher_strength = 0
+        self.hash_type = 0
+        self.hash_strength = 0
+        self.key_exchange_type = 0
+        self.key_exchange_strength = 0
+        self.connection_key_size = 0
+        self.server_cert_key_size = 0
+        self.server_cert_issuer = ""
+        self.server_cert_subject = ""
+        self.server_name = ""
+        self.alpn = ""
+        self.client_cert = b""  # DER, empty when none was negotiated
+        self.client_cert_flags = 0
+        self.client_cert_name = ""  # the client certificate's subject (RFC 4514)
+        self.client_cert_negotiated = False
+
+    def as_dict(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+def windows_name(name: x509.Name) -> str:
+    """A distinguished name as Schannel prints it (CertNameToStr, X509_ASN_ENCODING | CERT_X500_NAME_STR):
+    most significant first, `, `-separated, e.g. `C=US, O=Example, CN=www.example.com`."""
+    return ", ".join(reversed(name.rfc4514_string().split(",")))
+
+
+class SslContexts:
+    """The contexts of the bindings in use, made once per binding record (a changed record is a new record)."""
+
+    def __init__(self) -> None:
+        self._contexts: dict[SslBinding, tuple[ssl.SSLContext, int, str, str]] = {}
+
+    def for_binding(self, binding: SslBinding) -> tuple[ssl.SSLContext, int, str, str]:
+        """(context, server key bits, issuer, subject); CertStoreError or ssl.SSLError when it cannot be made."""
+        made = self._contexts.get(binding)
+        if made is None:
+            if len(self._contexts) > 1024:
+                self._contexts.clear()
+            made = self._contexts[binding] = _binding_context(binding)
+        return made
+
+    def clear(self) -> None:
+        self._contexts.clear()
+
+
+def safe_context(flags: int = 0) -> ssl.SSLContext:
+    """A server context with the defaults of decision 0021."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+    if flags & FLAG_DISABLE_TLS13:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    if flags & FLAG_DISABLE_TLS12 and not flags & FLAG_DISABLE_TLS13:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION | ssl.OP_CIPHER_SERVER_PREFERENCE
+    ctx.set_ciphers(TLS12_CIPHERS)
+    ctx.set_alpn_protocols(ALPN_PROTOCOLS)
+    return ctx
+
+
+def _binding_context(binding: SslBinding) -> tuple[ssl.SSLContext, int, str, str]:
+    if binding.cert_file:
+        cert_path, key_path, ca_path = (
+            binding.cert_file,
+            binding.key_file or binding.cert_file,
+            binding.ca_file,
+        )
+    else:
+        cert_path, key_path = CertStores().paths(binding.store, binding.cert_hash)
+        ca_path = ""
+        if binding.ctl_store:
+            ca_path = _store_bundle(binding.ctl_store)
+    ctx = safe_context(binding.flags)
+    ctx.load_cert_chain(cert_path, key_path)
+    if binding.flags & FLAG_NEGOTIATE_CLIENT_CERT or binding.require_client_cert:
+        ctx.verify_mode = ssl.CERT_REQUIRED if binding.require_client_cert else ssl.CERT_OPTIONAL
+        if ca_path:
+            ctx.load_verify_locations(cafile=ca_path)
+        else:
+            ctx.load_default_certs(ssl.Purpose.CLIENT_AUTH)
+    with open(cert_path, "rb") as fh:
+        leaf = x509.load_pem_x509_certificates(fh.read())[0]
+    return ctx, key_bits(leaf.public_key()), windows_name(leaf.issuer), windows_name(leaf.subject)
+
+
+def _store_bundle(store: str) -> str:
+    """The certificates of a store as one CA file (the trusted issuers of client certificates)."""
+    stores = CertStores()
+    certs = stores.list(store)
+    if not certs:
+        raise CertStoreError(f"store {store} holds no certificates to trust client certificates with")
+    return (
+        certs[0].cert_path if len(certs) == 1 else _concatenate([c.cert_path for c in certs], stores, store)
+    )
+
+
+def _concatenate(paths: list[str], stores: CertStores, store: str) -> str:
+    import os
+
+    bundle = os.path.join(stores.store_dir(store), ".bundle.pem")
+    with open(bundle, "wb") as out:
+        for path in paths:
+            with open(path, "rb") as fh:
+                out.write(fh.read())
+    return bundle
+
+
+class BindingTable:
+    """The process's SSL bindings behind a lock (the win32 face writes from any thread; drivers read)."""
+
+    def __init__(self) -> None:
+        self.table = SslBindingTable()
+        self.lock = threading.Lock()
+
+
+_BINDINGS = BindingTable()
+
+
+def ssl_bindings() -> BindingTable:
+    """The SSL bindings of this process (HTTP.sys keeps them machine-wide; the configuration store loads them
+    with `ssl_bindings().table.load(records)`)."""
+    return _BINDINGS
+
+
+class Tls:
+    """A driver's TLS termination (one per driver): handshakes, their failures, and the facts of the result."""
+
+    def __init__(self, driver: Driver, bindings: BindingTable | None = None) -> None:
+        self.driver = driver
+        self.bindings = bindings or _BINDINGS
+        self.contexts = SslContexts()
+        self._generation = -1
+        # the context a handshake starts with, per (local address, port): no certificate of its own; the SNI
+        # callback picks the binding and swaps in its context
+        self._initial: dict[tuple[str, int], ssl.SSLContext] = {}
+        self._refusal: dict[tuple[str, int], str] = {}
+        # the last handshake failures with their detail (the HTTPERR line has the reason token only)
+        self.pending = 0  # handshakes in progress (they count against MaxConnections)
+        self.closed_file_bytes = 0  # file bytes copied for TLS by connections that have closed
+        self.failures: deque[tuple[tuple[str, int], tuple[str, int], str]] = deque(maxlen=100)
+
+    def _fresh(self) -> None:
+        generation = self.bindings.table.generation
+        if generation != self._generation:
+            self._generation = generation
+            self._initial.clear()
+            self.contexts.clear()
+
+    def initial_context(self, local_address: str, port: int) -> ssl.SSLContext:
+        self._fresh()
+        key = (local_address, port)
+        ctx = self._initial.get(key)
+        if ctx is None:
+            table = self.bindings.table
+            # the verify mode cannot change after the ClientHello (OpenSSL keeps the first context's), so a
+            # binding that negotiates client certificates must be known here: the IP:port binding of the address
+            first = table.choose(None, local_address, port)
+            ctx = safe_context(first.flags if first is not None else 0)
+            if first is not None and (first.flags & FLAG_NEGOTIATE_CLIENT_CERT or first.require_client_cert):
+                try:
+                    ctx = _binding_context(first)[0]  # its own copy: the SNI callback below is per address
+                except (OSError, ssl.SSLError, CertStoreError, ValueError):
+                    ctx = safe_context(first.flags)
+            ctx.sni_callback = self._sni_callback(local_address, port)
+            self._initial[key] = ctx
+        return ctx
+
+    def _sni_callback(self, local_address: str, port: int) -> Any:
+        table = self.bindings.table
+        contexts = self.contexts
+        refusal = self._refusal
+
+        def choose(sslobj: ssl.SSLObject, server_name: str | None, _ctx: ssl.SSLContext) -> int | None:
+            binding = table.choose(server_name, local_address, port)
+            if binding is None or binding.flags & FLAG_REJECT:
+                name = f"{server_name}:{port}" if server_name else f"{local_address}:{port} (no SNI)"
+                refusal[(local_address, port)] = f"{REASON_NO_BINDING} {name}"
+                return (
+                    ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+                    if server_name
+                    else ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
+                )
+            if binding.kind is BindingKind.CCS:
+                # the central certificate store: the certificate of that store whose name covers the SNI name
+                found = _ccs_certificate(binding, server_name)
+                if found is None:
+                    refusal[(local_address, port)] = (
+                        f"{REASON_NO_BINDING} {server_name}:{port} (central store)"
+                    )
+                    return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+                binding = found
+            try:
+                ctx = contexts.for_binding(binding)[0]
+            except (OSError, ssl.SSLError, CertStoreError, ValueError):
+                refusal[(local_address, port)] = f"{REASON_BAD_CERTIFICATE} {binding.describe()}"
+                return ssl.ALERT_DESCRIPTION_INTERNAL_ERROR
+            sslobj.context = ctx
+            return None
+
+        return choose
+
+    def statistics(self) -> dict[str, int]:
+        """The TLS counters of `Driver.statistics()`: which way file chunks went over TLS (decision 0021) -
+        `tls_file_path_ktls` 1 when the kernel encrypts (sendfile), else 0 and `tls_file_bytes_copied` counts
+        the bytes that went through the bounded buffer."""
+        copied = self.closed_file_bytes + sum(
+            c.tls_file_bytes for c in self.driver.ports.connections.values()
+        )
+        return {"tls_file_path_ktls": 0, "tls_file_bytes_copied": copied}
+
+    # ================================================================ the handshake
+    def accept_ready(self, listener_sock: socket.socket, port: int) -> None:
+        """The listening socket of an https port is readable: accept what is waiting (a bounded batch)."""
+        for _ in range(64):
+            try:
+                sock, _peer = listener_sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return  # EMFILE, ECONNABORTED ...: the next readiness tries again
+            self.accepted(sock, port)
+
+    def accepted(self, sock: socket.socket, port: int) -> None:
+        """A TCP connection to an https port: the TLS layer owns its socket from the first byte (nothing is
+        read as HTTP before the handshake), with the context of the SSL binding for its local address."""
+        driver = self.driver
+        conn = Http11Connection(driver, port, "https")
+        try:
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            local, peer = sock.getsockname(), sock.getpeername()
+        except OSError:
+            sock.close()
+            return
+        conn.local_addr = (_plain_address(str(local[0])), int(local[1]))
+        conn.remote_addr = (_plain_address(str(peer[0])), int(peer[1]))
+        conn.ipv6 = ":" in conn.local_addr[0]
+        ports = driver.ports
+        if len(ports.connections) + self.pending >= ports.max_connections:
+            driver.counters.stats["Connections_refused"] += 1
+            driver.counters.log_error(conn, None, 0, "ConnLimit")
+            _reset(sock)
+            return
+        ctx = self.initial_context(conn.local_addr[0], port)
+        self.pending += 1
+        driver.loop.create_task(self._handshake(conn, sock, ctx))
+
+    async def _handshake(self, conn: Http11Connection, sock: socket.socket, ctx: ssl.SSLContext) -> None:
+        where = (conn.local_addr[0], conn.port)
+        failure: BaseException | None = None
+        try:
+            # HeaderWait covers the handshake: the driver-wide value (a per-app value applies only once a
+            # request has been routed on the connection, reliability §2.2)
+            await self.driver.loop.connect_accepted_socket(
+                lambda: conn, sock, ssl=ctx, ssl_handshake_timeout=float(conn.handshake_timeout())
+            )
+        except Exception as exc:  # whatever ends the handshake ends this connection only
+            failure = exc
+        finally:
+            self.pending -= 1
+        if failure is None:
+            return  # conn.connection_made ran on the TLS transport (Ports.connection_made -> established)
+        if sock.fileno() >= 0:
+            _reset(sock)
+        self._log_failure(conn, failure, where)
+
+    def established(self, conn: Http11Connection) -> None:
+        """The handshake completed and the connection is counted: its TLS facts, and the connection class ALPN
+        selected takes over."""
+        transport = conn.transport
+        assert transport is not None
+        self.driver.counters.stats["tls_handshakes"] += 1
+        facts = self.facts_of(transport)
+        conn.tls = facts
+        conn.tls_extra = {"tls": facts.as_dict()}
+        connection_class_for(facts.alpn)(self.driver, conn, transport, facts)
+
+    def _log_failure(
+        self, conn: Http11Connection, failure: BaseException | None, where: tuple[str, int]
+    ) -> None:
+        counters = self.driver.counters
+        timed_out = isinstance(failure, TimeoutError) or (
+            # asyncio's and uvloop's handshake timeout: "SSL handshake is taking longer than N seconds"
+            isinstance(failure, ConnectionAbortedError) and "longer than" in str(failure)
+        )
+        if timed_out:
+            self._refusal.pop(where, None)
+            counters.timer_fired(conn, TimerKind.HEADER_WAIT)
+            reason = f"Timer_HeaderWait handshake not completed in {conn.handshake_timeout()} s"
+        else:
+            # only a refusal by our SNI callback fails with CALLBACK_FAILED: then the memo says why
+            by_callback = isinstance(failure, ssl.SSLError) and failure.reason == "CALLBACK_FAILED"
+            memo = self._refusal.pop(where, None) if by_callback else None
+            if memo is not None:
+                reason = memo
+            else:
+                detail = getattr(failure, "reason", None) or type(failure).__name__
+                reason = f"{REASON_HANDSHAKE} {detail}"
+            counters.log_error(conn, None, 0, reason.partition(" ")[0])
+        counters.stats["tls_handshake_failures"] += 1
+        self.failures.append((conn.remote_addr, conn.local_addr, reason))
+
+    def facts_of(self, tls: asyncio.BaseTransport) -> TlsFacts:
+        facts = TlsFacts()
+        sslobj: ssl.SSLObject | None = tls.get_extra_info("ssl_object")
+        if sslobj is None:
+            return facts
+        version = sslobj.version() or ""
+        facts.protocol_name = version
+        facts.protocol = SP_PROT_TLS1_3_SERVER if version == "TLSv1.3" else SP_PROT_TLS1_2_SERVER
+        facts.tls_version = 0x0304 if version == "TLSv1.3" else 0x0303
+        cipher = sslobj.cipher()
+        if cipher is not None:
+            name, _proto, bits = cipher
+            facts.cipher_name = name
+            facts.cipher_suite = IANA_SUITES.get(name, 0)
+            facts.cipher_strength = facts.connection_key_size = int(bits or 0)
+            facts.cipher_type = (
+                CALG_AES_256
+                if "AES_256" in name or "AES256" in name
+                else (CALG_AES_128 if "AES_128" in name or "AES128" in name else 0)
+            )
+            if version == "TLSv1.3" or name.startswith("ECDHE"):
+                facts.key_exchange_type = CALG_ECDH_EPHEM
+            elif name.startswith("DHE"):
+                facts.key_exchange_type = CALG_DH_EPHEM
+            else:
+                facts.key_exchange_type = CALG_RSA_KEYX
+        facts.alpn = sslobj.selected_alpn_protocol() or ""
+        facts.server_name = getattr(sslobj, "server_hostname", None) or ""
+        made = self._made_for(sslobj.context)
+        if made is not None:
+            facts.server_cert_key_size, facts.server_cert_issuer, facts.server_cert_subject = made
+        set_client_cert(facts, sslobj.getpeercert(binary_form=True))
+        return facts
+
+    def _made_for(self, ctx: ssl.SSLContext) -> tuple[int, str, str] | None:
+        for context, bits, issuer, subject in self.contexts._contexts.values():
+            if context is ctx:
+                return bits, issuer, subject
+        return None
+
+
+def _ccs_certificate(binding: SslBinding, server_name: str | None) -> SslBinding | None:
+    """A CCS binding resolved for one name: the binding with the thumbprint of the first certificate of its store
+    whose subjectAltName covers `server_name` (None without SNI or without such a certificate)."""
+    if not server_name:
+        return None
+    host = server_name.rstrip(".").lower()
+    try:
+        stored = CertStores().list(binding.store)
+    except CertStoreError:
+        return None
+    for cert in stored:
+        if any(name_matches(name, host) for name in cert.dns_names):
+            return replace(binding, cert_hash=cert.thumbprint)
+    return None
+
+
+def set_client_cert(facts: TlsFacts, der: bytes | None) -> None:
+    """Record the client's certificate. OpenSSL verified it against the binding's trusted issuers during the
+    handshake (a certificate that failed is refused there), so CertFlags is 0 unless it is outside its
+    validity period now."""
+    if not der:
+        return
+    facts.client_cert = der
+    facts.client_cert_negotiated = True
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return
+    facts.client_cert_name = cert.subject.rfc4514_string()
+    now = datetime.datetime.now(datetime.UTC)
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        facts.client_cert_flags |= CERT_TRUST_IS_NOT_TIME_VALID
+
+
+def start_http11(driver: Driver, conn: Http11Connection, tls: asyncio.BaseTransport, facts: TlsFacts) -> None:
+    """HTTP/1.1: the connection made on the TLS transport serves as it is (sendfile is off: `conn.tls` is set)."""
+
+
+# x64 sizes of what pSslInfo and the SslProtocol request info add to a received request (win32 structs)
+_SSL_INFO_SIZE = 48
+_CLIENT_CERT_INFO_SIZE = 32
+_REQUEST_INFO_SIZE = 16
+_SSL_PROTOCOL_INFO_SIZE = 28
+
+
+def tls_request_info_bytes(extra: dict[str, object] | None, v2: bool) -> int:
+    """Bytes HttpReceiveHttpRequest needs beyond a plain request for the TLS facts of `extra` (a snapshot's):
+    HTTP_SSL_INFO with its issuer and subject strings, the client certificate's info and bytes when one was
+    negotiated, and on V2 one HTTP_REQUEST_INFO with its HTTP_SSL_PROTOCOL_INFO."""
+    if extra is None:
+        return 0
+    facts: Any = extra.get("tls")
+    if not isinstance(facts, dict):
+        return 0
+    size = (
+        _SSL_INFO_SIZE
+        + len(str(facts["server_cert_issuer"]))
+        + 1
+        + len(str(facts["server_cert_subject"]))
+        + 1
+    )
+    cert: Any = facts.get("client_cert") or b""
+    if cert:
+        size = (size + 7) // 8 * 8 + _CLIENT_CERT_INFO_SIZE + len(cert)
+    if v2:
+        size = (size + 7) // 8 * 8 + _REQUEST_INFO_SIZE + _SSL_PROTOCOL_INFO_SIZE
+    return size
+
+
+def _reset(sock: socket.socket) -> None:
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    sock.close()
+
+
+def _plain_address(address: str) -> str:
+    return address[7:] if address.startswith("::ffff:") and "." in address else address
+
+
+def connection_class_for(alpn: str) -> Any:
+    """THE place where the protocol ALPN selected picks the connection class that serves the connection after
+    the handshake. HTTP/2 plugs in here: `if alpn == "h2": return start_http2` (and "h2" joins ALPN_PROTOCOLS).
+    No ALPN, or "http/1.1": HTTP/1.1."""
+    return start_http11

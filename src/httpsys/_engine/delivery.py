@@ -27,7 +27,7 @@ from httpsys._core.status import Win32Error
 from httpsys._core.timers import TimerEntry, TimerKind
 from httpsys._core.verbosity import Verbosity503
 from httpsys._core.verbs import VERB_UNKNOWN, verb_id
-from httpsys._engine.http11 import Http11Connection
+from httpsys._engine.http2 import AnyChannel
 from httpsys._engine.registry import PendingOp, QueueHandle, op_done
 from httpsys._engine.request import BodyRead, Request
 
@@ -40,6 +40,7 @@ OK = int(E.NO_ERROR)
 RECEIVE_COPY_BODY = 0x1
 RECEIVE_FLUSH_BODY = 0x2
 REQUEST_FLAG_MORE_ENTITY_BODY_EXISTS = 0x1
+REQUEST_FLAG_HTTP2 = 0x4  # HTTP_REQUEST_FLAG_HTTP2: the request arrived on an HTTP/2 stream
 
 DEFAULT_COPY_BODY = 64 * 1024
 
@@ -89,9 +90,8 @@ class Delivery:
                 handle.requests.discard(request.request_id)
         if not request.delivered:
             self.withdraw(request)
-        conn = request.channel
-        if request.delivered and not request.response_done and not conn.reset_by_driver:  # type: ignore[attr-defined]
-            assert isinstance(conn, Http11Connection)
+        conn: AnyChannel = request.channel  # type: ignore[assignment]
+        if request.delivered and not request.response_done and not conn.reset_by_driver:
             self.driver.counters.log_error(conn, request, 0, "Connection_Dropped")
 
     def withdraw(self, request: Request) -> None:
@@ -106,7 +106,7 @@ class Delivery:
     # ================================================================ routing and delivery
     def dispatch(self, request: Request) -> None:
         """A request reached the front of its connection: route it and offer it to its queue."""
-        conn: Http11Connection = request.channel  # type: ignore[assignment]
+        conn: AnyChannel = request.channel  # type: ignore[assignment]
         driver = self.driver
         registry = driver.registry
         local_ip = conn.local_addr[0]
@@ -231,7 +231,7 @@ class Delivery:
         return entry
 
     def _unavailable(
-        self, conn: Http11Connection, request: Request, queue: RequestQueueRecord | None, reason: str
+        self, conn: AnyChannel, request: Request, queue: RequestQueueRecord | None, reason: str
     ) -> None:
         verbosity = queue.verbosity if queue is not None else self.driver.settings.default_503_verbosity
         if verbosity is Verbosity503.BASIC:
@@ -258,8 +258,7 @@ class Delivery:
         for request in expired:
             assert isinstance(request, Request)
             queue.discipline.withdraw(request)
-            conn = request.channel
-            assert isinstance(conn, Http11Connection)
+            conn: AnyChannel = request.channel  # type: ignore[assignment]
             if conn.closed:
                 continue
             self.driver.counters.log_error(conn, request, 0, TimerKind.REQUEST_QUEUE.httperr_reason)
@@ -308,7 +307,12 @@ class Delivery:
             request.request_id,
             conn.connection_id,
             request.url_context,
-            REQUEST_FLAG_MORE_ENTITY_BODY_EXISTS if request.body_buffered or not request.body_complete else 0,
+            (
+                REQUEST_FLAG_MORE_ENTITY_BODY_EXISTS
+                if request.body_buffered or not request.body_complete
+                else 0
+            )
+            | (REQUEST_FLAG_HTTP2 if request.version[0] == 2 else 0),
             request.version,
             request.method,
             request.raw_url,
@@ -491,8 +495,7 @@ class Delivery:
         code, request = self.live_request(handle_id, request_id)
         if request is None:
             return code
-        conn = request.channel
-        assert isinstance(conn, Http11Connection)
+        conn: AnyChannel = request.channel  # type: ignore[assignment]
         self.requests.pop(request_id, None)
         conn.reset()
         return OK

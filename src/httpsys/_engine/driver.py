@@ -36,6 +36,7 @@ from httpsys._core.timers import DeadlineHeap, TimerEntry, TimerKind
 from httpsys._engine.caches import Caches
 from httpsys._engine.counters import Counters, LogHook
 from httpsys._engine.delivery import Delivery
+from httpsys._engine.http2 import AnyConnection, AnyPeer
 from httpsys._engine.http11 import Http11Connection
 from httpsys._engine.listeners import Listener, Ports
 from httpsys._engine.logs import LogManager
@@ -157,7 +158,7 @@ class Driver:
         return self.delivery.requests
 
     @property
-    def connections(self) -> dict[int, Http11Connection]:
+    def connections(self) -> dict[int, AnyConnection]:
         """Live connections by ConnectionId (`Ports.connections`)."""
         return self.ports.connections
 
@@ -243,23 +244,23 @@ class Driver:
             self._schedule_wakeup(nxt)
 
     # ================================================================ counters and the HTTPERR log (Counters)
-    def log_error(self, conn: Http11Connection, request: Request | None, status: int, reason: str) -> None:
+    def log_error(self, conn: AnyPeer, request: Request | None, status: int, reason: str) -> None:
         self.counters.log_error(conn, request, status, reason)
 
-    def canned_sent(self, conn: Http11Connection, kind: CannedResponse, reason: str | None) -> None:
+    def canned_sent(self, conn: AnyPeer, kind: CannedResponse, reason: str | None) -> None:
         self.counters.canned_sent(conn, kind, reason)
 
-    def timer_fired(self, conn: Http11Connection, kind: TimerKind) -> None:
+    def timer_fired(self, conn: AnyPeer, kind: TimerKind) -> None:
         self.counters.timer_fired(conn, kind)
 
     def statistics(self) -> dict[str, int]:
         return self.counters.statistics()
 
     # ================================================================ connections (Ports)
-    def connection_made(self, conn: Http11Connection) -> bool:
+    def connection_made(self, conn: AnyConnection) -> bool:
         return self.ports.connection_made(conn)
 
-    def connection_lost(self, conn: Http11Connection) -> None:
+    def connection_lost(self, conn: AnyConnection) -> None:
         self.ports.connection_lost(conn)
 
     # ================================================================ routing, delivery, receives (Delivery)

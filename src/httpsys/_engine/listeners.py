@@ -16,6 +16,7 @@ import socket
 from typing import TYPE_CHECKING
 
 from httpsys._core.status import Win32Error
+from httpsys._engine.http2 import AnyConnection, PrefaceSniffer
 from httpsys._engine.http11 import Http11Connection
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ class Ports:
         self.max_connections = settings.max_connections or _max_connections_from_rlimit()
         self.listen_addresses = listen_addresses or settings.ip_listen_list or ("0.0.0.0", "::")
         self.listeners: dict[int, Listener] = {}
-        self.connections: dict[int, Http11Connection] = {}
+        self.connections: dict[int, AnyConnection] = {}
         # server sessions being drained (drain_server_session) -> the ports their drain stopped listening on
         self.draining_sessions: dict[int, set[int]] = {}
 
@@ -116,9 +117,15 @@ class Ports:
         if listener.closing:
             return
         driver = self.driver
-        server = await driver.loop.create_server(
-            lambda: Http11Connection(driver, listener.port, listener.scheme), sock=sock, backlog=4096
-        )
+        if driver.settings.http2_cleartext and listener.scheme == "http":
+            # the client preface picks HTTP/2 (prior knowledge); HTTP/1.1 connections pay nothing otherwise
+            server = await driver.loop.create_server(
+                lambda: PrefaceSniffer(driver, listener.port, listener.scheme), sock=sock, backlog=4096
+            )
+        else:
+            server = await driver.loop.create_server(
+                lambda: Http11Connection(driver, listener.port, listener.scheme), sock=sock, backlog=4096
+            )
         if listener.closing:
             server.close()
         else:
@@ -170,7 +177,7 @@ class Ports:
         return OK, still_open
 
     # ================================================================ connections
-    def connection_made(self, conn: Http11Connection) -> bool:
+    def connection_made(self, conn: AnyConnection) -> bool:
         if conn.scheme == "https":
             # No TLS yet, so no SSL binding can exist: the handshake fails as on HTTP.sys without one, and the
             # port never answers in plaintext (docs/decisions/0013).
@@ -193,7 +200,7 @@ class Ports:
             conn.remembered = cache.requests_on(conn.local_addr, conn.scheme)
         return True
 
-    def connection_lost(self, conn: Http11Connection) -> None:
+    def connection_lost(self, conn: AnyConnection) -> None:
         self.connections.pop(conn.connection_id, None)
         group = conn.group
         if group is not None:

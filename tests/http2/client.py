@@ -182,3 +182,133 @@ class H2Client:
             self.sock.close()
         except OSError:
             pass
+
+
+class RawH2:
+    """A connection that speaks raw frames (hyperframe) with its own HPACK encoder: for what a correct client
+    never sends (floods, bombs, resets, too many streams). It reports the server's GOAWAY and the close."""
+
+    def __init__(self, port: int, timeout: float = 5.0) -> None:
+        import hpack
+
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.encoder = hpack.Encoder()
+        self.goaway: int | None = None
+        self.closed = False
+        self.frames: list[object] = []
+        self._buf = b""
+        self.send(PREFACE + self.frame_settings())
+
+    @staticmethod
+    def frame_settings(ack: bool = False, **values: int) -> bytes:
+        from hyperframe.frame import SettingsFrame
+
+        frame = SettingsFrame(0)
+        if ack:
+            frame.flags.add("ACK")
+        for key, value in values.items():
+            frame.settings[getattr(SettingsFrame, key)] = value
+        return frame.serialize()
+
+    def block(self, path: bytes = b"/", extra: list[tuple[bytes, bytes]] | None = None) -> bytes:
+        fields = [
+            (b":method", b"GET"),
+            (b":scheme", b"http"),
+            (b":authority", b"localhost"),
+            (b":path", path),
+        ]
+        return bytes(self.encoder.encode(fields + (extra or [])))
+
+    def headers(
+        self, stream_id: int, block: bytes, end_stream: bool = True, end_headers: bool = True
+    ) -> bytes:
+        from hyperframe.frame import HeadersFrame
+
+        frame = HeadersFrame(stream_id, data=block)
+        if end_stream:
+            frame.flags.add("END_STREAM")
+        if end_headers:
+            frame.flags.add("END_HEADERS")
+        return frame.serialize()
+
+    @staticmethod
+    def continuation(stream_id: int, block: bytes, end: bool = False) -> bytes:
+        from hyperframe.frame import ContinuationFrame
+
+        frame = ContinuationFrame(stream_id, data=block)
+        if end:
+            frame.flags.add("END_HEADERS")
+        return frame.serialize()
+
+    @staticmethod
+    def rst(stream_id: int, code: int = 8) -> bytes:
+        from hyperframe.frame import RstStreamFrame
+
+        return RstStreamFrame(stream_id, error_code=code).serialize()
+
+    @staticmethod
+    def ping(payload: bytes = b"12345678") -> bytes:
+        from hyperframe.frame import PingFrame
+
+        return PingFrame(0, opaque_data=payload).serialize()
+
+    @staticmethod
+    def data(stream_id: int, payload: bytes = b"", end_stream: bool = False) -> bytes:
+        from hyperframe.frame import DataFrame
+
+        frame = DataFrame(stream_id, data=payload)
+        if end_stream:
+            frame.flags.add("END_STREAM")
+        return frame.serialize()
+
+    def send(self, data: bytes) -> bool:
+        try:
+            self.sock.sendall(data)
+            return True
+        except OSError:
+            self.closed = True
+            return False
+
+    def read_frames(self, timeout: float = 0.2) -> bool:
+        """Read what arrived; False once the server closed the connection."""
+        from hyperframe.frame import Frame, GoAwayFrame, SettingsFrame
+
+        if self.closed:
+            return False
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(1 << 20)
+        except TimeoutError:
+            return True
+        except OSError:
+            self.closed = True
+            return False
+        if not data:
+            self.closed = True
+            return False
+        self._buf += data
+        while len(self._buf) >= 9:
+            frame, length = Frame.parse_frame_header(memoryview(self._buf[:9]))
+            if len(self._buf) < 9 + length:
+                break
+            frame.parse_body(memoryview(self._buf[9 : 9 + length]))
+            self._buf = self._buf[9 + length :]
+            self.frames.append(frame)
+            if isinstance(frame, GoAwayFrame):
+                self.goaway = int(frame.error_code)
+            elif isinstance(frame, SettingsFrame) and "ACK" not in frame.flags:
+                self.send(self.frame_settings(ack=True))
+        return True
+
+    def wait_closed(self, timeout: float = 5.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.read_frames(0.1):
+                return True
+        return False
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass

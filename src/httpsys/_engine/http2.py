@@ -48,8 +48,15 @@ MAX_CONTROL_PER_SECOND = 1000  # SETTINGS, PING, PRIORITY, WINDOW_UPDATE, empty 
 MAX_UNREAD_OUTPUT = (
     1 << 20
 )  # bytes of our own frames the client leaves unread before the connection is dropped
-STALL_SECONDS = 20.0  # a stream whose response waits on a closed window this long is reset (slow read)
+MAX_FRAME_SIZE = 16384  # SETTINGS_MAX_FRAME_SIZE announced: RFC 9113's initial value, the smallest allowed
+COMPRESSION_ERROR = 0x9
+FRAME_SIZE_ERROR = 0x6
+STALL_CHECK = 1.0  # seconds between looks at streams whose response waits on a shut window (slow read)
+# a client whose stream ids come this close to 2**31 - 1 is told to reconnect (graceful GOAWAY)
+LAST_STREAM_IDS = (1 << 31) - 1 - 2 * MAX_CONCURRENT_STREAMS
 
+_LINGER_SECONDS = 2.0
+_LINGER_BYTES = 1 << 20
 _OK = int(Win32Error.NO_ERROR)
 _GONE = int(Win32Error.ERROR_CONNECTION_INVALID)
 _HANDLE_EOF = int(Win32Error.ERROR_HANDLE_EOF)
@@ -122,6 +129,10 @@ class Http2Connection(asyncio.Protocol):
         self._control = 0
         self._idle: asyncio.TimerHandle | None = None
         self._stall: asyncio.TimerHandle | None = None
+        self._discarding = False  # after a connection error: input is read and dropped until the close
+        self._preface_left = True  # the client preface and its first frame header are not checked yet
+        self._preface_seen = b""
+        self._discarded = 0
 
     # ================================================================ asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -153,10 +164,14 @@ class Http2Connection(asyncio.Protocol):
                 codes.MAX_CONCURRENT_STREAMS: MAX_CONCURRENT_STREAMS,
                 codes.MAX_HEADER_LIST_SIZE: settings.max_request_bytes,
                 codes.INITIAL_WINDOW_SIZE: settings.body_buffer,
+                codes.MAX_FRAME_SIZE: MAX_FRAME_SIZE,
             },
         )
-        # an HPACK bomb inflates past this before the SETTINGS are acknowledged too
-        conn.decoder.max_header_list_size = settings.max_request_bytes
+        conn.max_inbound_frame_size = MAX_FRAME_SIZE  # h2's own default would be 16 MiB a frame
+        # The hard bound on a decoded header list (an HPACK bomb stops here with GOAWAY, before the SETTINGS are
+        # acknowledged too). It sits above MaxRequestBytes so that a head HTTP/1.1 would refuse with a canned
+        # answer (414, 400 Request Too Long) gets the same answer on its stream (decision 0022).
+        conn.decoder.max_header_list_size = header_list_bound(settings)
         conn.initiate_connection()
         # the connection window covers every stream's window, so one slow reader never stalls the others
         conn.increment_flow_control_window(MAX_CONCURRENT_STREAMS * settings.body_buffer)
@@ -201,13 +216,23 @@ class Http2Connection(asyncio.Protocol):
         conn = self._h2
         if conn is None or self.closed:
             return
+        if self._discarding:
+            self._discarded += len(data)
+            if self._discarded > _LINGER_BYTES:
+                self._close()
+            return
         h2 = _h2()
+        if self._preface_left:
+            self._check_preface(data)
+            if self.closed or self._discarding:
+                return
         try:
             events: list[Any] = conn.receive_data(data)
         except h2.exceptions.ProtocolError as exc:
-            # h2 has queued GOAWAY with the RFC 9113 code (connection error); send it and close
+            # h2 has queued GOAWAY (connection error); RFC 9113 names a more precise code than h2 in two cases
             code = int(getattr(exc, "error_code", PROTOCOL_ERROR) or PROTOCOL_ERROR)
-            self._fail(code, _reason(h2, code), already_queued=True)
+            code = _precise_code(exc, code)
+            self._fail(code, _reason(h2, code), already_queued=True, rewrite=True)
             return
         ev = h2.events
         now = int(self.driver.clock())
@@ -329,6 +354,8 @@ class Http2Connection(asyncio.Protocol):
             stream.refuse()
             return
         self.driver.dispatch(request)
+        if stream_id >= LAST_STREAM_IDS:
+            self.send_goaway(NO_ERROR)  # stream ids run out: this one is served, the client must reconnect
 
     # ================================================================ writing
     def _flush(self) -> None:
@@ -353,10 +380,17 @@ class Http2Connection(asyncio.Protocol):
         if conn is None or self.closed or self.goaway_sent:
             return
         self.goaway_sent = True
-        conn.close_connection(error_code=code, last_stream_id=conn.highest_inbound_stream_id)
+        # Written beside h2, not through it: h2's close_connection would end its state machine at once, and the
+        # streams in flight must still finish (h2 never learns; new streams are refused by this adapter).
+        from hyperframe.frame import GoAwayFrame
+
         self._flush()
+        frame = GoAwayFrame(0, last_stream_id=conn.highest_inbound_stream_id, error_code=code)
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(frame.serialize())
         if not self.streams:
-            self._close()
+            self._linger()
 
     def drain(self) -> None:
         """Graceful stop of its site (Driver.drain_server_session): GOAWAY, finish the streams in flight."""
@@ -369,8 +403,9 @@ class Http2Connection(asyncio.Protocol):
         if self.goaway_sent and not self.streams:
             self._close()
 
-    def _fail(self, code: int, reason: str, already_queued: bool = False) -> None:
-        """A connection error: GOAWAY with the RFC 9113 code, an HTTPERR line, close."""
+    def _fail(self, code: int, reason: str, already_queued: bool = False, rewrite: bool = False) -> None:
+        """A connection error: GOAWAY with the RFC 9113 code, an HTTPERR line, close. `already_queued`: h2 queued
+        its GOAWAY itself (`rewrite`: with another code, set to `code`)."""
         self.driver.log_error(self, None, 0, reason)
         conn = self._h2
         if conn is not None and not already_queued and not self.goaway_sent:
@@ -380,8 +415,46 @@ class Http2Connection(asyncio.Protocol):
                 pass
         self.goaway_sent = True
         self.reset_by_driver = True
-        self._flush()
-        self._close()
+        transport = self.transport
+        if conn is not None and transport is not None and not transport.is_closing():
+            out = conn.data_to_send()
+            if rewrite:
+                out = _with_goaway_code(out, code)
+            if out:
+                transport.write(out)
+        self._linger()
+
+    def _check_preface(self, data: bytes) -> None:
+        """RFC 9113 §3.4: the client preface's SETTINGS frame is the first frame (h2 does not check it)."""
+        seen = self._preface_seen + data
+        if len(seen) < len(PREFACE) + 4:
+            self._preface_seen = seen
+            return
+        self._preface_left = False
+        self._preface_seen = b""
+        if seen[len(PREFACE) + 3] != 0x4:  # the type byte of the first frame
+            self.driver.log_error(self, None, 0, "HTTP2_PROTOCOL_ERROR")
+            from hyperframe.frame import GoAwayFrame
+
+            self.goaway_sent = True
+            self.reset_by_driver = True
+            if self.transport is not None:
+                self.transport.write(GoAwayFrame(0, error_code=PROTOCOL_ERROR).serialize())
+            self._linger()
+
+    def _linger(self) -> None:
+        """Close after a connection error without losing the GOAWAY: FIN after it, then discard what the client
+        still sends for up to 2 s / 1 MiB (closing with unread input would send a reset, which can destroy the
+        GOAWAY in the client's buffer), then close."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        self._discarding = True
+        if not transport.can_write_eof():
+            transport.close()
+            return
+        transport.write_eof()
+        self.driver.loop.call_later(_LINGER_SECONDS, self._close)
 
     def _close(self) -> None:
         transport = self.transport
@@ -425,11 +498,21 @@ class Http2Connection(asyncio.Protocol):
 
     def watch_stall(self) -> None:
         if self._stall is None and not self.closed:
-            self._stall = self.driver.loop.call_later(STALL_SECONDS / 4, self._check_stall)
+            self._stall = self.driver.loop.call_later(STALL_CHECK, self._check_stall)
+
+    def stall_bound(self, stream: Http2Stream) -> float:
+        """How long a response may wait on a shut window: MinSendRate as HTTP/1.1 applies it to a connection
+        whose socket does not drain (the bytes waiting, up to 64 KiB, at the URL group's rate; at least 2 s)."""
+        group = self.group
+        rate = int(group.effective_timeouts().min_send_rate) if group is not None else 150
+        if rate == 0xFFFFFFFF:
+            return float("inf")
+        waiting = sum(seg.count if isinstance(seg, FileRegion) else len(seg) for seg in stream.pending)
+        return max(2.0, min(waiting, 1 << 16) / max(rate, 1))
 
     def _check_stall(self) -> None:
-        """A response that cannot move because the client keeps its window shut is reset after STALL_SECONDS
-        (the MinSendRate of a stream: HTTPERR Timer_MinBytesPerSecond)."""
+        """A response that cannot move because the client keeps its window shut is reset after its MinSendRate
+        bound (HTTPERR Timer_MinBytesPerSecond); the connection and its other streams go on."""
         self._stall = None
         if self.closed:
             return
@@ -437,7 +520,7 @@ class Http2Connection(asyncio.Protocol):
         waiting = False
         for stream in list(self.streams.values()):
             if stream.pending:
-                if now - stream.progress_at > STALL_SECONDS:
+                if now - stream.progress_at > self.stall_bound(stream):
                     self.driver.log_error(stream, stream.request, 0, "Timer_MinBytesPerSecond")
                     stream.reset()
                 else:
@@ -455,6 +538,32 @@ class Http2Connection(asyncio.Protocol):
     @property
     def write_paused(self) -> bool:
         return self._write_paused
+
+
+def _precise_code(exc: BaseException, code: int) -> int:
+    """RFC 9113's code where h2 says PROTOCOL_ERROR: a field block that does not decode is COMPRESSION_ERROR
+    (§4.3); a SETTINGS ACK with a payload is FRAME_SIZE_ERROR (§6.5)."""
+    cause = exc.__cause__
+    if code != PROTOCOL_ERROR or cause is None:
+        return code
+    if type(cause).__module__.startswith("hpack") and type(cause).__name__ != "OversizedHeaderListError":
+        return COMPRESSION_ERROR
+    if "ack frame must not have payload" in str(cause).lower():
+        return FRAME_SIZE_ERROR
+    return code
+
+
+def _with_goaway_code(out: bytes, code: int) -> bytes:
+    """`out` with the error code of the GOAWAY frame it ends with set to `code` (h2 queued its own)."""
+    at = out.rfind(b"\x00\x00\x08\x07\x00\x00\x00\x00\x00")  # a GOAWAY header: length 8, type 7, stream 0
+    if at < 0 or at + 17 != len(out):
+        return out
+    return out[: at + 13] + code.to_bytes(4, "big")
+
+
+def header_list_bound(settings: DriverSettings) -> int:
+    """The largest decoded header list a connection accepts before it ends with GOAWAY (HPACK bomb bound)."""
+    return max(2 * settings.max_request_bytes, 65536)
 
 
 def _reason(h2: Any, code: int) -> str:
@@ -686,6 +795,9 @@ class Http2Stream:
                 if chunked:
                     self._dechunk = _Dechunk()
                 self._send_headers(headers)
+                if self.closed:
+                    done(_GONE, 0)
+                    return
                 seg = buf[end + 4 :]
                 if not seg:
                     continue
@@ -705,7 +817,10 @@ class Http2Stream:
 
     def _send_headers(self, headers: list[tuple[bytes, bytes]]) -> None:
         self._headers_sent = True
-        self.conn.machine.send_headers(self.stream_id, headers)
+        try:
+            self.conn.machine.send_headers(self.stream_id, headers)
+        except Exception:  # the stream or the connection closed on the wire meanwhile (h2 refuses)
+            self._lose()
 
     def pump(self) -> None:
         """Move pending entity bytes into DATA frames as far as the windows allow; finish the send when done."""
@@ -740,7 +855,11 @@ class Http2Stream:
                 else:
                     pending[0] = seg[window:]
             last = not pending and self._end_after and self._dechunk_trailers() is None
-            conn.send_data(stream_id, piece, end_stream=last)
+            try:
+                conn.send_data(stream_id, piece, end_stream=last)
+            except Exception:  # closed on the wire meanwhile
+                self._lose()
+                return
             self.progress_at = self.conn.driver.clock()
             if self.conn.write_paused:
                 break

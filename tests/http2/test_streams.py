@@ -8,7 +8,7 @@ import socket
 import tempfile
 import threading
 
-from hostile.loopback import LoopbackServer
+from hostile.loopback import LoopbackServer, start_server
 from http2.client import H2Client
 from http2.conftest import Api, memory
 from httpsys._core.records import FileChunk, TrailersChunk
@@ -194,3 +194,14 @@ def test_http11_still_served_beside_http2(h2_server: LoopbackServer, api: Api) -
         reply = sock.recv(65536)
     assert reply.startswith(b"HTTP/1.1 200 ")  # Upgrade: h2c is not honoured (no 101), as HTTP.sys
     assert reply.endswith(b"h1")
+
+
+def test_without_http2_cleartext_the_preface_gets_an_http11_400() -> None:
+    server = start_server(handler=None)  # DriverSettings() default: http2_cleartext off
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+            reply = sock.recv(65536)
+        assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    finally:
+        server.close()

@@ -861,6 +861,9 @@ class Http2Stream:
                 self._lose()
                 return
             self.progress_at = self.conn.driver.clock()
+            # to the socket frame by frame: the first bytes leave at once, and a paused transport (its buffer past
+            # the high-water mark) stops the framing, so a large response never sits framed in memory
+            self.conn._flush()
             if self.conn.write_paused:
                 break
         if pending or self.conn.write_paused:

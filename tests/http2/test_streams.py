@@ -205,3 +205,32 @@ def test_without_http2_cleartext_the_preface_gets_an_http11_400() -> None:
         assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
     finally:
         server.close()
+
+
+def test_stream_error_property_resets_the_stream_with_the_applications_code(
+    h2_server: LoopbackServer, api: Api
+) -> None:
+    transport = h2_server.transport
+    client = H2Client(h2_server.port)
+    sid = client.request(b"/grpc")
+    snap = api.receive()
+    assert transport.set_request_property(h2_server.queue, snap.request_id, 5, 0x8) == OK  # CANCEL
+    assert transport.set_request_property(h2_server.queue, snap.request_id, 4, 0) == int(
+        Win32Error.ERROR_INVALID_FUNCTION
+    )  # HttpRequestPropertySni cannot be set
+    assert transport.cancel_request(h2_server.queue, snap.request_id) == OK
+    assert client.wait(sid).reset == 0x8  # RST_STREAM with the code the application chose
+    again = client.request(b"/after")  # only the stream was reset
+    snap = api.receive()
+    assert api.respond(snap.request_id, chunks=memory(b"fine")) == OK
+    assert client.wait(again).body == b"fine"
+    client.close()
+
+
+def test_stream_error_property_is_not_valid_on_http11(h2_server: LoopbackServer, api: Api) -> None:
+    with socket.create_connection(("127.0.0.1", h2_server.port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        snap = api.receive()
+        code = h2_server.transport.set_request_property(h2_server.queue, snap.request_id, 5, 0x8)
+        assert code == int(Win32Error.ERROR_INVALID_PARAMETER)
+        assert api.respond(snap.request_id, chunks=memory(b"ok")) == OK

@@ -423,6 +423,11 @@ def _cancel_request(c: _Client, m: Any) -> None:
     c.send(M.CodeDone(op=m.op, code=code))
 
 
+def _set_request_property(c: _Client, m: Any) -> None:
+    code = c.engine.set_request_property(c.own(m.handle_id, _QUEUE), m.request_id, m.prop, m.value)
+    c.send(M.CodeDone(op=m.op, code=code))
+
+
 def _statistics(c: _Client, m: Any) -> None:
     c.send(M.StatsDone(op=m.op, stats=c.engine.statistics()))
 
@@ -578,6 +583,7 @@ _HANDLERS: dict[type[Message], Callable[[_Client, Any], None]] = {
     M.SendBody: _send_body,
     M.WaitDisconnect: _wait_disconnect,
     M.WaitDemandStart: _wait_demand_start,
+    M.SetRequestProperty: _set_request_property,
 }
 
 

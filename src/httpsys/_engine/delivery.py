@@ -28,6 +28,7 @@ from httpsys._core.timers import TimerEntry, TimerKind
 from httpsys._core.verbosity import Verbosity503
 from httpsys._core.verbs import VERB_UNKNOWN, verb_id
 from httpsys._engine.http2 import AnyChannel
+from httpsys._engine.http11 import Http11Connection
 from httpsys._engine.registry import PendingOp, QueueHandle, op_done
 from httpsys._engine.request import BodyRead, Request
 
@@ -40,6 +41,7 @@ OK = int(E.NO_ERROR)
 RECEIVE_COPY_BODY = 0x1
 RECEIVE_FLUSH_BODY = 0x2
 REQUEST_FLAG_MORE_ENTITY_BODY_EXISTS = 0x1
+REQUEST_PROPERTY_STREAM_ERROR = 5  # HttpRequestPropertyStreamError
 REQUEST_FLAG_HTTP2 = 0x4  # HTTP_REQUEST_FLAG_HTTP2: the request arrived on an HTTP/2 stream
 
 DEFAULT_COPY_BODY = 64 * 1024
@@ -498,6 +500,21 @@ class Delivery:
         conn: AnyChannel = request.channel  # type: ignore[assignment]
         self.requests.pop(request_id, None)
         conn.reset()
+        return OK
+
+    def set_request_property(self, handle_id: int, request_id: int, prop: int, value: int) -> int:
+        """HttpSetRequestProperty. HttpRequestPropertyStreamError: the RFC 9113 code an HTTP/2 stream is reset
+        with when the request is cancelled or reset later (ERROR_INVALID_PARAMETER on an HTTP/1.x request: the
+        property is not valid for it); any other property: ERROR_INVALID_FUNCTION (spec §6 item 148)."""
+        code, request = self.live_request(handle_id, request_id)
+        if request is None:
+            return code
+        if prop != REQUEST_PROPERTY_STREAM_ERROR:
+            return int(E.ERROR_INVALID_FUNCTION)
+        channel: AnyChannel = request.channel  # type: ignore[assignment]
+        if isinstance(channel, Http11Connection) or not 0 <= value <= 0xFFFFFFFF:
+            return int(E.ERROR_INVALID_PARAMETER)
+        channel.stream_error = value
         return OK
 
     def wait_disconnect(

@@ -56,7 +56,7 @@ _DATA_PATH = frozenset(
         "dispatch", "snapshot", "required_size", "cancel_io", "receive_request", "receive_body",
         "send_response", "send_body", "cancel_request", "wait_disconnect", "wait_demand_start", "queue_of",
         "v1_group", "query_session_property", "query_group_property", "query_queue_property", "statistics",
-        "read_fragment", "forget_requests",
+        "read_fragment", "forget_requests", "set_request_property",
     }
 )  # fmt: skip
 
@@ -304,6 +304,9 @@ class Driver:
 
     def cancel_request(self, handle_id: int, request_id: int) -> int:
         return self.delivery.cancel_request(handle_id, request_id)
+
+    def set_request_property(self, handle_id: int, request_id: int, prop: int, value: int) -> int:
+        return self.delivery.set_request_property(handle_id, request_id, prop, value)
 
     def wait_disconnect(
         self, handle_id: int, connection_id: int, token: int, done: Callable[[int], None]

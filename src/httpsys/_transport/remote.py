@@ -468,6 +468,11 @@ class RemoteTransport:
     def cancel_request(self, handle_id: int, request_id: int) -> int:
         return self._code(M.CancelRequest(handle_id=handle_id, request_id=request_id))
 
+    def set_request_property(self, handle_id: int, request_id: int, prop: int, value: int) -> int:
+        return self._code(
+            M.SetRequestProperty(handle_id=handle_id, request_id=request_id, prop=prop, value=value)
+        )
+
     def cancel_io(self, handle_id: int, token: int | None) -> bool:
         """CANCEL for the op that carries `token` on `handle_id` (False at once when it already completed)."""
         if self.on_driver_thread():

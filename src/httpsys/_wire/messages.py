@@ -39,6 +39,7 @@ __all__ = [
     "Cancel",
     "CancelDone",
     "CancelRequest",
+    "SetRequestProperty",
     "CloseRequestQueue",
     "CloseServerSession",
     "CloseUrlGroup",
@@ -432,6 +433,16 @@ class CancelRequest(Message):
 
 
 @dataclass(kw_only=True)
+class SetRequestProperty(Message):
+    TYPE = T.SET_REQUEST_PROPERTY
+    FIELDS = (("handle_id", F.UINT), ("request_id", F.UINT), ("prop", F.UINT), ("value", F.UINT))
+    handle_id: int = 0
+    request_id: int = 0
+    prop: int = 0
+    value: int = 0
+
+
+@dataclass(kw_only=True)
 class Statistics(Message):
     TYPE = T.STATISTICS
 
@@ -654,6 +665,7 @@ CALLS: tuple[type[Message], ...] = (
     SendBody,
     WaitDisconnect,
     WaitDemandStart,
+    SetRequestProperty,
 )
 COMPLETIONS: tuple[type[Message], ...] = (
     CodeDone,

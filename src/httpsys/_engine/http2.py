@@ -55,6 +55,7 @@ STALL_CHECK = 1.0  # seconds between looks at streams whose response waits on a 
 # a client whose stream ids come this close to 2**31 - 1 is told to reconnect (graceful GOAWAY)
 LAST_STREAM_IDS = (1 << 31) - 1 - 2 * MAX_CONCURRENT_STREAMS
 
+_SLICE = 16384  # bytes of one read handed to h2 at a time
 _LINGER_SECONDS = 2.0
 _LINGER_BYTES = 1 << 20
 _OK = int(Win32Error.NO_ERROR)
@@ -213,6 +214,18 @@ class Http2Connection(asyncio.Protocol):
         return False  # the client's FIN is its disconnect, as on HTTP/1.1
 
     def data_received(self, data: bytes) -> None:
+        if len(data) <= _SLICE:
+            self._received(data)
+            return
+        # A read of many small frames is handed to h2 a slice at a time, so a flood is seen (and the connection
+        # ended) after at most a slice's worth of frames, not after everything one read brought.
+        view = memoryview(data)
+        for start in range(0, len(data), _SLICE):
+            if self.closed or self._discarding or self._h2 is None:
+                return
+            self._received(bytes(view[start : start + _SLICE]))
+
+    def _received(self, data: bytes) -> None:
         conn = self._h2
         if conn is None or self.closed:
             return
@@ -261,6 +274,9 @@ class Http2Connection(asyncio.Protocol):
                 stream = self.streams.pop(event.stream_id, None)
                 if stream is not None:
                     stream.reset_by_peer(int(event.error_code))
+                if self._resets > MAX_RESETS_PER_SECOND:  # at once: the rest of this read is not looked at
+                    self._fail(ENHANCE_YOUR_CALM, "HTTP2_RapidReset")
+                    return
             elif kind is ev.WindowUpdated:
                 self._control += 1
                 self._pump_all()

@@ -1419,7 +1419,8 @@ def HttpDeclarePush(
     Query: object = None,
     Headers: object = None,
 ) -> int:
-    """HTTP/2 server push: ERROR_NOT_SUPPORTED (the driver speaks HTTP/1.1 only) after validating arguments."""
+    """HTTP/2 server push: ERROR_NOT_SUPPORTED after validating arguments (push is not offered: browsers removed it;
+    decision 0022)."""
     _server()
     _queue(RequestQueueHandle)
     as_uint(RequestId, 64, "RequestId")

@@ -85,6 +85,7 @@ class ServerDef:
     pythonpath: bool = True
     cpus: str = ""  # the CPU list it is pinned to (taskset -c); "" = SERVER_CPU
     tls: bool = False  # served over TLS 1.3 with the run's ECDSA P-256 certificate (https:// URLs)
+    h2c_only: bool = False  # speaks only HTTP/2 with prior knowledge: ready once it accepts connections
 
 
 @dataclass
@@ -127,8 +128,9 @@ class Workdir:
             make_tls_certificate(self.tls_cert, self.tls_key)
         return self.tls_cert, self.tls_key
 
-    def nginx_conf(self, port: int, tls: bool = False) -> Path:
-        """One nginx instance per port: 1 worker, no access log, 127.0.0.1 only, pid and temp files here."""
+    def nginx_conf(self, port: int, tls: bool = False, http2: bool = False) -> Path:
+        """One nginx instance per port: 1 worker, no access log, 127.0.0.1 only, pid and temp files here;
+        `http2`: the port speaks h2c with prior knowledge only (nginx 1.22's `listen ... http2`)."""
         d = self.root / f"nginx-{port}"
         d.mkdir(exist_ok=True)
         echo = os.path.exists(NGINX_ECHO_MODULE)
@@ -152,7 +154,7 @@ class Workdir:
             "    types { text/plain txt; application/octet-stream bin; }",
             "    default_type application/octet-stream;",
             "    server {",
-            f"        listen {HOST}:{port}{' ssl' if tls else ''} backlog=4096;",
+            f"        listen {HOST}:{port}{' ssl' if tls else ''} backlog=4096{' http2' if http2 else ''};",
             *(
                 (
                     f"        ssl_certificate {self.tls_files()[0]};",
@@ -221,6 +223,11 @@ def make_tls_certificate(cert_path: Path, key_path: Path) -> None:
         )
     )
     key_path.chmod(0o644)  # nginx's worker runs as another user
+
+
+def _nginx_h2(w: Workdir, port: int) -> list[str]:
+    conf = w.nginx_conf(port, http2=True)
+    return [NGINX, "-p", str(conf.parent), "-c", str(conf), "-e", str(conf.parent / "error.log")]
 
 
 def _project_py() -> str:
@@ -460,6 +467,21 @@ SERVER_DEFS: dict[str, ServerDef] = {
         ),
         ServerDef("nginx", False, _nginx, describe="1 worker, access_log off, 127.0.0.1 only"),
         ServerDef(
+            "httpsys-run-h2",
+            True,
+            _installed_run("--no-access-log", "--http2-cleartext"),
+            describe="httpsys-run with --http2-cleartext (h2c prior knowledge beside HTTP/1.1)",
+            pythonpath=False,
+        ),
+        ServerDef(
+            "httpsys-serve-h2",
+            True,
+            _serve("--http2-cleartext"),
+            probe="/hello.txt",
+            describe="httpsys serve DIR --http2-cleartext",
+        ),
+        ServerDef("nginx-h2", False, _nginx_h2, describe="nginx, `listen ... http2` (h2c only)", h2c_only=True),
+        ServerDef(
             "raw-uvloop",
             False,
             _script("raw_uvloop.py", python=lambda: _peer("python")),
@@ -535,7 +557,7 @@ class Scenario:
 
     key: str
     title: str
-    load: str  # "wrk", "file4m" or "idle"
+    load: str  # "wrk", "file4m", "h2load" or "idle"
     servers: tuple[str, ...]
     path: str = "/"
     conns: int = 50
@@ -677,9 +699,44 @@ SCENARIOS: dict[str, Scenario] = {
         ),
     ]
 }
-NOT_YET = {
-    "h2": "HTTP/2 cleartext (h2load -c50 -m10): not yet — httpsys speaks HTTP/1.1 only (HTTP/2 comes later)",
-}
+SCENARIOS.update(
+    {
+        s.key: s
+        for s in [
+            Scenario(
+                "h2",
+                'GET / "Hello, world!" over HTTP/2 cleartext (prior knowledge), h2load -c50 -m10 (hypercorn and '
+                "granian detect the preface on their HTTP/1.1 port)",
+                "h2load",
+                ("httpsys-run-h2", "hypercorn", "granian-asgi", "nginx-h2"),
+                wrk_args=("10",),  # streams per connection (-m)
+            ),
+            Scenario(
+                "h2file",
+                "10 MiB file over one HTTP/2 stream at a time, h2load -c1 -m1",
+                "h2load",
+                ("httpsys-serve-h2", "nginx-h2"),
+                path="/big.bin",
+                conns=1,
+                unit="mibps",
+                wrk_args=("1",),
+                expect_len=FILE_SIZE,
+            ),
+            Scenario(
+                "h1file",
+                "the same 10 MiB file over one HTTP/1.1 connection, h2load --h1 -c1 -m1 (h2file's baseline)",
+                "h2load",
+                ("httpsys-serve", "nginx"),
+                path="/big.bin",
+                conns=1,
+                unit="mibps",
+                wrk_args=("1", "--h1"),
+                expect_len=FILE_SIZE,
+            ),
+        ]
+    }
+)
+NOT_YET: dict[str, str] = {}
 
 
 # ------------------------------------------------------------------------------------------------ profiles
@@ -849,6 +906,8 @@ class Running:
         assert self.proc is not None
         if self.proc.poll() is not None:
             return f"exited ({self.proc.returncode}): {self.last_log_line()}"
+        if self.sdef.h2c_only and accepts(self.port):
+            return ""
         if probe_status(self.port, self.sdef.probe, self.sdef.tls) == 200:
             return ""
         if time.monotonic() - self.started > timeout:
@@ -885,6 +944,14 @@ class Running:
                 except OSError:
                     pass
         self.proc = None
+
+
+def accepts(port: int) -> bool:
+    try:
+        socket.create_connection((HOST, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 def probe_status(port: int, path: str, tls: bool = False) -> int | None:
@@ -1002,6 +1069,22 @@ def run_file4m(sc: Scenario, server: Running, path: str, prof: Profile) -> dict[
     def argv(seconds: int) -> list[str]:
         client = str(CLIENTS_DIR / "file_client.py")
         return ["taskset", "-c", str(CLIENT_CPU), sys.executable, client, url, str(sc.conns), str(seconds)]
+
+    return run_measured(server, argv(prof.warmup), argv(prof.duration), prof.duration)
+
+
+def run_h2load(sc: Scenario, server: Running, path: str, prof: Profile) -> dict[str, Any]:
+    """h2load through bench/clients/h2load_client.py: `wrk_args` are the streams per connection (-m), then extra
+    h2load options (`--h1`)."""
+    url = f"http://{HOST}:{server.port}{path}"
+    streams, *extra = sc.wrk_args
+
+    def argv(seconds: int) -> list[str]:
+        client = str(CLIENTS_DIR / "h2load_client.py")
+        return [
+            *("taskset", "-c", str(CLIENT_CPU), sys.executable, client, url),
+            *(str(sc.conns), streams, str(seconds), *extra),
+        ]
 
     return run_measured(server, argv(prof.warmup), argv(prof.duration), prof.duration)
 
@@ -1661,7 +1744,7 @@ def main() -> int:
                 if name in unavailable:
                     label = "n/a" if name in CACHED_VARIANTS else "unavailable"
                     out.skip(sc.key, name, f"{label}: {unavailable[name]}")
-                elif sc.load != "idle":
+                elif sc.load != "idle" and not SERVER_DEFS[name].h2c_only:
                     problem = check_route(sc, ports[name], sc.paths.get(name, sc.path))
                     if problem:
                         out.skip(sc.key, name, f"failed check: {problem}")
@@ -1692,6 +1775,8 @@ def main() -> int:
                         )
                     elif sc.load == "file4m":
                         res = run_file4m(sc, running[name], path, prof)
+                    elif sc.load == "h2load":
+                        res = run_h2load(sc, running[name], path, prof)
                     else:
                         res = run_wrk(sc, running[name], path, prof, work)
                 except (RuntimeError, subprocess.TimeoutExpired, OSError) as exc:

@@ -294,9 +294,9 @@ def test_only_get_responses_are_stored(cache: ResponseCache, method: bytes) -> N
 
 
 @pytest.mark.parametrize(
-    ("version", "cached"), [((1, 0), True), ((1, 1), True), ((0, 9), False), ((2, 0), False)]
+    ("version", "cached"), [((1, 0), True), ((1, 1), True), ((0, 9), False), ((2, 0), True), ((3, 0), False)]
 )
-def test_http_version_must_be_1_0_or_1_1(
+def test_http_version_must_be_1_0_1_1_or_2_0(
     cache: ResponseCache, version: tuple[int, int], cached: bool
 ) -> None:
     assert store(cache, version=version) is cached
@@ -437,10 +437,16 @@ def test_requests_the_cache_must_not_answer_go_to_the_application(
     assert lookup(cache, headers=headers) is None
 
 
-@pytest.mark.parametrize("version", [(0, 9), (2, 0)])
-def test_lookup_requires_http_1(cache: ResponseCache, version: tuple[int, int]) -> None:
+@pytest.mark.parametrize("version", [(0, 9), (3, 0)])
+def test_lookup_requires_http_1_or_2(cache: ResponseCache, version: tuple[int, int]) -> None:
     store(cache)
     assert lookup(cache, version=version) is None
+
+
+def test_lookup_for_http2_gets_the_http11_rendering_its_stream_frames(cache: ResponseCache) -> None:
+    store(cache)
+    hit = lookup(cache, version=(2, 0))
+    assert hit is not None and hit[0].startswith(b"HTTP/1.1 200 OK\r\n") and hit[0].endswith(b"Hello, World!")
 
 
 def test_other_verbs_miss(cache: ResponseCache) -> None:

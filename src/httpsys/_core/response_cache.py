@@ -454,8 +454,8 @@ class ResponseCache:
         answer that closes the connection)."""
         if not self.enabled or len(raw) > MAX_REMEMBERED_REQUEST_BYTES:
             return None
-        if method != b"GET" and method != b"HEAD":
-            return None
+        if (method != b"GET" and method != b"HEAD") or version[0] != 1:
+            return None  # the fast path reads HTTP/1.x bytes only (decision 0008)
         rule = _request_rule(method, headers, version)
         entry = self._find(full_url, local_addr[1])
         if rule is None or entry is None:
@@ -658,7 +658,7 @@ class ResponseCache:
         policy: int,
         seconds: int,
     ) -> bool:
-        if not self.enabled or method != b"GET" or version not in ((1, 0), (1, 1)):
+        if not self.enabled or method != b"GET" or version not in ((1, 0), (1, 1), (2, 0)):
             return False
         if policy == POLICY_TIME_TO_LIVE:
             if seconds <= 0:
@@ -838,8 +838,9 @@ def _request_rule(
     method: bytes, headers: list[tuple[bytes, bytes]], version: tuple[int, int]
 ) -> tuple[bytes | None, bytes | None] | None:
     """Whether the cache may answer this request: None when it goes to the application (not GET or HEAD, not
-    HTTP/1.x, Authorization, `Translate: f`, an Expect other than 100-continue), else its (Range, If-Range)."""
-    if version[0] != 1 or (method != b"GET" and method != b"HEAD"):
+    HTTP/1.x or HTTP/2, Authorization, `Translate: f`, an Expect other than 100-continue), else its (Range,
+    If-Range). An HTTP/2 request gets the HTTP/1.1 rendering, which its stream frames (decision 0022)."""
+    if (version[0] != 1 and version[0] != 2) or (method != b"GET" and method != b"HEAD"):
         return None
     range_header: bytes | None = None
     if_range: bytes | None = None

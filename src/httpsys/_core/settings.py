@@ -39,6 +39,10 @@ class DriverSettings:
         None  # ErrorLoggingDir; None: HTTPERR events stay in memory (Driver.error_log)
     )
     error_log_truncate_size: int = 1024 * 1024  # ErrorLogFileTruncateSize, >= 1 MiB
+    # EnableHttp2Cleartext: HTTP/2 with prior knowledge on plaintext ports (the client preface picks it; decision 0022)
+    http2_cleartext: bool = False
+    # EnableHttp2Tls: ALPN offers h2 on TLS ports (on by default, as HTTP.sys; a binding's DISABLE_HTTP2 flag too)
+    http2_tls: bool = True
 
     def validated(self) -> DriverSettings:
         """The settings with every value clamped to its documented range, as HTTP.sys reads the registry."""

@@ -651,6 +651,11 @@ def _takeover(c: _Client, m: Any) -> None:
     c.send(M.TakeoverDone(op=m.op, code=0, listeners=listeners, remaining=remaining))
 
 
+def _set_request_property(c: _Client, m: Any) -> None:
+    code = c.engine.set_request_property(c.own(m.handle_id, _QUEUE), m.request_id, m.prop, m.value)
+    c.send(M.CodeDone(op=m.op, code=code))
+
+
 def _statistics(c: _Client, m: Any) -> None:
     c.send(M.StatsDone(op=m.op, stats=c.engine.statistics()))
 
@@ -851,6 +856,7 @@ _HANDLERS: dict[type[Message], Callable[[_Client, Any], None]] = {
     M.FindUrlGroupId: _find_url_group_id,
     M.Takeover: _takeover,
     **ADMIN_HANDLERS,
+    M.SetRequestProperty: _set_request_property,
 }
 
 

@@ -20,7 +20,8 @@ from httpsys._core.response import ResponseSpec
 from httpsys._core.response_cache import ResponseCache
 from httpsys._core.status import Win32Error
 from httpsys._core.urlprefix import InvalidUrlPrefix, parse_url_prefix
-from httpsys._engine.http11 import FileRegion, Http11Connection, Segment
+from httpsys._engine.http2 import AnyChannel
+from httpsys._engine.http11 import FileRegion, Segment
 from httpsys._engine.registry import QueueHandle
 from httpsys._engine.request import Request
 
@@ -42,7 +43,7 @@ class Caches:
 
     # ================================================================ the response cache
     def serve_cached(
-        self, conn: Http11Connection, request: Request, hit: tuple[bytes, int, bool], cache: ResponseCache
+        self, conn: AnyChannel, request: Request, hit: tuple[bytes, int, bool], cache: ResponseCache
     ) -> None:
         """Answer from the response cache without waking any application; remember the request's bytes for the
         connection's fast path when the same bytes would be answered the same way again (decision 0008)."""

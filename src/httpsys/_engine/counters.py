@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from httpsys._core.canned import CannedResponse
 from httpsys._core.objects import UrlGroup
 from httpsys._core.timers import TimerKind
-from httpsys._engine.http11 import Http11Connection
+from httpsys._engine.http2 import AnyPeer
 from httpsys._engine.logs import LogManager
 from httpsys._engine.request import Request
 
@@ -63,7 +63,7 @@ class Counters:
         self.logs: LogHook | None = None  # set through `Driver.logs`, which forgets the remembered requests
 
     # ================================================================ counters and the HTTPERR log
-    def log_error(self, conn: Http11Connection, request: Request | None, status: int, reason: str) -> None:
+    def log_error(self, conn: AnyPeer, request: Request | None, status: int, reason: str) -> None:
         """One HTTPERR event: driver-generated response, timer expiry or dropped connection."""
         self.stats[reason] += 1
         facts = (request.method, request.raw_url, request.version) if request is not None else None
@@ -111,12 +111,12 @@ class Counters:
         queue = self.driver.registry.queues.get(request.queue_id)
         return queue.name if queue is not None else None
 
-    def canned_sent(self, conn: Http11Connection, kind: CannedResponse, reason: str | None) -> None:
+    def canned_sent(self, conn: AnyPeer, kind: CannedResponse, reason: str | None) -> None:
         self.stats[f"canned_{kind.status}"] += 1
         request = conn.pipeline[0] if conn.pipeline and isinstance(conn.pipeline[0], Request) else None
         self.log_error(conn, request, kind.status, reason or kind.httperr_reason)
 
-    def timer_fired(self, conn: Http11Connection, kind: TimerKind) -> None:
+    def timer_fired(self, conn: AnyPeer, kind: TimerKind) -> None:
         self.log_error(conn, None, 0, kind.httperr_reason)
 
     # ================================================================ response log lines

@@ -27,6 +27,7 @@ from httpsys._core.status import Win32Error
 from httpsys._core.timers import TimerEntry, TimerKind
 from httpsys._core.verbosity import Verbosity503
 from httpsys._core.verbs import VERB_UNKNOWN, verb_id
+from httpsys._engine.http2 import AnyChannel
 from httpsys._engine.http11 import Http11Connection
 from httpsys._engine.registry import PendingOp, QueueHandle, Registration, Registry, op_done
 from httpsys._engine.request import BodyRead, Request
@@ -41,6 +42,8 @@ OK = int(E.NO_ERROR)
 RECEIVE_COPY_BODY = 0x1
 RECEIVE_FLUSH_BODY = 0x2
 REQUEST_FLAG_MORE_ENTITY_BODY_EXISTS = 0x1
+REQUEST_PROPERTY_STREAM_ERROR = 5  # HttpRequestPropertyStreamError
+REQUEST_FLAG_HTTP2 = 0x4  # HTTP_REQUEST_FLAG_HTTP2: the request arrived on an HTTP/2 stream
 
 DEFAULT_COPY_BODY = 64 * 1024
 
@@ -90,9 +93,8 @@ class Delivery:
                 handle.requests.discard(request.request_id)
         if not request.delivered:
             self.withdraw(request)
-        conn = request.channel
-        if request.delivered and not request.response_done and not conn.reset_by_driver:  # type: ignore[attr-defined]
-            assert isinstance(conn, Http11Connection)
+        conn: AnyChannel = request.channel  # type: ignore[assignment]
+        if request.delivered and not request.response_done and not conn.reset_by_driver:
             self.driver.counters.log_error(conn, request, 0, "Connection_Dropped")
 
     def withdraw(self, request: Request) -> None:
@@ -107,7 +109,7 @@ class Delivery:
     # ================================================================ routing and delivery
     def dispatch(self, request: Request) -> None:
         """A request reached the front of its connection: route it and offer it to its queue."""
-        conn: Http11Connection = request.channel  # type: ignore[assignment]
+        conn: AnyChannel = request.channel  # type: ignore[assignment]
         driver = self.driver
         registry = driver.registry
         local_ip = conn.local_addr[0]
@@ -238,7 +240,7 @@ class Delivery:
         return entry
 
     def _unavailable(
-        self, conn: Http11Connection, request: Request, queue: RequestQueueRecord | None, reason: str
+        self, conn: AnyChannel, request: Request, queue: RequestQueueRecord | None, reason: str
     ) -> None:
         verbosity = queue.verbosity if queue is not None else self.driver.settings.default_503_verbosity
         if verbosity is Verbosity503.BASIC:
@@ -265,8 +267,7 @@ class Delivery:
         for request in expired:
             assert isinstance(request, Request)
             queue.discipline.withdraw(request)
-            conn = request.channel
-            assert isinstance(conn, Http11Connection)
+            conn: AnyChannel = request.channel  # type: ignore[assignment]
             if conn.closed:
                 continue
             self.driver.counters.log_error(conn, request, 0, TimerKind.REQUEST_QUEUE.httperr_reason)
@@ -315,7 +316,12 @@ class Delivery:
             request.request_id,
             conn.connection_id,
             request.url_context,
-            REQUEST_FLAG_MORE_ENTITY_BODY_EXISTS if request.body_buffered or not request.body_complete else 0,
+            (
+                REQUEST_FLAG_MORE_ENTITY_BODY_EXISTS
+                if request.body_buffered or not request.body_complete
+                else 0
+            )
+            | (REQUEST_FLAG_HTTP2 if request.version[0] == 2 else 0),
             request.version,
             request.method,
             request.raw_url,
@@ -502,8 +508,7 @@ class Delivery:
         code, request = self.live_request(handle_id, request_id)
         if request is None:
             return code
-        conn = request.channel
-        assert isinstance(conn, Http11Connection)
+        conn: AnyChannel = request.channel  # type: ignore[assignment]
         self.requests.pop(request_id, None)
         conn.reset()
         return OK
@@ -543,7 +548,7 @@ class Delivery:
                 return int(E.ERROR_INVALID_PARAMETER)
             found = (dest, next(iter(dest.urls.values()), 0))
         dest, context = found
-        conn: Http11Connection = request.channel  # type: ignore[assignment]
+        conn: AnyChannel = request.channel  # type: ignore[assignment]
         self.requests.pop(request_id, None)
         source.requests.discard(request_id)
         request.request_id = 0
@@ -573,6 +578,21 @@ class Delivery:
             queue.demand_started = True
             assert callable(waiter)
             waiter(OK)
+        return OK
+
+    def set_request_property(self, handle_id: int, request_id: int, prop: int, value: int) -> int:
+        """HttpSetRequestProperty. HttpRequestPropertyStreamError: the RFC 9113 code an HTTP/2 stream is reset
+        with when the request is cancelled or reset later (ERROR_INVALID_PARAMETER on an HTTP/1.x request: the
+        property is not valid for it); any other property: ERROR_INVALID_FUNCTION (spec §6 item 148)."""
+        code, request = self.live_request(handle_id, request_id)
+        if request is None:
+            return code
+        if prop != REQUEST_PROPERTY_STREAM_ERROR:
+            return int(E.ERROR_INVALID_FUNCTION)
+        channel: AnyChannel = request.channel  # type: ignore[assignment]
+        if isinstance(channel, Http11Connection) or not 0 <= value <= 0xFFFFFFFF:
+            return int(E.ERROR_INVALID_PARAMETER)
+        channel.stream_error = value
         return OK
 
     def wait_disconnect(

@@ -37,6 +37,7 @@ from httpsys._core.timers import DeadlineHeap, TimerEntry, TimerKind
 from httpsys._engine.caches import Caches
 from httpsys._engine.counters import Counters, LogHook
 from httpsys._engine.delivery import Delivery
+from httpsys._engine.http2 import AnyConnection, AnyPeer
 from httpsys._engine.http11 import Http11Connection
 from httpsys._engine.listeners import Listener, Ports
 from httpsys._engine.logs import LogManager
@@ -58,6 +59,7 @@ _DATA_PATH = frozenset(
         "send_response", "send_body", "cancel_request", "wait_disconnect", "wait_demand_start", "queue_of",
         "v1_group", "query_session_property", "query_group_property", "query_queue_property", "statistics",
         "read_fragment", "forget_requests", "delegate_request", "find_url_group_id", "open_work",
+        "set_request_property",
     }
 )  # fmt: skip
 
@@ -160,7 +162,7 @@ class Driver:
         return self.delivery.requests
 
     @property
-    def connections(self) -> dict[int, Http11Connection]:
+    def connections(self) -> dict[int, AnyConnection]:
         """Live connections by ConnectionId (`Ports.connections`)."""
         return self.ports.connections
 
@@ -246,13 +248,13 @@ class Driver:
             self._schedule_wakeup(nxt)
 
     # ================================================================ counters and the HTTPERR log (Counters)
-    def log_error(self, conn: Http11Connection, request: Request | None, status: int, reason: str) -> None:
+    def log_error(self, conn: AnyPeer, request: Request | None, status: int, reason: str) -> None:
         self.counters.log_error(conn, request, status, reason)
 
-    def canned_sent(self, conn: Http11Connection, kind: CannedResponse, reason: str | None) -> None:
+    def canned_sent(self, conn: AnyPeer, kind: CannedResponse, reason: str | None) -> None:
         self.counters.canned_sent(conn, kind, reason)
 
-    def timer_fired(self, conn: Http11Connection, kind: TimerKind) -> None:
+    def timer_fired(self, conn: AnyPeer, kind: TimerKind) -> None:
         self.counters.timer_fired(conn, kind)
 
     def statistics(self) -> dict[str, int]:
@@ -261,10 +263,10 @@ class Driver:
         return out
 
     # ================================================================ connections (Ports)
-    def connection_made(self, conn: Http11Connection) -> bool:
+    def connection_made(self, conn: AnyConnection) -> bool:
         return self.ports.connection_made(conn)
 
-    def connection_lost(self, conn: Http11Connection) -> None:
+    def connection_lost(self, conn: AnyConnection) -> None:
         self.ports.connection_lost(conn)
 
     # ================================================================ routing, delivery, receives (Delivery)
@@ -316,6 +318,9 @@ class Driver:
 
     def find_url_group_id(self, url: str, handle_id: int) -> tuple[int, int]:
         return self.registry.find_url_group_id(url, handle_id)
+
+    def set_request_property(self, handle_id: int, request_id: int, prop: int, value: int) -> int:
+        return self.delivery.set_request_property(handle_id, request_id, prop, value)
 
     def wait_disconnect(
         self, handle_id: int, connection_id: int, token: int, done: Callable[[int], None]

@@ -17,6 +17,7 @@ import socket
 from typing import TYPE_CHECKING
 
 from httpsys._core.status import Win32Error
+from httpsys._engine.http2 import AnyConnection, PrefaceSniffer
 from httpsys._engine.http11 import Http11Connection
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ class Ports:
         # listening sockets handed over by the daemon this one took over from (decision 0024 §3), by port: used
         # instead of binding when the first URL on that port is registered again
         self.inherited: dict[int, tuple[str, list[socket.socket]]] = {}
-        self.connections: dict[int, Http11Connection] = {}
+        self.connections: dict[int, AnyConnection] = {}
         # server sessions being drained (drain_server_session) -> the ports their drain stopped listening on
         self.draining_sessions: dict[int, set[int]] = {}
         self.handed_over = False  # the listeners went to a new daemon: never bind again
@@ -150,7 +151,7 @@ class Ports:
         self.listeners.clear()
         self.handed_over = True
         for conn in list(self.connections.values()):
-            if conn.group is None:
+            if conn.group is None and isinstance(conn, Http11Connection):
                 conn.close_after_next()  # accepted, first request not routed yet: its client is sending it
             else:
                 conn.drain()
@@ -188,9 +189,15 @@ class Ports:
             driver.loop.add_reader(fd, driver.tls.accept_ready, sock, listener.port)
             listener.readers.append((driver.loop, fd))
             return
-        server = await driver.loop.create_server(
-            lambda: Http11Connection(driver, listener.port, listener.scheme), sock=sock, backlog=4096
-        )
+        if driver.settings.http2_cleartext and listener.scheme == "http":
+            # the client preface picks HTTP/2 (prior knowledge); HTTP/1.1 connections pay nothing otherwise
+            server = await driver.loop.create_server(
+                lambda: PrefaceSniffer(driver, listener.port, listener.scheme), sock=sock, backlog=4096
+            )
+        else:
+            server = await driver.loop.create_server(
+                lambda: Http11Connection(driver, listener.port, listener.scheme), sock=sock, backlog=4096
+            )
         if listener.closing:
             server.close()
         else:
@@ -242,7 +249,7 @@ class Ports:
         return OK, still_open
 
     # ================================================================ connections
-    def connection_made(self, conn: Http11Connection) -> bool:
+    def connection_made(self, conn: AnyConnection) -> bool:
         if len(self.connections) >= self.max_connections:
             counters = self.driver.counters
             counters.stats["Connections_refused"] += 1
@@ -260,7 +267,7 @@ class Ports:
             conn.remembered = cache.requests_on(conn.local_addr, conn.scheme)
         return True
 
-    def connection_lost(self, conn: Http11Connection) -> None:
+    def connection_lost(self, conn: AnyConnection) -> None:
         self.connections.pop(conn.connection_id, None)
         if conn.tls_file_bytes:
             self.driver.tls.closed_file_bytes += conn.tls_file_bytes

@@ -20,7 +20,7 @@ from httpsys._core.status import Win32Error
 from httpsys._core.timers import TimeoutLimits
 from httpsys._core.urlprefix import InvalidUrlPrefix, UrlPrefix, parse_url_prefix
 from httpsys._core.verbosity import Verbosity503
-from httpsys._engine.http11 import Http11Connection
+from httpsys._engine.http2 import AnyChannel
 from httpsys._engine.request import Request
 
 if TYPE_CHECKING:
@@ -331,8 +331,7 @@ class Registry:
             if request is not None and not request.response_started:
                 requests.pop(request_id, None)
                 handle.requests.discard(request_id)
-                conn = request.channel
-                assert isinstance(conn, Http11Connection)
+                conn: AnyChannel = request.channel  # type: ignore[assignment]
                 self.driver.counters.log_error(conn, request, 0, "Connection_Abandoned_By_ReqQueue")
                 conn.reset()
         return OK
@@ -349,8 +348,7 @@ class Registry:
         for request_id in list(handle.requests):
             request = self.driver.delivery.requests.pop(request_id, None)
             if request is not None and not request.response_done:
-                conn = request.channel
-                assert isinstance(conn, Http11Connection)
+                conn: AnyChannel = request.channel  # type: ignore[assignment]
                 self.driver.counters.log_error(conn, request, 0, "Connection_Abandoned_By_ReqQueue")
                 conn.reset()
         handle.requests.clear()
@@ -374,8 +372,7 @@ class Registry:
             if waiting is None:
                 break
             assert isinstance(waiting, Request)
-            conn = waiting.channel
-            assert isinstance(conn, Http11Connection)
+            conn: AnyChannel = waiting.channel  # type: ignore[assignment]
             self.driver.counters.log_error(conn, waiting, 0, "Connection_Abandoned_By_ReqQueue")
             conn.reset()
         if queue.queue_timer is not None:

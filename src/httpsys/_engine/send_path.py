@@ -51,6 +51,7 @@ from httpsys._core.response import (
     validate_send_flags,
 )
 from httpsys._core.status import Win32Error
+from httpsys._engine.http2 import AnyChannel
 from httpsys._engine.http11 import FileRegion, Http11Connection, Segment
 from httpsys._engine.registry import PendingOp, op_done
 from httpsys._engine.request import Request
@@ -104,6 +105,10 @@ class SendPath:
         code = validate_send_flags(status if status is not None else request.response_status, flags)
         if flags & FLAG_OPAQUE and not request.opaque:
             flags |= FLAG_MORE_DATA  # the call that makes the connection opaque never ends the response
+            if request.version[0] == 2:
+                code = int(
+                    E.ERROR_INVALID_PARAMETER
+                )  # no opaque stream on HTTP/2 (RFC 9113 §8.6; decision 0022)
         if code == OK and flags & FLAG_DISCONNECT and flags & FLAG_MORE_DATA:
             code = int(E.ERROR_INVALID_PARAMETER)  # "undefined results": refused (docs/decisions/0002)
         return code, (request if code == OK else None)
@@ -222,7 +227,9 @@ class SendPath:
             date=self.driver.date(),
             server_mode=self.driver.settings.disable_server_header,
         )
-        if trailers is not None and final and chunked:
+        if trailers is not None and request.version[0] == 2:
+            _stream_trailers(request, trailers)  # a trailing HEADERS frame, whatever the framing
+        elif trailers is not None and final and chunked:
             segments.append(render_trailers(list(trailers)))
         request.response_started = True
         request.response_status = spec.status
@@ -307,6 +314,9 @@ class SendPath:
         if trailers is not None and not final:
             done(int(E.ERROR_INVALID_PARAMETER), 0)  # trailers belong to the final send
             return
+        if trailers is not None and request.version[0] == 2:
+            _stream_trailers(request, trailers)  # a trailing HEADERS frame, whatever the framing
+            trailers = None
         if request.response_auto_chunked:
             segments = _frame_chunks(segments, entity_length)
             if final:
@@ -330,8 +340,7 @@ class SendPath:
         log_data: object | None = None,
         token: int = 0,
     ) -> None:
-        conn = request.channel
-        assert isinstance(conn, Http11Connection)
+        conn: AnyChannel = request.channel  # type: ignore[assignment]
         request.send_pending = True
         if final:
             request.response_done = True  # the request id dies with the final send
@@ -352,7 +361,10 @@ class SendPath:
                 self._finish(request, code == OK)
             done(code, nbytes)
 
-        conn.send(segments, bool(flags & FLAG_BUFFER_DATA), bool(flags & FLAG_ENABLE_NAGLING), sent)
+        if isinstance(conn, Http11Connection):
+            conn.send(segments, bool(flags & FLAG_BUFFER_DATA), bool(flags & FLAG_ENABLE_NAGLING), sent)
+        else:
+            conn.send_flags(segments, flags, final, sent)  # an HTTP/2 stream frames it (decision 0022)
         if request.send_pending and token:
             handle = self.driver.registry.handles.get(request.handle_id or 0)
             if handle is not None:
@@ -374,10 +386,16 @@ class SendPath:
         handle = driver.registry.handles.get(request.handle_id or 0)
         if handle is not None:
             handle.requests.discard(request.request_id)
-        conn = request.channel
-        assert isinstance(conn, Http11Connection)
+        conn: AnyChannel = request.channel  # type: ignore[assignment]
         if ok:
             conn.request_finished(request, request.response_close)
+
+
+def _stream_trailers(request: Request, trailers: tuple[tuple[bytes, bytes], ...]) -> None:
+    """Hand a final send's trailers to the HTTP/2 stream, which ends the stream with them (decision 0022)."""
+    stream: AnyChannel = request.channel  # type: ignore[assignment]
+    if not isinstance(stream, Http11Connection):
+        stream.trailers = [(name.lower(), value) for name, value in trailers]
 
 
 def _declares_length(spec: ResponseSpec) -> bool:

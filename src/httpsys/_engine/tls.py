@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography import x509
 
 from httpsys._core.sslbindings import (
+    FLAG_DISABLE_HTTP2,
     FLAG_DISABLE_TLS12,
     FLAG_DISABLE_TLS13,
     FLAG_NEGOTIATE_CLIENT_CERT,
@@ -40,9 +41,10 @@ from httpsys._engine.http11 import Http11Connection
 if TYPE_CHECKING:
     from httpsys._engine.driver import Driver
 
-# The protocols ALPN offers, most preferred first. HTTP/2 adds "h2" in front of them when its connection class
-# exists (see connection_class_for).
-ALPN_PROTOCOLS: list[str] = ["http/1.1"]
+# The protocols ALPN offers, most preferred first (decision 0022): "h2" unless the driver's http2_tls setting
+# (EnableHttp2Tls) is off or the binding has HTTP_SERVICE_CONFIG_SSL_FLAG_DISABLE_HTTP2.
+ALPN_PROTOCOLS: list[str] = ["h2", "http/1.1"]
+ALPN_HTTP11_ONLY: list[str] = ["http/1.1"]
 # TLS 1.2 suites: ECDHE key exchange (forward secrecy) with AEAD ciphers only. TLS 1.3 suites are OpenSSL's
 # defaults (all AEAD).
 TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
@@ -143,7 +145,8 @@ def windows_name(name: x509.Name) -> str:
 class SslContexts:
     """The contexts of the bindings in use, made once per binding record (a changed record is a new record)."""
 
-    def __init__(self) -> None:
+    def __init__(self, http2: bool = True) -> None:
+        self.http2 = http2
         self._contexts: dict[SslBinding, tuple[ssl.SSLContext, int, str, str]] = {}
 
     def for_binding(self, binding: SslBinding) -> tuple[ssl.SSLContext, int, str, str]:
@@ -152,14 +155,14 @@ class SslContexts:
         if made is None:
             if len(self._contexts) > 1024:
                 self._contexts.clear()
-            made = self._contexts[binding] = _binding_context(binding)
+            made = self._contexts[binding] = _binding_context(binding, self.http2)
         return made
 
     def clear(self) -> None:
         self._contexts.clear()
 
 
-def safe_context(flags: int = 0) -> ssl.SSLContext:
+def safe_context(flags: int = 0, http2: bool = True) -> ssl.SSLContext:
     """A server context with the defaults of decision 0021."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -170,11 +173,11 @@ def safe_context(flags: int = 0) -> ssl.SSLContext:
         ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION | ssl.OP_CIPHER_SERVER_PREFERENCE
     ctx.set_ciphers(TLS12_CIPHERS)
-    ctx.set_alpn_protocols(ALPN_PROTOCOLS)
+    ctx.set_alpn_protocols(ALPN_PROTOCOLS if http2 and not flags & FLAG_DISABLE_HTTP2 else ALPN_HTTP11_ONLY)
     return ctx
 
 
-def _binding_context(binding: SslBinding) -> tuple[ssl.SSLContext, int, str, str]:
+def _binding_context(binding: SslBinding, http2: bool = True) -> tuple[ssl.SSLContext, int, str, str]:
     if binding.cert_file:
         cert_path, key_path, ca_path = (
             binding.cert_file,
@@ -186,7 +189,7 @@ def _binding_context(binding: SslBinding) -> tuple[ssl.SSLContext, int, str, str
         ca_path = ""
         if binding.ctl_store:
             ca_path = _store_bundle(binding.ctl_store)
-    ctx = safe_context(binding.flags)
+    ctx = safe_context(binding.flags, http2)
     ctx.load_cert_chain(cert_path, key_path)
     if binding.flags & FLAG_NEGOTIATE_CLIENT_CERT or binding.require_client_cert:
         ctx.verify_mode = ssl.CERT_REQUIRED if binding.require_client_cert else ssl.CERT_OPTIONAL
@@ -244,7 +247,7 @@ class Tls:
     def __init__(self, driver: Driver, bindings: BindingTable | None = None) -> None:
         self.driver = driver
         self.bindings = bindings or _BINDINGS
-        self.contexts = SslContexts()
+        self.contexts = SslContexts(http2=driver.settings.http2_tls)
         self._generation = -1
         # the context a handshake starts with, per (local address, port): no certificate of its own; the SNI
         # callback picks the binding and swaps in its context
@@ -271,12 +274,15 @@ class Tls:
             # the verify mode cannot change after the ClientHello (OpenSSL keeps the first context's), so a
             # binding that negotiates client certificates must be known here: the IP:port binding of the address
             first = table.choose(None, local_address, port)
-            ctx = safe_context(first.flags if first is not None else 0)
+            http2 = self.contexts.http2
+            ctx = safe_context(first.flags if first is not None else 0, http2)
             if first is not None and (first.flags & FLAG_NEGOTIATE_CLIENT_CERT or first.require_client_cert):
                 try:
-                    ctx = _binding_context(first)[0]  # its own copy: the SNI callback below is per address
+                    ctx = _binding_context(first, http2)[
+                        0
+                    ]  # its own copy: the SNI callback below is per address
                 except (OSError, ssl.SSLError, CertStoreError, ValueError):
-                    ctx = safe_context(first.flags)
+                    ctx = safe_context(first.flags, http2)
             ctx.sni_callback = self._sni_callback(local_address, port)
             self._initial[key] = ctx
         return ctx
@@ -368,7 +374,10 @@ class Tls:
             # HeaderWait covers the handshake: the driver-wide value (a per-app value applies only once a
             # request has been routed on the connection, reliability §2.2)
             await self.driver.loop.connect_accepted_socket(
-                lambda: conn, sock, ssl=ctx, ssl_handshake_timeout=float(conn.handshake_timeout())
+                lambda: AlpnChoice(self.driver, conn),
+                sock,
+                ssl=ctx,
+                ssl_handshake_timeout=float(conn.handshake_timeout()),
             )
         except Exception as exc:  # whatever ends the handshake ends this connection only
             failure = exc
@@ -380,7 +389,7 @@ class Tls:
             _reset(sock)
         self._log_failure(conn, failure, where)
 
-    def established(self, conn: Http11Connection) -> None:
+    def established(self, conn: Any) -> None:
         """The handshake completed and the connection is counted: its TLS facts, and the connection class ALPN
         selected takes over."""
         transport = conn.transport
@@ -539,7 +548,40 @@ def _plain_address(address: str) -> str:
 
 
 def connection_class_for(alpn: str) -> Any:
-    """THE place where the protocol ALPN selected picks the connection class that serves the connection after
-    the handshake. HTTP/2 plugs in here: `if alpn == "h2": return start_http2` (and "h2" joins ALPN_PROTOCOLS).
-    No ALPN, or "http/1.1": HTTP/1.1."""
+    """What runs once an https connection is counted, by the protocol ALPN selected (the connection object was
+    already chosen by `AlpnChoice`): nothing more for either protocol today."""
     return start_http11
+
+
+class AlpnChoice(asyncio.Protocol):
+    """The protocol of an https connection until its handshake completes: then the protocol ALPN selected picks
+    the connection that serves it — "h2": an Http2Connection (decision 0022), anything else or no ALPN: the
+    Http11Connection the TLS room made at accept — which takes over the TLS transport."""
+
+    def __init__(self, driver: Driver, conn: Http11Connection) -> None:
+        self.driver = driver
+        self.conn = conn
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        sslobj = transport.get_extra_info("ssl_object")
+        alpn = sslobj.selected_alpn_protocol() if sslobj is not None else None
+        protocol: asyncio.Protocol = self.conn
+        if alpn == "h2":
+            from httpsys._engine.http2 import connection_for_alpn
+
+            owner: Any = self.driver
+            made = connection_for_alpn(owner, self.conn.port, "https", alpn)
+            made.local_addr, made.remote_addr, made.ipv6 = (
+                self.conn.local_addr,
+                self.conn.remote_addr,
+                self.conn.ipv6,
+            )
+            protocol = made
+        transport.set_protocol(protocol)
+        protocol.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:  # pragma: no cover - connection_made hands over first
+        self.conn.data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:  # pragma: no cover - handed over first
+        self.conn.connection_lost(exc)

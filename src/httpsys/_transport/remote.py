@@ -994,6 +994,14 @@ class RemoteTransport:
             lambda ch: M.CancelRequest(handle_id=ch.real(handle_id), request_id=request_id), request_id
         )
 
+    def set_request_property(self, handle_id: int, request_id: int, prop: int, value: int) -> int:
+        return self._code(
+            lambda ch: M.SetRequestProperty(
+                handle_id=ch.real(handle_id), request_id=request_id, prop=prop, value=value
+            ),
+            request_id,
+        )
+
     def cancel_io(self, handle_id: int, token: int | None) -> bool:
         """CANCEL for the op that carries `token` on `handle_id` (False at once when it already completed)."""
         if self.on_driver_thread():

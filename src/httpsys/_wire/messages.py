@@ -39,6 +39,7 @@ __all__ = [
     "Cancel",
     "CancelDone",
     "CancelRequest",
+    "SetRequestProperty",
     "CloseRequestQueue",
     "CloseServerSession",
     "CloseUrlGroup",
@@ -450,6 +451,16 @@ class CancelRequest(Message):
 
 
 @dataclass(kw_only=True)
+class SetRequestProperty(Message):
+    TYPE = T.SET_REQUEST_PROPERTY
+    FIELDS = (("handle_id", F.UINT), ("request_id", F.UINT), ("prop", F.UINT), ("value", F.UINT))
+    handle_id: int = 0
+    request_id: int = 0
+    prop: int = 0
+    value: int = 0
+
+
+@dataclass(kw_only=True)
 class Statistics(Message):
     TYPE = T.STATISTICS
 
@@ -792,6 +803,7 @@ CALLS: tuple[type[Message], ...] = (
     DelegateRequest,
     FindUrlGroupId,
     Takeover,
+    SetRequestProperty,
 )
 COMPLETIONS: tuple[type[Message], ...] = (
     CodeDone,

@@ -104,6 +104,7 @@ class ServerOptions:
     queue_length: int | None = None
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
     access_log: bool = True
+    http2_cleartext: bool = False  # EnableHttp2Cleartext (decision 0022)
 
     def driver_settings(self) -> DriverSettings:
         """Driver-wide values (the registry parameters of HTTP.sys) for the embedded driver."""
@@ -116,6 +117,7 @@ class ServerOptions:
             idle_connection_timeout=self.idle_timeout or settings.idle_connection_timeout,
             header_wait_timeout=self.header_timeout or settings.header_wait_timeout,
             ip_listen_list=ip_listen_list(self.urls),
+            http2_cleartext=self.http2_cleartext,
         )
 
     def timeout_limits(self) -> TimeoutLimits | None:
@@ -207,6 +209,7 @@ def server_options(ns: argparse.Namespace, urls: Sequence[str] | None = None) ->
         queue_length=ns.queue_length,
         shutdown_timeout=ns.shutdown_timeout,
         access_log=not getattr(ns, "no_access_log", False),
+        http2_cleartext=getattr(ns, "http2_cleartext", False),
     )
 
 
@@ -231,6 +234,12 @@ def _add_server_options(parser: argparse.ArgumentParser, *, default_url: str, qu
         type=_ranged_int(1, _USHORT, "port"),
         metavar="PORT",
         help=f"uvicorn's spelling, mapped to --url http://HOST:PORT/ (default {DEFAULT_PORT})",
+    )
+    where.add_argument(
+        "--http2-cleartext",
+        action="store_true",
+        help="also speak HTTP/2 with prior knowledge on http:// ports (h2c; HTTP.sys's EnableHttp2Cleartext); "
+        "Upgrade: h2c is not honoured",
     )
     console = parser.add_argument_group("console")
     console.add_argument(

@@ -134,6 +134,7 @@ from .structs import (
     HTTP_QOS_SETTING_INFO,
     HTTP_REQUEST_CHANNEL_BIND_STATUS,
     HTTP_REQUEST_HEADERS,
+    HTTP_REQUEST_PROPERTY_STREAM_ERROR,
     HTTP_SERVER_AUTHENTICATION_INFO,
     HTTP_SSL_CLIENT_CERT_INFO,
     HTTP_STATE_INFO,
@@ -1504,7 +1505,8 @@ def HttpDeclarePush(
     Query: object = None,
     Headers: object = None,
 ) -> int:
-    """HTTP/2 server push: ERROR_NOT_SUPPORTED (the driver speaks HTTP/1.1 only) after validating arguments."""
+    """HTTP/2 server push: ERROR_NOT_SUPPORTED after validating arguments (push is not offered: browsers removed it;
+    decision 0022)."""
     _server()
     _queue(RequestQueueHandle)
     as_uint(RequestId, 64, "RequestId")
@@ -1531,14 +1533,25 @@ def HttpSetRequestProperty(
     InputPropertySize: object,
     Overlapped: object = None,
 ) -> int:
-    """Per-request properties (stream error, DSCP, idle timeout): ERROR_NOT_SUPPORTED (no driver support yet)."""
-    _server()
-    _queue(RequestQueueHandle)
-    as_uint(Id, 64, "Id")
-    as_uint(PropertyId, 32, "PropertyId")
-    as_uint(InputPropertySize, 32, "InputPropertySize")
-    _overlapped(Overlapped)
-    return _NOT_SUPPORTED
+    """Per-request properties. HttpRequestPropertyStreamError (an HTTP_REQUEST_PROPERTY_STREAM_ERROR): the code
+    the request's HTTP/2 stream is reset with when it is cancelled (ERROR_INVALID_PARAMETER for an HTTP/1.x
+    request); other properties: ERROR_INVALID_FUNCTION (docs/http2.md, decision 0022)."""
+    transport = _server()
+    queue = _queue(RequestQueueHandle)
+    request_id = as_uint(Id, 64, "Id")
+    prop = as_uint(PropertyId, 32, "PropertyId")
+    size = as_uint(InputPropertySize, 32, "InputPropertySize")
+    overlapped = _overlapped(Overlapped)
+    value = 0
+    if prop == _STREAM_ERROR:
+        if not isinstance(Input, HTTP_REQUEST_PROPERTY_STREAM_ERROR) or size < sizeof(Input):
+            return _INVALID_PARAMETER
+        value = as_uint(Input.ErrorCode, 32, "ErrorCode")
+    start = immediate(lambda: transport.set_request_property(queue.handle_id, request_id, prop, value))
+    return run_io(queue, overlapped, None, start, _code_only)
+
+
+_STREAM_ERROR = 5  # HttpRequestPropertyStreamError
 
 
 @_win32

@@ -1,0 +1,1079 @@
+"""The HTTP/2 adapter: one connection of streams, framed by h2's state machine, each stream one protocol-neutral request.
+
+Responsibility: bytes in and out of one HTTP/2 connection (RFC 9113) — h2 (hyper's sans-I/O state machine) frames
+and validates, this module turns its events into the same `Request` objects the HTTP/1.1 adapter makes (Version
+2.0, the pseudo-headers mapped to verb, URL and Host as HTTP.sys maps them), hands each stream's request to the
+driver at once (streams are concurrent), feeds request bodies with flow control that follows the application's
+reads, and turns what the send path renders for a response (an HTTP/1.1 head, chunk framing, trailers) into
+HEADERS, DATA and trailing HEADERS frames without the connection-specific fields (RFC 9113 §8.2.2). It also holds
+the connection's limits against the known HTTP/2 attacks (rapid reset, control-frame floods, stalled readers) and
+the cleartext preface sniffer. It is the one module that imports h2, and only when a connection speaks HTTP/2.
+It must not route, queue or decide responses: the driver does, through the same callbacks as for HTTP/1.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from httpsys._core.canned import CannedResponse
+from httpsys._core.status import Win32Error
+from httpsys._core.timers import TimerKind
+from httpsys._engine.http11 import FileRegion, Http11Connection, Segment
+from httpsys._engine.request import Request
+
+if TYPE_CHECKING:
+    import h2.connection
+
+    from httpsys._core.response_cache import RememberedRequest
+    from httpsys._core.settings import DriverSettings
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+ALPN_H2 = "h2"
+# SETTINGS_MAX_CONCURRENT_STREAMS HTTP.sys announces (its Http2MaxConcurrentClientStreams; decision 0022)
+MAX_CONCURRENT_STREAMS = 100
+# RFC 9113 error codes used here (h2.errors.ErrorCodes, without importing h2 for them)
+NO_ERROR = 0x0
+PROTOCOL_ERROR = 0x1
+INTERNAL_ERROR = 0x2
+REFUSED_STREAM = 0x7
+CANCEL = 0x8
+ENHANCE_YOUR_CALM = 0xB
+# Attack bounds (decision 0022): per connection, counted over one-second windows.
+MAX_RESETS_PER_SECOND = 200  # streams the client opens and resets (CVE-2023-44487)
+MAX_CONTROL_PER_SECOND = 1000  # SETTINGS, PING, PRIORITY, WINDOW_UPDATE, empty DATA frames
+MAX_UNREAD_OUTPUT = (
+    1 << 20
+)  # bytes of our own frames the client leaves unread before the connection is dropped
+MAX_FRAME_SIZE = 16384  # SETTINGS_MAX_FRAME_SIZE announced: RFC 9113's initial value, the smallest allowed
+COMPRESSION_ERROR = 0x9
+FRAME_SIZE_ERROR = 0x6
+STALL_CHECK = 1.0  # seconds between looks at streams whose response waits on a shut window (slow read)
+# a client whose stream ids come this close to 2**31 - 1 is told to reconnect (graceful GOAWAY)
+LAST_STREAM_IDS = (1 << 31) - 1 - 2 * MAX_CONCURRENT_STREAMS
+
+_SLICE = 16384  # bytes of one read handed to h2 at a time
+_LINGER_SECONDS = 2.0
+_LINGER_BYTES = 1 << 20
+_OK = int(Win32Error.NO_ERROR)
+_GONE = int(Win32Error.ERROR_CONNECTION_INVALID)
+_HANDLE_EOF = int(Win32Error.ERROR_HANDLE_EOF)
+_READ_PIECE = 1 << 16
+
+# RFC 9113 §8.2.2: fields that mean something only to one HTTP/1.1 connection; never sent on a stream
+_CONNECTION_SPECIFIC = frozenset(
+    (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
+)
+_PSEUDO = 0x3A  # ':'
+
+
+class Http2Owner(Protocol):
+    """What an HTTP/2 connection needs from its driver (the Driver): the HTTP/1.1 connection's callbacks, taking
+    either kind of connection, and the HTTPERR log."""
+
+    settings: DriverSettings
+    loop: asyncio.AbstractEventLoop
+    clock: Callable[[], float]
+    wall_clock: Callable[[], float]
+
+    def render_canned(self, kind: CannedResponse) -> bytes: ...
+    def canned_sent(self, conn: Any, kind: CannedResponse, reason: str | None) -> None: ...
+    def timer_fired(self, conn: Any, kind: TimerKind) -> None: ...
+    def log_error(self, conn: Any, request: Request | None, status: int, reason: str) -> None: ...
+    def connection_made(self, conn: Any) -> bool: ...
+    def connection_lost(self, conn: Any) -> None: ...
+    def request_lost(self, request: Request) -> None: ...
+    def dispatch(self, request: Request) -> None: ...
+
+
+def _h2() -> Any:
+    """The h2 modules, imported on the first HTTP/2 connection (an HTTP/1.1-only process never loads them)."""
+    import h2.config
+    import h2.connection
+    import h2.errors
+    import h2.events
+    import h2.exceptions
+    import h2.settings
+
+    return h2
+
+
+class Http2Connection(asyncio.Protocol):
+    """One HTTP/2 connection owned by the driver: the streams it carries and the h2 state machine."""
+
+    def __init__(self, driver: Http2Owner, port: int, scheme: str, initial: bytes = b"") -> None:
+        self.driver = driver
+        self.port = port
+        self.scheme = scheme
+        self.settings: DriverSettings = driver.settings
+        self.connection_id = 0
+        self.closed = False
+        self.reset_by_driver = False
+        self.transport: asyncio.Transport | None = None
+        self.local_addr: tuple[str, int] = ("", 0)
+        self.remote_addr: tuple[str, int] = ("", 0)
+        self.ipv6 = False
+        self.group: Any = None  # URL group of the last routed stream (ConnectionLimit, per-app timers)
+        self.disconnect_waiters: list[Callable[[], None]] = []
+        self.remembered: dict[bytes, RememberedRequest] | None = None  # no cache fast path on HTTP/2
+        self.streams: dict[int, Http2Stream] = {}
+        self.pipeline: deque[Request] = deque()  # always empty: requests live on streams (counters read it)
+        self.goaway_sent = False
+        self.tls: Any = None  # an https connection's TlsFacts (decision 0021), set when it is counted
+        self.tls_file_bytes = 0  # file-chunk bytes read into DATA frames to be encrypted (TLS statistics)
+        self.tls_extra: dict[str, object] | None = None  # the same as a request snapshot's `extra`
+        self._initial = initial
+        self._h2: h2.connection.H2Connection | None = None
+        self._write_paused = False
+        self._window_second = 0
+        self._resets = 0
+        self._control = 0
+        self._idle: asyncio.TimerHandle | None = None
+        self._stall: asyncio.TimerHandle | None = None
+        self._discarding = False  # after a connection error: input is read and dropped until the close
+        self._preface_left = True  # the client preface and its first frame header are not checked yet
+        self._preface_seen = b""
+        self._discarded = 0
+
+    # ================================================================ asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        if peer:
+            self.remote_addr = (str(peer[0]), int(peer[1]))
+        if local:
+            self.local_addr = (str(local[0]), int(local[1]))
+            self.ipv6 = ":" in self.local_addr[0]
+        if not self.driver.connection_made(self):
+            return
+        h2 = _h2()
+        config = h2.config.H2Configuration(
+            client_side=False,
+            header_encoding=None,
+            validate_inbound_headers=True,
+            normalize_inbound_headers=False,
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
+        )
+        conn = h2.connection.H2Connection(config=config)
+        codes = h2.settings.SettingCodes
+        settings = self.settings
+        conn.local_settings = h2.settings.Settings(
+            client=False,
+            initial_values={
+                codes.MAX_CONCURRENT_STREAMS: MAX_CONCURRENT_STREAMS,
+                codes.MAX_HEADER_LIST_SIZE: settings.max_request_bytes,
+                codes.INITIAL_WINDOW_SIZE: settings.body_buffer,
+                codes.MAX_FRAME_SIZE: MAX_FRAME_SIZE,
+            },
+        )
+        conn.max_inbound_frame_size = MAX_FRAME_SIZE  # h2's own default would be 16 MiB a frame
+        # The hard bound on a decoded header list (an HPACK bomb stops here with GOAWAY, before the SETTINGS are
+        # acknowledged too). It sits above MaxRequestBytes so that a head HTTP/1.1 would refuse with a canned
+        # answer (414, 400 Request Too Long) gets the same answer on its stream (decision 0022).
+        conn.decoder.max_header_list_size = header_list_bound(settings)
+        conn.initiate_connection()
+        # the connection window covers every stream's window, so one slow reader never stalls the others
+        conn.increment_flow_control_window(MAX_CONCURRENT_STREAMS * settings.body_buffer)
+        self._h2 = conn
+        self._flush()
+        self._arm_idle()
+        initial = self._initial
+        self._initial = b""
+        if initial and not self.closed:
+            self.data_received(initial)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for handle in (self._idle, self._stall):
+            if handle is not None:
+                handle.cancel()
+        self._idle = self._stall = None
+        streams = list(self.streams.values())
+        self.streams.clear()
+        for stream in streams:
+            stream.connection_gone()
+        waiters = self.disconnect_waiters
+        self.disconnect_waiters = []
+        for waiter in waiters:
+            waiter()
+        self.driver.connection_lost(self)
+        self.transport = None
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._pump_all()
+
+    def eof_received(self) -> bool:
+        return False  # the client's FIN is its disconnect, as on HTTP/1.1
+
+    def data_received(self, data: bytes) -> None:
+        if len(data) <= _SLICE:
+            self._received(data)
+            return
+        # A read of many small frames is handed to h2 a slice at a time, so a flood is seen (and the connection
+        # ended) after at most a slice's worth of frames, not after everything one read brought.
+        view = memoryview(data)
+        for start in range(0, len(data), _SLICE):
+            if self.closed or self._discarding or self._h2 is None:
+                return
+            self._received(bytes(view[start : start + _SLICE]))
+
+    def _received(self, data: bytes) -> None:
+        conn = self._h2
+        if conn is None or self.closed:
+            return
+        if self._discarding:
+            self._discarded += len(data)
+            if self._discarded > _LINGER_BYTES:
+                self._close()
+            return
+        h2 = _h2()
+        if self._preface_left:
+            self._check_preface(data)
+            if self.closed or self._discarding:
+                return
+        try:
+            events: list[Any] = conn.receive_data(data)
+        except h2.exceptions.ProtocolError as exc:
+            # h2 has queued GOAWAY (connection error); RFC 9113 names a more precise code than h2 in two cases
+            code = int(getattr(exc, "error_code", PROTOCOL_ERROR) or PROTOCOL_ERROR)
+            code = _precise_code(exc, code)
+            self._fail(code, _reason(h2, code), already_queued=True, rewrite=True)
+            return
+        ev = h2.events
+        now = int(self.driver.clock())
+        if now != self._window_second:
+            self._window_second = now
+            self._resets = 0
+            self._control = 0
+        for event in events:
+            kind = type(event)
+            if kind is ev.RequestReceived:
+                self._open_stream(event)
+            elif kind is ev.DataReceived:
+                stream = self.streams.get(event.stream_id)
+                if not event.data and not event.stream_ended:
+                    self._control += 1
+                if stream is not None:
+                    stream.data(event.data, event.flow_controlled_length)
+                elif event.flow_controlled_length:
+                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif kind is ev.StreamEnded:
+                stream = self.streams.get(event.stream_id)
+                if stream is not None:
+                    stream.ended()
+            elif kind is ev.StreamReset:
+                self._resets += 1
+                stream = self.streams.pop(event.stream_id, None)
+                if stream is not None:
+                    stream.reset_by_peer(int(event.error_code))
+                if self._resets > MAX_RESETS_PER_SECOND:  # at once: the rest of this read is not looked at
+                    self._fail(ENHANCE_YOUR_CALM, "HTTP2_RapidReset")
+                    return
+            elif kind is ev.WindowUpdated:
+                self._control += 1
+                self._pump_all()
+            elif kind is ev.ConnectionTerminated:
+                self._close()
+                return
+            elif kind is ev.TrailersReceived:
+                pass  # request trailers are dropped, as on HTTP/1.1; StreamEnded follows
+            else:  # PING, SETTINGS (h2 acknowledges them), PRIORITY, unknown frames
+                self._control += 1
+            if self.closed:
+                return
+        if self._resets > MAX_RESETS_PER_SECOND:
+            self._fail(ENHANCE_YOUR_CALM, "HTTP2_RapidReset")
+            return
+        if self._control > MAX_CONTROL_PER_SECOND:
+            self._fail(ENHANCE_YOUR_CALM, "HTTP2_Flood")
+            return
+        self._flush()
+        transport = self.transport
+        if (
+            transport is not None
+            and transport.get_write_buffer_size() > MAX_UNREAD_OUTPUT
+            and not any(s.pending for s in self.streams.values())
+        ):
+            self._fail(ENHANCE_YOUR_CALM, "HTTP2_Flood")  # our ACKs pile up: the client does not read
+            return
+        self._arm_idle()
+
+    # ================================================================ streams in
+    def _open_stream(self, event: Any) -> None:
+        stream_id = int(event.stream_id)
+        settings = self.settings
+        max_field = settings.max_field_length
+        method = path = authority = b""
+        headers: list[tuple[bytes, bytes]] = []
+        cookies: list[bytes] = []
+        host: bytes | None = None
+        size = 0
+        too_long: CannedResponse | None = None
+        for name, value in event.headers:
+            field = len(name) + len(value) + 4
+            size += field
+            if name[0] == _PSEUDO:
+                if name == b":method":
+                    method = value
+                elif name == b":path":
+                    path = value
+                    if len(value) > max_field:
+                        too_long = CannedResponse.URL_TOO_LONG
+                elif name == b":authority":
+                    authority = value
+                continue
+            if field > max_field and too_long is None:
+                too_long = CannedResponse.HEADER_FIELD_TOO_LONG
+            if name == b"cookie":
+                cookies.append(value)  # RFC 9113 §8.2.3: crumbs are joined again for an HTTP/1.1-shaped API
+                continue
+            if name == b"host":
+                host = value
+                continue
+            headers.append((name, value))
+        if cookies:
+            headers.append((b"cookie", b"; ".join(cookies)))
+        host_value = authority or host
+        if host_value:
+            headers.insert(0, (b"host", host_value))  # :authority is the Host HTTP.sys reports
+        stream = Http2Stream(self, stream_id)
+        request = Request(stream, method, path, (2, 0), headers)
+        stream.request = request
+        stream.pipeline.append(request)
+        request.host_header = host_value
+        request.head_bytes = request.bytes_received = size
+        request.local_addr = self.local_addr
+        request.remote_addr = self.remote_addr
+        for name, value in headers:
+            if name == b"content-length" and value.isdigit():
+                request.content_length = int(value)
+            elif name == b"expect" and value.lower() == b"100-continue":
+                request.expect_continue = True
+        if not event.stream_ended:
+            request.body_expected = True
+            request.body_complete = False
+        self.streams[stream_id] = stream
+        if too_long is None and size > settings.max_request_bytes:
+            too_long = CannedResponse.REQUEST_TOO_LONG
+        if too_long is not None:
+            stream.write_canned(too_long, None)
+            return
+        if self.goaway_sent:
+            stream.refuse()
+            return
+        self.driver.dispatch(request)
+        if stream_id >= LAST_STREAM_IDS:
+            self.send_goaway(NO_ERROR)  # stream ids run out: this one is served, the client must reconnect
+
+    # ================================================================ writing
+    def _flush(self) -> None:
+        conn = self._h2
+        transport = self.transport
+        if conn is None or transport is None:
+            return
+        out = conn.data_to_send()
+        if out and not transport.is_closing():
+            transport.write(out)
+
+    def _pump_all(self) -> None:
+        for stream in list(self.streams.values()):
+            if stream.pending:
+                stream.pump()
+        self._flush()
+
+    def send_goaway(self, code: int = NO_ERROR) -> None:
+        """GOAWAY naming the last stream we took: streams in flight finish, no new stream is accepted, and the
+        connection closes when the last one ends."""
+        conn = self._h2
+        if conn is None or self.closed or self.goaway_sent:
+            return
+        self.goaway_sent = True
+        # Written beside h2, not through it: h2's close_connection would end its state machine at once, and the
+        # streams in flight must still finish (h2 never learns; new streams are refused by this adapter).
+        from hyperframe.frame import GoAwayFrame
+
+        self._flush()
+        frame = GoAwayFrame(0, last_stream_id=conn.highest_inbound_stream_id, error_code=code)
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(frame.serialize())
+        if not self.streams:
+            self._linger()
+
+    def drain(self) -> None:
+        """Graceful stop of its site (Driver.drain_server_session): GOAWAY, finish the streams in flight."""
+        self.send_goaway(NO_ERROR)
+
+    def stream_closed(self, stream: Http2Stream) -> None:
+        if self.streams.get(stream.stream_id) is stream:
+            del self.streams[stream.stream_id]
+        self._flush()
+        if self.goaway_sent and not self.streams:
+            self._close()
+
+    def _fail(self, code: int, reason: str, already_queued: bool = False, rewrite: bool = False) -> None:
+        """A connection error: GOAWAY with the RFC 9113 code, an HTTPERR line, close. `already_queued`: h2 queued
+        its GOAWAY itself (`rewrite`: with another code, set to `code`)."""
+        self.driver.log_error(self, None, 0, reason)
+        conn = self._h2
+        if conn is not None and not already_queued and not self.goaway_sent:
+            try:
+                conn.close_connection(error_code=code)
+            except Exception:  # h2 may refuse a second GOAWAY; the close goes on
+                pass
+        self.goaway_sent = True
+        self.reset_by_driver = True
+        transport = self.transport
+        if conn is not None and transport is not None and not transport.is_closing():
+            out = conn.data_to_send()
+            if rewrite:
+                out = _with_goaway_code(out, code)
+            if out:
+                transport.write(out)
+        self._linger()
+
+    def _check_preface(self, data: bytes) -> None:
+        """RFC 9113 §3.4: the client preface's SETTINGS frame is the first frame (h2 does not check it)."""
+        seen = self._preface_seen + data
+        if len(seen) < len(PREFACE) + 4:
+            self._preface_seen = seen
+            return
+        self._preface_left = False
+        self._preface_seen = b""
+        if seen[len(PREFACE) + 3] != 0x4:  # the type byte of the first frame
+            self.driver.log_error(self, None, 0, "HTTP2_PROTOCOL_ERROR")
+            from hyperframe.frame import GoAwayFrame
+
+            self.goaway_sent = True
+            self.reset_by_driver = True
+            if self.transport is not None:
+                self.transport.write(GoAwayFrame(0, error_code=PROTOCOL_ERROR).serialize())
+            self._linger()
+
+    def _linger(self) -> None:
+        """Close after a connection error without losing the GOAWAY: FIN after it, then discard what the client
+        still sends for up to 2 s / 1 MiB (closing with unread input would send a reset, which can destroy the
+        GOAWAY in the client's buffer), then close."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        self._discarding = True
+        if not transport.can_write_eof():
+            transport.close()
+            return
+        transport.write_eof()
+        self.driver.loop.call_later(_LINGER_SECONDS, self._close)
+
+    def _close(self) -> None:
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.close()
+
+    def reset(self) -> None:
+        """Abort the whole connection (a timer that applies to the connection, the connection limit)."""
+        transport = self.transport
+        if transport is None or self.closed:
+            return
+        self.reset_by_driver = True
+        transport.abort()
+
+    def idle_timeout(self) -> int:
+        group = self.group
+        if group is not None:
+            seconds = group.timeouts.idle_connection
+            if not seconds and group.session is not None:
+                seconds = group.session.timeouts.idle_connection
+            if seconds:
+                return int(seconds)
+        return self.settings.idle_connection_timeout
+
+    def _arm_idle(self) -> None:
+        """IdleConnection: the connection closes (GOAWAY) when no stream is open for that long."""
+        if self._idle is not None:
+            self._idle.cancel()
+        self._idle = self.driver.loop.call_later(self.idle_timeout(), self._idle_expired)
+
+    def _idle_expired(self) -> None:
+        self._idle = None
+        if self.closed:
+            return
+        if self.streams:
+            self._arm_idle()
+            return
+        self.driver.timer_fired(self, TimerKind.IDLE_CONNECTION)
+        self.send_goaway(NO_ERROR)
+        self._close()
+
+    def watch_stall(self) -> None:
+        if self._stall is None and not self.closed:
+            self._stall = self.driver.loop.call_later(STALL_CHECK, self._check_stall)
+
+    def stall_bound(self, stream: Http2Stream) -> float:
+        """How long a response may wait on a shut window: MinSendRate as HTTP/1.1 applies it to a connection
+        whose socket does not drain (the bytes waiting, up to 64 KiB, at the URL group's rate; at least 2 s)."""
+        group = self.group
+        rate = int(group.effective_timeouts().min_send_rate) if group is not None else 150
+        if rate == 0xFFFFFFFF:
+            return float("inf")
+        waiting = sum(seg.count if isinstance(seg, FileRegion) else len(seg) for seg in stream.pending)
+        return max(2.0, min(waiting, 1 << 16) / max(rate, 1))
+
+    def _check_stall(self) -> None:
+        """A response that cannot move because the client keeps its window shut is reset after its MinSendRate
+        bound (HTTPERR Timer_MinBytesPerSecond); the connection and its other streams go on."""
+        self._stall = None
+        if self.closed:
+            return
+        now = self.driver.clock()
+        waiting = False
+        for stream in list(self.streams.values()):
+            if stream.pending:
+                if now - stream.progress_at > self.stall_bound(stream):
+                    self.driver.log_error(stream, stream.request, 0, "Timer_MinBytesPerSecond")
+                    stream.reset()
+                else:
+                    waiting = True
+        if waiting:
+            self.watch_stall()
+
+    @property
+    def machine(self) -> h2.connection.H2Connection:
+        """The h2 state machine (present from connection_made on)."""
+        conn = self._h2
+        assert conn is not None
+        return conn
+
+    @property
+    def write_paused(self) -> bool:
+        return self._write_paused
+
+
+def _precise_code(exc: BaseException, code: int) -> int:
+    """RFC 9113's code where h2 says PROTOCOL_ERROR: a field block that does not decode is COMPRESSION_ERROR
+    (§4.3); a SETTINGS ACK with a payload is FRAME_SIZE_ERROR (§6.5)."""
+    cause = exc.__cause__
+    if code != PROTOCOL_ERROR or cause is None:
+        return code
+    if type(cause).__module__.startswith("hpack") and type(cause).__name__ != "OversizedHeaderListError":
+        return COMPRESSION_ERROR
+    if "ack frame must not have payload" in str(cause).lower():
+        return FRAME_SIZE_ERROR
+    return code
+
+
+def _with_goaway_code(out: bytes, code: int) -> bytes:
+    """`out` with the error code of the GOAWAY frame it ends with set to `code` (h2 queued its own)."""
+    at = out.rfind(b"\x00\x00\x08\x07\x00\x00\x00\x00\x00")  # a GOAWAY header: length 8, type 7, stream 0
+    if at < 0 or at + 17 != len(out):
+        return out
+    return out[: at + 13] + code.to_bytes(4, "big")
+
+
+def header_list_bound(settings: DriverSettings) -> int:
+    """The largest decoded header list a connection accepts before it ends with GOAWAY (HPACK bomb bound)."""
+    return max(2 * settings.max_request_bytes, 65536)
+
+
+def _reason(h2: Any, code: int) -> str:
+    try:
+        return "HTTP2_" + str(h2.errors.ErrorCodes(code).name)
+    except ValueError:
+        return f"HTTP2_0x{code:x}"
+
+
+class _Dechunk:
+    """Removes HTTP/1.1 chunk framing the send path added (automatic chunking, an app's chunked response) and
+    collects the trailer section, so a stream carries only entity bytes."""
+
+    __slots__ = ("buf", "left", "state", "trailers")
+
+    def __init__(self) -> None:
+        self.buf = b""
+        self.left = 0  # data bytes left in the current chunk
+        self.state = 0  # 0: size line, 1: data, 2: CRLF after data, 3: trailer section, 4: done
+        self.trailers: list[tuple[bytes, bytes]] = []
+
+    def feed(self, seg: Segment, out: list[Segment]) -> None:
+        if isinstance(seg, FileRegion):
+            if self.state == 1 and seg.count <= self.left:
+                self.left -= seg.count
+                out.append(seg)
+                if not self.left:
+                    self.state = 2
+                return
+            seg = _read_region(seg)
+        data = self.buf + bytes(seg)
+        self.buf = b""
+        pos = 0
+        while pos < len(data):
+            if self.state == 1:
+                take = min(self.left, len(data) - pos)
+                out.append(data[pos : pos + take])
+                pos += take
+                self.left -= take
+                if not self.left:
+                    self.state = 2
+                continue
+            end = data.find(b"\r\n", pos)
+            if end < 0:
+                self.buf = data[pos:]
+                return
+            line = data[pos:end]
+            pos = end + 2
+            if self.state == 0:
+                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                if size:
+                    self.left = size
+                    self.state = 1
+                else:
+                    self.state = 3
+            elif self.state == 2:
+                self.state = 0
+            elif self.state == 3:
+                if not line:
+                    self.state = 4
+                    return
+                name, _, value = line.partition(b":")
+                self.trailers.append((name.strip().lower(), value.strip()))
+
+
+def _read_region(seg: FileRegion) -> bytes:
+    parts: list[bytes] = []
+    offset, left = seg.offset, seg.count
+    while left > 0:
+        piece = os.pread(seg.fd, min(left, 1 << 20), offset)
+        if not piece:
+            raise EOFError("file shorter than its byte range")
+        parts.append(piece)
+        offset += len(piece)
+        left -= len(piece)
+    return b"".join(parts)
+
+
+def _parse_head(data: bytes) -> tuple[int, list[tuple[bytes, bytes]], bool, bool]:
+    """(status, HTTP/2 header list, chunked, body allowed by status) from an HTTP/1.1 response head the send path
+    rendered; connection-specific fields are dropped (RFC 9113 §8.2.2)."""
+    lines = data.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    headers: list[tuple[bytes, bytes]] = [(b":status", b"%d" % status)]
+    chunked = False
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, _, value = line.partition(b":")
+        lname = name.strip().lower()
+        value = value.strip()
+        if lname == b"transfer-encoding":
+            chunked = chunked or value.lower().endswith(b"chunked")
+            continue
+        if lname in _CONNECTION_SPECIFIC:
+            continue
+        headers.append((lname, value))
+    return status, headers, chunked, status >= 200 and status != 204 and status != 304
+
+
+class Http2Stream:
+    """One stream: the channel of one request (what `Request.channel` and the send path talk to)."""
+
+    def __init__(self, conn: Http2Connection, stream_id: int) -> None:
+        self.conn = conn
+        self.stream_id = stream_id
+        self.connection_id = conn.connection_id
+        self.port = conn.port
+        self.scheme = conn.scheme
+        self.tls_extra = (
+            conn.tls_extra
+        )  # the connection's TLS facts (a snapshot's `extra`), None on plaintext
+        self.local_addr = conn.local_addr
+        self.remote_addr = conn.remote_addr
+        self.closed = False
+        self.reset_by_driver = False
+        self.request: Request | None = None
+        self.pipeline: deque[Request] = deque()  # its one request (what counters.canned_sent reads)
+        self.disconnect_waiters: list[Callable[[], None]] = []
+        self.remembered: dict[bytes, RememberedRequest] | None = None
+        self.pending: deque[Segment] = deque()  # entity bytes waiting for window
+        self.progress_at = 0.0
+        self.stream_error = 0  # HttpRequestPropertyStreamError set by the application
+        self._headers_sent = False
+        self._head_buf = b""
+        self._body_allowed = True
+        self._dechunk: _Dechunk | None = None
+        self._end_after = False  # the final send's bytes are in `pending`: END_STREAM after the last
+        self._done: Callable[[int, int], None] | None = None
+        self._done_bytes = 0
+        self._received = 0  # entity bytes received (flow-controlled, without padding)
+        self._acked = 0
+        self._goaway_after = False
+        self.trailers: list[tuple[bytes, bytes]] | None = None  # the final send's trailers (TrailersChunk)
+
+    # ----- what the engine reads as for a connection ----------------------------------------------------------
+    @property
+    def group(self) -> Any:
+        return self.conn.group
+
+    @group.setter
+    def group(self, value: Any) -> None:
+        self.conn.group = value
+
+    def idle_timeout(self) -> int:
+        return self.conn.idle_timeout()
+
+    def repeatable_read(self, request: Request, answer_bytes: int) -> bytes | None:
+        return None  # the cache fast path (decision 0008) is HTTP/1.1 only
+
+    def drain(self) -> None:
+        self.conn.drain()
+
+    # ----- request body in ---------------------------------------------------------------------------------------
+    def data(self, data: bytes, flow_length: int) -> None:
+        request = self.request
+        padding = flow_length - len(data)
+        if padding:
+            self.conn.machine.acknowledge_received_data(padding, self.stream_id)
+        if request is None or not data:
+            return
+        self._received += len(data)
+        request.bytes_received += len(data)
+        if request.response_done or request.body_failed:
+            self._ack(len(data))  # answered already: discard, keep the window open
+            return
+        request.body_data(data)
+
+    def ended(self) -> None:
+        request = self.request
+        if request is not None:
+            request.body_end()
+
+    def _ack(self, count: int) -> None:
+        if count > 0 and not self.closed:
+            self._acked += count
+            try:
+                self.conn.machine.acknowledge_received_data(count, self.stream_id)
+            except Exception:  # the stream closed meanwhile (h2 refuses): nothing to open
+                return
+            self.conn._flush()
+
+    def body_wanted(self, request: Request) -> None:
+        if request.expect_continue and not request.continue_sent and not request.body_complete:
+            request.continue_sent = True
+            if not request.response_started and not self.closed:
+                self.conn.machine.send_headers(self.stream_id, [(b":status", b"100")])
+                self.conn._flush()
+        self.body_consumed(request)
+
+    def body_consumed(self, request: Request) -> None:
+        """The application took body bytes: the window reopens by exactly that much (a slow reader's stays shut)."""
+        consumed = self._received - request.body_buffered
+        self._ack(consumed - self._acked)
+
+    # ----- response out ----------------------------------------------------------------------------------------
+    def send(
+        self, segments: list[Segment], buffered: bool, nagle: bool, done: Callable[[int, int], None]
+    ) -> None:
+        """The HTTP/1.1 channel's send (the cache answers through it): final when the request's response is done."""
+        request = self.request
+        self.send_flags(segments, 0, bool(request is not None and request.response_done), done)
+
+    def send_flags(
+        self, segments: list[Segment], flags: int, final: bool, done: Callable[[int, int], None]
+    ) -> None:
+        """Frame what the send path rendered: the head (first call) as HEADERS, the entity as DATA within the flow
+        control windows, trailers as a trailing HEADERS; END_STREAM with the final send. `done` once every byte
+        of this call is with the connection."""
+        if self.closed or self.conn.closed:
+            done(_GONE, 0)
+            return
+        if flags & 0x100:  # HTTP_SEND_RESPONSE_FLAG_GOAWAY: the whole connection goes after this stream
+            self._goaway_after = True
+        total = 0
+        body: list[Segment] = []
+        for seg in segments:
+            if not self._headers_sent:
+                assert not isinstance(seg, FileRegion)
+                buf = self._head_buf + bytes(seg)
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    self._head_buf = buf
+                    continue
+                self._head_buf = b""
+                status, headers, chunked, allowed = _parse_head(buf[:end])
+                if status < 200 or status == 101:
+                    done(int(Win32Error.ERROR_INVALID_PARAMETER), 0)  # no 1xx final answer on HTTP/2
+                    return
+                request = self.request
+                self._body_allowed = allowed and (request is None or request.method != b"HEAD")
+                if chunked:
+                    self._dechunk = _Dechunk()
+                self._send_headers(headers)
+                if self.closed:
+                    done(_GONE, 0)
+                    return
+                seg = buf[end + 4 :]
+                if not seg:
+                    continue
+            total += seg.count if isinstance(seg, FileRegion) else len(seg)
+            if self._dechunk is not None:
+                self._dechunk.feed(seg, body)
+            else:
+                body.append(seg)
+        if self._body_allowed:
+            self.pending.extend(body)
+        self._end_after = final
+        self._done = done
+        self._done_bytes = total
+        self.progress_at = self.conn.driver.clock()
+        self.pump()
+        self.conn._flush()
+
+    def _send_headers(self, headers: list[tuple[bytes, bytes]]) -> None:
+        self._headers_sent = True
+        try:
+            self.conn.machine.send_headers(self.stream_id, headers)
+        except Exception:  # the stream or the connection closed on the wire meanwhile (h2 refuses)
+            self._lose()
+
+    def pump(self) -> None:
+        """Move pending entity bytes into DATA frames as far as the windows allow; finish the send when done."""
+        if self.closed:
+            return
+        conn = self.conn.machine
+        stream_id = self.stream_id
+        pending = self.pending
+        while pending:
+            try:
+                window = min(conn.local_flow_control_window(stream_id), conn.max_outbound_frame_size)
+            except Exception:  # the stream was closed by the peer meanwhile
+                return
+            if window <= 0:
+                self.conn.watch_stall()
+                return
+            seg = pending[0]
+            if isinstance(seg, FileRegion):
+                count = min(window, seg.count, _READ_PIECE)
+                piece = os.pread(seg.fd, count, seg.offset)
+                if not piece:
+                    self._fail_send(_HANDLE_EOF)
+                    return
+                if self.tls_extra is not None:  # through the cipher in user space (decision 0021 statistics)
+                    self.conn.tls_file_bytes += len(piece)
+                seg.offset += len(piece)
+                seg.count -= len(piece)
+                if not seg.count:
+                    pending.popleft()
+            else:
+                piece = bytes(seg[:window])
+                if len(piece) == len(seg):
+                    pending.popleft()
+                else:
+                    pending[0] = seg[window:]
+            last = not pending and self._end_after and self._dechunk_trailers() is None
+            try:
+                conn.send_data(stream_id, piece, end_stream=last)
+            except Exception:  # closed on the wire meanwhile
+                self._lose()
+                return
+            self.progress_at = self.conn.driver.clock()
+            # to the socket frame by frame: the first bytes leave at once, and a paused transport (its buffer past
+            # the high-water mark) stops the framing, so a large response never sits framed in memory
+            self.conn._flush()
+            if self.conn.write_paused:
+                break
+        if pending or self.conn.write_paused:
+            return
+        if self._end_after:
+            self._end_stream()
+        done = self._done
+        if done is not None:
+            self._done = None
+            done(_OK, self._done_bytes)
+
+    def _dechunk_trailers(self) -> list[tuple[bytes, bytes]] | None:
+        if self.trailers:
+            return self.trailers
+        dechunk = self._dechunk
+        if dechunk is None or not dechunk.trailers:
+            return None
+        return dechunk.trailers
+
+    def _end_stream(self) -> None:
+        """END_STREAM: with the last DATA frame already, or an empty DATA frame, or the trailing HEADERS."""
+        conn = self.conn.machine
+        self._end_after = False
+        trailers = self._dechunk_trailers()
+        try:
+            state = conn.streams.get(self.stream_id)
+            if state is None or state.closed:
+                return
+            if trailers is not None:
+                conn.send_headers(self.stream_id, trailers, end_stream=True)
+            elif state.state_machine.state.name not in ("HALF_CLOSED_LOCAL", "CLOSED"):
+                conn.send_data(self.stream_id, b"", end_stream=True)
+        except Exception:  # the stream is already closed on the wire
+            return
+
+    def _fail_send(self, code: int) -> None:
+        done = self._done
+        self._done = None
+        self.pending.clear()
+        self.reset(INTERNAL_ERROR)
+        if done is not None:
+            done(code, 0)
+
+    def request_finished(self, request: Request, close: bool) -> None:
+        """The final send completed: the stream is ended (DISCONNECT ends only this stream, as in HTTP.sys);
+        GOAWAY with it sends GOAWAY; a body the application left unread is refused with RST_STREAM NO_ERROR."""
+        if not request.body_complete and not self.closed:
+            self._rst(NO_ERROR)  # RFC 9113 §8.1: the response is complete, stop sending the body
+        self._close_stream()
+        if self._goaway_after:
+            self.conn.send_goaway(NO_ERROR)
+
+    def enter_opaque(self, request: Request) -> None:
+        raise AssertionError("OPAQUE is refused on HTTP/2 streams before any send")
+
+    def write_canned(self, kind: CannedResponse, reason: str | None) -> None:
+        """HTTP.sys's own answer on this stream only (the connection stays)."""
+        driver = self.conn.driver
+        driver.canned_sent(self, kind, reason)
+        if self.closed:
+            return
+        request = self.request
+        if request is not None:
+            request.response_started = request.response_done = True
+            request.response_status = kind.status
+
+        def sent(code: int, nbytes: int) -> None:
+            if request is not None and code == _OK:
+                self.request_finished(request, False)
+
+        self.send_flags([driver.render_canned(kind)], 0, True, sent)
+
+    def refuse(self) -> None:
+        """A stream opened after our GOAWAY: REFUSED_STREAM (the client may retry it elsewhere)."""
+        self._rst(REFUSED_STREAM)
+        self._close_stream()
+
+    def reset(self, code: int = INTERNAL_ERROR) -> None:
+        """Reset only this stream (RST_STREAM): what a connection reset is on HTTP/1.1 — timers, 503 Basic,
+        HttpCancelHttpRequest, a cancelled send; with the application's stream error code when it set one."""
+        if self.closed:
+            return
+        self.reset_by_driver = True
+        self._rst(self.stream_error or code)
+        self._lose()
+
+    def _rst(self, code: int) -> None:
+        try:
+            self.conn.machine.reset_stream(self.stream_id, error_code=code)
+        except Exception:  # already closed on the wire
+            pass
+        self.conn._flush()
+
+    def reset_by_peer(self, code: int) -> None:
+        self._lose()
+
+    def connection_gone(self) -> None:
+        self._lose()
+
+    def _lose(self) -> None:
+        """The stream ended before its response did: pending reads and sends fail, the driver forgets it."""
+        if self.closed:
+            return
+        self.closed = True
+        self.pending.clear()
+        done = self._done
+        self._done = None
+        request = self.request
+        if done is not None:
+            done(_GONE, 0)
+        if request is not None:
+            request.fail_body()
+            if not request.response_done or request.send_pending:
+                self.conn.driver.request_lost(request)
+        self.conn.stream_closed(self)
+
+    def _close_stream(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.pending.clear()
+            self.conn.stream_closed(self)
+
+
+def connection_for_alpn(
+    driver: Http2Owner, port: int, scheme: str, protocol: str | None
+) -> Http11Connection | Http2Connection:
+    """The connection object for a TLS connection whose ALPN selected `protocol` ("h2" or anything else)."""
+    if protocol == ALPN_H2:
+        return Http2Connection(driver, port, scheme)
+    owner: Any = driver
+    return Http11Connection(owner, port, scheme)
+
+
+class PrefaceSniffer(asyncio.Protocol):
+    """A cleartext connection on a driver with `http2_cleartext`: its first bytes choose the adapter — the HTTP/2
+    client preface (prior knowledge, RFC 9113 §3.3) an Http2Connection, anything else an Http11Connection.
+    `Upgrade: h2c` is not honoured (as HTTP.sys). A connection that sends nothing is closed after IdleConnection."""
+
+    def __init__(self, driver: Http2Owner, port: int, scheme: str) -> None:
+        self.driver = driver
+        self.port = port
+        self.scheme = scheme
+        self.transport: asyncio.Transport | None = None
+        self.buf = b""
+        self.timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.timer = self.driver.loop.call_later(
+            self.driver.settings.idle_connection_timeout, transport.close
+        )
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf + data
+        n = min(len(buf), len(PREFACE))
+        if buf[:n] != PREFACE[:n]:
+            owner: Any = self.driver
+            self._hand_over(Http11Connection(owner, self.port, self.scheme), buf)
+        elif len(buf) >= len(PREFACE):
+            self._hand_over(Http2Connection(self.driver, self.port, self.scheme, buf), b"")
+        else:
+            self.buf = buf
+
+    def _hand_over(self, protocol: Http11Connection | Http2Connection, data: bytes) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        transport = self.transport
+        self.buf = b""
+        if transport is None:
+            return
+        transport.set_protocol(protocol)
+        protocol.connection_made(transport)
+        if data and not protocol.closed and not transport.is_closing():
+            protocol.data_received(data)
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.transport = None
+
+
+AnyChannel = Http11Connection | Http2Stream
+AnyConnection = Http11Connection | Http2Connection
+AnyPeer = Http11Connection | Http2Connection | Http2Stream

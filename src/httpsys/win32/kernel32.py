@@ -184,6 +184,8 @@ def _integer(x: object) -> int | None:
 
 def _dword(x: object) -> int | None:
     """A DWORD: negative values are taken as two's complement (so -1 is INFINITE), as C and C# callers pass."""
+    if type(x) is int and 0 <= x <= _DWORD_MASK:  # the common case first
+        return x
     value = _integer(x)
     if value is None or not -(1 << 31) <= value <= _DWORD_MASK:
         return None
@@ -225,6 +227,8 @@ def handle_value(h: object) -> int | None:
     NULL (``None``, ``HANDLE()``) is 0; ``HANDLE(-1)`` is ``INVALID_HANDLE_VALUE`` (-1). Returns ``None`` when
     the argument cannot be a handle at all (a str, a float, an arbitrary object).
     """
+    if type(h) is int and 0 <= h < _PTR_MASK:  # the common case first
+        return h
     if h is None:
         return 0
     if isinstance(h, int):
@@ -704,8 +708,8 @@ def _resolve_out(holder: object, depth: int = 0) -> _OutTarget | bool | None:
     """The writable target of an out-parameter: the target, ``None`` for NULL, ``False`` when unusable."""
     if holder is None:
         return None
-    if isinstance(holder, (LPOVERLAPPED, ctypes._SimpleCData)):
-        return holder
+    if type(holder) in _PLAIN_HOLDERS or isinstance(holder, (LPOVERLAPPED, ctypes._SimpleCData)):
+        return holder  # type: ignore[return-value]
     if depth >= 3:
         return False
     if isinstance(holder, _CArgObject):
@@ -726,6 +730,18 @@ def _resolve_out(holder: object, depth: int = 0) -> _OutTarget | bool | None:
     return False
 
 
+# ctypes integer scalar classes seen as out-parameters (filled as they come: `ctypes.c_ulong`, `wintypes.DWORD` ...)
+_INTEGER_HOLDERS: Final = frozenset(
+    cls
+    for cls in vars(ctypes).values()
+    if isinstance(cls, type)
+    and issubclass(cls, ctypes._SimpleCData)
+    and getattr(cls, "_type_", "") in _INTEGER_CTYPE_CODES
+    and cls.__module__ == "ctypes"
+)
+_PLAIN_HOLDERS: Final = _INTEGER_HOLDERS | {LPOVERLAPPED}
+
+
 def out_param_valid(holder: object) -> bool:
     """True for NULL (None, a NULL ctypes pointer) or a holder ``store_out_param`` can write."""
     return _resolve_out(holder) is not False
@@ -738,6 +754,8 @@ def out_param_present(holder: object) -> bool:
 
 
 def _is_integer_out(holder: object) -> bool:
+    if type(holder) in _INTEGER_HOLDERS:
+        return True
     target = _resolve_out(holder)
     if isinstance(target, _ArraySlot):
         return getattr(target.array._type_, "_type_", "") in _INTEGER_CTYPE_CODES
@@ -752,6 +770,13 @@ def store_out_param(holder: object, value: object) -> bool:
     Holders: ``LPOVERLAPPED()``, a ctypes scalar (``wintypes.DWORD()``, ``c_ulonglong()``, ``wintypes.HANDLE()``
     ...), ``ctypes.byref``/``ctypes.pointer`` of one, or a ctypes array (element 0 is written).
     """
+    cls = type(holder)
+    if cls in _INTEGER_HOLDERS:
+        try:
+            holder.value = value  # type: ignore[attr-defined]
+            return True
+        except Exception:
+            return False
     target = _resolve_out(holder)
     if target is None or target is False or target is True:
         return False

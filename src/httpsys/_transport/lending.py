@@ -171,8 +171,14 @@ class LoopLender:
                     last = True
                 else:
                     last = False
-                    free = self.owner == 0 and not self.followers
-                    take = free and (self._urgent or (seen_free and self.takes == seen_takes))
+                    free = self.owner == 0
+                    idle = free and seen_free and self.takes == seen_takes
+                    if idle and self.followers:
+                        # Unowned for a tick with threads waiting to run it: hand it to one (a safety net; every
+                        # release promotes a follower, so this should not happen).
+                        _unpark_locked(self.followers.popleft())
+                        free = False
+                    take = free and (self._urgent or idle)
                     if take:
                         self._urgent = False
                         self._take_locked(me)

@@ -2,7 +2,9 @@
 
 The request queue is associated with a completion port; a fixed set of IO_CONTEXT structures, each embedding its
 OVERLAPPED, keeps HttpReceiveHttpRequest calls outstanding; worker threads loop on GetQueuedCompletionStatus and
-advance the context whose operation completed (receive -> read body -> send -> receive again). On httpsys this is
+advance the context whose operation completed (receive -> read body -> send -> receive again). With
+FILE_SKIP_COMPLETION_PORT_ON_SUCCESS an operation that succeeds at once posts no packet and its context goes on
+at once on the same thread. On httpsys this is
 the fastest way to use the win32 face: a thread blocked in GetQueuedCompletionStatus runs the driver itself while
 it waits, so with one worker thread no completion ever crosses threads (docs/win32.md, decision 0023).
 
@@ -32,6 +34,7 @@ from httpsys.win32 import (
     ERROR_IO_PENDING,
     ERROR_MORE_DATA,
     ERROR_OPERATION_ABORTED,
+    FILE_SKIP_COMPLETION_PORT_ON_SUCCESS,
     HTTP_BINDING_INFO,
     HTTP_BYTE_RANGE,
     HTTP_BYTE_RANGE_TO_EOF,
@@ -75,6 +78,7 @@ from httpsys.win32 import (
     HttpSetUrlGroupProperty,
     HttpShutdownRequestQueue,
     HttpTerminate,
+    SetFileCompletionNotificationModes,
     sizeof,
 )
 
@@ -86,10 +90,9 @@ STREAM_COUNT = 100
 # The operation a context has outstanding (IIS calls these the stages of its request state machine).
 RECEIVE, READ_BODY, SEND_MORE, SEND_LAST = range(4)
 RETIRED = -1
-STARTED = (
-    NO_ERROR,
-    ERROR_IO_PENDING,
-)  # both post a completion packet (no FILE_SKIP_COMPLETION_PORT_ON_SUCCESS)
+Step = (
+    tuple[int, int] | None
+)  # what an issued operation left to do now: (code, bytes), or None (a packet follows)
 
 
 class Win32Failure(Exception):
@@ -134,6 +137,7 @@ class IO_CONTEXT(OVERLAPPED):
         self.body = bytearray(BODY_READ)
         self.parts: list[bytes] = []
         self.pieces = 0
+        self.nbytes = ctypes.c_ulong()  # bytes of an operation that finished at once
 
 
 class Server:
@@ -156,97 +160,96 @@ class Server:
             )
             self.file = response(b"application/octet-stream", [chunk])
 
-    # ----- posting operations: each returns having started one, or retired/recycled the context ------------------
-    def post_receive(self, ctx: IO_CONTEXT) -> None:
+    # ----- issuing operations ------------------------------------------------------------------------------------
+    # Each returns None when a completion packet will follow, or (code, bytes) when the operation is already over:
+    # it succeeded at once (FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: no packet, the caller goes on inline) or failed
+    # at once (no packet either).
+    def finished(self, ctx: IO_CONTEXT, code: int) -> Step:
+        if code in (ERROR_IO_PENDING, ERROR_MORE_DATA):  # a warning status completes like a success
+            return None
+        return code, ctx.nbytes.value if code == NO_ERROR else 0
+
+    def post_receive(self, ctx: IO_CONTEXT) -> Step:
         ctx.stage = RECEIVE
         ctx.parts.clear()
-        code = HttpReceiveHttpRequest(self.queue, 0, 0, ctx.request, REQUEST_BUFFER_LENGTH, None, ctx)
-        if code not in STARTED and code != ERROR_MORE_DATA:
-            ctx.stage = RETIRED  # the queue is shut down: this context retires
+        code = HttpReceiveHttpRequest(self.queue, 0, 0, ctx.request, REQUEST_BUFFER_LENGTH, ctx.nbytes, ctx)
+        return self.finished(ctx, code)
 
-    def send_response(self, ctx: IO_CONTEXT, flags: int, resp: Any, stage: int) -> None:
+    def send_response(self, ctx: IO_CONTEXT, flags: int, resp: Any, stage: int) -> Step:
         ctx.stage = stage
-        code = HttpSendHttpResponse(
-            self.queue, ctx.request.RequestId, flags, resp, None, None, None, 0, ctx, None
-        )
-        if code not in STARTED:
-            self.post_receive(ctx)  # the client went away: nothing will complete, take the next request
+        request_id = ctx.request.RequestId
+        code = HttpSendHttpResponse(self.queue, request_id, flags, resp, None, ctx.nbytes, None, 0, ctx, None)
+        return self.finished(ctx, code)
 
-    def read_body(self, ctx: IO_CONTEXT) -> None:
+    def read_body(self, ctx: IO_CONTEXT) -> Step:
         ctx.stage = READ_BODY
-        code = HttpReceiveRequestEntityBody(
-            self.queue, ctx.request.RequestId, 0, ctx.body, len(ctx.body), None, ctx
-        )
-        if code == ERROR_HANDLE_EOF:
-            self.send_echo(ctx)
-        elif code not in STARTED:
-            self.post_receive(ctx)
+        request_id = ctx.request.RequestId
+        code = HttpReceiveRequestEntityBody(self.queue, request_id, 0, ctx.body, BODY_READ, ctx.nbytes, ctx)
+        return self.finished(ctx, code)
 
-    def send_echo(self, ctx: IO_CONTEXT) -> None:
+    def send_echo(self, ctx: IO_CONTEXT) -> Step:
         body = b"".join(ctx.parts)
-        self.send_response(
-            ctx, 0, response(b"application/octet-stream", [memory_chunk(body)] if body else []), SEND_LAST
-        )
+        chunks = [memory_chunk(body)] if body else []
+        return self.send_response(ctx, 0, response(b"application/octet-stream", chunks), SEND_LAST)
 
-    def send_piece(self, ctx: IO_CONTEXT) -> None:
+    def send_piece(self, ctx: IO_CONTEXT) -> Step:
         ctx.pieces += 1
         last = ctx.pieces == STREAM_COUNT
         ctx.stage = SEND_LAST if last else SEND_MORE
         flags = 0 if last else HTTP_SEND_RESPONSE_FLAG_MORE_DATA
+        request_id = ctx.request.RequestId
         code = HttpSendResponseEntityBody(
-            self.queue, ctx.request.RequestId, flags, 1, self.stream_piece, None, None, 0, ctx, None
+            self.queue, request_id, flags, 1, self.stream_piece, ctx.nbytes, None, 0, ctx, None
         )
-        if code not in STARTED:
-            self.post_receive(ctx)
+        return self.finished(ctx, code)
 
-    # ----- a completion ------------------------------------------------------------------------------------------
-    def completed(self, ctx: IO_CONTEXT, code: int, nbytes: int) -> None:
+    # ----- completions -------------------------------------------------------------------------------------------
+    def advance(self, ctx: IO_CONTEXT, code: int, nbytes: int) -> None:
+        """Handle a completion, then each one that follows at once, until an operation is pending."""
+        step: Step = (code, nbytes)
+        while step is not None:
+            step = self.completed(ctx, *step)
+
+    def completed(self, ctx: IO_CONTEXT, code: int, nbytes: int) -> Step:
         if ctx.stage == RECEIVE:
             if code == ERROR_MORE_DATA:  # a very large head: fetch it again by its id, with the size needed
                 request_id = ctx.request.RequestId
                 ctx.request = HTTP_REQUEST_V2()
-                needed = ctypes.c_ulong()
-                code = HttpReceiveHttpRequest(self.queue, request_id, 0, ctx.request, nbytes, needed, None)
+                code = HttpReceiveHttpRequest(
+                    self.queue, request_id, 0, ctx.request, nbytes, ctx.nbytes, None
+                )
             if code == NO_ERROR:
-                self.route(ctx)
-            elif self.queue_open(code):
-                self.post_receive(ctx)
-            else:
-                ctx.stage = RETIRED
-        elif ctx.stage == READ_BODY:
+                return self.route(ctx)
+            if code in (ERROR_OPERATION_ABORTED, ERROR_INVALID_HANDLE):
+                ctx.stage = RETIRED  # the queue is shut down: this context retires
+                return None
+            return self.post_receive(ctx)  # that request is gone (its client left): take the next one
+        if ctx.stage == READ_BODY:
             if code == NO_ERROR:
                 ctx.parts.append(bytes(ctx.body[:nbytes]))
-                self.read_body(ctx)
-            elif code == ERROR_HANDLE_EOF:
-                self.send_echo(ctx)
-            else:
-                self.post_receive(ctx)
-        elif ctx.stage == SEND_MORE and code == NO_ERROR:
-            self.send_piece(ctx)
-        else:  # the response is out (or the client left): take the next request
-            self.post_receive(ctx)
+                return self.read_body(ctx)
+            if code == ERROR_HANDLE_EOF:
+                return self.send_echo(ctx)
+            return self.post_receive(ctx)
+        if ctx.stage == SEND_MORE and code == NO_ERROR:
+            return self.send_piece(ctx)
+        return self.post_receive(ctx)  # the response is out (or the client left): take the next request
 
-    @staticmethod
-    def queue_open(code: int) -> bool:
-        return code not in (ERROR_OPERATION_ABORTED, ERROR_INVALID_HANDLE)
-
-    def route(self, ctx: IO_CONTEXT) -> None:
+    def route(self, ctx: IO_CONTEXT) -> Step:
         request = ctx.request
-        url = bytes(request.pRawUrl or b"")
+        url = request.pRawUrl
         if url == b"/":
-            self.send_response(ctx, 0, self.hello, SEND_LAST)
-        elif url == b"/echo":
+            return self.send_response(ctx, 0, self.hello, SEND_LAST)
+        if url == b"/echo":
             if request.Flags & HTTP_REQUEST_FLAG_MORE_ENTITY_BODY_EXISTS:
-                self.read_body(ctx)
-            else:
-                self.send_echo(ctx)
-        elif url == b"/stream":
+                return self.read_body(ctx)
+            return self.send_echo(ctx)
+        if url == b"/stream":
             ctx.pieces = 0
-            self.send_response(ctx, HTTP_SEND_RESPONSE_FLAG_MORE_DATA, self.stream_head, SEND_MORE)
-        elif url == b"/big.bin" and self.file is not None:
-            self.send_response(ctx, 0, self.file, SEND_LAST)
-        else:
-            self.send_response(ctx, 0, self.not_found, SEND_LAST)
+            return self.send_response(ctx, HTTP_SEND_RESPONSE_FLAG_MORE_DATA, self.stream_head, SEND_MORE)
+        if url == b"/big.bin" and self.file is not None:
+            return self.send_response(ctx, 0, self.file, SEND_LAST)
+        return self.send_response(ctx, 0, self.not_found, SEND_LAST)
 
 
 def worker_thread(server: Server, iocp: int) -> None:
@@ -260,7 +263,7 @@ def worker_thread(server: Server, iocp: int) -> None:
         if ctx is None:
             return  # the port was closed (ERROR_ABANDONED_WAIT_0)
         assert isinstance(ctx, IO_CONTEXT)
-        server.completed(ctx, NO_ERROR if ok else GetLastError(), nbytes.value)
+        server.advance(ctx, NO_ERROR if ok else GetLastError(), nbytes.value)
 
 
 def serve(url: str, outstanding: int, threads: int, file_path: str | None) -> None:
@@ -282,9 +285,15 @@ def serve(url: str, outstanding: int, threads: int, file_path: str | None) -> No
         iocp = CreateIoCompletionPort(INVALID_HANDLE_VALUE, 0, 0, threads)
         if not iocp or CreateIoCompletionPort(handle, iocp, 1, 0) != iocp:
             raise Win32Failure("CreateIoCompletionPort", GetLastError())
+        # An operation that succeeds at once posts no packet: its issuer goes on with it (as IIS does).
+        if not SetFileCompletionNotificationModes(handle, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS):
+            raise Win32Failure("SetFileCompletionNotificationModes", GetLastError())
         server = Server(handle, file_handle)
         for _ in range(outstanding):
-            server.post_receive(IO_CONTEXT())
+            ctx = IO_CONTEXT()
+            step = server.post_receive(ctx)
+            if step is not None:
+                server.advance(ctx, *step)
         pool = [
             threading.Thread(target=worker_thread, args=(server, iocp), name=f"iocp-worker-{i}", daemon=True)
             for i in range(threads)

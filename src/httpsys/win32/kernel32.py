@@ -428,8 +428,10 @@ class EventObject:
                     return False
                 waiter = Waiter()
                 self._waiters.append(waiter)
-            wait_for(waiter, remaining)
-            self.remove_bell(waiter)
+            try:
+                wait_for(waiter, remaining)
+            finally:
+                self.remove_bell(waiter)
 
     def add_bell(self, bell: Waiter) -> None:
         """Wake ``bell`` at the next set() (WaitForMultipleObjects)."""
@@ -867,12 +869,14 @@ class CompletionPort:
                 if more is not None:
                     more.wake()
                 return _NO_ERROR, taken
-            wait_for(waiter, remaining)
-            with self._lock:
-                try:
-                    self._waiters.remove(waiter)
-                except ValueError:
-                    pass
+            try:
+                wait_for(waiter, remaining)
+            finally:  # also when the wait is interrupted (KeyboardInterrupt): no stale waiter keeps a wake-up
+                with self._lock:
+                    try:
+                        self._waiters.remove(waiter)
+                    except ValueError:
+                        pass
 
     def close(self) -> None:
         with self._lock:

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any, Final, NamedTuple, Protocol, TypeAlias, TypeVar, overload, runtime_checkable
 
 from httpsys._core.status import Win32Error
-from httpsys._transport.lending import LoopLender, Waiter, block
 
 __all__ = [
     "ERROR_ABANDONED_WAIT_0",
@@ -141,24 +140,6 @@ def _fail(code: int) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Blocking: the waiting thread runs the driver's loop meanwhile (decision 0023)
-# --------------------------------------------------------------------------------------------------------------
-
-_lender: LoopLender | None = None
-
-
-def set_loop_lender(lender: LoopLender | None) -> None:
-    """The loop a blocked thread runs while it waits (the embedded driver's), or None: waits just park."""
-    global _lender
-    _lender = lender
-
-
-def wait_for(waiter: Waiter, timeout: float | None) -> bool:
-    """Block the calling thread until ``waiter.wake()`` (True) or ``timeout`` seconds pass (False)."""
-    return block(waiter, _lender, timeout)
-
-
-# --------------------------------------------------------------------------------------------------------------
 # Argument coercion
 # --------------------------------------------------------------------------------------------------------------
 
@@ -184,8 +165,6 @@ def _integer(x: object) -> int | None:
 
 def _dword(x: object) -> int | None:
     """A DWORD: negative values are taken as two's complement (so -1 is INFINITE), as C and C# callers pass."""
-    if type(x) is int and 0 <= x <= _DWORD_MASK:  # the common case first
-        return x
     value = _integer(x)
     if value is None or not -(1 << 31) <= value <= _DWORD_MASK:
         return None
@@ -227,8 +206,6 @@ def handle_value(h: object) -> int | None:
     NULL (``None``, ``HANDLE()``) is 0; ``HANDLE(-1)`` is ``INVALID_HANDLE_VALUE`` (-1). Returns ``None`` when
     the argument cannot be a handle at all (a str, a float, an arbitrary object).
     """
-    if type(h) is int and 0 <= h < _PTR_MASK:  # the common case first
-        return h
     if h is None:
         return 0
     if isinstance(h, int):
@@ -382,32 +359,32 @@ def unregister_handle(h: object) -> object | None:
 class EventObject:
     """A Win32 event object: manual-reset (stays signalled) or auto-reset (one wait consumes the signal)."""
 
-    __slots__ = ("__weakref__", "_lock", "_signalled", "_waiters", "manual_reset")
+    __slots__ = ("__weakref__", "_bells", "_cond", "_signalled", "manual_reset")
 
     def __init__(self, manual_reset: bool, signalled: bool) -> None:
         self.manual_reset = manual_reset
         self._signalled = signalled
-        self._lock = threading.Lock()
-        self._waiters: list[Waiter] = []
+        self._cond = threading.Condition(threading.Lock())
+        self._bells: list[threading.Event] = []
 
     @property
     def signalled(self) -> bool:
         return self._signalled
 
     def set(self) -> None:
-        with self._lock:
+        with self._cond:
             self._signalled = True
-            waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            waiter.wake()
+            self._cond.notify_all()
+            for bell in self._bells:
+                bell.set()
 
     def reset(self) -> None:
-        with self._lock:
+        with self._cond:
             self._signalled = False
 
     def try_acquire(self) -> bool:
         """Satisfy one wait if signalled (consuming the signal of an auto-reset event)."""
-        with self._lock:
+        with self._cond:
             return self._take()
 
     def _take(self) -> bool:
@@ -419,29 +396,26 @@ class EventObject:
 
     def wait(self, timeout: float | None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            with self._lock:
+        with self._cond:
+            while True:
                 if self._take():
                     return True
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
+                if deadline is None:
+                    self._cond.wait()
+                    continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
                     return False
-                waiter = Waiter()
-                self._waiters.append(waiter)
-            try:
-                wait_for(waiter, remaining)
-            finally:
-                self.remove_bell(waiter)
+                self._cond.wait(remaining)
 
-    def add_bell(self, bell: Waiter) -> None:
-        """Wake ``bell`` at the next set() (WaitForMultipleObjects)."""
-        with self._lock:
-            self._waiters.append(bell)
+    def add_bell(self, bell: threading.Event) -> None:
+        with self._cond:
+            self._bells.append(bell)
 
-    def remove_bell(self, bell: Waiter) -> None:
-        with self._lock:
+    def remove_bell(self, bell: threading.Event) -> None:
+        with self._cond:
             try:
-                self._waiters.remove(bell)
+                self._bells.remove(bell)
             except ValueError:
                 pass
 
@@ -556,11 +530,12 @@ def WaitForMultipleObjects(
         _last_error.code = _ERROR_INVALID_PARAMETER
         return WAIT_FAILED
     deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        bell = Waiter()
-        for event in events:
-            event.add_bell(bell)
-        try:
+    bell = threading.Event()
+    for event in events:
+        event.add_bell(bell)
+    try:
+        while True:
+            bell.clear()
             if wait_all:
                 if _take_all(events):
                     return WAIT_OBJECT_0
@@ -569,21 +544,21 @@ def WaitForMultipleObjects(
                     if event.try_acquire():
                         return WAIT_OBJECT_0 + index
             if deadline is None:
-                wait_for(bell, None)
+                bell.wait()
                 continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return WAIT_TIMEOUT
-            wait_for(bell, remaining)
-        finally:
-            for event in events:
-                event.remove_bell(bell)
+            bell.wait(remaining)
+    finally:
+        for event in events:
+            event.remove_bell(bell)
 
 
 def _take_all(events: list[EventObject]) -> bool:
     ordered = sorted(events, key=id)
     for event in ordered:
-        event._lock.acquire()
+        event._cond.acquire()
     try:
         if not all(event._signalled for event in ordered):
             return False
@@ -592,7 +567,7 @@ def _take_all(events: list[EventObject]) -> bool:
         return True
     finally:
         for event in reversed(ordered):
-            event._lock.release()
+            event._cond.release()
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -710,8 +685,8 @@ def _resolve_out(holder: object, depth: int = 0) -> _OutTarget | bool | None:
     """The writable target of an out-parameter: the target, ``None`` for NULL, ``False`` when unusable."""
     if holder is None:
         return None
-    if type(holder) in _PLAIN_HOLDERS or isinstance(holder, (LPOVERLAPPED, ctypes._SimpleCData)):
-        return holder  # type: ignore[return-value]
+    if isinstance(holder, (LPOVERLAPPED, ctypes._SimpleCData)):
+        return holder
     if depth >= 3:
         return False
     if isinstance(holder, _CArgObject):
@@ -732,18 +707,6 @@ def _resolve_out(holder: object, depth: int = 0) -> _OutTarget | bool | None:
     return False
 
 
-# ctypes integer scalar classes seen as out-parameters (filled as they come: `ctypes.c_ulong`, `wintypes.DWORD` ...)
-_INTEGER_HOLDERS: Final = frozenset(
-    cls
-    for cls in vars(ctypes).values()
-    if isinstance(cls, type)
-    and issubclass(cls, ctypes._SimpleCData)
-    and getattr(cls, "_type_", "") in _INTEGER_CTYPE_CODES
-    and cls.__module__ == "ctypes"
-)
-_PLAIN_HOLDERS: Final = _INTEGER_HOLDERS | {LPOVERLAPPED}
-
-
 def out_param_valid(holder: object) -> bool:
     """True for NULL (None, a NULL ctypes pointer) or a holder ``store_out_param`` can write."""
     return _resolve_out(holder) is not False
@@ -756,8 +719,6 @@ def out_param_present(holder: object) -> bool:
 
 
 def _is_integer_out(holder: object) -> bool:
-    if type(holder) in _INTEGER_HOLDERS:
-        return True
     target = _resolve_out(holder)
     if isinstance(target, _ArraySlot):
         return getattr(target.array._type_, "_type_", "") in _INTEGER_CTYPE_CODES
@@ -772,13 +733,6 @@ def store_out_param(holder: object, value: object) -> bool:
     Holders: ``LPOVERLAPPED()``, a ctypes scalar (``wintypes.DWORD()``, ``c_ulonglong()``, ``wintypes.HANDLE()``
     ...), ``ctypes.byref``/``ctypes.pointer`` of one, or a ctypes array (element 0 is written).
     """
-    cls = type(holder)
-    if cls in _INTEGER_HOLDERS:
-        try:
-            holder.value = value  # type: ignore[attr-defined]
-            return True
-        except Exception:
-            return False
     target = _resolve_out(holder)
     if target is None or target is False or target is True:
         return False
@@ -817,74 +771,49 @@ class _Packet(NamedTuple):
 
 
 class CompletionPort:
-    """An I/O completion port: a FIFO of completion packets; any number of threads may dequeue.
+    """An I/O completion port: a FIFO of completion packets; any number of threads may dequeue."""
 
-    A thread waiting on an empty port runs the driver's loop meanwhile when no other thread does (decision 0023);
-    the most recent waiter is woken first, as Windows does (LIFO), so one busy thread keeps the loop.
-    """
-
-    __slots__ = ("_closed", "_lock", "_packets", "_waiters", "concurrency")
+    __slots__ = ("_closed", "_cond", "_packets", "concurrency")
 
     def __init__(self, concurrency: int) -> None:
         self.concurrency = concurrency
-        self._lock = threading.Lock()
+        self._cond = threading.Condition(threading.Lock())
         self._packets: deque[_Packet] = deque()
-        self._waiters: list[Waiter] = []
         self._closed = False
 
     def post(self, packet: _Packet) -> bool:
-        with self._lock:
+        with self._cond:
             if self._closed:
                 return False
             self._packets.append(packet)
-            waiter = self._waiters.pop() if self._waiters else None
-        if waiter is not None:
-            waiter.wake()
-        return True
+            self._cond.notify()
+            return True
 
     def get(self, timeout: float | None, limit: int = 1) -> tuple[int, list[_Packet]]:
         """(NO_ERROR, up to ``limit`` packets), (WAIT_TIMEOUT, []) or (ERROR_ABANDONED_WAIT_0, []) once closed."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            more: Waiter | None = None
-            with self._lock:
+        with self._cond:
+            while True:
                 if self._closed:
                     return ERROR_ABANDONED_WAIT_0, []
-                packets = self._packets
-                if packets:
-                    if limit == 1:
-                        taken = [packets.popleft()]
-                    else:
-                        taken = [packets.popleft() for _ in range(min(limit, len(packets)))]
-                    if packets and self._waiters:
-                        more = self._waiters.pop()  # packets left for another waiting thread
-                else:
-                    taken = []
-                    remaining = None if deadline is None else deadline - time.monotonic()
-                    if remaining is not None and remaining <= 0:
-                        return WAIT_TIMEOUT, []
-                    waiter = Waiter()
-                    self._waiters.append(waiter)
-            if taken:
-                if more is not None:
-                    more.wake()
-                return _NO_ERROR, taken
-            try:
-                wait_for(waiter, remaining)
-            finally:  # also when the wait is interrupted (KeyboardInterrupt): no stale waiter keeps a wake-up
-                with self._lock:
-                    try:
-                        self._waiters.remove(waiter)
-                    except ValueError:
-                        pass
+                if self._packets:
+                    taken = [self._packets.popleft() for _ in range(min(limit, len(self._packets)))]
+                    if self._packets:
+                        self._cond.notify()
+                    return _NO_ERROR, taken
+                if deadline is None:
+                    self._cond.wait()
+                    continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return WAIT_TIMEOUT, []
+                self._cond.wait(remaining)
 
     def close(self) -> None:
-        with self._lock:
+        with self._cond:
             self._closed = True
             self._packets.clear()
-            waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            waiter.wake()
+            self._cond.notify_all()
 
 
 def _port(h: object) -> CompletionPort | None:
@@ -1171,10 +1100,10 @@ def _overlapped_result(
     overlapped = _as_overlapped(lpOverlapped)
     if overlapped is None or not _is_integer_out(lpNumberOfBytesTransferred):
         return _fail(_ERROR_INVALID_PARAMETER)
-    done = Waiter()
+    done = threading.Event()
 
     def wake(code: int, count: int) -> None:
-        done.wake()
+        done.set()
 
     result = _add_waiter(overlapped, wake)
     if result is None:
@@ -1189,7 +1118,7 @@ def _overlapped_result(
         if event is None and (not value or _TABLE.lookup(value) is None):
             _remove_waiter(overlapped, wake)
             return _fail(_ERROR_INVALID_HANDLE)
-        if not wait_for(done, timeout):
+        if not done.wait(timeout):
             _remove_waiter(overlapped, wake)
             result = _peek(overlapped)
             if result is None:

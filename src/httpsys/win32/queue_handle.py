@@ -19,7 +19,6 @@ from typing import Any, Final
 
 from httpsys._core.status import Win32Error
 from httpsys._transport.interface import DriverTransport
-from httpsys._transport.lending import Waiter
 from httpsys.errors import code_for_error
 
 from .kernel32 import (
@@ -30,7 +29,6 @@ from .kernel32 import (
     register_handle,
     store_out_param,
     unregister_handle,
-    wait_for,
 )
 
 __all__ = ["RequestQueueHandle", "next_token", "run_io"]
@@ -177,16 +175,15 @@ def run_io(
     """
     token = next_token()
     if overlapped is None:
-        finished = Waiter()
+        finished = threading.Event()
         box: list[tuple[Any, ...]] = []
 
         def done_sync(*raw: Any) -> None:
             box.append(raw)
-            finished.wake()
+            finished.set()
 
         start(token, done_sync)
-        if not box:
-            wait_for(finished, None)  # runs the driver's loop meanwhile when no other thread does
+        finished.wait()
         code, nbytes = _safe_apply(apply, box[0])
         if out_param_present(bytes_out):
             store_out_param(bytes_out, nbytes)

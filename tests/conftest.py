@@ -30,7 +30,8 @@ DIFFERENCES = {
     "inside": "looks inside the in-process driver (its objects, clock or caches), which lives in the daemon "
     "(docs/daemon.md: What differs from embedded mode, in-process driver)",
     "command": "`httpsys run/serve/demo` through the daemon: its driver-wide options are the daemon's, a port "
-    "is shared by URL prefix, and connections are the daemon's and outlive the command "
+    "is shared by URL prefix, connections are the daemon's and outlive the command, and the demo's statistics "
+    "page shows the daemon's counts "
     "(docs/daemon.md: What differs from embedded mode, the commands)",
 }
 

@@ -75,20 +75,26 @@ def httperr_events(server: Server, at_least: int = 0, timeout: float = 3.0) -> l
     is not seen — timing tests cannot afford a settling wait). Status 0 where the line has none."""
     if not DAEMON_MODE:
         return [(r[1], r[5]) for r in server.transport.driver.error_log]
-    directory = Path(os.environ["HTTPSYS_TEST_DAEMON_ERROR_LOG_DIR"])
     deadline = time.monotonic() + timeout
     while True:
-        events: list[tuple[str, int]] = []
-        for path in sorted(directory.glob("httperr*.log")):
-            for line in path.read_text(errors="replace").splitlines():
-                fields = line.split(" ")
-                # date time c-ip c-port s-ip s-port cs-version cs-method cs-uri sc-status s-siteid s-reason ...
-                if line.startswith("#") or len(fields) < 13 or fields[5] != str(server.port):
-                    continue
-                events.append((fields[11], int(fields[9]) if fields[9].isdigit() else 0))
+        events = _daemon_httperr_events(server.port)[server.httperr_before :]
         if len(events) >= at_least or time.monotonic() > deadline:
             return events
         time.sleep(0.02)
+
+
+def _daemon_httperr_events(port: int) -> list[tuple[str, int]]:
+    """(reason, status) of every line on `port` in the session daemon's HTTPERR files so far, oldest first."""
+    directory = Path(os.environ["HTTPSYS_TEST_DAEMON_ERROR_LOG_DIR"])
+    events: list[tuple[str, int]] = []
+    for path in sorted(directory.glob("httperr*.log")):
+        for line in path.read_text(errors="replace").splitlines():
+            fields = line.split(" ")
+            # date time c-ip c-port s-ip s-port cs-version cs-method cs-uri sc-status s-siteid s-reason ...
+            if line.startswith("#") or len(fields) < 13 or fields[5] != str(port):
+                continue
+            events.append((fields[11], int(fields[9]) if fields[9].isdigit() else 0))
+    return events
 
 
 class Waiter:
@@ -116,6 +122,9 @@ class Server:
     queue: int
     url: str
     seen: list[RequestSnapshot] = field(default_factory=list)
+    # daemon mode: HTTPERR lines on this port number written before this server existed (an earlier test of the
+    # session that was given the same free port) are not this test's
+    httperr_before: int = 0
 
     # ----- blocking helpers over the transport ---------------------------------------------------------------
     def receive(self, flags: int = 0, timeout: float = 10.0) -> RequestSnapshot:
@@ -207,7 +216,10 @@ def make_server(settings: DriverSettings | None = None, path: str = "/") -> tupl
         port = free_port()
         url = f"http://+:{port}{path}"
     assert code == OK
-    return transport, Server(transport, port, session, group, queue, url)
+    server = Server(transport, port, session, group, queue, url)
+    if DAEMON_MODE:
+        server.httperr_before = len(_daemon_httperr_events(port))
+    return transport, server
 
 
 @pytest.fixture

@@ -379,6 +379,7 @@ def test_bad_option_value_and_missing_directory_are_one_line_with_exit_2(tmp_pat
 
 
 # ----------------------------------------------------------------------------------------------- demo
+@pytest.mark.embedded_only("command")
 def test_demo_serves_the_packaged_site_and_live_statistics(commands: list[Command], tmp_path: Path) -> None:
     port = free_port()
     command = Command(["demo", "--url", f"http://127.0.0.1:{port}/"], tmp_path)

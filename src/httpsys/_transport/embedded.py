@@ -2,9 +2,8 @@
 
 Responsibility: start and stop the in-process driver and carry every call onto the driver's thread — directly when
 the caller is already there (an asyncio application hosting the driver), by `call_soon_threadsafe` otherwise. A
-private loop (`EmbeddedTransport()`) has no fixed thread: it is lent to whichever thread holds it (`lending.py`), so
-a caller makes its call itself while no other thread runs the loop. It must not add behaviour: each method forwards
-to the driver.
+private loop (`EmbeddedTransport()`) runs on its own thread, which never gives it away (decision 0023). It must not
+add behaviour: each method forwards to the driver.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from httpsys._core.response import ResponseSpec
 from httpsys._core.settings import DriverSettings
 from httpsys._engine.driver import Driver
 from httpsys._transport.interface import BodyDone, CodeDone, DriverIo, ReceiveDone, SendDone
-from httpsys._transport.lending import LoopLender
 
 T = TypeVar("T")
 
@@ -54,17 +52,23 @@ class EmbeddedTransport:
             settings = settings_with(configuration, settings)
         self._thread: threading.Thread | None = None
         self._owns_loop = loop is None
-        self.lender: LoopLender | None = None
         if loop is None:
-            # The private loop is lent to whichever thread waits on the driver (decision 0023); the driver's own
-            # thread runs it when none does.
             loop = new_event_loop()
-            self.lender = LoopLender(loop)
-            self._thread = threading.Thread(target=self.lender.background, name="httpsys-driver", daemon=True)
+            ready = threading.Event()
+
+            def run() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(ready.set)
+                loop.run_forever()
+
+            self._thread = threading.Thread(target=run, name="httpsys-driver", daemon=True)
             self._thread.start()
-        self._loop_thread_id: int | None = None
+            ready.wait()
+            self._loop_thread_id = self._thread.ident
+        else:
+            self._loop_thread_id = None
         self.loop = loop
-        self.driver = self.lender.call(Driver, loop, settings) if self.lender else Driver(loop, settings)
+        self.driver = self._call(lambda: Driver(loop, settings)) if self._thread else Driver(loop, settings)
         self.closed = False
         if configuration is not None:
             stored = configuration
@@ -75,8 +79,6 @@ class EmbeddedTransport:
 
     # ----- thread hops -----------------------------------------------------------------------------------
     def on_driver_thread(self) -> bool:
-        if self.lender is not None:
-            return self.lender.owned_here()
         ident = threading.get_ident()
         if self._loop_thread_id is not None:
             return ident == self._loop_thread_id
@@ -89,8 +91,6 @@ class EmbeddedTransport:
         return running
 
     def _call(self, fn: Callable[[], T]) -> T:
-        if self.lender is not None:
-            return self.lender.call(fn)
         if self.on_driver_thread():
             return fn()
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
@@ -113,11 +113,8 @@ class EmbeddedTransport:
 
         So a face knows on return whether `done` already ran (an immediate completion or error) or the
         operation is pending, as Win32 overlapped calls report ERROR_IO_PENDING only for parked operations.
-        With a lent loop the calling thread makes the call itself whenever no other thread holds the loop.
         """
-        if self.lender is not None:
-            self.lender.call(fn, *args)
-        elif threading.get_ident() == self._loop_thread_id or self.on_driver_thread():
+        if threading.get_ident() == self._loop_thread_id or self.on_driver_thread():
             fn(*args)
         else:
             self._call(lambda: fn(*args))
@@ -127,8 +124,8 @@ class EmbeddedTransport:
             return
         self.closed = True
         self._call(self.driver.close_all)
-        if self.lender is not None and self._thread is not None:
-            self.lender.close()
+        if self._thread is not None:
+            self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=5)
             if not self.loop.is_running():
                 self.loop.close()

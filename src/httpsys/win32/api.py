@@ -84,7 +84,6 @@ from .kernel32 import (
     lookup_handle,
     out_param_present,
     out_param_valid,
-    set_loop_lender,
     store_out_param,
 )
 from .marshal import (
@@ -395,7 +394,6 @@ def HttpInitialize(Version: object, Flags: object, pReserved: object = None) -> 
         if flags & HTTP_INITIALIZE_SERVER:
             if _state.server == 0:
                 _state.transport = _state.factory()
-                set_loop_lender(getattr(_state.transport, "lender", None))
             _state.server += 1
         if flags & HTTP_INITIALIZE_CONFIG:
             _state.config += 1
@@ -427,7 +425,6 @@ def _shut_down() -> None:
     """The last server terminate: close this face's queues and sessions, then release the transport."""
     transport = _state.transport
     _state.transport = None
-    set_loop_lender(None)
     for queue in list(_state.queues):
         try:
             queue.close_handle()

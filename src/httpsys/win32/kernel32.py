@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any, Final, NamedTuple, Protocol, TypeAlias, TypeVar, overload, runtime_checkable
 
 from httpsys._core.status import Win32Error
-from httpsys._transport.lending import LoopLender, Waiter, block
 
 __all__ = [
     "ERROR_ABANDONED_WAIT_0",
@@ -141,21 +140,38 @@ def _fail(code: int) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Blocking: the waiting thread runs the driver's loop meanwhile (decision 0023)
+# Blocking: a thread that waits parks; the driver's own thread completes what it waits for (decision 0023)
 # --------------------------------------------------------------------------------------------------------------
 
-_lender: LoopLender | None = None
+
+class Waiter:
+    """One thread's wait for one thing: `wake()` (from any thread, any number of times) ends it. Single use."""
+
+    __slots__ = ("_parker", "woken")
+
+    def __init__(self) -> None:
+        self._parker = threading.Lock()
+        self._parker.acquire()
+        self.woken = False
+
+    def wake(self) -> None:
+        with _wake_mutex:
+            if self.woken:
+                return
+            self.woken = True
+        self._parker.release()
 
 
-def set_loop_lender(lender: LoopLender | None) -> None:
-    """The loop a blocked thread runs while it waits (the embedded driver's), or None: waits just park."""
-    global _lender
-    _lender = lender
+_wake_mutex: Final = threading.Lock()
 
 
 def wait_for(waiter: Waiter, timeout: float | None) -> bool:
     """Block the calling thread until ``waiter.wake()`` (True) or ``timeout`` seconds pass (False)."""
-    return block(waiter, _lender, timeout)
+    if waiter.woken:
+        return True
+    if timeout is None:
+        return waiter._parker.acquire()
+    return waiter._parker.acquire(timeout=max(0.0, timeout)) or waiter.woken
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -19,11 +19,11 @@ from typing import Any, Final
 
 from httpsys._core.status import Win32Error
 from httpsys._transport.interface import DriverTransport
-from httpsys._transport.lending import Waiter
 from httpsys.errors import code_for_error
 
 from .kernel32 import (
     OVERLAPPED,
+    Waiter,
     begin_io,
     complete_io,
     out_param_present,
@@ -186,7 +186,7 @@ def run_io(
 
         start(token, done_sync)
         if not box:
-            wait_for(finished, None)  # runs the driver's loop meanwhile when no other thread does
+            wait_for(finished, None)
         code, nbytes = _safe_apply(apply, box[0])
         if out_param_present(bytes_out):
             store_out_param(bytes_out, nbytes)

@@ -4,9 +4,9 @@ The request queue is associated with a completion port; a fixed set of IO_CONTEX
 OVERLAPPED, keeps HttpReceiveHttpRequest calls outstanding; worker threads loop on GetQueuedCompletionStatus and
 advance the context whose operation completed (receive -> read body -> send -> receive again). With
 FILE_SKIP_COMPLETION_PORT_ON_SUCCESS an operation that succeeds at once posts no packet and its context goes on
-at once on the same thread. On httpsys this is
-the fastest way to use the win32 face: a thread blocked in GetQueuedCompletionStatus runs the driver itself while
-it waits, so with one worker thread no completion ever crosses threads (docs/win32.md, decision 0023).
+at once on the same thread. On httpsys
+the driver runs on its own thread: a worker blocked in GetQueuedCompletionStatus is woken once for the packets
+queued meanwhile and dequeues them without waiting again (docs/win32.md, decision 0023).
 
     python examples/win32/iocp_server.py --url http://+:8080/ [--outstanding 128] [--threads 1] [--file FILE]
     curl http://localhost:8080/            # Hello, world!

@@ -227,6 +227,12 @@ def register(path: str, url: str) -> Callable[[], str]:
 
 
 def netsh_as_child(path: str) -> Callable[[], str]:
+    # imported here, in the parent: the child, another user, may not read the interpreter's library (as_user)
+    import httpsys.cli.netsh  # noqa: F401
+    from httpsys.cli.options import build_parser
+
+    build_parser()
+
     def action() -> str:
         import io
         from contextlib import redirect_stderr

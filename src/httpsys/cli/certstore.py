@@ -9,7 +9,6 @@ must not keep certificates itself: `httpsys._engine.certstore` does.
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 from typing import Any
@@ -99,6 +98,8 @@ def _import(stores: CertStores, args: argparse.Namespace) -> int:
             raise CommandError(
                 f"{exc} (no terminal to ask on: use --passphrase-file)", EXIT_FAILURE
             ) from None
+        import getpass  # only when a key asks for its passphrase on a terminal
+
         asked = getpass.getpass(f"passphrase for {args.key}: ").encode()
         thumbprint = stores.import_pem(
             cert_data, key_data, args.store, passphrase=asked, cert_source=args.cert, key_source=args.key

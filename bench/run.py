@@ -340,6 +340,21 @@ def _script(
     return argv
 
 
+def _win32_example(name: str, *extra: str) -> Callable[[Workdir, int], list[str]]:
+    """An example of examples/win32/ (a program as its users run it), serving http://HOST:PORT/."""
+
+    def argv(w: Workdir, port: int) -> list[str]:
+        return [
+            _native_py(),
+            str(ROOT / "examples" / "win32" / name),
+            "--url",
+            f"http://{HOST}:{port}/",
+            *(str(w.big_file) if x == "{file}" else x for x in extra),
+        ]
+
+    return argv
+
+
 def _serve(*extra: str, tls: bool = False) -> Callable[[Workdir, int], list[str]]:
     def argv(w: Workdir, port: int) -> list[str]:
         files = (
@@ -449,7 +464,10 @@ SERVER_DEFS: dict[str, ServerDef] = {
         ),
         ServerDef("httpsys-win32-sync", True, _script("httpsys_win32_sync.py"), describe="win32, 8 threads"),
         ServerDef(
-            "httpsys-win32-iocp", True, _script("httpsys_win32_iocp.py"), describe="win32, OVERLAPPED + IOCP"
+            "httpsys-win32-iocp",
+            True,
+            _win32_example("iocp_server.py", "--file", "{file}"),
+            describe="examples/win32/iocp_server.py: 128 OVERLAPPED receives, 1 GetQueuedCompletionStatus thread",
         ),
         ServerDef("httpsys-serve", True, _serve(), probe="/hello.txt", describe="httpsys serve DIR"),
         ServerDef(
@@ -571,7 +589,7 @@ class Scenario:
 
 CACHED_VARIANTS = ("httpsys-cache", "httpsys-win32-cache")  # measured only once the cache really answers
 ASGI_FAMILY = ("httpsys-aio", "httpsys-asgi", "httpsys-win32-sync", "httpsys-win32-iocp")
-FILE_SERVERS = ("httpsys-serve", "httpsys-aio", "httpsys-asgi", "nginx", "uvicorn")
+FILE_SERVERS = ("httpsys-serve", "httpsys-aio", "httpsys-asgi", "nginx", "uvicorn", "httpsys-win32-iocp")
 SCENARIOS: dict[str, Scenario] = {
     s.key: s
     for s in [

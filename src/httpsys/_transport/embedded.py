@@ -1,8 +1,9 @@
 """The embedded transport: the driver runs inside this process, on its own thread or on a given event loop.
 
 Responsibility: start and stop the in-process driver and carry every call onto the driver's thread — directly when
-the caller is already there (an asyncio application hosting the driver), by `call_soon_threadsafe` otherwise. It
-must not add behaviour: each method forwards to the driver.
+the caller is already there (an asyncio application hosting the driver), by `call_soon_threadsafe` otherwise. A
+private loop (`EmbeddedTransport()`) runs on its own thread, which never gives it away (decision 0023). It must not
+add behaviour: each method forwards to the driver.
 """
 
 from __future__ import annotations

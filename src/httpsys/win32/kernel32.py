@@ -140,6 +140,41 @@ def _fail(code: int) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------------------
+# Blocking: a thread that waits parks; the driver's own thread completes what it waits for (decision 0023)
+# --------------------------------------------------------------------------------------------------------------
+
+
+class Waiter:
+    """One thread's wait for one thing: `wake()` (from any thread, any number of times) ends it. Single use."""
+
+    __slots__ = ("_parker", "woken")
+
+    def __init__(self) -> None:
+        self._parker = threading.Lock()
+        self._parker.acquire()
+        self.woken = False
+
+    def wake(self) -> None:
+        with _wake_mutex:
+            if self.woken:
+                return
+            self.woken = True
+        self._parker.release()
+
+
+_wake_mutex: Final = threading.Lock()
+
+
+def wait_for(waiter: Waiter, timeout: float | None) -> bool:
+    """Block the calling thread until ``waiter.wake()`` (True) or ``timeout`` seconds pass (False)."""
+    if waiter.woken:
+        return True
+    if timeout is None:
+        return waiter._parker.acquire()
+    return waiter._parker.acquire(timeout=max(0.0, timeout)) or waiter.woken
+
+
+# --------------------------------------------------------------------------------------------------------------
 # Argument coercion
 # --------------------------------------------------------------------------------------------------------------
 
@@ -165,6 +200,8 @@ def _integer(x: object) -> int | None:
 
 def _dword(x: object) -> int | None:
     """A DWORD: negative values are taken as two's complement (so -1 is INFINITE), as C and C# callers pass."""
+    if type(x) is int and 0 <= x <= _DWORD_MASK:  # the common case first
+        return x
     value = _integer(x)
     if value is None or not -(1 << 31) <= value <= _DWORD_MASK:
         return None
@@ -206,6 +243,8 @@ def handle_value(h: object) -> int | None:
     NULL (``None``, ``HANDLE()``) is 0; ``HANDLE(-1)`` is ``INVALID_HANDLE_VALUE`` (-1). Returns ``None`` when
     the argument cannot be a handle at all (a str, a float, an arbitrary object).
     """
+    if type(h) is int and 0 <= h < _PTR_MASK:  # the common case first
+        return h
     if h is None:
         return 0
     if isinstance(h, int):
@@ -359,32 +398,32 @@ def unregister_handle(h: object) -> object | None:
 class EventObject:
     """A Win32 event object: manual-reset (stays signalled) or auto-reset (one wait consumes the signal)."""
 
-    __slots__ = ("__weakref__", "_bells", "_cond", "_signalled", "manual_reset")
+    __slots__ = ("__weakref__", "_lock", "_signalled", "_waiters", "manual_reset")
 
     def __init__(self, manual_reset: bool, signalled: bool) -> None:
         self.manual_reset = manual_reset
         self._signalled = signalled
-        self._cond = threading.Condition(threading.Lock())
-        self._bells: list[threading.Event] = []
+        self._lock = threading.Lock()
+        self._waiters: list[Waiter] = []
 
     @property
     def signalled(self) -> bool:
         return self._signalled
 
     def set(self) -> None:
-        with self._cond:
+        with self._lock:
             self._signalled = True
-            self._cond.notify_all()
-            for bell in self._bells:
-                bell.set()
+            waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            waiter.wake()
 
     def reset(self) -> None:
-        with self._cond:
+        with self._lock:
             self._signalled = False
 
     def try_acquire(self) -> bool:
         """Satisfy one wait if signalled (consuming the signal of an auto-reset event)."""
-        with self._cond:
+        with self._lock:
             return self._take()
 
     def _take(self) -> bool:
@@ -396,26 +435,29 @@ class EventObject:
 
     def wait(self, timeout: float | None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
-            while True:
+        while True:
+            with self._lock:
                 if self._take():
                     return True
-                if deadline is None:
-                    self._cond.wait()
-                    continue
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
                     return False
-                self._cond.wait(remaining)
-
-    def add_bell(self, bell: threading.Event) -> None:
-        with self._cond:
-            self._bells.append(bell)
-
-    def remove_bell(self, bell: threading.Event) -> None:
-        with self._cond:
+                waiter = Waiter()
+                self._waiters.append(waiter)
             try:
-                self._bells.remove(bell)
+                wait_for(waiter, remaining)
+            finally:
+                self.remove_bell(waiter)
+
+    def add_bell(self, bell: Waiter) -> None:
+        """Wake ``bell`` at the next set() (WaitForMultipleObjects)."""
+        with self._lock:
+            self._waiters.append(bell)
+
+    def remove_bell(self, bell: Waiter) -> None:
+        with self._lock:
+            try:
+                self._waiters.remove(bell)
             except ValueError:
                 pass
 
@@ -530,12 +572,11 @@ def WaitForMultipleObjects(
         _last_error.code = _ERROR_INVALID_PARAMETER
         return WAIT_FAILED
     deadline = None if timeout is None else time.monotonic() + timeout
-    bell = threading.Event()
-    for event in events:
-        event.add_bell(bell)
-    try:
-        while True:
-            bell.clear()
+    while True:
+        bell = Waiter()
+        for event in events:
+            event.add_bell(bell)
+        try:
             if wait_all:
                 if _take_all(events):
                     return WAIT_OBJECT_0
@@ -544,21 +585,21 @@ def WaitForMultipleObjects(
                     if event.try_acquire():
                         return WAIT_OBJECT_0 + index
             if deadline is None:
-                bell.wait()
+                wait_for(bell, None)
                 continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return WAIT_TIMEOUT
-            bell.wait(remaining)
-    finally:
-        for event in events:
-            event.remove_bell(bell)
+            wait_for(bell, remaining)
+        finally:
+            for event in events:
+                event.remove_bell(bell)
 
 
 def _take_all(events: list[EventObject]) -> bool:
     ordered = sorted(events, key=id)
     for event in ordered:
-        event._cond.acquire()
+        event._lock.acquire()
     try:
         if not all(event._signalled for event in ordered):
             return False
@@ -567,7 +608,7 @@ def _take_all(events: list[EventObject]) -> bool:
         return True
     finally:
         for event in reversed(ordered):
-            event._cond.release()
+            event._lock.release()
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -685,8 +726,8 @@ def _resolve_out(holder: object, depth: int = 0) -> _OutTarget | bool | None:
     """The writable target of an out-parameter: the target, ``None`` for NULL, ``False`` when unusable."""
     if holder is None:
         return None
-    if isinstance(holder, (LPOVERLAPPED, ctypes._SimpleCData)):
-        return holder
+    if type(holder) in _PLAIN_HOLDERS or isinstance(holder, (LPOVERLAPPED, ctypes._SimpleCData)):
+        return holder  # type: ignore[return-value]
     if depth >= 3:
         return False
     if isinstance(holder, _CArgObject):
@@ -707,6 +748,18 @@ def _resolve_out(holder: object, depth: int = 0) -> _OutTarget | bool | None:
     return False
 
 
+# ctypes integer scalar classes seen as out-parameters (filled as they come: `ctypes.c_ulong`, `wintypes.DWORD` ...)
+_INTEGER_HOLDERS: Final = frozenset(
+    cls
+    for cls in vars(ctypes).values()
+    if isinstance(cls, type)
+    and issubclass(cls, ctypes._SimpleCData)
+    and getattr(cls, "_type_", "") in _INTEGER_CTYPE_CODES
+    and cls.__module__ == "ctypes"
+)
+_PLAIN_HOLDERS: Final = _INTEGER_HOLDERS | {LPOVERLAPPED}
+
+
 def out_param_valid(holder: object) -> bool:
     """True for NULL (None, a NULL ctypes pointer) or a holder ``store_out_param`` can write."""
     return _resolve_out(holder) is not False
@@ -719,6 +772,8 @@ def out_param_present(holder: object) -> bool:
 
 
 def _is_integer_out(holder: object) -> bool:
+    if type(holder) in _INTEGER_HOLDERS:
+        return True
     target = _resolve_out(holder)
     if isinstance(target, _ArraySlot):
         return getattr(target.array._type_, "_type_", "") in _INTEGER_CTYPE_CODES
@@ -733,6 +788,13 @@ def store_out_param(holder: object, value: object) -> bool:
     Holders: ``LPOVERLAPPED()``, a ctypes scalar (``wintypes.DWORD()``, ``c_ulonglong()``, ``wintypes.HANDLE()``
     ...), ``ctypes.byref``/``ctypes.pointer`` of one, or a ctypes array (element 0 is written).
     """
+    cls = type(holder)
+    if cls in _INTEGER_HOLDERS:
+        try:
+            holder.value = value  # type: ignore[attr-defined]
+            return True
+        except Exception:
+            return False
     target = _resolve_out(holder)
     if target is None or target is False or target is True:
         return False
@@ -771,49 +833,74 @@ class _Packet(NamedTuple):
 
 
 class CompletionPort:
-    """An I/O completion port: a FIFO of completion packets; any number of threads may dequeue."""
+    """An I/O completion port: a FIFO of completion packets; any number of threads may dequeue.
 
-    __slots__ = ("_closed", "_cond", "_packets", "concurrency")
+    A thread waiting on an empty port runs the driver's loop meanwhile when no other thread does (decision 0023);
+    the most recent waiter is woken first, as Windows does (LIFO), so one busy thread keeps the loop.
+    """
+
+    __slots__ = ("_closed", "_lock", "_packets", "_waiters", "concurrency")
 
     def __init__(self, concurrency: int) -> None:
         self.concurrency = concurrency
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
         self._packets: deque[_Packet] = deque()
+        self._waiters: list[Waiter] = []
         self._closed = False
 
     def post(self, packet: _Packet) -> bool:
-        with self._cond:
+        with self._lock:
             if self._closed:
                 return False
             self._packets.append(packet)
-            self._cond.notify()
-            return True
+            waiter = self._waiters.pop() if self._waiters else None
+        if waiter is not None:
+            waiter.wake()
+        return True
 
     def get(self, timeout: float | None, limit: int = 1) -> tuple[int, list[_Packet]]:
         """(NO_ERROR, up to ``limit`` packets), (WAIT_TIMEOUT, []) or (ERROR_ABANDONED_WAIT_0, []) once closed."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
-            while True:
+        while True:
+            more: Waiter | None = None
+            with self._lock:
                 if self._closed:
                     return ERROR_ABANDONED_WAIT_0, []
-                if self._packets:
-                    taken = [self._packets.popleft() for _ in range(min(limit, len(self._packets)))]
-                    if self._packets:
-                        self._cond.notify()
-                    return _NO_ERROR, taken
-                if deadline is None:
-                    self._cond.wait()
-                    continue
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return WAIT_TIMEOUT, []
-                self._cond.wait(remaining)
+                packets = self._packets
+                if packets:
+                    if limit == 1:
+                        taken = [packets.popleft()]
+                    else:
+                        taken = [packets.popleft() for _ in range(min(limit, len(packets)))]
+                    if packets and self._waiters:
+                        more = self._waiters.pop()  # packets left for another waiting thread
+                else:
+                    taken = []
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        return WAIT_TIMEOUT, []
+                    waiter = Waiter()
+                    self._waiters.append(waiter)
+            if taken:
+                if more is not None:
+                    more.wake()
+                return _NO_ERROR, taken
+            try:
+                wait_for(waiter, remaining)
+            finally:  # also when the wait is interrupted (KeyboardInterrupt): no stale waiter keeps a wake-up
+                with self._lock:
+                    try:
+                        self._waiters.remove(waiter)
+                    except ValueError:
+                        pass
 
     def close(self) -> None:
-        with self._cond:
+        with self._lock:
             self._closed = True
             self._packets.clear()
-            self._cond.notify_all()
+            waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            waiter.wake()
 
 
 def _port(h: object) -> CompletionPort | None:
@@ -1100,10 +1187,10 @@ def _overlapped_result(
     overlapped = _as_overlapped(lpOverlapped)
     if overlapped is None or not _is_integer_out(lpNumberOfBytesTransferred):
         return _fail(_ERROR_INVALID_PARAMETER)
-    done = threading.Event()
+    done = Waiter()
 
     def wake(code: int, count: int) -> None:
-        done.set()
+        done.wake()
 
     result = _add_waiter(overlapped, wake)
     if result is None:
@@ -1118,7 +1205,7 @@ def _overlapped_result(
         if event is None and (not value or _TABLE.lookup(value) is None):
             _remove_waiter(overlapped, wake)
             return _fail(_ERROR_INVALID_HANDLE)
-        if not done.wait(timeout):
+        if not wait_for(done, timeout):
             _remove_waiter(overlapped, wake)
             result = _peek(overlapped)
             if result is None:

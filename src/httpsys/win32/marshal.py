@@ -163,6 +163,8 @@ def _integer(value: object) -> int | None:
 
 def as_uint(value: object, bits: int, what: str) -> int:
     """An unsigned C integer of ``bits`` bits (negative values are taken as two's complement, as C does)."""
+    if type(value) is int and 0 <= value < 1 << bits:  # the common case first (no bool, no ctypes)
+        return value
     number = _integer(value)
     if number is None or not -(1 << (bits - 1)) <= number < (1 << bits):
         raise _invalid(f"{what} must be an integer of {bits} bits, not {value!r}")
@@ -205,6 +207,10 @@ def scalar_input(value: object, what: str) -> int:
 
 def pcstr(value: object, length: object, what: str) -> bytes | None:
     """A ``PCSTR`` with its byte length: None for NULL; ``str`` is UTF-8; length 0 = the whole value."""
+    if type(length) is int and type(value) is bytes and 0 <= length <= len(value):  # the common case first
+        return value if length == 0 or length == len(value) else value[:length]
+    if value is None and type(length) is int and length == 0:
+        return None
     count = as_uint(length, 32, what + " length")
     if value is None:
         if count:
@@ -520,9 +526,12 @@ def response_spec(response: object) -> tuple[ResponseSpec, list[DataChunk]]:
     for index, header in enumerate(table):
         if header is None:
             continue
-        if not isinstance(header, HTTP_KNOWN_HEADER):
+        if header.__class__ is not HTTP_KNOWN_HEADER and not isinstance(header, HTTP_KNOWN_HEADER):
             raise _invalid("KnownHeaders entries must be HTTP_KNOWN_HEADER")
-        value = pcstr(header.pRawValue, header.RawValueLength, f"KnownHeaders[{index}]")
+        raw, length = header.pRawValue, header.RawValueLength
+        if raw is None and type(length) is int and length == 0:
+            continue  # absent (the common case: most of the table)
+        value = pcstr(raw, length, f"KnownHeaders[{index}]")
         if not value:
             continue  # a known header of length 0 is absent
         if index >= HttpHeaderResponseMaximum:
@@ -587,6 +596,8 @@ def zero_request(request: HTTP_REQUEST_V1) -> None:
 
 
 def _utf16_bytes(text: str) -> int:
+    if text.isascii():
+        return 2 * len(text)
     return len(text.encode("utf-16-le", "surrogatepass"))
 
 

@@ -23,12 +23,14 @@ from httpsys.errors import code_for_error
 
 from .kernel32 import (
     OVERLAPPED,
+    Waiter,
     begin_io,
     complete_io,
     out_param_present,
     register_handle,
     store_out_param,
     unregister_handle,
+    wait_for,
 )
 
 __all__ = ["RequestQueueHandle", "next_token", "run_io"]
@@ -175,15 +177,16 @@ def run_io(
     """
     token = next_token()
     if overlapped is None:
-        finished = threading.Event()
+        finished = Waiter()
         box: list[tuple[Any, ...]] = []
 
         def done_sync(*raw: Any) -> None:
             box.append(raw)
-            finished.set()
+            finished.wake()
 
         start(token, done_sync)
-        finished.wait()
+        if not box:
+            wait_for(finished, None)
         code, nbytes = _safe_apply(apply, box[0])
         if out_param_present(bytes_out):
             store_out_param(bytes_out, nbytes)

@@ -7,7 +7,7 @@ compression, no renegotiation, forward-secret AEAD suites for TLS 1.2, ALPN), ch
 (`loop.start_tls`: uvloop's TLS when uvloop runs the driver) under the HeaderWait timer, the HTTPERR line of a
 refused or failed handshake, and the TLS facts a request carries (`TlsFacts`: protocol, cipher and key exchange
 with their Windows constants, certificate names, the client certificate). It must not parse HTTP: after the
-handshake the connection class that ALPN selects (`connection_class_for`) carries on.
+handshake the connection that ALPN selects (`AlpnChoice`) carries on.
 """
 
 from __future__ import annotations
@@ -390,15 +390,13 @@ class Tls:
         self._log_failure(conn, failure, where)
 
     def established(self, conn: Any) -> None:
-        """The handshake completed and the connection is counted: its TLS facts, and the connection class ALPN
-        selected takes over."""
+        """The handshake completed and the connection (the one `AlpnChoice` picked) is counted: its TLS facts."""
         transport = conn.transport
         assert transport is not None
         self.driver.counters.stats["tls_handshakes"] += 1
         facts = self.facts_of(transport)
         conn.tls = facts
         conn.tls_extra = {"tls": facts.as_dict()}
-        connection_class_for(facts.alpn)(self.driver, conn, transport, facts)
 
     def _log_failure(
         self, conn: Http11Connection, failure: BaseException | None, where: tuple[str, int]
@@ -500,10 +498,6 @@ def set_client_cert(facts: TlsFacts, der: bytes | None) -> None:
         facts.client_cert_flags |= CERT_TRUST_IS_NOT_TIME_VALID
 
 
-def start_http11(driver: Driver, conn: Http11Connection, tls: asyncio.BaseTransport, facts: TlsFacts) -> None:
-    """HTTP/1.1: the connection made on the TLS transport serves as it is (sendfile is off: `conn.tls` is set)."""
-
-
 # x64 sizes of what pSslInfo and the SslProtocol request info add to a received request (win32 structs)
 _SSL_INFO_SIZE = 48
 _CLIENT_CERT_INFO_SIZE = 32
@@ -545,12 +539,6 @@ def _reset(sock: socket.socket) -> None:
 
 def _plain_address(address: str) -> str:
     return address[7:] if address.startswith("::ffff:") and "." in address else address
-
-
-def connection_class_for(alpn: str) -> Any:
-    """What runs once an https connection is counted, by the protocol ALPN selected (the connection object was
-    already chosen by `AlpnChoice`): nothing more for either protocol today."""
-    return start_http11
 
 
 class AlpnChoice(asyncio.Protocol):

@@ -173,7 +173,7 @@ def test_help_shows_commands_examples_and_what_is_not_yet_active(capsys: pytest.
                    "--min-send-rate", "--max-field-length", "--max-request-bytes", "--max-connections",
                    "--queue-length", "--shutdown-timeout", "--log-dir", "--log-format"):  # fmt: skip
         assert option in serve, option
-    assert "not yet written" in serve and "arrives with the logging issue" in serve
+    assert "not yet written" not in serve and "u_exYYMMDD.log" in serve
     assert main(["run", "--help"]) == 0
     run = capsys.readouterr().out
     assert "--interface" in run and "--threads" in run and "--queue" in run
@@ -284,6 +284,67 @@ def test_timeouts_and_limits_reach_the_driver(public: Path, commands: list[Comma
         # The server session's IdleConnection (1 s, not the default 120 s) ended it.
         assert 0.5 < time.monotonic() - started < 3.5
     assert command.stop() == 0
+
+
+def _log_lines(directory: Path, pattern: str) -> list[str]:
+    files = sorted(directory.rglob(pattern))
+    assert len(files) == 1, [str(f) for f in directory.rglob("*")]
+    return files[0].read_text(encoding="utf-8").splitlines()
+
+
+@pytest.mark.parametrize(
+    ("log_format", "pattern", "expect"),
+    [
+        ("w3c", "u_ex*.log", "GET /hello.txt - "),
+        ("iis", "u_in*.log", "GET, /hello.txt, -,"),
+        ("ncsa", "u_nc*.log", '"GET /hello.txt HTTP/1.1" 200 '),
+    ],
+)
+def test_log_dir_writes_each_response_in_the_chosen_format(
+    public: Path, commands: list[Command], log_format: str, pattern: str, expect: str
+) -> None:
+    port = free_port()
+    logs = public.parent / "logs" / "site"  # created by the command
+    args = ["serve", str(public), "--url", f"http://127.0.0.1:{port}/", "--log-dir", str(logs)]
+    command = Command([*args, "--log-format", log_format], public.parent)
+    commands.append(command)
+    command.wait_accepting(port)
+    assert get(port, "/hello.txt", "User-Agent: probe/1\r\n")[0] == 200
+    assert get(port, "/nope.txt")[0] == 404
+    assert command.stop() == 0
+    lines = _log_lines(logs, pattern)
+    entries = [line for line in lines if not line.startswith("#")]
+    assert len(entries) == 2, lines
+    assert expect in entries[0], entries
+    assert "404" in entries[1] and "/nope.txt" in entries[1], entries
+    if log_format == "w3c":
+        fields = next(line for line in lines if line.startswith("#Fields:"))
+        assert fields == (
+            "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip "
+            "cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken"
+        )
+        assert "probe/1" in entries[0]
+
+
+def test_run_log_dir_logs_the_adapters_responses(tmp_path: Path, commands: list[Command]) -> None:
+    _adapter("asgi")
+    (tmp_path / "slowapp.py").write_text(SLOW_ASGI)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    command = Command(["run", "slowapp:app", "--url", url, "--log-dir", "logs"], tmp_path)
+    commands.append(command)
+    command.wait_accepting(port)
+    assert get(port, "/fast")[2] == b"done /fast"
+    assert command.stop() == 0
+    entries = [line for line in _log_lines(tmp_path / "logs", "u_ex*.log") if not line.startswith("#")]
+    assert len(entries) == 1 and " GET /fast - " in entries[0] and " 200 0 0 " in entries[0], entries
+
+
+def test_unusable_log_dir_is_one_line_with_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    url = f"http://127.0.0.1:{free_port()}/"
+    line = one_line_error(run_once(["serve", ".", "--url", url, "--log-dir", "file/logs"], tmp_path))
+    assert line.startswith("httpsys: --log-dir file/logs: cannot create it"), line
 
 
 # ----------------------------------------------------------------------------------------------- errors

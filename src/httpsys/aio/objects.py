@@ -26,7 +26,7 @@ from httpsys._engine.driver import Driver
 from httpsys._transport import daemon_socket
 from httpsys._transport.embedded import EmbeddedTransport, stored_configuration
 from httpsys._transport.interface import DriverIo, DriverTransport
-from httpsys.aio.request import Completion, Request
+from httpsys.aio.request import LOG_DEFAULTS, Completion, Request
 from httpsys.errors import HttpSysError, error_for_code
 
 _OK = int(Win32Error.NO_ERROR)
@@ -36,6 +36,7 @@ _PROP_QUEUE_LENGTH = 4
 _PROP_VERBOSITY = 6
 _PROP_BINDING = 7
 _PROP_QOS = 2
+_MORE_DATA = 0x2  # HTTP_SEND_RESPONSE_FLAG_MORE_DATA
 
 _loop_transports: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
 _tokens = itertools.count(1)
@@ -515,12 +516,13 @@ class RequestQueue:
         response: bool = False,
         cache: CachePolicy | None = None,
     ) -> int:
+        log_data = None if flags & _MORE_DATA else LOG_DEFAULTS  # HTTP.sys takes log data on the last call
         if spec is not None:
             result = self._call(
-                self._io.send_response, self.handle, request_id, flags, spec, chunks, cache, None
+                self._io.send_response, self.handle, request_id, flags, spec, chunks, cache, log_data
             )
         else:
-            result = self._call(self._io.send_body, self.handle, request_id, flags, chunks, None)
+            result = self._call(self._io.send_body, self.handle, request_id, flags, chunks, log_data)
         if type(result) is not tuple:
             result = await result
         code, nbytes = result

@@ -32,6 +32,10 @@ OPAQUE = 0x40
 AUTOMATIC_CHUNKING = 0x200
 
 _OK = int(Win32Error.NO_ERROR)
+# The log data a final send hands the driver (HTTP_LOG_FIELDS_DATA with no field of the application's own): HTTP.sys
+# logs a response only when it gets some, so a URL group with HttpServerLoggingProperty logs this face's responses
+# with the driver's values. Never mutated.
+LOG_DEFAULTS: dict[str, object] = {}
 _EOF = int(Win32Error.ERROR_HANDLE_EOF)
 _INVALID_PARAMETER = int(Win32Error.ERROR_INVALID_PARAMETER)
 _REASONS = {s.value: s.phrase.encode("ascii") for s in HTTPStatus}
@@ -375,7 +379,7 @@ class Request:
         if driver is not None:
             completion = Completion()
             driver.send_response(
-                queue.handle, self.snapshot.request_id, flags, spec, chunks, cache, None, completion
+                queue.handle, self.snapshot.request_id, flags, spec, chunks, cache, LOG_DEFAULTS, completion
             )
             result = completion.outcome(queue._loop)
         else:
@@ -387,7 +391,7 @@ class Request:
                 spec,
                 chunks,
                 cache,
-                None,
+                LOG_DEFAULTS,
             )
         if type(result) is not tuple:
             result = await result

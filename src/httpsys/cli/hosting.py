@@ -34,6 +34,7 @@ from httpsys.cli.options import ServerOptions
 from httpsys.errors import HttpSysError
 
 _OK = int(Win32Error.NO_ERROR)
+_PROP_LOGGING = 1  # HttpServerLoggingProperty
 _PROP_TIMEOUTS = 3  # HttpServerTimeoutsProperty
 _PROP_QUEUE_LENGTH = 4  # HttpServerQueueLengthProperty
 _PROP_VERBOSITY = 6  # HttpServer503VerbosityProperty
@@ -53,6 +54,19 @@ def configure_session(
             transport.close_server_session(session_id)
             return code, 0
     return code, session_id
+
+
+def configure_group(
+    transport: DriverTransport, options: ServerOptions, code: int, group_id: int
+) -> tuple[int, int]:
+    """A URL group just created on `transport` with the command's log file (--log-dir, --log-format)."""
+    info = options.logging_info()
+    if code == _OK and info is not None:
+        code = transport.set_group_property(group_id, _PROP_LOGGING, info)
+        if code != _OK:
+            transport.close_url_group(group_id)
+            return code, 0
+    return code, group_id
 
 
 def configure_queue(
@@ -75,8 +89,8 @@ def configure_queue(
 
 class ConfiguredTransport(EmbeddedTransport):
     """The embedded driver with the command's settings: every server session created on it gets the timer
-    values of the command line, every request queue it creates gets the queue length and 503 verbosity
-    Limited.
+    values of the command line, every URL group its log file (--log-dir), every request queue it creates gets
+    the queue length and 503 verbosity Limited.
 
     This is how options reach server sessions and queues that an adapter (ASGI, WSGI) creates itself.
     """
@@ -88,6 +102,10 @@ class ConfiguredTransport(EmbeddedTransport):
     def create_server_session(self, version: tuple[int, int]) -> tuple[int, int]:
         code, session_id = super().create_server_session(version)
         return configure_session(self, self.options, code, session_id)
+
+    def create_url_group(self, session_id: int) -> tuple[int, int]:
+        code, group_id = super().create_url_group(session_id)
+        return configure_group(self, self.options, code, group_id)
 
     def create_request_queue(
         self, name: str | None, flags: int, v1: bool, security: str | None = None

@@ -9,6 +9,7 @@ session's timer values. It must not start servers or touch sockets.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import NoReturn
 
 from httpsys import __version__
+from httpsys._core import logformat
 from httpsys._core.settings import DriverSettings
 from httpsys._core.timers import TimeoutLimits
 from httpsys._core.urlprefix import HostKind, InvalidUrlPrefix, parse_url_prefix
@@ -27,6 +29,29 @@ DEFAULT_PORT = 8000
 DEFAULT_RUN_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}/"
 DEFAULT_SHUTDOWN_TIMEOUT = 10.0
 LOG_FORMATS = ("w3c", "iis", "ncsa")
+_LOG_TYPES = {
+    "w3c": logformat.LOGGING_TYPE_W3C,
+    "iis": logformat.LOGGING_TYPE_IIS,
+    "ncsa": logformat.LOGGING_TYPE_NCSA,
+}
+# The W3C fields IIS selects by default (its site logging defaults), for `--log-format w3c`.
+W3C_DEFAULT_FIELDS = (
+    logformat.FIELD_DATE
+    | logformat.FIELD_TIME
+    | logformat.FIELD_SERVER_IP
+    | logformat.FIELD_METHOD
+    | logformat.FIELD_URI_STEM
+    | logformat.FIELD_URI_QUERY
+    | logformat.FIELD_SERVER_PORT
+    | logformat.FIELD_USER_NAME
+    | logformat.FIELD_CLIENT_IP
+    | logformat.FIELD_USER_AGENT
+    | logformat.FIELD_REFERER
+    | logformat.FIELD_STATUS
+    | logformat.FIELD_SUB_STATUS
+    | logformat.FIELD_WIN32_STATUS
+    | logformat.FIELD_TIME_TAKEN
+)
 
 _USHORT = 0xFFFF
 _ULONG = 0xFFFFFFFF
@@ -130,6 +155,20 @@ class ServerOptions:
         )
         return None if limits == TimeoutLimits() else limits
 
+    def logging_info(self) -> dict[str, object] | None:
+        """The HttpServerLoggingProperty value every URL group the command creates gets (`--log-dir`,
+        `--log-format`): daily files in UTF-8, W3C with IIS's default fields; None without --log-dir."""
+        if self.log_dir is None:
+            return None
+        return {
+            "format": _LOG_TYPES[self.log_format],
+            "directory": self.log_dir,
+            "fields": W3C_DEFAULT_FIELDS if self.log_format == "w3c" else 0,
+            "rollover_type": logformat.ROLLOVER_DAILY,
+            "rollover_size": 0,
+            "flags": logformat.FLAG_USE_UTF8_CONVERSION,
+        }
+
 
 def _or(value: int | None, default: int) -> int:
     return default if value is None else value
@@ -192,12 +231,26 @@ def _prefix_host(host: str) -> str:
     return host
 
 
+def log_directory(text: str | None) -> str | None:
+    """--log-dir as an absolute path, created if missing; CommandError (one line) when it cannot be used."""
+    if text is None:
+        return None
+    path = os.path.abspath(text)
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"--log-dir {text}: cannot create it ({exc.strerror})")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise CommandError(f"--log-dir {text}: not writable")
+    return path
+
+
 def server_options(ns: argparse.Namespace, urls: Sequence[str] | None = None) -> ServerOptions:
     """The ServerOptions of a parsed command line."""
     return ServerOptions(
         urls=tuple(urls if urls is not None else ns.url),
         queue_name=getattr(ns, "queue", None),
-        log_dir=ns.log_dir,
+        log_dir=log_directory(ns.log_dir),
         log_format=ns.log_format,
         idle_timeout=ns.idle_timeout,
         header_timeout=ns.header_timeout,
@@ -311,17 +364,18 @@ def _add_server_options(parser: argparse.ArgumentParser, *, default_url: str, qu
 
     add_tls_options(parser)
 
-    logs = parser.add_argument_group(
-        "logging (accepted and stored; request logging itself arrives with the logging issue)"
-    )
+    logs = parser.add_argument_group("log files (HttpServerLoggingProperty on the command's URL groups)")
     logs.add_argument(
-        "--log-dir", metavar="DIR", help="directory for HTTP.sys-style log files (not yet written)"
+        "--log-dir",
+        metavar="DIR",
+        help="write a response log file per day into DIR (created if missing; through a daemon, the daemon "
+        "writes it), named as HTTP.sys names them: u_exYYMMDD.log (u_in/u_nc for iis/ncsa)",
     )
     logs.add_argument(
         "--log-format",
         choices=LOG_FORMATS,
         default="w3c",
-        help="log file format, as HttpServerLoggingProperty: w3c (default), iis or ncsa (not yet written)",
+        help="the log file's format: w3c (default; IIS's default fields), iis or ncsa",
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from httpsys._transport import DAEMON_SOCKET_ENV
 from httpsys._transport.remote import RemoteTransport
 from httpsys.cli.diagnostics import EXIT_FAILURE, CommandError, code_name
-from httpsys.cli.hosting import configure_queue, configure_session, warn
+from httpsys.cli.hosting import configure_group, configure_queue, configure_session, warn
 from httpsys.cli.options import ServerOptions
 from httpsys.errors import HttpSysError
 
@@ -22,8 +22,9 @@ __all__ = ["ConfiguredRemoteTransport", "connect_daemon", "driver_wide_options"]
 
 
 class ConfiguredRemoteTransport(RemoteTransport):
-    """A connection to the daemon at `path` whose new server sessions and request queues get the command's
-    settings (sessions: the timer options; queues it creates: --queue-length and 503 verbosity Limited)."""
+    """A connection to the daemon at `path` whose new server sessions, URL groups and request queues get the
+    command's settings (sessions: the timer options; groups: the log file; queues it creates: --queue-length and
+    503 verbosity Limited)."""
 
     def __init__(self, path: str, options: ServerOptions) -> None:
         super().__init__(path, io_barrier=False)  # the asyncio face awaits every completion
@@ -32,6 +33,10 @@ class ConfiguredRemoteTransport(RemoteTransport):
     def create_server_session(self, version: tuple[int, int]) -> tuple[int, int]:
         code, session_id = super().create_server_session(version)
         return configure_session(self, self.options, code, session_id)
+
+    def create_url_group(self, session_id: int) -> tuple[int, int]:
+        code, group_id = super().create_url_group(session_id)
+        return configure_group(self, self.options, code, group_id)
 
     def create_request_queue(
         self, name: str | None, flags: int, v1: bool, security: str | None = None

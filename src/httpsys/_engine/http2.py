@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 ALPN_H2 = "h2"
-# SETTINGS_MAX_CONCURRENT_STREAMS HTTP.sys announces (its Http2MaxConcurrentClientStreams; decision 0022)
+# SETTINGS_MAX_CONCURRENT_STREAMS HTTP.sys announces: its Http2MaxConcurrentClientStreams registry default (decision 0022)
 MAX_CONCURRENT_STREAMS = 100
 # RFC 9113 error codes used here (h2.errors.ErrorCodes, without importing h2 for them)
 NO_ERROR = 0x0

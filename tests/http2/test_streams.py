@@ -182,6 +182,29 @@ def test_a_large_file_is_framed_within_the_clients_windows_and_frame_size(
     client.close()
 
 
+def test_two_large_files_on_one_connection_both_arrive_whole(h2_server: LoopbackServer, api: Api) -> None:
+    """Two streams send large files at once: the socket falls behind (the transport pauses), each stream goes on
+    a frame at a time while it is paused, and both bodies arrive complete and in order."""
+    first, second = os.urandom(2 * 1024 * 1024 + 11), os.urandom(2 * 1024 * 1024 + 5)
+    with tempfile.TemporaryFile() as one, tempfile.TemporaryFile() as two:
+        one.write(first)
+        two.write(second)
+        one.flush()
+        two.flush()
+        client = H2Client(h2_server.port)
+        sid1, sid2 = client.request(b"/one"), client.request(b"/two")
+        ids = sorted([api.receive().request_id, api.receive().request_id])
+        sends = [
+            api.start_response(ids[0], chunks=[FileChunk(one.fileno())]),
+            api.start_response(ids[1], chunks=[FileChunk(two.fileno())]),
+        ]
+        results = [client.wait(sid1, 30.0), client.wait(sid2, 30.0)]
+        assert [w.wait(5.0) for w in sends] == [(OK, len(first)), (OK, len(second))]
+    assert not client.closed and client.goaway is None
+    assert sorted(r.body for r in results) == sorted([first, second])
+    client.close()
+
+
 def test_a_large_memory_body_with_more_data_is_framed_whole(h2_server: LoopbackServer, api: Api) -> None:
     first, second = os.urandom(1024 * 1024 + 3), os.urandom(700_001)
     client = H2Client(h2_server.port)

@@ -337,6 +337,8 @@ class Http2Stream:
             batch = min(window, size, _BATCH)
             if batch == size and len(pending) == 1 and self._end_after:
                 batch -= frame  # the response's last frame goes through h2, which ends the stream with it
+            if self.conn.write_paused:
+                batch = frame  # the socket is behind: one frame per stream and turn, as before batching
             if batch > frame:
                 if not self._write_frames(seg, batch, frame):
                     return

@@ -1446,6 +1446,14 @@ TARGETS += [  # issue 14 item 9: the shared daemon (profile `daemon`; `make benc
         [("uvicorn-workers", 1.2)],
     ),
 ]
+TARGETS += [  # issue 18 item 6: HTTP/2 (the file-over-one-stream target is a ratio of two scenarios: h2_targets)
+    (
+        f"HTTP/2 hello, h2load -c50 -m10 over h2c: `httpsys run` ≥ 10{X} hypercorn and ≥ 1.0{X} granian's HTTP/2",
+        "h2",
+        ("httpsys-run-h2",),
+        [("hypercorn", 10.0), ("granian-asgi", 1.0)],
+    ),
+]
 IDLE_TARGET_BYTES = 10 * 1024
 DAEMON_ADDED_CPU_US = 12.0  # per request, both processes, hello c=50
 DAEMON_ADDED_P50_US = 100.0  # hello at c=1
@@ -1504,6 +1512,22 @@ def daemon_targets(out: Outcome, ran: set[str]) -> list[tuple[str, str, str]]:
     return rows
 
 
+def h2_targets(out: Outcome, ran: set[str]) -> list[tuple[str, str, str]]:
+    """Issue 18 item 6: a 10 MiB file over one HTTP/2 stream ≥ 0.8x the same file over HTTP/1.1 (both from
+    `httpsys serve`, h2load -c1 -m1, the scenarios h2file and h1file of the same run)."""
+    title = (
+        f"10 MiB file over one HTTP/2 stream ≥ 0.8{X} the same file over HTTP/1.1 (`httpsys serve`, MiB/s)"
+    )
+    if "h2file" not in ran or "h1file" not in ran:
+        return [(title, "—", "not measured (needs the scenarios h2file and h1file)")]
+    h2 = out.value("h2file", "httpsys-serve-h2")
+    h1 = out.value("h1file", "httpsys-serve")
+    if h2 is None or h1 is None or h1 != h1 or h1 == 0:
+        return [(title, "—", "n/a: httpsys-serve-h2 or httpsys-serve not measured")]
+    ratio = h2 / h1
+    return [(title, f"{ratio:.2f}{X} (need 0.8{X})", "**met**" if ratio >= 0.8 else "**not met**")]
+
+
 def targets(out: Outcome, ran: set[str]) -> list[tuple[str, str, str]]:
     """(target, measured, met / not met / n/a ...) for each target the issues set."""
     rows: list[tuple[str, str, str]] = []
@@ -1552,7 +1576,7 @@ def targets(out: Outcome, ran: set[str]) -> list[tuple[str, str, str]]:
             text = "; ".join(f"{v}: {b / 1024:.2f} KiB" for v, b in per_conn.items())
             ok = all(b < IDLE_TARGET_BYTES for b in per_conn.values())
             rows.append((title, text, "**met**" if ok else "**not met**"))
-    return rows + daemon_targets(out, ran)
+    return rows + daemon_targets(out, ran) + h2_targets(out, ran)
 
 
 def report(out: Outcome, info: dict[str, str], prof: Profile, scenarios: list[Scenario]) -> str:

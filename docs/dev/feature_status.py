@@ -37,7 +37,7 @@ STATUS: dict[int, tuple[str, str]] = {
     145: (N, "kernel-mode authentication"),
     146: (P, "the certificate negotiated in the handshake (NEGOTIATE_CLIENT_CERT); no renegotiation on demand (decision 0021)"),
     147: (N, "HTTP/2"),
-    148: (X, "HttpSetRequestProperty / HttpQueryRequestProperty return ERROR_NOT_SUPPORTED"),
+    148: (W, "embedded and through the daemon: set the HTTP/2 stream error (the RST_STREAM code of a later cancel or reset); query TCP info v0/v1 and the ideal send backlog (from Linux's TCP_INFO) and the TLS server name (SNI); every other property ERROR_INVALID_FUNCTION (no QUIC, TCP info v2, timings, ClientHello, cipher info; DSCP and the idle-timeout property are not settable) ([docs/http2.md](docs/http2.md))"),
     149: (W, "embedded and through the daemon (a front process hands requests to other processes' queues); codes in docs/decisions/0024-delegation-privileges-takeover.md §1; the URL ACL GW check is a hook the store connects"),
 }
 

@@ -163,9 +163,10 @@ def test_functions_without_driver_support_return_not_supported(server: Server) -
     # HttpSetRequestProperty works since issue 18 (HTTP/2 stream error): an unknown RequestId is the usual error
     assert HttpSetRequestProperty(q, 1, HttpRequestPropertyStreamError, error, 4, None) == ERROR_CONNECTION_INVALID
     out, got = bytearray(64), ctypes.c_ulong()
+    # HttpQueryRequestProperty works since issue 18 item 2 (test_request_properties.py): the usual error here too
     assert (
         HttpQueryRequestProperty(q, 1, HttpRequestPropertySni, None, 0, out, 64, got, None)
-        == ERROR_NOT_SUPPORTED
+        == ERROR_CONNECTION_INVALID
     )
     assert HttpGetExtension(HTTPAPI_VERSION_2, 0, bytearray(8), 8) == ERROR_NOT_SUPPORTED
     assert HttpSetRequestProperty(0xBAD0, 1, 5, error, 4, None) == ERROR_INVALID_HANDLE

@@ -157,6 +157,74 @@ def test_file_handle_chunks_are_sent_on_a_stream(h2_server: LoopbackServer, api:
     client.close()
 
 
+def test_a_large_file_is_framed_within_the_clients_windows_and_frame_size(
+    h2_server: LoopbackServer, api: Api
+) -> None:
+    """The batched path (many DATA frames read with one preadv and written at once) honours a stream window that
+    is not a multiple of the frame size and reopens only as the client reads; the client's h2 state machine ends
+    the connection if a frame is larger than 16 KiB or passes a window."""
+    data = os.urandom(3 * 1024 * 1024 + 7)
+    with tempfile.TemporaryFile() as handle:
+        handle.write(data)
+        handle.flush()
+        client = H2Client(h2_server.port, window=100_000)
+        sid = client.request(b"/big")
+        snap = api.receive()
+        sending = api.start_response(snap.request_id, chunks=[FileChunk(handle.fileno())])
+        result = client.wait(sid, 30.0)
+        assert sending.wait(5.0) == (OK, len(data))
+    assert not client.closed and client.goaway is None
+    assert result.ended and result.body == data
+    again = client.request(b"/after")  # the connection's window accounting stayed right for the next stream
+    snap = api.receive()
+    assert api.respond(snap.request_id, chunks=memory(b"next")) == OK
+    assert client.wait(again).body == b"next"
+    client.close()
+
+
+def test_two_large_files_on_one_connection_both_arrive_whole(h2_server: LoopbackServer, api: Api) -> None:
+    """Two streams send large files at once: the socket falls behind (the transport pauses), each stream goes on
+    a frame at a time while it is paused, and both bodies arrive complete and in order."""
+    first, second = os.urandom(2 * 1024 * 1024 + 11), os.urandom(2 * 1024 * 1024 + 5)
+    with tempfile.TemporaryFile() as one, tempfile.TemporaryFile() as two:
+        one.write(first)
+        two.write(second)
+        one.flush()
+        two.flush()
+        client = H2Client(h2_server.port)
+        sid1, sid2 = client.request(b"/one"), client.request(b"/two")
+        ids = sorted([api.receive().request_id, api.receive().request_id])
+        sends = [
+            api.start_response(ids[0], chunks=[FileChunk(one.fileno())]),
+            api.start_response(ids[1], chunks=[FileChunk(two.fileno())]),
+        ]
+        results = [client.wait(sid1, 30.0), client.wait(sid2, 30.0)]
+        assert [w.wait(5.0) for w in sends] == [(OK, len(first)), (OK, len(second))]
+    assert not client.closed and client.goaway is None
+    assert sorted(r.body for r in results) == sorted([first, second])
+    client.close()
+
+
+def test_a_large_memory_body_with_more_data_is_framed_whole(h2_server: LoopbackServer, api: Api) -> None:
+    first, second = os.urandom(1024 * 1024 + 3), os.urandom(700_001)
+    client = H2Client(h2_server.port)
+    sid = client.request(b"/memory")
+    snap = api.receive()
+    codes: list[int] = []
+
+    def application() -> None:  # each send completes as the client's reads reopen the window
+        codes.append(api.respond(snap.request_id, chunks=memory(first), flags=MORE_DATA))
+        codes.append(api.send_body(snap.request_id, memory(second)))
+
+    sender = threading.Thread(target=application)
+    sender.start()
+    result = client.wait(sid, 30.0)
+    sender.join(10.0)
+    assert codes == [OK, OK]
+    assert result.ended and result.body == first + second
+    client.close()
+
+
 def test_request_body_window_follows_the_applications_reads(h2_server: LoopbackServer, api: Api) -> None:
     client = H2Client(h2_server.port)
     body = os.urandom(256 * 1024)

@@ -657,6 +657,11 @@ def _set_request_property(c: _Client, m: Any) -> None:
     c.send(M.CodeDone(op=m.op, code=code))
 
 
+def _query_request_property(c: _Client, m: Any) -> None:
+    code, value = c.engine.query_request_property(c.own(m.handle_id, _QUEUE), m.request_id, m.prop)
+    c.send(M.ValueDone(op=m.op, code=code, value=value))
+
+
 def _statistics(c: _Client, m: Any) -> None:
     c.send(M.StatsDone(op=m.op, stats=c.engine.statistics()))
 
@@ -858,6 +863,7 @@ _HANDLERS: dict[type[Message], Callable[[_Client, Any], None]] = {
     M.Takeover: _takeover,
     **ADMIN_HANDLERS,
     M.SetRequestProperty: _set_request_property,
+    M.QueryRequestProperty: _query_request_property,
 }
 
 

@@ -31,6 +31,7 @@ from httpsys._engine.http2 import AnyChannel
 from httpsys._engine.http11 import Http11Connection
 from httpsys._engine.registry import PendingOp, QueueHandle, Registration, Registry, op_done
 from httpsys._engine.request import BodyRead, Request
+from httpsys._engine.request_properties import query_request_property
 from httpsys._engine.tls import tls_request_info_bytes
 
 if TYPE_CHECKING:
@@ -594,6 +595,14 @@ class Delivery:
             return int(E.ERROR_INVALID_PARAMETER)
         channel.stream_error = value
         return OK
+
+    def query_request_property(self, handle_id: int, request_id: int, prop: int) -> tuple[int, object]:
+        """HttpQueryRequestProperty: TCP info (v0, v1), the ideal send backlog and the TLS server name of the
+        request's connection (_engine/request_properties.py); other properties ERROR_INVALID_FUNCTION."""
+        code, request = self.live_request(handle_id, request_id)
+        if request is None:
+            return code, None
+        return query_request_property(request.channel, prop)
 
     def wait_disconnect(
         self, handle_id: int, connection_id: int, token: int, done: Callable[[int], None]

@@ -59,7 +59,7 @@ _DATA_PATH = frozenset(
         "send_response", "send_body", "cancel_request", "wait_disconnect", "wait_demand_start", "queue_of",
         "v1_group", "query_session_property", "query_group_property", "query_queue_property", "statistics",
         "read_fragment", "forget_requests", "delegate_request", "find_url_group_id", "open_work",
-        "set_request_property",
+        "set_request_property", "query_request_property",
     }
 )  # fmt: skip
 
@@ -321,6 +321,9 @@ class Driver:
 
     def set_request_property(self, handle_id: int, request_id: int, prop: int, value: int) -> int:
         return self.delivery.set_request_property(handle_id, request_id, prop, value)
+
+    def query_request_property(self, handle_id: int, request_id: int, prop: int) -> tuple[int, object]:
+        return self.delivery.query_request_property(handle_id, request_id, prop)
 
     def wait_disconnect(
         self, handle_id: int, connection_id: int, token: int, done: Callable[[int], None]

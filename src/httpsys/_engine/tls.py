@@ -293,6 +293,7 @@ class Tls:
         refusal = self._refusal
 
         def choose(sslobj: ssl.SSLObject, server_name: str | None, _ctx: ssl.SSLContext) -> int | None:
+            setattr(sslobj, _SNI_SEEN, server_name or "")  # a server-side SSLObject keeps no SNI name itself
             binding = table.choose(server_name, local_address, port)
             if binding is None or binding.flags & FLAG_REJECT:
                 name = f"{server_name}:{port}" if server_name else f"{local_address}:{port} (no SNI)"
@@ -450,7 +451,7 @@ class Tls:
             else:
                 facts.key_exchange_type = CALG_RSA_KEYX
         facts.alpn = sslobj.selected_alpn_protocol() or ""
-        facts.server_name = getattr(sslobj, "server_hostname", None) or ""
+        facts.server_name = getattr(sslobj, _SNI_SEEN, None) or getattr(sslobj, "server_hostname", None) or ""
         made = self._made_for(sslobj.context)
         if made is not None:
             facts.server_cert_key_size, facts.server_cert_issuer, facts.server_cert_subject = made
@@ -462,6 +463,10 @@ class Tls:
             if context is ctx:
                 return bits, issuer, subject
         return None
+
+
+# the attribute the SNI callback leaves on the SSLObject (TlsFacts.server_name, HttpRequestPropertySni)
+_SNI_SEEN = "_httpsys_server_name"
 
 
 def _ccs_certificate(binding: SslBinding, server_name: str | None) -> SslBinding | None:

@@ -211,6 +211,9 @@ class EmbeddedTransport:
     def set_request_property(self, handle_id: int, request_id: int, prop: int, value: int) -> int:
         return self._call(lambda: self.driver.set_request_property(handle_id, request_id, prop, value))
 
+    def query_request_property(self, handle_id: int, request_id: int, prop: int) -> tuple[int, object]:
+        return self._call(lambda: self.driver.query_request_property(handle_id, request_id, prop))
+
     def cancel_io(self, handle_id: int, token: int | None) -> bool:
         return self._call(lambda: self.driver.cancel_io(handle_id, token))
 

@@ -1002,6 +1002,14 @@ class RemoteTransport:
             request_id,
         )
 
+    def query_request_property(self, handle_id: int, request_id: int, prop: int) -> tuple[int, object]:
+        answer, _chan = self._sync(
+            lambda ch: M.QueryRequestProperty(handle_id=ch.real(handle_id), request_id=request_id, prop=prop),
+            M.ValueDone,
+            request_id,
+        )
+        return (answer, None) if isinstance(answer, int) else (answer.code, answer.value)
+
     def cancel_io(self, handle_id: int, token: int | None) -> bool:
         """CANCEL for the op that carries `token` on `handle_id` (False at once when it already completed)."""
         if self.on_driver_thread():

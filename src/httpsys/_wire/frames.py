@@ -114,6 +114,7 @@ class T:
     DELEGATE_REQUEST = 0x0130  # delegate_request (HttpDelegateRequestEx)
     FIND_URL_GROUP_ID = 0x0131  # find_url_group_id (HttpFindUrlGroupId), answered by HANDLE_DONE
     TAKEOVER = 0x0150  # admin: a new daemon asks for the listening sockets (decision 0024 §3)
+    QUERY_REQUEST_PROPERTY = 0x0119  # HttpQueryRequestProperty, answered by VALUE_DONE (decision 0022)
 
     CODE_DONE = 0x0201  # (code)
     HANDLE_DONE = 0x0202  # (code, id): create_server_session / create_url_group / create_request_queue;

@@ -40,6 +40,7 @@ __all__ = [
     "CancelDone",
     "CancelRequest",
     "SetRequestProperty",
+    "QueryRequestProperty",
     "CloseRequestQueue",
     "CloseServerSession",
     "CloseUrlGroup",
@@ -818,3 +819,21 @@ COMPLETIONS: tuple[type[Message], ...] = (
 )
 CONTROL_MESSAGES: tuple[type[Message], ...] = (Hello, Welcome, Refuse, GoingAway)
 MESSAGE_TYPES: dict[int, type[Message]] = {cls.TYPE: cls for cls in (*CONTROL_MESSAGES, *CALLS, *COMPLETIONS)}
+
+
+# ----- HttpQueryRequestProperty (issue 18 item 2, decision 0022): appended, registered with the other calls -------
+
+
+@dataclass(kw_only=True)
+class QueryRequestProperty(Message):
+    """HttpQueryRequestProperty of a borrowed request; answered by ValueDone (code, the property's fields)."""
+
+    TYPE = T.QUERY_REQUEST_PROPERTY
+    FIELDS = (("handle_id", F.UINT), ("request_id", F.UINT), ("prop", F.UINT))
+    handle_id: int = 0
+    request_id: int = 0
+    prop: int = 0
+
+
+CALLS += (QueryRequestProperty,)
+MESSAGE_TYPES[QueryRequestProperty.TYPE] = QueryRequestProperty

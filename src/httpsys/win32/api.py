@@ -9,7 +9,7 @@ release the transport (``set_transport_factory`` lets a test suite run everythin
 
 It must not implement HTTP behaviour (the driver does) and must not keep request state: request ids, connection
 ids, session and group ids are the driver's. Functions without driver support return ERROR_NOT_SUPPORTED
-(HttpDeclarePush, HttpSetRequestProperty, HttpQueryRequestProperty, HttpGetExtension, SSL records of the configuration store); see docs/decisions/0003-win32-face.md.
+(HttpDeclarePush, HttpGetExtension, SSL records of the configuration store); see docs/decisions/0003-win32-face.md.
 """
 
 from __future__ import annotations
@@ -132,8 +132,10 @@ from .structs import (
     HTTP_PROPERTY_FLAGS,
     HTTP_PROTECTION_LEVEL_INFO,
     HTTP_QOS_SETTING_INFO,
+    HTTP_QUERY_REQUEST_QUALIFIER_TCP,
     HTTP_REQUEST_CHANNEL_BIND_STATUS,
     HTTP_REQUEST_HEADERS,
+    HTTP_REQUEST_PROPERTY_SNI,
     HTTP_REQUEST_PROPERTY_STREAM_ERROR,
     HTTP_SERVER_AUTHENTICATION_INFO,
     HTTP_SSL_CLIENT_CERT_INFO,
@@ -141,6 +143,8 @@ from .structs import (
     HTTP_TIMEOUT_LIMIT_INFO,
     HTTPAPI_VERSION,
     SECURITY_ATTRIBUTES,
+    TCP_INFO_v0,
+    TCP_INFO_v1,
     sizeof,
 )
 
@@ -1566,17 +1570,64 @@ def HttpQueryRequestProperty(
     BytesReturned: object = None,
     Overlapped: object = None,
 ) -> int:
-    """Per-request statistics (TCP info, SNI, TLS): ERROR_NOT_SUPPORTED (no driver support yet)."""
-    _server()
-    _queue(RequestQueueHandle)
-    as_uint(Id, 64, "Id")
-    as_uint(PropertyId, 32, "PropertyId")
-    as_uint(QualifierSize, 32, "QualifierSize")
-    as_uint(OutputBufferSize, 32, "OutputBufferSize")
+    """Per-request properties of the request's connection, into the caller's ``Output``:
+    HttpRequestPropertyIsb (a ``ctypes.c_ulonglong()``: the bytes the congestion window allows in flight),
+    HttpRequestPropertyTcpInfoV0/V1 (a ``TCP_INFO_v0()``/``TCP_INFO_v1()`` from Linux's TCP_INFO; Qualifier None
+    or an HTTP_QUERY_REQUEST_QUALIFIER_TCP, every answer is fresh), HttpRequestPropertySni (an
+    ``HTTP_REQUEST_PROPERTY_SNI()``, https requests). ``OutputBufferSize`` below the struct's size:
+    ERROR_MORE_DATA with the size in ``BytesReturned``. Other properties, and SNI on plaintext:
+    ERROR_INVALID_FUNCTION (docs/http2.md, decision 0022)."""
+    transport = _server()
+    queue = _queue(RequestQueueHandle)
+    request_id = as_uint(Id, 64, "Id")
+    prop = as_uint(PropertyId, 32, "PropertyId")
+    qualifier_size = as_uint(QualifierSize, 32, "QualifierSize")
+    size = as_uint(OutputBufferSize, 32, "OutputBufferSize")
     if not out_param_valid(BytesReturned):
         return _INVALID_PARAMETER
-    _overlapped(Overlapped)
-    return _NOT_SUPPORTED
+    overlapped = _overlapped(Overlapped)
+    tcp_qualifier = prop in (_TCP_INFO_V0, _TCP_INFO_V1) and Qualifier is not None
+    if tcp_qualifier and (
+        not isinstance(Qualifier, HTTP_QUERY_REQUEST_QUALIFIER_TCP) or qualifier_size < sizeof(Qualifier)
+    ):
+        return _INVALID_PARAMETER
+    code, value = transport.query_request_property(queue.handle_id, request_id, prop)
+    needed = 0
+    if code == _OK:
+        code, needed = _fill_request_property(prop, value, Output, size)
+
+    def start(token: int, done: Callable[..., None]) -> None:
+        done(code, needed)
+
+    return run_io(queue, overlapped, BytesReturned, start, lambda c, n: (c, n))
+
+
+_TCP_INFO_V0 = 1  # HttpRequestPropertyTcpInfoV0
+_TCP_INFO_V1 = 3  # HttpRequestPropertyTcpInfoV1
+_REQUEST_QUERY_OUTPUT: dict[int, type[Any]] = {
+    1: TCP_INFO_v0,
+    3: TCP_INFO_v1,
+    4: HTTP_REQUEST_PROPERTY_SNI,
+}
+
+
+def _fill_request_property(prop: int, value: object, output: object, size: int) -> tuple[int, int]:
+    """(code, bytes returned) of writing a queried request property into the caller's output."""
+    if prop == 0:  # HttpRequestPropertyIsb: a ULONG64
+        if size < 8:
+            return _MORE_DATA, 8
+        if not store_out_param(output, int(value)):  # type: ignore[call-overload]
+            return _INVALID_PARAMETER, 0
+        return _OK, 8
+    cls = _REQUEST_QUERY_OUTPUT[prop]
+    needed = sizeof(cls)
+    if size < needed:
+        return _MORE_DATA, needed
+    if not isinstance(output, cls) or not isinstance(value, dict):
+        return _INVALID_PARAMETER, 0
+    for name, field in value.items():
+        setattr(output, name, field)
+    return _OK, needed
 
 
 @_win32

@@ -106,6 +106,8 @@ __all__ = [
     "HTTP_REQUEST_PROPERTY_SNI",
     "HTTP_QUERY_REQUEST_QUALIFIER_TCP",
     "HTTP_QUERY_REQUEST_QUALIFIER_QUIC",
+    "TCP_INFO_v0",
+    "TCP_INFO_v1",
     "HTTP_WSK_API_TIMINGS",
     "HTTP_QUIC_STREAM_API_TIMINGS",
     "HTTP_QUIC_CONNECTION_API_TIMINGS",
@@ -1220,6 +1222,65 @@ class HTTP_QUERY_REQUEST_QUALIFIER_TCP(CStruct):
     """Qualifier of the TCP-info request properties."""
 
     Freshness: _ULONGLONG = _ZERO
+
+
+class TCP_INFO_v0(CStruct):
+    """``HttpRequestPropertyTcpInfoV0`` (mstcpip.h): the request's TCP connection as the kernel sees it; filled
+    from Linux's TCP_INFO (fields Linux does not count are 0; docs/http2.md has the mapping)."""
+
+    # TCPSTATE: CLOSED 0, LISTEN 1, SYN_SENT 2, SYN_RCVD 3, ESTABLISHED 4, ... TIME_WAIT 10
+    State: _ENUM = _ZERO
+    Mss: _ULONG = _ZERO
+    ConnectionTimeMs: _ULONGLONG = _ZERO
+    TimestampsEnabled: _BOOLEAN = _ZERO
+    RttUs: _ULONG = _ZERO
+    MinRttUs: _ULONG = _ZERO
+    BytesInFlight: _ULONG = _ZERO
+    Cwnd: _ULONG = _ZERO
+    SndWnd: _ULONG = _ZERO
+    RcvWnd: _ULONG = _ZERO
+    RcvBuf: _ULONG = _ZERO
+    BytesOut: _ULONGLONG = _ZERO
+    BytesIn: _ULONGLONG = _ZERO
+    BytesReordered: _ULONG = _ZERO
+    BytesRetrans: _ULONG = _ZERO
+    FastRetrans: _ULONG = _ZERO
+    DupAcksIn: _ULONG = _ZERO
+    TimeoutEpisodes: _ULONG = _ZERO
+    SynRetrans: _UCHAR = _ZERO
+
+
+class TCP_INFO_v1(CStruct):
+    """``HttpRequestPropertyTcpInfoV1`` (mstcpip.h): TCP_INFO_v0's fields and the send-limit statistics."""
+
+    State: _ENUM = _ZERO
+    Mss: _ULONG = _ZERO
+    ConnectionTimeMs: _ULONGLONG = _ZERO
+    TimestampsEnabled: _BOOLEAN = _ZERO
+    RttUs: _ULONG = _ZERO
+    MinRttUs: _ULONG = _ZERO
+    BytesInFlight: _ULONG = _ZERO
+    Cwnd: _ULONG = _ZERO
+    SndWnd: _ULONG = _ZERO
+    RcvWnd: _ULONG = _ZERO
+    RcvBuf: _ULONG = _ZERO
+    BytesOut: _ULONGLONG = _ZERO
+    BytesIn: _ULONGLONG = _ZERO
+    BytesReordered: _ULONG = _ZERO
+    BytesRetrans: _ULONG = _ZERO
+    FastRetrans: _ULONG = _ZERO
+    DupAcksIn: _ULONG = _ZERO
+    TimeoutEpisodes: _ULONG = _ZERO
+    SynRetrans: _UCHAR = _ZERO
+    SndLimTransRwin: _ULONG = _ZERO
+    SndLimTimeRwin: _ULONG = _ZERO
+    SndLimBytesRwin: _ULONGLONG = _ZERO
+    SndLimTransCwnd: _ULONG = _ZERO
+    SndLimTimeCwnd: _ULONG = _ZERO
+    SndLimBytesCwnd: _ULONGLONG = _ZERO
+    SndLimTransSnd: _ULONG = _ZERO
+    SndLimTimeSnd: _ULONG = _ZERO
+    SndLimBytesSnd: _ULONGLONG = _ZERO
 
 
 class HTTP_QUERY_REQUEST_QUALIFIER_QUIC(CStruct):

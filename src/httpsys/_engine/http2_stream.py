@@ -1,0 +1,557 @@
+"""The HTTP/2 adapter's stream: the channel of one request on an HTTP/2 connection.
+
+Responsibility: what the engine calls on a request's channel, with stream meaning — the request body in with flow
+control that follows the application's reads (each stream's window reopens by what it took), and the response
+out: what the send path renders for HTTP/1.1 (a head, chunk framing, trailers) becomes HEADERS, DATA frames
+within the flow-control windows (large bodies framed 256 KiB at a time with one read and one write) and a
+trailing HEADERS frame, without the connection-specific fields (RFC 9113 §8.2.2); a canned answer, a reset
+(RST_STREAM with the application's stream error code) or DISCONNECT concern this stream only. It must not read
+the socket, hold the connection's limits or decide responses: its Http2Connection (_engine/http2.py) and the
+driver do.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from httpsys._core.canned import CannedResponse
+from httpsys._core.status import Win32Error
+from httpsys._engine.http11 import FileRegion, Segment
+from httpsys._engine.request import Request
+
+if TYPE_CHECKING:
+    from httpsys._core.response_cache import RememberedRequest
+    from httpsys._engine.http2 import Http2Connection
+
+# RFC 9113 error codes used by streams and connections (h2.errors.ErrorCodes, without importing h2 for them)
+NO_ERROR = 0x0
+INTERNAL_ERROR = 0x2
+REFUSED_STREAM = 0x7
+CANCEL = 0x8
+
+_OK = int(Win32Error.NO_ERROR)
+_GONE = int(Win32Error.ERROR_CONNECTION_INVALID)
+_HANDLE_EOF = int(Win32Error.ERROR_HANDLE_EOF)
+_READ_PIECE = 1 << 16
+# Entity bytes framed and written at once on a stream's fast path (Http2Stream._write_frames): 16 frames of 16 KiB
+_BATCH = 1 << 18
+# RFC 9113 §4.1 frame header: length (24 bits) and type (8) in one word, flags, stream id
+_FRAME_HEADER = struct.Struct(">IBI")
+_SENDING_STATES = frozenset(("OPEN", "HALF_CLOSED_REMOTE"))  # h2 stream states in which DATA may be sent
+
+# RFC 9113 §8.2.2: fields that mean something only to one HTTP/1.1 connection; never sent on a stream
+_CONNECTION_SPECIFIC = frozenset(
+    (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
+)
+
+
+class _Dechunk:
+    """Removes HTTP/1.1 chunk framing the send path added (automatic chunking, an app's chunked response) and
+    collects the trailer section, so a stream carries only entity bytes."""
+
+    __slots__ = ("buf", "left", "state", "trailers")
+
+    def __init__(self) -> None:
+        self.buf = b""
+        self.left = 0  # data bytes left in the current chunk
+        self.state = 0  # 0: size line, 1: data, 2: CRLF after data, 3: trailer section, 4: done
+        self.trailers: list[tuple[bytes, bytes]] = []
+
+    def feed(self, seg: Segment, out: list[Segment]) -> None:
+        if isinstance(seg, FileRegion):
+            if self.state == 1 and seg.count <= self.left:
+                self.left -= seg.count
+                out.append(seg)
+                if not self.left:
+                    self.state = 2
+                return
+            seg = _read_region(seg)
+        data = self.buf + bytes(seg)
+        self.buf = b""
+        pos = 0
+        while pos < len(data):
+            if self.state == 1:
+                take = min(self.left, len(data) - pos)
+                out.append(data[pos : pos + take])
+                pos += take
+                self.left -= take
+                if not self.left:
+                    self.state = 2
+                continue
+            end = data.find(b"\r\n", pos)
+            if end < 0:
+                self.buf = data[pos:]
+                return
+            line = data[pos:end]
+            pos = end + 2
+            if self.state == 0:
+                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                if size:
+                    self.left = size
+                    self.state = 1
+                else:
+                    self.state = 3
+            elif self.state == 2:
+                self.state = 0
+            elif self.state == 3:
+                if not line:
+                    self.state = 4
+                    return
+                name, _, value = line.partition(b":")
+                self.trailers.append((name.strip().lower(), value.strip()))
+
+
+def _read_region(seg: FileRegion) -> bytes:
+    parts: list[bytes] = []
+    offset, left = seg.offset, seg.count
+    while left > 0:
+        piece = os.pread(seg.fd, min(left, 1 << 20), offset)
+        if not piece:
+            raise EOFError("file shorter than its byte range")
+        parts.append(piece)
+        offset += len(piece)
+        left -= len(piece)
+    return b"".join(parts)
+
+
+def _read_into(fd: int, offset: int, buffers: list[memoryview]) -> bool:
+    """Fill `buffers` from the file at `offset` (preadv, again after a short read); False at end of file."""
+    while buffers:
+        got = os.preadv(fd, buffers, offset)
+        if got <= 0:
+            return False
+        offset += got
+        while buffers and got >= len(buffers[0]):
+            got -= len(buffers[0])
+            buffers = buffers[1:]
+        if got:
+            buffers = [buffers[0][got:], *buffers[1:]]
+    return True
+
+
+def _parse_head(data: bytes) -> tuple[int, list[tuple[bytes, bytes]], bool, bool]:
+    """(status, HTTP/2 header list, chunked, body allowed by status) from an HTTP/1.1 response head the send path
+    rendered; connection-specific fields are dropped (RFC 9113 §8.2.2)."""
+    lines = data.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    headers: list[tuple[bytes, bytes]] = [(b":status", b"%d" % status)]
+    chunked = False
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, _, value = line.partition(b":")
+        lname = name.strip().lower()
+        value = value.strip()
+        if lname == b"transfer-encoding":
+            chunked = chunked or value.lower().endswith(b"chunked")
+            continue
+        if lname in _CONNECTION_SPECIFIC:
+            continue
+        headers.append((lname, value))
+    return status, headers, chunked, status >= 200 and status != 204 and status != 304
+
+
+class Http2Stream:
+    """One stream: the channel of one request (what `Request.channel` and the send path talk to)."""
+
+    def __init__(self, conn: Http2Connection, stream_id: int) -> None:
+        self.conn = conn
+        self.stream_id = stream_id
+        self.connection_id = conn.connection_id
+        self.port = conn.port
+        self.scheme = conn.scheme
+        self.tls_extra = (
+            conn.tls_extra
+        )  # the connection's TLS facts (a snapshot's `extra`), None on plaintext
+        self.local_addr = conn.local_addr
+        self.remote_addr = conn.remote_addr
+        self.closed = False
+        self.reset_by_driver = False
+        self.request: Request | None = None
+        self.pipeline: deque[Request] = deque()  # its one request (what counters.canned_sent reads)
+        self.disconnect_waiters: list[Callable[[], None]] = []
+        self.remembered: dict[bytes, RememberedRequest] | None = None
+        self.pending: deque[Segment] = deque()  # entity bytes waiting for window
+        self.progress_at = 0.0
+        self.stream_error = 0  # HttpRequestPropertyStreamError set by the application
+        self._headers_sent = False
+        self._head_buf = b""
+        self._body_allowed = True
+        self._dechunk: _Dechunk | None = None
+        self._end_after = False  # the final send's bytes are in `pending`: END_STREAM after the last
+        self._done: Callable[[int, int], None] | None = None
+        self._done_bytes = 0
+        self._received = 0  # entity bytes received (flow-controlled, without padding)
+        self._acked = 0
+        self._goaway_after = False
+        self.trailers: list[tuple[bytes, bytes]] | None = None  # the final send's trailers (TrailersChunk)
+
+    # ----- what the engine reads as for a connection ----------------------------------------------------------
+    @property
+    def group(self) -> Any:
+        return self.conn.group
+
+    @group.setter
+    def group(self, value: Any) -> None:
+        self.conn.group = value
+
+    def idle_timeout(self) -> int:
+        return self.conn.idle_timeout()
+
+    def repeatable_read(self, request: Request, answer_bytes: int) -> bytes | None:
+        return None  # the cache fast path (decision 0008) is HTTP/1.1 only
+
+    def drain(self) -> None:
+        self.conn.drain()
+
+    # ----- request body in ---------------------------------------------------------------------------------------
+    def data(self, data: bytes, flow_length: int) -> None:
+        request = self.request
+        padding = flow_length - len(data)
+        if padding:
+            self.conn.machine.acknowledge_received_data(padding, self.stream_id)
+        if request is None or not data:
+            return
+        self._received += len(data)
+        request.bytes_received += len(data)
+        if request.response_done or request.body_failed:
+            self._ack(len(data))  # answered already: discard, keep the window open
+            return
+        request.body_data(data)
+
+    def ended(self) -> None:
+        request = self.request
+        if request is not None:
+            request.body_end()
+
+    def _ack(self, count: int) -> None:
+        if count > 0 and not self.closed:
+            self._acked += count
+            try:
+                self.conn.machine.acknowledge_received_data(count, self.stream_id)
+            except Exception:  # the stream closed meanwhile (h2 refuses): nothing to open
+                return
+            self.conn._flush()
+
+    def body_wanted(self, request: Request) -> None:
+        if request.expect_continue and not request.continue_sent and not request.body_complete:
+            request.continue_sent = True
+            if not request.response_started and not self.closed:
+                self.conn.machine.send_headers(self.stream_id, [(b":status", b"100")])
+                self.conn._flush()
+        self.body_consumed(request)
+
+    def body_consumed(self, request: Request) -> None:
+        """The application took body bytes: the window reopens by exactly that much (a slow reader's stays shut)."""
+        consumed = self._received - request.body_buffered
+        self._ack(consumed - self._acked)
+
+    # ----- response out ----------------------------------------------------------------------------------------
+    def send(
+        self, segments: list[Segment], buffered: bool, nagle: bool, done: Callable[[int, int], None]
+    ) -> None:
+        """The HTTP/1.1 channel's send (the cache answers through it): final when the request's response is done."""
+        request = self.request
+        self.send_flags(segments, 0, bool(request is not None and request.response_done), done)
+
+    def send_flags(
+        self, segments: list[Segment], flags: int, final: bool, done: Callable[[int, int], None]
+    ) -> None:
+        """Frame what the send path rendered: the head (first call) as HEADERS, the entity as DATA within the flow
+        control windows, trailers as a trailing HEADERS; END_STREAM with the final send. `done` once every byte
+        of this call is with the connection."""
+        if self.closed or self.conn.closed:
+            done(_GONE, 0)
+            return
+        if flags & 0x100:  # HTTP_SEND_RESPONSE_FLAG_GOAWAY: the whole connection goes after this stream
+            self._goaway_after = True
+        total = 0
+        body: list[Segment] = []
+        for seg in segments:
+            if not self._headers_sent:
+                assert not isinstance(seg, FileRegion)
+                buf = self._head_buf + bytes(seg)
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    self._head_buf = buf
+                    continue
+                self._head_buf = b""
+                status, headers, chunked, allowed = _parse_head(buf[:end])
+                if status < 200 or status == 101:
+                    done(int(Win32Error.ERROR_INVALID_PARAMETER), 0)  # no 1xx final answer on HTTP/2
+                    return
+                request = self.request
+                self._body_allowed = allowed and (request is None or request.method != b"HEAD")
+                if chunked:
+                    self._dechunk = _Dechunk()
+                self._send_headers(headers)
+                if self.closed:
+                    done(_GONE, 0)
+                    return
+                seg = buf[end + 4 :]
+                if not seg:
+                    continue
+            total += seg.count if isinstance(seg, FileRegion) else len(seg)
+            if self._dechunk is not None:
+                self._dechunk.feed(seg, body)
+            else:
+                body.append(seg)
+        if self._body_allowed:
+            self.pending.extend(body)
+        self._end_after = final
+        self._done = done
+        self._done_bytes = total
+        self.progress_at = self.conn.driver.clock()
+        self.pump()
+        self.conn._flush()
+
+    def _send_headers(self, headers: list[tuple[bytes, bytes]]) -> None:
+        self._headers_sent = True
+        try:
+            self.conn.machine.send_headers(self.stream_id, headers)
+        except Exception:  # the stream or the connection closed on the wire meanwhile (h2 refuses)
+            self._lose()
+
+    def pump(self) -> None:
+        """Move pending entity bytes into DATA frames as far as the windows allow; finish the send when done."""
+        if self.closed:
+            return
+        conn = self.conn.machine
+        stream_id = self.stream_id
+        pending = self.pending
+        while pending:
+            try:
+                window = conn.local_flow_control_window(stream_id)
+            except Exception:  # the stream was closed by the peer meanwhile
+                return
+            if window <= 0:
+                self.conn.watch_stall()
+                return
+            seg = pending[0]
+            frame = conn.max_outbound_frame_size
+            size = seg.count if isinstance(seg, FileRegion) else len(seg)
+            batch = min(window, size, _BATCH)
+            if batch == size and len(pending) == 1 and self._end_after:
+                batch -= frame  # the response's last frame goes through h2, which ends the stream with it
+            if self.conn.write_paused:
+                batch = frame  # the socket is behind: one frame per stream and turn, as before batching
+            if batch > frame:
+                if not self._write_frames(seg, batch, frame):
+                    return
+                if self.conn.write_paused:
+                    break
+                continue
+            window = min(window, frame)
+            if isinstance(seg, FileRegion):
+                count = min(window, seg.count, _READ_PIECE)
+                piece = os.pread(seg.fd, count, seg.offset)
+                if not piece:
+                    self._fail_send(_HANDLE_EOF)
+                    return
+                if self.tls_extra is not None:  # through the cipher in user space (decision 0021 statistics)
+                    self.conn.tls_file_bytes += len(piece)
+                seg.offset += len(piece)
+                seg.count -= len(piece)
+                if not seg.count:
+                    pending.popleft()
+            else:
+                piece = bytes(seg[:window])
+                if len(piece) == len(seg):
+                    pending.popleft()
+                else:
+                    pending[0] = memoryview(seg)[window:]  # no copy of the rest
+            last = not pending and self._end_after and self._dechunk_trailers() is None
+            try:
+                conn.send_data(stream_id, piece, end_stream=last)
+            except Exception:  # closed on the wire meanwhile
+                self._lose()
+                return
+            self.progress_at = self.conn.driver.clock()
+            # to the socket frame by frame: the first bytes leave at once, and a paused transport (its buffer past
+            # the high-water mark) stops the framing, so a large response never sits framed in memory
+            self.conn._flush()
+            if self.conn.write_paused:
+                break
+        if pending or self.conn.write_paused:
+            return
+        if self._end_after:
+            self._end_stream()
+        done = self._done
+        if done is not None:
+            self._done = None
+            done(_OK, self._done_bytes)
+
+    def _write_frames(self, seg: Segment, count: int, frame: int) -> bool:
+        """`count` entity bytes of `seg` (the head of `pending`, within both windows) as DATA frames of at most
+        `frame` bytes, without END_STREAM, written with one transport write: the file's bytes are read with one
+        preadv straight into the frames' buffer behind their 9-byte headers (one copy; h2's per-frame path costs a
+        read, a serialisation, two buffer copies and a socket write for every 16 KiB). h2's flow-control windows
+        are charged as its send_data would; the stream's state does not change (DATA without END_STREAM). False:
+        the stream or the send ended here (it has been failed)."""
+        machine = self.conn.machine
+        state = machine.streams.get(self.stream_id)
+        if (
+            state is None
+            or state.state_machine.state.name not in _SENDING_STATES
+            or machine.state_machine.state.name == "CLOSED"
+        ):
+            self._lose()  # what h2's send_data refusing means on the per-frame path
+            return False
+        frames = -(-count // frame)
+        buf = bytearray(count + _FRAME_HEADER.size * frames)
+        view = memoryview(buf)
+        payloads: list[memoryview] = []
+        pos = 0
+        left = count
+        while left:
+            size = min(frame, left)
+            _FRAME_HEADER.pack_into(buf, pos, size << 8, 0, self.stream_id)  # type 0 (DATA), no flags
+            pos += _FRAME_HEADER.size
+            payloads.append(view[pos : pos + size])
+            pos += size
+            left -= size
+        pending = self.pending
+        if isinstance(seg, FileRegion):
+            if not _read_into(seg.fd, seg.offset, payloads):
+                self._fail_send(_HANDLE_EOF)
+                return False
+            if self.tls_extra is not None:  # through the cipher in user space (decision 0021 statistics)
+                self.conn.tls_file_bytes += count
+            seg.offset += count
+            seg.count -= count
+            if not seg.count:
+                pending.popleft()
+        else:
+            source = memoryview(seg)
+            at = 0
+            for payload in payloads:
+                payload[:] = source[at : at + len(payload)]
+                at += len(payload)
+            if count == len(source):
+                pending.popleft()
+            else:
+                pending[0] = source[count:]
+        del payloads, view
+        machine.outbound_flow_control_window -= count
+        state.outbound_flow_control_window -= count
+        self.progress_at = self.conn.driver.clock()
+        self.conn._flush()  # what h2 queued before (the HEADERS, WINDOW_UPDATEs) goes first
+        transport = self.conn.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(buf)
+        return True
+
+    def _dechunk_trailers(self) -> list[tuple[bytes, bytes]] | None:
+        if self.trailers:
+            return self.trailers
+        dechunk = self._dechunk
+        if dechunk is None or not dechunk.trailers:
+            return None
+        return dechunk.trailers
+
+    def _end_stream(self) -> None:
+        """END_STREAM: with the last DATA frame already, or an empty DATA frame, or the trailing HEADERS."""
+        conn = self.conn.machine
+        self._end_after = False
+        trailers = self._dechunk_trailers()
+        try:
+            state = conn.streams.get(self.stream_id)
+            if state is None or state.closed:
+                return
+            if trailers is not None:
+                conn.send_headers(self.stream_id, trailers, end_stream=True)
+            elif state.state_machine.state.name not in ("HALF_CLOSED_LOCAL", "CLOSED"):
+                conn.send_data(self.stream_id, b"", end_stream=True)
+        except Exception:  # the stream is already closed on the wire
+            return
+
+    def _fail_send(self, code: int) -> None:
+        done = self._done
+        self._done = None
+        self.pending.clear()
+        self.reset(INTERNAL_ERROR)
+        if done is not None:
+            done(code, 0)
+
+    def request_finished(self, request: Request, close: bool) -> None:
+        """The final send completed: the stream is ended (DISCONNECT ends only this stream, as in HTTP.sys);
+        GOAWAY with it sends GOAWAY; a body the application left unread is refused with RST_STREAM NO_ERROR."""
+        if not request.body_complete and not self.closed:
+            self._rst(NO_ERROR)  # RFC 9113 §8.1: the response is complete, stop sending the body
+        self._close_stream()
+        if self._goaway_after:
+            self.conn.send_goaway(NO_ERROR)
+
+    def enter_opaque(self, request: Request) -> None:
+        raise AssertionError("OPAQUE is refused on HTTP/2 streams before any send")
+
+    def write_canned(self, kind: CannedResponse, reason: str | None) -> None:
+        """HTTP.sys's own answer on this stream only (the connection stays)."""
+        driver = self.conn.driver
+        driver.canned_sent(self, kind, reason)
+        if self.closed:
+            return
+        request = self.request
+        if request is not None:
+            request.response_started = request.response_done = True
+            request.response_status = kind.status
+
+        def sent(code: int, nbytes: int) -> None:
+            if request is not None and code == _OK:
+                self.request_finished(request, False)
+
+        self.send_flags([driver.render_canned(kind)], 0, True, sent)
+
+    def refuse(self) -> None:
+        """A stream opened after our GOAWAY: REFUSED_STREAM (the client may retry it elsewhere)."""
+        self._rst(REFUSED_STREAM)
+        self._close_stream()
+
+    def reset(self, code: int = INTERNAL_ERROR) -> None:
+        """Reset only this stream (RST_STREAM): what a connection reset is on HTTP/1.1 — timers, 503 Basic,
+        HttpCancelHttpRequest, a cancelled send; with the application's stream error code when it set one."""
+        if self.closed:
+            return
+        self.reset_by_driver = True
+        self._rst(self.stream_error or code)
+        self._lose()
+
+    def _rst(self, code: int) -> None:
+        try:
+            self.conn.machine.reset_stream(self.stream_id, error_code=code)
+        except Exception:  # already closed on the wire
+            pass
+        self.conn._flush()
+
+    def reset_by_peer(self, code: int) -> None:
+        self._lose()
+
+    def connection_gone(self) -> None:
+        self._lose()
+
+    def _lose(self) -> None:
+        """The stream ended before its response did: pending reads and sends fail, the driver forgets it."""
+        if self.closed:
+            return
+        self.closed = True
+        self.pending.clear()
+        done = self._done
+        self._done = None
+        request = self.request
+        if done is not None:
+            done(_GONE, 0)
+        if request is not None:
+            request.fail_body()
+            if not request.response_done or request.send_pending:
+                self.conn.driver.request_lost(request)
+        self.conn.stream_closed(self)
+
+    def _close_stream(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.pending.clear()
+            self.conn.stream_closed(self)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import os
 import socket
 import ssl
 import struct
@@ -214,8 +215,6 @@ def _store_bundle(store: str) -> str:
 
 
 def _concatenate(paths: list[str], stores: CertStores, store: str) -> str:
-    import os
-
     bundle = os.path.join(stores.store_dir(store), ".bundle.pem")
     with open(bundle, "wb") as out:
         for path in paths:
@@ -252,7 +251,8 @@ class Tls:
         # the context a handshake starts with, per (local address, port): no certificate of its own; the SNI
         # callback picks the binding and swaps in its context
         self._initial: dict[tuple[str, int], ssl.SSLContext] = {}
-        self._refusal: dict[tuple[str, int], str] = {}
+        # why our SNI callback refused a handshake, and the alert it made: (HTTPERR reason with detail, alert)
+        self._refusal: dict[tuple[str, int], tuple[str, int]] = {}
         # the last handshake failures with their detail (the HTTPERR line has the reason token only)
         self.pending = 0  # handshakes in progress (they count against MaxConnections)
         self.closed_file_bytes = 0  # file bytes copied for TLS by connections that have closed
@@ -296,25 +296,30 @@ class Tls:
             binding = table.choose(server_name, local_address, port)
             if binding is None or binding.flags & FLAG_REJECT:
                 name = f"{server_name}:{port}" if server_name else f"{local_address}:{port} (no SNI)"
-                refusal[(local_address, port)] = f"{REASON_NO_BINDING} {name}"
-                return (
+                alert = (
                     ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
                     if server_name
                     else ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
                 )
+                refusal[(local_address, port)] = (f"{REASON_NO_BINDING} {name}", alert)
+                return alert
             if binding.kind is BindingKind.CCS:
                 # the central certificate store: the certificate of that store whose name covers the SNI name
                 found = _ccs_certificate(binding, server_name)
                 if found is None:
                     refusal[(local_address, port)] = (
-                        f"{REASON_NO_BINDING} {server_name}:{port} (central store)"
+                        f"{REASON_NO_BINDING} {server_name}:{port} (central store)",
+                        ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME,
                     )
                     return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
                 binding = found
             try:
                 ctx = contexts.for_binding(binding)[0]
             except (OSError, ssl.SSLError, CertStoreError, ValueError):
-                refusal[(local_address, port)] = f"{REASON_BAD_CERTIFICATE} {binding.describe()}"
+                refusal[(local_address, port)] = (
+                    f"{REASON_BAD_CERTIFICATE} {binding.describe()}",
+                    ssl.ALERT_DESCRIPTION_INTERNAL_ERROR,
+                )
                 return ssl.ALERT_DESCRIPTION_INTERNAL_ERROR
             sslobj.context = ctx
             return None
@@ -370,6 +375,12 @@ class Tls:
     async def _handshake(self, conn: Http11Connection, sock: socket.socket, ctx: ssl.SSLContext) -> None:
         where = (conn.local_addr[0], conn.port)
         failure: BaseException | None = None
+        # a second descriptor of the connection while the handshake runs: the event loop's TLS layer closes its
+        # own on failure without flushing the alert OpenSSL made, so a refusal sends that alert through this one
+        try:
+            spare = os.dup(sock.fileno())
+        except OSError:
+            spare = -1
         try:
             # HeaderWait covers the handshake: the driver-wide value (a per-app value applies only once a
             # request has been routed on the connection, reliability §2.2)
@@ -384,10 +395,16 @@ class Tls:
         finally:
             self.pending -= 1
         if failure is None:
+            if spare >= 0:
+                os.close(spare)
             return  # conn.connection_made ran on the TLS transport (Ports.connection_made -> established)
         if sock.fileno() >= 0:
             _reset(sock)
-        self._log_failure(conn, failure, where)
+        alert = self._log_failure(conn, failure, where)
+        if spare >= 0:
+            if alert:
+                _send_alert(spare, alert)
+            os.close(spare)
 
     def established(self, conn: Any) -> None:
         """The handshake completed and the connection (the one `AlpnChoice` picked) is counted: its TLS facts."""
@@ -400,7 +417,9 @@ class Tls:
 
     def _log_failure(
         self, conn: Http11Connection, failure: BaseException | None, where: tuple[str, int]
-    ) -> None:
+    ) -> int:
+        """Count and log a failed handshake; the alert our SNI callback refused it with (0 for none)."""
+        alert = 0
         counters = self.driver.counters
         timed_out = isinstance(failure, TimeoutError) or (
             # asyncio's and uvloop's handshake timeout: "SSL handshake is taking longer than N seconds"
@@ -415,13 +434,14 @@ class Tls:
             by_callback = isinstance(failure, ssl.SSLError) and failure.reason == "CALLBACK_FAILED"
             memo = self._refusal.pop(where, None) if by_callback else None
             if memo is not None:
-                reason = memo
+                reason, alert = memo
             else:
                 detail = getattr(failure, "reason", None) or type(failure).__name__
                 reason = f"{REASON_HANDSHAKE} {detail}"
             counters.log_error(conn, None, 0, reason.partition(" ")[0])
         counters.stats["tls_handshake_failures"] += 1
         self.failures.append((conn.remote_addr, conn.local_addr, reason))
+        return alert
 
     def facts_of(self, tls: asyncio.BaseTransport) -> TlsFacts:
         facts = TlsFacts()
@@ -527,6 +547,15 @@ def tls_request_info_bytes(extra: dict[str, object] | None, v2: bool) -> int:
     if v2:
         size = (size + 7) // 8 * 8 + _REQUEST_INFO_SIZE + _SSL_PROTOCOL_INFO_SIZE
     return size
+
+
+def _send_alert(fd: int, description: int) -> None:
+    """A fatal TLS alert record in the clear (the refusal comes while the ClientHello is read, before the server
+    has sent anything, so no record protection applies yet): type 21, version 3.3, length 2, level 2."""
+    try:
+        os.write(fd, bytes((21, 3, 3, 0, 2, 2, description)))
+    except OSError:
+        pass  # the client has gone: nothing to tell
 
 
 def _reset(sock: socket.socket) -> None:

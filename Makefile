@@ -81,7 +81,7 @@ unit-native: $(NATIVE_TEST)
 # System tools the default suite drives (ab, from Debian's apache2-utils; nghttp and h2load, from nghttp2-client); says so
 # and goes on when it cannot.
 test-tools:
-	scripts/install-test-tools.sh ab nghttp h2load
+	scripts/install-test-tools.sh ab nghttp h2load testssl
 
 # The conformance and integration suites once more against a real `httpsys daemon` subprocess (docs/daemon.md,
 # tests/conftest.py), on the installed wheel when it is compiled.

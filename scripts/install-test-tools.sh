@@ -3,6 +3,7 @@
 #   ab            (apache2-utils) - HTTP/1.0 keep-alive load, tests/integration/test_connection_semantics.py (make test)
 #   slowhttptest  (slowhttptest)  - the attack suite, tests/hostile/test_slow_attacks.py (make test-attacks)
 #   nghttp, h2load (nghttp2-client) - HTTP/2 clients, tests/http2/test_clients.py
+#   testssl       (testssl.sh)    - TLS scanner, tests/tls/test_tls_scanner.py (the safe defaults, issue 17 item 6)
 # usage: scripts/install-test-tools.sh [TOOL...]   (no TOOL: all of them)
 # Idempotent: installs only what is missing. Needs root (or sudo) and Debian's apt; without them it says which
 # tools are missing and exits 0 (the tests that need them skip, saying why; CI requires them, see .ci/run).
@@ -13,13 +14,14 @@ package_of() {
         ab) echo apache2-utils ;;
         slowhttptest) echo slowhttptest ;;
         nghttp | h2load) echo nghttp2-client ;;
-        *) echo "install-test-tools: unknown tool '$1' (known: ab, slowhttptest, nghttp, h2load)" >&2; return 1 ;;
+        testssl) echo testssl.sh ;;
+        *) echo "install-test-tools: unknown tool '$1' (known: ab, slowhttptest, nghttp, h2load, testssl)" >&2; return 1 ;;
     esac
 }
 
 tools=("$@")
 if [ ${#tools[@]} -eq 0 ]; then
-    tools=(ab slowhttptest nghttp h2load)
+    tools=(ab slowhttptest nghttp h2load testssl)
 fi
 
 missing=()

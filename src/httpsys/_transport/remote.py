@@ -32,7 +32,7 @@ from typing import Any, TypeVar, cast
 from httpsys._core.records import CachePolicy, DataChunk, FileChunk, MemoryChunk, RequestSnapshot
 from httpsys._core.response import ResponseSpec
 from httpsys._core.status import Win32Error
-from httpsys._transport.interface import BodyDone, CodeDone, DriverIo, ReceiveDone, SendDone
+from httpsys._transport.interface import BodyDone, CertDone, CodeDone, DriverIo, ReceiveDone, SendDone
 from httpsys._wire import (
     DEFAULT_LIMITS,
     Batch,
@@ -1218,6 +1218,13 @@ class RemoteTransport:
             return M.WaitDemandStart(handle_id=ch.real(handle_id))
 
         self._io(build, M.CodeDone, _coded(done), (handle_id, token), repost=True, receive_on=handle_id)
+
+    def receive_client_certificate(
+        self, handle_id: int, connection_id: int, token: int, done: CertDone
+    ) -> None:
+        # Not carried over the wire (yet): the face answers a certificate negotiated in the handshake from the
+        # request's TLS facts; one asked for on demand is ERROR_NOT_FOUND through the daemon (docs/tls.md).
+        done(int(Win32Error.ERROR_NOT_FOUND), b"", 0)
 
 
 def _release(barrier: threading.Event) -> OnDone:

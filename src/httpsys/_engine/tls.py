@@ -421,6 +421,7 @@ class Tls:
         loop = self.driver.loop
         deadline = loop.time() + timeout
         fd = sock.fileno()
+        partial_waits = 0
         while True:
             try:
                 data = sock.recv(MAX_RECORD, socket.MSG_PEEK)
@@ -437,8 +438,14 @@ class Tls:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return None
-            if data:  # a part of the record: the rest is on its way (the socket stays readable meanwhile)
-                await asyncio.sleep(min(0.005, remaining))
+            if data:
+                # a part of the record: the rest is on its way, but the socket stays readable meanwhile, so
+                # wait a little a few times, then let OpenSSL read it (a client dripping its hello costs three
+                # wake-ups here, not one per few milliseconds until HeaderWait)
+                if partial_waits >= len(_PARTIAL_HELLO_WAITS):
+                    return NOT_A_CLIENT_HELLO
+                await asyncio.sleep(min(_PARTIAL_HELLO_WAITS[partial_waits], remaining))
+                partial_waits += 1
                 continue
             ready: asyncio.Future[bool] = loop.create_future()
             loop.add_reader(fd, _settle, ready, True)
@@ -768,6 +775,8 @@ def tls_request_info_bytes(extra: dict[str, object] | None, v2: bool) -> int:
 
 
 _HANDSHAKE_RECORD = 22
+# how long the driver waits, in turn, for the rest of a ClientHello record that came in part
+_PARTIAL_HELLO_WAITS = (0.002, 0.01, 0.05)
 _FINISHED_MESSAGE = 20
 
 

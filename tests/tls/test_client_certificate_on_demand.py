@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 from certs import Issued, Pki, issue
 from cryptography.hazmat.primitives import serialization
-from tlsserver import free_port
+from tlsserver import TlsServer, free_port, https_get
 
+from httpsys._core.sslbindings import FLAG_NEGOTIATE_CLIENT_CERT, BindingKind
 from httpsys._engine.certstore import CertStores
 from httpsys._engine.tls import ssl_bindings
 from httpsys.win32 import *
@@ -289,3 +290,43 @@ def test_openssl_s_client_tls12_sees_no_certificate_request_and_tls13_pha_answer
     assert "<<< TLS 1.3, Handshake" in outputs["pha"] and "CertificateRequest" in outputs["pha"]
     assert ">>> TLS 1.3, Handshake" in outputs["pha"]
     assert "hello" in outputs["tls12"] and "hello" in outputs["pha"]
+
+
+def test_an_sni_binding_that_negotiates_asks_in_the_handshake_for_its_name_only(
+    config_dir: Path, pki: Pki, tmp_path: Path
+) -> None:
+    """The binding for the ClientHello's SNI name decides whether the handshake asks (the driver reads the name
+    before OpenSSL does): an SNI binding with NEGOTIATE_CLIENT_CERT on a port whose IP:port binding lacks it."""
+    table = ssl_bindings().table
+    saved = table.entries()
+    server = TlsServer(tmp_path / "httperr")
+    try:
+        stores = CertStores()
+        leaf = pki.server("localhost", "other.test")
+        thumbprint = stores.import_pem(pki.chain_pem(leaf), leaf.key_pem())
+        stores.import_pem(pki.root.cert_pem(), None, "ClientIssuers")
+        server.bind(thumbprint)
+        server.bind(
+            thumbprint,
+            kind=BindingKind.SNI,
+            address="",
+            host="localhost",
+            flags=FLAG_NEGOTIATE_CLIENT_CERT,
+            ctl_store="ClientIssuers",
+        )
+        ctx = _client_context(pki, tmp_path)  # a certificate ready, no post-handshake authentication
+        negotiated = []
+        for name in ("localhost", "other.test"):
+            worker = server.serve()
+            response, _facts = https_get(server.port, ctx, server_name=name)
+            worker.join(10)
+            assert response.startswith(b"HTTP/1.1 200")
+            extra = server.seen[0].extra
+            assert extra is not None
+            tls = extra["tls"]
+            assert isinstance(tls, dict)
+            negotiated.append(tls["client_cert"])
+        assert negotiated == [_der(pki, "alice"), b""]
+    finally:
+        server.close()
+        table.load(saved)

@@ -5,6 +5,7 @@ clients that did not offer post_handshake_auth never see a request and get ERROR
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.wintypes
 import shutil
@@ -18,13 +19,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvloop
 from certs import Issued, Pki, issue
 from cryptography.hazmat.primitives import serialization
 from tlsserver import TlsServer, free_port, https_get
 
-from httpsys._core.sslbindings import FLAG_NEGOTIATE_CLIENT_CERT, BindingKind
+from httpsys._core.sslbindings import FLAG_NEGOTIATE_CLIENT_CERT, BindingKind, SslBinding
 from httpsys._engine.certstore import CertStores
 from httpsys._engine.tls import ssl_bindings
+from httpsys.aio import Request, ServerSession
+from httpsys.aio.objects import driver_for_loop
 from httpsys.win32 import *
 from httpsys.win32.kernel32 import CreateEvent, GetOverlappedResult
 
@@ -330,3 +334,54 @@ def test_an_sni_binding_that_negotiates_asks_in_the_handshake_for_its_name_only(
     finally:
         server.close()
         table.load(saved)
+
+
+def test_the_asyncio_face_asks_for_a_client_certificate_on_demand(
+    config_dir: Path, pki: Pki, tmp_path: Path
+) -> None:
+    table = ssl_bindings().table
+    saved = table.entries()
+    stores = CertStores()
+    leaf = pki.server("localhost")
+    thumbprint = stores.import_pem(pki.chain_pem(leaf), leaf.key_pem())
+    stores.import_pem(pki.root.cert_pem(), None, "ClientIssuers")
+    port = free_port()
+    assert (
+        table.set(
+            SslBinding(
+                BindingKind.IPPORT, port, address="0.0.0.0", cert_hash=thumbprint, ctl_store="ClientIssuers"
+            )
+        )
+        == NO_ERROR
+    )
+    seen: list[tuple[bytes | None, bytes | None]] = []
+
+    async def scenario() -> None:
+        session = ServerSession().open()
+        queue = session.request_queue()
+        group = session.url_group()
+        group.add_url(f"https://127.0.0.1:{port}/")
+        group.bind(queue)
+        try:
+            for ctx in (
+                _client_context(pki, tmp_path, post_handshake_auth=True),
+                _client_context(pki, tmp_path, maximum_version=ssl.TLSVersion.TLSv1_2),
+            ):
+                client = Client(port, ctx)
+                request: Request = await asyncio.wait_for(queue.receive(), 10)
+                tls = request.tls
+                before = tls["client_cert"] if tls is not None else None
+                seen.append((before, await asyncio.wait_for(request.client_certificate(), 10)))
+                await request.respond(200, {"Content-Length": "5"}, b"hello")
+                await asyncio.get_running_loop().run_in_executor(None, client.join)
+                assert client.error is None
+        finally:
+            session.close()
+            driver_for_loop().close()
+
+    try:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(scenario())
+    finally:
+        table.load(saved)
+    assert seen == [(b"", _der(pki, "alice")), (b"", None)]

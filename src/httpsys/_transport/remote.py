@@ -1222,9 +1222,16 @@ class RemoteTransport:
     def receive_client_certificate(
         self, handle_id: int, connection_id: int, token: int, done: CertDone
     ) -> None:
-        # Not carried over the wire (yet): the face answers a certificate negotiated in the handshake from the
-        # request's TLS facts; one asked for on demand is ERROR_NOT_FOUND through the daemon (docs/tls.md).
-        done(int(Win32Error.ERROR_NOT_FOUND), b"", 0)
+        def build(ch: _Channel) -> Message:
+            return M.ReceiveClientCertificate(handle_id=ch.real(handle_id), connection_id=connection_id)
+
+        def on_done(answer: Message | None, code: int) -> None:
+            if isinstance(answer, M.ClientCertDone):
+                done(answer.code, bytes(answer.cert), answer.cert_flags)
+            else:
+                done(code, b"", 0)
+
+        self._io(build, M.ClientCertDone, on_done, (handle_id, token), connection_id=connection_id)
 
 
 def _release(barrier: threading.Event) -> OnDone:

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvloop
@@ -385,3 +386,57 @@ def test_the_asyncio_face_asks_for_a_client_certificate_on_demand(
     finally:
         table.load(saved)
     assert seen == [(b"", _der(pki, "alice")), (b"", None)]
+
+
+def _pump(sock: socket.socket, out: ssl.MemoryBIO, incoming: ssl.MemoryBIO, step: Any) -> Any:
+    """Run one step of a memory-BIO TLS client over `sock`: send what it wrote, feed it what came, until done."""
+    while True:
+        try:
+            result = step()
+        except ssl.SSLWantReadError:
+            if pending := out.read():
+                sock.sendall(pending)
+            data = sock.recv(65536)
+            if not data:
+                raise ConnectionError("closed") from None
+            incoming.write(data)
+            continue
+        if pending := out.read():
+            sock.sendall(pending)
+        return result
+
+
+def test_a_client_hello_that_arrives_in_two_parts_is_still_read_for_post_handshake_auth(
+    win32: None, pki: Pki, tmp_path: Path
+) -> None:
+    site = Site(pki, tmp_path)
+    ctx = _client_context(pki, tmp_path, post_handshake_auth=True)
+    answers: list[bytes] = []
+
+    def client() -> None:
+        with socket.create_connection(("127.0.0.1", site.port), timeout=15) as sock:
+            incoming, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+            tls = ctx.wrap_bio(incoming, out, server_hostname="localhost")
+            with pytest.raises(ssl.SSLWantReadError):
+                tls.do_handshake()
+            hello = out.read()
+            sock.sendall(hello[:60])  # the record header and a part of the hello
+            time.sleep(0.03)
+            sock.sendall(hello[60:])
+            _pump(sock, out, incoming, tls.do_handshake)
+            tls.write(REQUEST)
+            _pump(sock, out, incoming, lambda: None)
+            data = b""
+            while not data.endswith(b"hello"):
+                data += _pump(sock, out, incoming, lambda: tls.read(4096))
+            answers.append(data)
+
+    thread = threading.Thread(target=client, daemon=True)
+    thread.start()
+    request = site.receive()
+    info, returned = HTTP_SSL_CLIENT_CERT_INFO(), ctypes.c_ulong()
+    code = HttpReceiveClientCertificate(site.queue, request.ConnectionId, 0, info, 4096, returned, None)
+    assert code == NO_ERROR and info.pCertEncoded == _der(pki, "alice")
+    site.respond(request)
+    thread.join(15)
+    assert answers and answers[0].startswith(b"HTTP/1.1 200")

@@ -3,11 +3,12 @@
 Responsibility: the process's SSL binding table (shared by the drivers of the process and the win32 face's
 HttpSetServiceConfiguration), the `ssl.SSLContext` of each binding (safe defaults: TLS 1.2 and 1.3 only, no
 compression, no renegotiation, forward-secret AEAD suites for TLS 1.2, ALPN), choosing the binding per connection
-(by local address at accept, by SNI in the ClientHello), running the handshake on the connection's transport
-(`loop.start_tls`: uvloop's TLS when uvloop runs the driver) under the HeaderWait timer, the HTTPERR line of a
-refused or failed handshake, and the TLS facts a request carries (`TlsFacts`: protocol, cipher and key exchange
-with their Windows constants, certificate names, the client certificate). It must not parse HTTP: after the
-handshake the connection that ALPN selects (`AlpnChoice`) carries on.
+(the first context from the ClientHello it peeks at, the binding's by SNI in OpenSSL's callback), running the
+handshake on the connection's socket (`loop.connect_accepted_socket`: uvloop's TLS when uvloop runs the driver)
+under the HeaderWait timer, the alert and HTTPERR line of a refused or failed handshake, the TLS facts a request
+carries (`TlsFacts`: protocol, cipher and key exchange with their Windows constants, certificate names, the client
+certificate), and a client certificate asked for on demand (TLS 1.3 post-handshake authentication). It must not
+parse HTTP: after the handshake the connection that ALPN selects (`AlpnChoice`) carries on.
 """
 
 from __future__ import annotations

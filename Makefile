@@ -78,10 +78,10 @@ unit-native: $(NATIVE_TEST)
 	   HTTPSYS_EXPECT_NATIVE=1 $(NATIVE_BIN)/python -m pytest -q -p no:cacheprovider $(call XDIST,$(NATIVE_BIN)/python);; \
 	esac
 
-# System tools the default suite drives (ab, from Debian's apache2-utils; nghttp and h2load, from nghttp2-client; chromium); says so
+# System tools the default suite drives (ab, from Debian's apache2-utils; nghttp and h2load, from nghttp2-client; chromium; testssl.sh); says so
 # and goes on when it cannot.
 test-tools:
-	scripts/install-test-tools.sh ab nghttp h2load chromium
+	scripts/install-test-tools.sh ab nghttp h2load chromium testssl
 
 # The conformance and integration suites once more against a real `httpsys daemon` subprocess (docs/daemon.md,
 # tests/conftest.py), on the installed wheel when it is compiled.

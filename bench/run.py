@@ -1175,11 +1175,19 @@ def run_idle(
 
 
 # ------------------------------------------------------------------------------------------------ checks
-def check_route(sc: Scenario, port: int, path: str) -> str:
+def check_route(sc: Scenario, port: int, path: str, tls: bool = False) -> str:
     """One request the way the scenario sends it: "" if the answer is a 200 of the expected length."""
     body = b"x" * ECHO_SIZE if sc.method == "POST" else None
     try:
-        conn = http.client.HTTPConnection(HOST, port, timeout=10)
+        if tls:  # the run's throwaway certificate: not verified
+            import ssl
+
+            unverified = ssl._create_unverified_context()
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                HOST, port, timeout=10, context=unverified
+            )
+        else:
+            conn = http.client.HTTPConnection(HOST, port, timeout=10)
         try:
             conn.request(
                 sc.method,
@@ -1787,7 +1795,7 @@ def main() -> int:
                     label = "n/a" if name in CACHED_VARIANTS else "unavailable"
                     out.skip(sc.key, name, f"{label}: {unavailable[name]}")
                 elif sc.load != "idle" and not SERVER_DEFS[name].h2c_only:
-                    problem = check_route(sc, ports[name], sc.paths.get(name, sc.path))
+                    problem = check_route(sc, ports[name], sc.paths.get(name, sc.path), SERVER_DEFS[name].tls)
                     if problem:
                         out.skip(sc.key, name, f"failed check: {problem}")
                         print(f"  {sc.key}:{name}: {problem}")

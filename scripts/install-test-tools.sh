@@ -4,6 +4,7 @@
 #   slowhttptest  (slowhttptest)  - the attack suite, tests/hostile/test_slow_attacks.py (make test-attacks)
 #   nghttp, h2load (nghttp2-client) - HTTP/2 clients, tests/http2/test_clients.py
 #   chromium      (chromium)      - headless browser over https with h2, tests/tls/test_chromium_h2.py
+#   testssl       (testssl.sh)    - TLS scanner, tests/tls/test_tls_scanner.py (the safe defaults, issue 17 item 6)
 # usage: scripts/install-test-tools.sh [TOOL...]   (no TOOL: all of them)
 # Idempotent: installs only what is missing. Needs root (or sudo) and Debian's apt; without them it says which
 # tools are missing and exits 0 (the tests that need them skip, saying why; CI requires them, see .ci/run).
@@ -15,13 +16,14 @@ package_of() {
         slowhttptest) echo slowhttptest ;;
         nghttp | h2load) echo nghttp2-client ;;
         chromium) echo chromium ;;
-        *) echo "install-test-tools: unknown tool '$1' (known: ab, slowhttptest, nghttp, h2load, chromium)" >&2; return 1 ;;
+        testssl) echo testssl.sh ;;
+        *) echo "install-test-tools: unknown tool '$1' (known: ab, slowhttptest, nghttp, h2load, chromium, testssl)" >&2; return 1 ;;
     esac
 }
 
 tools=("$@")
 if [ ${#tools[@]} -eq 0 ]; then
-    tools=(ab slowhttptest nghttp h2load chromium)
+    tools=(ab slowhttptest nghttp h2load chromium testssl)
 fi
 
 missing=()

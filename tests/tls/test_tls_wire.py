@@ -69,9 +69,10 @@ def test_no_binding_refuses_the_handshake_and_logs_httperr(
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
         with pytest.raises(ssl.SSLError) as refused:
             ctx.wrap_socket(raw, server_hostname=server_name)
-    # the alert record OpenSSL made is not flushed by the event loop's TLS layer: the client sees the
-    # connection end inside the handshake (docs/tls.md)
-    assert isinstance(refused.value, ssl.SSLError)
+    # the client reads a fatal alert, not a bare end of the connection: unrecognized_name for a name no
+    # binding covers, handshake_failure without SNI
+    expected_alert = "TLSV1_UNRECOGNIZED_NAME" if server_name else "SSLV3_ALERT_HANDSHAKE_FAILURE"
+    assert refused.value.reason == expected_alert, refused.value
     _wait_for_failures(server, 1)
     rows = server.httperr_rows()
     assert [row["s-reason"] for row in rows] == ["SSL_No_Binding"]
@@ -81,6 +82,20 @@ def test_no_binding_refuses_the_handshake_and_logs_httperr(
     assert detail == f"SSL_No_Binding {expected}"
     stats = server.transport.statistics()
     assert stats["tls_handshake_failures"] == 1 and stats["connections"] == 0
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl (the command) is not installed")
+def test_openssl_s_client_sees_the_unrecognized_name_alert_of_a_refused_handshake(server: TlsServer) -> None:
+    out = subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{server.port}", "-servername", "nobody.example"],
+        input=b"",
+        capture_output=True,
+        timeout=20,
+    )
+    assert out.returncode != 0
+    assert "SSL alert number 112" in out.stderr.decode()  # unrecognized_name (RFC 6066)
+    _wait_for_failures(server, 1)
+    assert [row["s-reason"] for row in server.httperr_rows()] == ["SSL_No_Binding"]
 
 
 def test_plaintext_on_an_https_port_gets_no_http_answer(server: TlsServer, pki: Pki, tmp_path: Path) -> None:

@@ -867,6 +867,23 @@ _HANDLERS: dict[type[Message], Callable[[_Client, Any], None]] = {
 }
 
 
+def _receive_client_certificate(c: _Client, m: Any) -> None:
+    handle = c.own(m.handle_id, _QUEUE)
+    op = _io(c, m, handle)
+    if op is None:
+        c.send(M.ClientCertDone(op=m.op, code=QUOTA_EXCEEDED))
+        return
+
+    def done(code: int, cert: bytes, cert_flags: int) -> None:
+        _finish(c, op)
+        c.send(M.ClientCertDone(op=op, code=code, cert_flags=cert_flags, cert=cert))
+
+    c.engine.receive_client_certificate(handle, m.connection_id, op, done)
+
+
+_HANDLERS[M.ReceiveClientCertificate] = _receive_client_certificate  # appended (decision 0021)
+
+
 class DaemonServer:
     """The engine on `loop` and the Unix socket at `path` that client processes call it through.
 

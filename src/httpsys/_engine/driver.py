@@ -333,6 +333,13 @@ class Driver:
     def wait_demand_start(self, handle_id: int, token: int, done: Callable[[int], None]) -> None:
         self.delivery.wait_demand_start(handle_id, token, done)
 
+    def receive_client_certificate(
+        self, handle_id: int, connection_id: int, token: int, done: Callable[[int, bytes, int], None]
+    ) -> None:
+        """HttpReceiveClientCertificate: `done(code, DER, CertFlags)` with the connection's client certificate,
+        asked for on demand (TLS 1.3 post-handshake authentication) when the handshake did not negotiate one."""
+        self.tls.receive_client_certificate(handle_id, connection_id, token, done)
+
     # ================================================================ sends (SendPath)
     def send_response(
         self,

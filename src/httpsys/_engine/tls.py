@@ -3,27 +3,31 @@
 Responsibility: the process's SSL binding table (shared by the drivers of the process and the win32 face's
 HttpSetServiceConfiguration), the `ssl.SSLContext` of each binding (safe defaults: TLS 1.2 and 1.3 only, no
 compression, no renegotiation, forward-secret AEAD suites for TLS 1.2, ALPN), choosing the binding per connection
-(by local address at accept, by SNI in the ClientHello), running the handshake on the connection's transport
-(`loop.start_tls`: uvloop's TLS when uvloop runs the driver) under the HeaderWait timer, the HTTPERR line of a
-refused or failed handshake, and the TLS facts a request carries (`TlsFacts`: protocol, cipher and key exchange
-with their Windows constants, certificate names, the client certificate). It must not parse HTTP: after the
-handshake the connection that ALPN selects (`AlpnChoice`) carries on.
+(the first context from the ClientHello it peeks at, the binding's by SNI in OpenSSL's callback), running the
+handshake on the connection's socket (`loop.connect_accepted_socket`: uvloop's TLS when uvloop runs the driver)
+under the HeaderWait timer, the alert and HTTPERR line of a refused or failed handshake, the TLS facts a request
+carries (`TlsFacts`: protocol, cipher and key exchange with their Windows constants, certificate names, the client
+certificate), and a client certificate asked for on demand (TLS 1.3 post-handshake authentication). It must not
+parse HTTP: after the handshake the connection that ALPN selects (`AlpnChoice`) carries on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime
+import os
 import socket
 import ssl
 import struct
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 
+from httpsys._core.clienthello import MAX_RECORD, NOT_A_CLIENT_HELLO, ClientHelloOffer, read_client_hello
 from httpsys._core.sslbindings import (
     FLAG_DISABLE_HTTP2,
     FLAG_DISABLE_TLS12,
@@ -34,9 +38,11 @@ from httpsys._core.sslbindings import (
     SslBinding,
     SslBindingTable,
 )
+from httpsys._core.status import Win32Error
 from httpsys._core.timers import TimerKind
 from httpsys._engine.certstore import CertStoreError, CertStores, key_bits, name_matches
 from httpsys._engine.http11 import Http11Connection
+from httpsys._engine.registry import PendingOp, op_done
 
 if TYPE_CHECKING:
     from httpsys._engine.driver import Driver
@@ -143,19 +149,26 @@ def windows_name(name: x509.Name) -> str:
 
 
 class SslContexts:
-    """The contexts of the bindings in use, made once per binding record (a changed record is a new record)."""
+    """The contexts of the bindings in use, made once per binding record (a changed record is a new record), and
+    for each a second one for connections ready for TLS 1.3 post-handshake authentication: that one carries
+    `message_callback` as OpenSSL's message callback (Python installs a context's callback on a connection when
+    the SNI callback swaps the context in), so only those connections pay for it."""
 
-    def __init__(self, http2: bool = True) -> None:
+    def __init__(self, http2: bool = True, message_callback: Any = None) -> None:
         self.http2 = http2
-        self._contexts: dict[SslBinding, tuple[ssl.SSLContext, int, str, str]] = {}
+        self.message_callback = message_callback
+        self._contexts: dict[tuple[SslBinding, bool], tuple[ssl.SSLContext, int, str, str]] = {}
 
-    def for_binding(self, binding: SslBinding) -> tuple[ssl.SSLContext, int, str, str]:
+    def for_binding(self, binding: SslBinding, pha: bool = False) -> tuple[ssl.SSLContext, int, str, str]:
         """(context, server key bits, issuer, subject); CertStoreError or ssl.SSLError when it cannot be made."""
-        made = self._contexts.get(binding)
+        key = (binding, pha and self.message_callback is not None)
+        made = self._contexts.get(key)
         if made is None:
             if len(self._contexts) > 1024:
                 self._contexts.clear()
-            made = self._contexts[binding] = _binding_context(binding, self.http2)
+            made = self._contexts[key] = _binding_context(binding, self.http2)
+            if key[1]:
+                _set_message_callback(made[0], self.message_callback)
         return made
 
     def clear(self) -> None:
@@ -197,6 +210,17 @@ def _binding_context(binding: SslBinding, http2: bool = True) -> tuple[ssl.SSLCo
             ctx.load_verify_locations(cafile=ca_path)
         else:
             ctx.load_default_certs(ssl.Purpose.CLIENT_AUTH)
+    else:
+        # the trusted issuers of a certificate asked for later (HttpReceiveClientCertificate, TLS 1.3
+        # post-handshake authentication): OpenSSL verifies it against the store of the context in use
+        try:
+            ca_path = ca_path or (_store_bundle(binding.ctl_store) if binding.ctl_store else "")
+            if ca_path:
+                ctx.load_verify_locations(cafile=ca_path)
+            else:
+                ctx.load_default_certs(ssl.Purpose.CLIENT_AUTH)
+        except (OSError, ssl.SSLError, CertStoreError, ValueError):
+            pass  # a certificate asked for later then fails verification; the binding serves as before
     with open(cert_path, "rb") as fh:
         leaf = x509.load_pem_x509_certificates(fh.read())[0]
     return ctx, key_bits(leaf.public_key()), windows_name(leaf.issuer), windows_name(leaf.subject)
@@ -214,8 +238,6 @@ def _store_bundle(store: str) -> str:
 
 
 def _concatenate(paths: list[str], stores: CertStores, store: str) -> str:
-    import os
-
     bundle = os.path.join(stores.store_dir(store), ".bundle.pem")
     with open(bundle, "wb") as out:
         for path in paths:
@@ -247,16 +269,19 @@ class Tls:
     def __init__(self, driver: Driver, bindings: BindingTable | None = None) -> None:
         self.driver = driver
         self.bindings = bindings or _BINDINGS
-        self.contexts = SslContexts(http2=driver.settings.http2_tls)
+        self.contexts = SslContexts(http2=driver.settings.http2_tls, message_callback=self._watch)
         self._generation = -1
         # the context a handshake starts with, per (local address, port): no certificate of its own; the SNI
         # callback picks the binding and swaps in its context
-        self._initial: dict[tuple[str, int], ssl.SSLContext] = {}
-        self._refusal: dict[tuple[str, int], str] = {}
+        self._initial: dict[tuple[str, int, object], ssl.SSLContext] = {}
+        # why our SNI callback refused a handshake, and the alert it made: (HTTPERR reason with detail, alert)
+        self._refusal: dict[tuple[str, int], tuple[str, int]] = {}
         # the last handshake failures with their detail (the HTTPERR line has the reason token only)
         self.pending = 0  # handshakes in progress (they count against MaxConnections)
         self.closed_file_bytes = 0  # file bytes copied for TLS by connections that have closed
         self.failures: deque[tuple[tuple[str, int], tuple[str, int], str]] = deque(maxlen=100)
+        # connections asked for a client certificate (TLS 1.3 post-handshake), with "the client answered"
+        self._pha_waiting: dict[ssl.SSLObject, list[bool]] = {}
 
     def _fresh(self) -> None:
         generation = self.bindings.table.generation
@@ -265,25 +290,44 @@ class Tls:
             self._initial.clear()
             self.contexts.clear()
 
-    def initial_context(self, local_address: str, port: int) -> ssl.SSLContext:
+    def initial_context(
+        self, local_address: str, port: int, offer: ClientHelloOffer = NOT_A_CLIENT_HELLO
+    ) -> ssl.SSLContext:
+        """The context a handshake starts with. The verify mode cannot change after the ClientHello (OpenSSL
+        keeps the first context's), so it is chosen here from the ClientHello the driver peeked at: the
+        binding's own context when the binding for the SNI name (else the address) negotiates client
+        certificates; a context ready for TLS 1.3 post-handshake authentication (CERT_OPTIONAL with
+        SSL_VERIFY_POST_HANDSHAKE: no CertificateRequest in the handshake) when the client offered TLS 1.3 and
+        post_handshake_auth; else one that never asks. Each has no certificate of its own unless it is the
+        binding's: its SNI callback picks the binding and swaps in the binding's context."""
         self._fresh()
-        key = (local_address, port)
+        table = self.bindings.table
+        http2 = self.contexts.http2
+        # the versions follow the IP:port binding (decision 0021 point 10)
+        first = table.choose(None, local_address, port)
+        flags = first.flags if first is not None else 0
+        asking = table.choose(offer.server_name, local_address, port) if offer.server_name else first
+        key: tuple[str, int, object]
+        if asking is not None and (asking.flags & FLAG_NEGOTIATE_CLIENT_CERT or asking.require_client_cert):
+            key = (local_address, port, asking)
+        elif offer.tls13 and offer.post_handshake_auth and not flags & FLAG_DISABLE_TLS13:
+            key = (local_address, port, "pha")
+        else:
+            key = (local_address, port, "")
         ctx = self._initial.get(key)
         if ctx is None:
-            table = self.bindings.table
-            # the verify mode cannot change after the ClientHello (OpenSSL keeps the first context's), so a
-            # binding that negotiates client certificates must be known here: the IP:port binding of the address
-            first = table.choose(None, local_address, port)
-            http2 = self.contexts.http2
-            ctx = safe_context(first.flags if first is not None else 0, http2)
-            if first is not None and (first.flags & FLAG_NEGOTIATE_CLIENT_CERT or first.require_client_cert):
+            ctx = safe_context(flags, http2)
+            if isinstance(key[2], SslBinding):
                 try:
-                    ctx = _binding_context(first, http2)[
-                        0
-                    ]  # its own copy: the SNI callback below is per address
+                    ctx = _binding_context(key[2], http2)[0]  # its own copy: the SNI callback is per address
                 except (OSError, ssl.SSLError, CertStoreError, ValueError):
-                    ctx = safe_context(first.flags, http2)
+                    pass  # the SNI callback refuses it with SSL_Certificate_Unusable
+            elif key[2] == "pha":
+                ctx.verify_mode = ssl.CERT_OPTIONAL
+                ctx.post_handshake_auth = True
             ctx.sni_callback = self._sni_callback(local_address, port)
+            if len(self._initial) > 1024:
+                self._initial.clear()
             self._initial[key] = ctx
         return ctx
 
@@ -292,30 +336,35 @@ class Tls:
         contexts = self.contexts
         refusal = self._refusal
 
-        def choose(sslobj: ssl.SSLObject, server_name: str | None, _ctx: ssl.SSLContext) -> int | None:
+        def choose(sslobj: ssl.SSLObject, server_name: str | None, first: ssl.SSLContext) -> int | None:
             setattr(sslobj, _SNI_SEEN, server_name or "")  # a server-side SSLObject keeps no SNI name itself
             binding = table.choose(server_name, local_address, port)
             if binding is None or binding.flags & FLAG_REJECT:
                 name = f"{server_name}:{port}" if server_name else f"{local_address}:{port} (no SNI)"
-                refusal[(local_address, port)] = f"{REASON_NO_BINDING} {name}"
-                return (
+                alert = (
                     ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
                     if server_name
                     else ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
                 )
+                refusal[(local_address, port)] = (f"{REASON_NO_BINDING} {name}", alert)
+                return alert
             if binding.kind is BindingKind.CCS:
                 # the central certificate store: the certificate of that store whose name covers the SNI name
                 found = _ccs_certificate(binding, server_name)
                 if found is None:
                     refusal[(local_address, port)] = (
-                        f"{REASON_NO_BINDING} {server_name}:{port} (central store)"
+                        f"{REASON_NO_BINDING} {server_name}:{port} (central store)",
+                        ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME,
                     )
                     return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
                 binding = found
             try:
-                ctx = contexts.for_binding(binding)[0]
+                ctx = contexts.for_binding(binding, first.post_handshake_auth)[0]
             except (OSError, ssl.SSLError, CertStoreError, ValueError):
-                refusal[(local_address, port)] = f"{REASON_BAD_CERTIFICATE} {binding.describe()}"
+                refusal[(local_address, port)] = (
+                    f"{REASON_BAD_CERTIFICATE} {binding.describe()}",
+                    ssl.ALERT_DESCRIPTION_INTERNAL_ERROR,
+                )
                 return ssl.ALERT_DESCRIPTION_INTERNAL_ERROR
             sslobj.context = ctx
             return None
@@ -364,31 +413,96 @@ class Tls:
             driver.counters.log_error(conn, None, 0, "ConnLimit")
             _reset(sock)
             return
-        ctx = self.initial_context(conn.local_addr[0], port)
         self.pending += 1
-        driver.loop.create_task(self._handshake(conn, sock, ctx))
+        driver.loop.create_task(self._handshake(conn, sock))
 
-    async def _handshake(self, conn: Http11Connection, sock: socket.socket, ctx: ssl.SSLContext) -> None:
+    async def _client_hello(self, sock: socket.socket, timeout: float) -> ClientHelloOffer | None:
+        """Wait for the client's first TLS record and read its ClientHello without consuming it (MSG_PEEK);
+        None when `timeout` passed first. Anything but a whole ClientHello in one record offers nothing, and
+        the handshake deals with it as before."""
+        loop = self.driver.loop
+        deadline = loop.time() + timeout
+        fd = sock.fileno()
+        partial_waits = 0
+        while True:
+            try:
+                data = sock.recv(MAX_RECORD, socket.MSG_PEEK)
+            except (BlockingIOError, InterruptedError):
+                data = None
+            except OSError:
+                return NOT_A_CLIENT_HELLO  # reset: the handshake fails as it would have
+            if data is not None:
+                offer = read_client_hello(data)
+                if offer is not None:
+                    return offer
+                if not data:
+                    return NOT_A_CLIENT_HELLO
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            if data:
+                # a part of the record: the rest is on its way, but the socket stays readable meanwhile, so
+                # wait a little a few times, then let OpenSSL read it (a client dripping its hello costs three
+                # wake-ups here, not one per few milliseconds until HeaderWait)
+                if partial_waits >= len(_PARTIAL_HELLO_WAITS):
+                    return NOT_A_CLIENT_HELLO
+                await asyncio.sleep(min(_PARTIAL_HELLO_WAITS[partial_waits], remaining))
+                partial_waits += 1
+                continue
+            ready: asyncio.Future[bool] = loop.create_future()
+            loop.add_reader(fd, _settle, ready, True)
+            timer = loop.call_later(remaining, _settle, ready, False)
+            try:
+                arrived = await ready
+            finally:
+                loop.remove_reader(fd)
+                timer.cancel()
+            if not arrived:
+                return None
+
+    async def _handshake(self, conn: Http11Connection, sock: socket.socket) -> None:
         where = (conn.local_addr[0], conn.port)
         failure: BaseException | None = None
+        loop = self.driver.loop
+        # HeaderWait covers the ClientHello and the handshake: the driver-wide value (a per-app value applies
+        # only once a request has been routed on the connection, reliability §2.2)
+        timeout = float(conn.handshake_timeout())
+        started = loop.time()
+        offer = await self._client_hello(sock, timeout)
+        if offer is None:
+            self.pending -= 1
+            sock.close()
+            self._log_failure(conn, TimeoutError(), where)
+            return
+        ctx = self.initial_context(conn.local_addr[0], conn.port, offer)
+        # a second descriptor of the connection while the handshake runs: the event loop's TLS layer closes its
+        # own on failure without flushing the alert OpenSSL made, so a refusal sends that alert through this one
         try:
-            # HeaderWait covers the handshake: the driver-wide value (a per-app value applies only once a
-            # request has been routed on the connection, reliability §2.2)
-            await self.driver.loop.connect_accepted_socket(
+            spare = os.dup(sock.fileno())
+        except OSError:
+            spare = -1
+        try:
+            await loop.connect_accepted_socket(
                 lambda: AlpnChoice(self.driver, conn),
                 sock,
                 ssl=ctx,
-                ssl_handshake_timeout=float(conn.handshake_timeout()),
+                ssl_handshake_timeout=max(timeout - (loop.time() - started), 0.001),
             )
         except Exception as exc:  # whatever ends the handshake ends this connection only
             failure = exc
         finally:
             self.pending -= 1
         if failure is None:
+            if spare >= 0:
+                os.close(spare)
             return  # conn.connection_made ran on the TLS transport (Ports.connection_made -> established)
         if sock.fileno() >= 0:
             _reset(sock)
-        self._log_failure(conn, failure, where)
+        alert = self._log_failure(conn, failure, where)
+        if spare >= 0:
+            if alert:
+                _send_alert(spare, alert)
+            os.close(spare)
 
     def established(self, conn: Any) -> None:
         """The handshake completed and the connection (the one `AlpnChoice` picked) is counted: its TLS facts."""
@@ -399,9 +513,140 @@ class Tls:
         conn.tls = facts
         conn.tls_extra = {"tls": facts.as_dict()}
 
+    def receive_client_certificate(
+        self, handle_id: int, connection_id: int, token: int, done: Callable[[int, bytes, int], None]
+    ) -> None:
+        """HttpReceiveClientCertificate for the driver: `done(code, DER, CertFlags)`, the answer of
+        `request_client_certificate` as a pending operation of the queue handle (CancelIoEx aborts it)."""
+        handle = self.driver.registry.handle(handle_id)
+        if handle is None:
+            done(int(Win32Error.ERROR_INVALID_HANDLE), b"", 0)
+            return
+        conn = self.driver.ports.connections.get(connection_id)
+        if conn is None:
+            done(int(Win32Error.ERROR_NOT_FOUND), b"", 0)
+            return
+        fired: list[bool] = []
+
+        def finished(code: int) -> None:
+            if fired:
+                return
+            fired.append(True)
+            if op is not None:
+                op_done(op)
+            facts = conn.tls
+            if code == 0 and facts is not None and facts.client_cert:
+                done(0, facts.client_cert, facts.client_cert_flags)
+            else:
+                done(code, b"", 0)
+
+        def aborted() -> None:
+            if cancel is not None:
+                cancel()
+            if not fired:
+                fired.append(True)
+                done(int(Win32Error.ERROR_OPERATION_ABORTED), b"", 0)
+
+        op: PendingOp | None = None
+        cancel = self.request_client_certificate(conn, finished)
+        if not fired:
+            op = self.driver.registry.register_op(handle, token, aborted)
+
+    def request_client_certificate(self, conn: Any, done: Callable[[int], None]) -> Callable[[], None] | None:
+        """HttpReceiveClientCertificate on a connection without a certificate: ask the client for one with TLS 1.3
+        post-handshake authentication and call `done(code)` once its answer has been read - NO_ERROR when the
+        connection's facts now hold a verified certificate, ERROR_NOT_FOUND when the client sent none or cannot
+        be asked (TLS 1.2, no post_handshake_auth in its ClientHello, HTTP/2, which forbids it: RFC 8740) or
+        did not answer within HeaderWait, ERROR_CONNECTION_INVALID when the connection closed first (a
+        certificate that fails verification closes it, as in the handshake). Returns the cancel routine while
+        the answer is awaited, None when `done` has already run."""
+        not_found, gone = int(Win32Error.ERROR_NOT_FOUND), int(Win32Error.ERROR_CONNECTION_INVALID)
+        facts: TlsFacts | None = conn.tls
+        transport = conn.transport
+        if facts is not None and facts.client_cert:
+            done(0)
+            return None
+        if facts is None or facts.alpn == "h2" or facts.protocol != SP_PROT_TLS1_3_SERVER:
+            done(not_found)
+            return None
+        if transport is None or conn.closed:
+            done(gone)
+            return None
+        sslobj: ssl.SSLObject | None = transport.get_extra_info("ssl_object")
+        if sslobj is None:
+            done(not_found)
+            return None
+        try:
+            sslobj.verify_client_post_handshake()
+        except ssl.SSLError as exc:
+            if exc.reason not in ("REQUEST_PENDING", "REQUEST_SENT"):  # else: one is already under way
+                done(not_found)
+                return None
+        try:
+            sslobj.do_handshake()  # writes the CertificateRequest into the TLS layer's outgoing buffer
+        except ssl.SSLWantReadError:
+            pass
+        except (ssl.SSLError, ValueError):
+            done(not_found)
+            return None
+        _flush(transport, self.driver.loop)
+        loop = self.driver.loop
+        deadline = loop.time() + float(conn.handshake_timeout())
+        # the client's answer (Certificate, CertificateVerify, Finished) carries no application data, so no
+        # protocol callback says it came: OpenSSL's message callback of the connection's context (the binding's
+        # post-handshake variant, `SslContexts`) marks its Finished (`_watch`), and a short poll notices that, a
+        # closed connection, or HeaderWait passing
+        answered = self._pha_waiting[sslobj] = [False]
+        state: list[asyncio.Handle | None] = [None]
+
+        def finish(code: int) -> None:
+            state[0] = None
+            self._pha_waiting.pop(sslobj, None)
+            if code == 0:
+                der = sslobj.getpeercert(binary_form=True)
+                if not der:
+                    code = not_found
+                else:
+                    set_client_cert(facts, der)
+                    conn.tls_extra = {"tls": facts.as_dict()}  # the connection's next requests carry it
+            done(code)
+
+        def poll() -> None:
+            if conn.closed or conn.transport is not transport:
+                finish(gone)  # a certificate that failed verification closed it
+            elif answered[0] or sslobj.getpeercert(binary_form=True):
+                finish(0)
+            elif loop.time() >= deadline:
+                finish(not_found)
+            else:
+                state[0] = loop.call_later(0.005, poll)
+
+        def cancel() -> None:
+            handle = state[0]
+            if handle is not None:
+                handle.cancel()
+                state[0] = None
+                self._pha_waiting.pop(sslobj, None)
+
+        state[0] = loop.call_later(0.005, poll)
+        return cancel
+
+    def _watch(
+        self, sslobj: Any, direction: str, _version: Any, content_type: Any, msg_type: Any, _data: Any
+    ) -> None:
+        """OpenSSL's message callback on connections ready for post-handshake authentication (every record
+        they send or receive, so it is kept to a comparison): the client's Finished ends its answer to a
+        CertificateRequest. It runs inside OpenSSL's read and must not raise."""
+        if msg_type == _FINISHED_MESSAGE and content_type == _HANDSHAKE_RECORD and direction == "read":
+            answered = self._pha_waiting.get(sslobj)
+            if answered is not None:
+                answered[0] = True
+
     def _log_failure(
         self, conn: Http11Connection, failure: BaseException | None, where: tuple[str, int]
-    ) -> None:
+    ) -> int:
+        """Count and log a failed handshake; the alert our SNI callback refused it with (0 for none)."""
+        alert = 0
         counters = self.driver.counters
         timed_out = isinstance(failure, TimeoutError) or (
             # asyncio's and uvloop's handshake timeout: "SSL handshake is taking longer than N seconds"
@@ -416,13 +661,14 @@ class Tls:
             by_callback = isinstance(failure, ssl.SSLError) and failure.reason == "CALLBACK_FAILED"
             memo = self._refusal.pop(where, None) if by_callback else None
             if memo is not None:
-                reason = memo
+                reason, alert = memo
             else:
                 detail = getattr(failure, "reason", None) or type(failure).__name__
                 reason = f"{REASON_HANDSHAKE} {detail}"
             counters.log_error(conn, None, 0, reason.partition(" ")[0])
         counters.stats["tls_handshake_failures"] += 1
         self.failures.append((conn.remote_addr, conn.local_addr, reason))
+        return alert
 
     def facts_of(self, tls: asyncio.BaseTransport) -> TlsFacts:
         facts = TlsFacts()
@@ -532,6 +778,61 @@ def tls_request_info_bytes(extra: dict[str, object] | None, v2: bool) -> int:
     if v2:
         size = (size + 7) // 8 * 8 + _REQUEST_INFO_SIZE + _SSL_PROTOCOL_INFO_SIZE
     return size
+
+
+_HANDSHAKE_RECORD = 22
+# how long the driver waits, in turn, for the rest of a ClientHello record that came in part
+_PARTIAL_HELLO_WAITS = (0.002, 0.01, 0.05)
+_FINISHED_MESSAGE = 20
+
+
+def _set_message_callback(ctx: ssl.SSLContext, callback: Any) -> None:
+    """OpenSSL's message callback (`_msg_callback`, Python's ssl since 3.8, a debugging aid and the only way to see
+    handshake messages), set on the C context directly: `ssl.SSLContext`'s property wraps it in a function that
+    turns every argument into an enum, a few microseconds per record. Without it, only a certificate that
+    arrived is noticed (an empty answer waits for HeaderWait)."""
+    try:
+        import _ssl
+
+        _ssl._SSLContext.__dict__["_msg_callback"].__set__(ctx, callback)
+    except (ImportError, AttributeError, KeyError, TypeError):
+        pass
+
+
+def _flush(transport: Any, loop: asyncio.AbstractEventLoop) -> None:
+    """Make the event loop's TLS layer send what OpenSSL wrote outside a write of the application's (a
+    CertificateRequest): resuming reading runs its read step, which ends by sending its outgoing buffer. A
+    transport paused by the connection's flow control is paused again after that step."""
+    try:
+        if transport.is_reading():
+            transport.pause_reading()
+            transport.resume_reading()
+        else:
+            transport.resume_reading()
+            loop.call_soon(_pause, transport)
+    except (AttributeError, RuntimeError):
+        pass
+
+
+def _pause(transport: Any) -> None:
+    try:
+        transport.pause_reading()
+    except (AttributeError, RuntimeError):
+        pass
+
+
+def _settle(future: asyncio.Future[bool], value: bool) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _send_alert(fd: int, description: int) -> None:
+    """A fatal TLS alert record in the clear (the refusal comes while the ClientHello is read, before the server
+    has sent anything, so no record protection applies yet): type 21, version 3.3, length 2, level 2."""
+    try:
+        os.write(fd, bytes((21, 3, 3, 0, 2, 2, description)))
+    except OSError:
+        pass  # the client has gone: nothing to tell
 
 
 def _reset(sock: socket.socket) -> None:

@@ -21,7 +21,7 @@ from httpsys._core.records import CachePolicy, DataChunk
 from httpsys._core.response import ResponseSpec
 from httpsys._core.settings import DriverSettings
 from httpsys._engine.driver import Driver
-from httpsys._transport.interface import BodyDone, CodeDone, DriverIo, ReceiveDone, SendDone
+from httpsys._transport.interface import BodyDone, CertDone, CodeDone, DriverIo, ReceiveDone, SendDone
 
 T = TypeVar("T")
 
@@ -292,6 +292,11 @@ class EmbeddedTransport:
 
     def wait_demand_start(self, handle_id: int, token: int, done: CodeDone) -> None:
         self._accept(self.driver.wait_demand_start, handle_id, token, done)
+
+    def receive_client_certificate(
+        self, handle_id: int, connection_id: int, token: int, done: CertDone
+    ) -> None:
+        self._accept(self.driver.receive_client_certificate, handle_id, connection_id, token, done)
 
 
 _shared: EmbeddedTransport | None = None

@@ -20,6 +20,7 @@ ReceiveDone = Callable[[int, RequestSnapshot | None, int], None]
 BodyDone = Callable[[int, bytes], None]
 SendDone = Callable[[int, int], None]
 CodeDone = Callable[[int], None]
+CertDone = Callable[[int, bytes, int], None]
 
 
 class DriverIo(Protocol):
@@ -61,6 +62,12 @@ class DriverIo(Protocol):
         token: int = 0,
     ) -> None: ...
     def wait_disconnect(self, handle_id: int, connection_id: int, token: int, done: CodeDone) -> None: ...
+    def receive_client_certificate(
+        self, handle_id: int, connection_id: int, token: int, done: CertDone
+    ) -> None:
+        """HttpReceiveClientCertificate: `done(code, DER, CertFlags)`; asks the client (TLS 1.3 post-handshake
+        authentication) when the handshake negotiated no certificate."""
+        ...
 
 
 class DriverTransport(DriverIo, Protocol):

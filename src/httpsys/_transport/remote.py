@@ -32,7 +32,7 @@ from typing import Any, TypeVar, cast
 from httpsys._core.records import CachePolicy, DataChunk, FileChunk, MemoryChunk, RequestSnapshot
 from httpsys._core.response import ResponseSpec
 from httpsys._core.status import Win32Error
-from httpsys._transport.interface import BodyDone, CodeDone, DriverIo, ReceiveDone, SendDone
+from httpsys._transport.interface import BodyDone, CertDone, CodeDone, DriverIo, ReceiveDone, SendDone
 from httpsys._wire import (
     DEFAULT_LIMITS,
     Batch,
@@ -1226,6 +1226,20 @@ class RemoteTransport:
             return M.WaitDemandStart(handle_id=ch.real(handle_id))
 
         self._io(build, M.CodeDone, _coded(done), (handle_id, token), repost=True, receive_on=handle_id)
+
+    def receive_client_certificate(
+        self, handle_id: int, connection_id: int, token: int, done: CertDone
+    ) -> None:
+        def build(ch: _Channel) -> Message:
+            return M.ReceiveClientCertificate(handle_id=ch.real(handle_id), connection_id=connection_id)
+
+        def on_done(answer: Message | None, code: int) -> None:
+            if isinstance(answer, M.ClientCertDone):
+                done(answer.code, bytes(answer.cert), answer.cert_flags)
+            else:
+                done(code, b"", 0)
+
+        self._io(build, M.ClientCertDone, on_done, (handle_id, token), connection_id=connection_id)
 
 
 def _release(barrier: threading.Event) -> OnDone:

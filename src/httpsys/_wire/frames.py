@@ -126,6 +126,9 @@ class T:
     CANCEL_DONE = 0x0207  # (cancelled): cancel_io
     STATS_DONE = 0x0208  # (counters): statistics
     TAKEOVER_DONE = 0x0209  # (code, listeners + their fds, how many remain): takeover
+    # HttpReceiveClientCertificate (decision 0021): the call, and its (code, CertFlags) + DER tail
+    RECEIVE_CLIENT_CERTIFICATE = 0x0160
+    CLIENT_CERT_DONE = 0x0260
 
 
 @dataclass(frozen=True)

@@ -837,3 +837,33 @@ class QueryRequestProperty(Message):
 
 CALLS += (QueryRequestProperty,)
 MESSAGE_TYPES[QueryRequestProperty.TYPE] = QueryRequestProperty
+
+
+# ---- appended: HttpReceiveClientCertificate through the daemon (decision 0021) ----------------------------------
+@dataclass(kw_only=True)
+class ReceiveClientCertificate(Message):
+    """receive_client_certificate: the connection's client certificate, asked for on demand when the handshake
+    negotiated none; answered by CLIENT_CERT_DONE."""
+
+    TYPE = T.RECEIVE_CLIENT_CERTIFICATE
+    FIELDS = (("handle_id", F.UINT), ("connection_id", F.UINT))
+    handle_id: int = 0
+    connection_id: int = 0
+
+
+@dataclass(kw_only=True)
+class ClientCertDone(Message):
+    """(code, CertFlags) of receive_client_certificate; the DER certificate travels in the tail."""
+
+    TYPE = T.CLIENT_CERT_DONE
+    TO_DAEMON = False
+    FIELDS = (("code", F.UINT), ("cert_flags", F.UINT), ("cert", F.TAIL_BYTES))
+    code: int = 0
+    cert_flags: int = 0
+    cert: bytes = b""
+
+
+CALLS = (*CALLS, ReceiveClientCertificate)
+COMPLETIONS = (*COMPLETIONS, ClientCertDone)
+MESSAGE_TYPES[ReceiveClientCertificate.TYPE] = ReceiveClientCertificate
+MESSAGE_TYPES[ClientCertDone.TYPE] = ClientCertDone

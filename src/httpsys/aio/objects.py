@@ -537,6 +537,13 @@ class RequestQueue:
             result = await self._await_cancellable(result, token)
         return int(result[0])
 
+    async def _call_client_certificate(self, connection_id: int) -> tuple[int, bytes]:
+        token = next(_tokens)
+        result = self._call(self.transport.receive_client_certificate, self.handle, connection_id, token)
+        if type(result) is not tuple:
+            result = await self._await_cancellable(result, token)
+        return int(result[0]), bytes(result[1])
+
 
 def open_url_queue(
     session: ServerSession, urls: Sequence[str], queue_name: str | None = None

@@ -224,6 +224,31 @@ class Request:
         tls = extra.get("tls") if extra else None
         return dict(tls) if isinstance(tls, dict) else None
 
+    async def client_certificate(self) -> bytes | None:
+        """The client's certificate (DER), as HttpReceiveClientCertificate gives it: the one of the handshake,
+        else asked for now with TLS 1.3 post-handshake authentication (returns when the client has answered);
+        None on plain HTTP and when the client sent none or cannot be asked (TLS 1.2, a client that did not offer
+        post-handshake authentication, HTTP/2; docs/tls.md). A certificate that fails verification against the
+        binding's trusted issuers closes the connection: `httpsys.errors.ConnectionInvalidError`.
+
+        Example:
+            der = await request.client_certificate()
+            if der is None:
+                await request.respond(403)
+        """
+        tls = self.tls
+        if tls is None:
+            return None
+        cert = tls.get("client_cert")
+        if isinstance(cert, bytes) and cert:
+            return cert
+        code, der = await self._queue._call_client_certificate(self.connection_id)
+        if code == _OK:
+            return der
+        if code == int(Win32Error.ERROR_NOT_FOUND):
+            return None
+        raise error_for_code(code)
+
     @property
     def request_id(self) -> int:
         """The RequestId the driver assigned (unique while the request lives).

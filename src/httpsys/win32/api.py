@@ -727,12 +727,14 @@ def HttpReceiveClientCertificate(
 ) -> int:
     """The client certificate (or channel-binding token) of a TLS connection.
 
-    The certificate the client gave in the handshake (a binding with NEGOTIATE_CLIENT_CERT, or --ssl-cert-reqs):
-    HTTP_SSL_CLIENT_CERT_INFO with the DER bytes, ERROR_MORE_DATA with CertEncodedSize when the buffer holds only
-    the struct; ERROR_NOT_FOUND when none was negotiated (no renegotiation, no post-handshake request: decision
-    0021), on plain connections and for channel-binding tokens.
+    The certificate the client gave in the handshake (a binding with NEGOTIATE_CLIENT_CERT, or --ssl-cert-reqs),
+    else one asked for now with TLS 1.3 post-handshake authentication (the call completes when the client has
+    answered: ERROR_IO_PENDING when overlapped): HTTP_SSL_CLIENT_CERT_INFO with the DER bytes, ERROR_MORE_DATA
+    with CertEncodedSize when the buffer holds only the struct (the certificate stays: call again with more);
+    ERROR_NOT_FOUND when the client sent none or cannot be asked (TLS 1.2, no post_handshake_auth offered,
+    HTTP/2, through the daemon), on plain connections and for channel-binding tokens (decision 0021).
     """
-    _server()
+    transport = _server()
     queue = _queue(RequestQueueHandle)
     connection_id = as_uint(ConnectionId, 64, "ConnectionId")
     flags = as_uint(Flags, 32, "Flags")
@@ -752,34 +754,53 @@ def HttpReceiveClientCertificate(
         return _INSUFFICIENT_BUFFER
     if connection_id == 0:
         return run_io(queue, overlapped, BytesReceived, immediate(lambda: _CONNECTION_INVALID), _code_only)
-    tls = queue.tls_connections.get(connection_id)
-    cert = (
-        tls.get("client_cert") if tls is not None and not flags & HTTP_RECEIVE_SECURE_CHANNEL_TOKEN else None
-    )
-    if (
-        not isinstance(cert, bytes)
-        or not cert
-        or not isinstance(SslClientCertInfo, HTTP_SSL_CLIENT_CERT_INFO)
+    if flags & HTTP_RECEIVE_SECURE_CHANNEL_TOKEN or not isinstance(
+        SslClientCertInfo, HTTP_SSL_CLIENT_CERT_INFO
     ):
         return run_io(queue, overlapped, BytesReceived, immediate(lambda: _NOT_FOUND), _code_only)
     info = SslClientCertInfo
+    tls = queue.tls_connections.get(connection_id)
+    cert = tls.get("client_cert") if tls is not None else None
+    if isinstance(cert, bytes) and cert:  # negotiated in the handshake: the request's TLS facts have it
+        flags_value = tls.get("client_cert_flags") if tls is not None else 0
+        result = _fill_client_cert(info, size, cert, flags_value if isinstance(flags_value, int) else 0)
+
+        def start(token: int, done: Callable[..., None]) -> None:
+            done(*result)
+
+        return run_io(queue, overlapped, BytesReceived, start, _code_and_bytes)
+
+    def ask(token: int, done: Callable[..., None]) -> None:
+        # none yet: the driver asks the client (TLS 1.3 post-handshake authentication, decision 0021)
+        transport.receive_client_certificate(queue.handle_id, connection_id, token, done)
+
+    def answered(code: int, der: bytes, cert_flags: int) -> tuple[int, int]:
+        if code != _OK or not der:
+            return code, 0
+        if tls is not None:  # the connection's later calls answer from the facts, as for a negotiated one
+            queue.tls_connections[connection_id] = {
+                **tls,
+                "client_cert": der,
+                "client_cert_flags": cert_flags,
+            }
+        return _fill_client_cert(info, size, der, cert_flags)
+
+    return run_io(queue, overlapped, BytesReceived, ask, answered)
+
+
+def _fill_client_cert(info: HTTP_SSL_CLIENT_CERT_INFO, size: int, cert: bytes, flags: int) -> tuple[int, int]:
+    """HTTP_SSL_CLIENT_CERT_INFO for `cert`: (NO_ERROR, bytes) when `size` holds the struct and the encoded
+    certificate, else (ERROR_MORE_DATA, the size needed) with only the struct filled."""
     needed = sizeof(HTTP_SSL_CLIENT_CERT_INFO) + len(cert)
-    flags_value = tls.get("client_cert_flags") if tls is not None else 0
-    info.CertFlags = flags_value if isinstance(flags_value, int) else 0
+    info.CertFlags = flags
     info.CertEncodedSize = len(cert)
     info.Token = 0
     info.CertDeniedByMapper = 0
     if size < needed:
         info.pCertEncoded = None
-        result = (_MORE_DATA, needed)
-    else:
-        info.pCertEncoded = cert
-        result = (_OK, needed)
-
-    def start(token: int, done: Callable[..., None]) -> None:
-        done(*result)
-
-    return run_io(queue, overlapped, BytesReceived, start, _code_and_bytes)
+        return _MORE_DATA, needed
+    info.pCertEncoded = cert
+    return _OK, needed
 
 
 def _code_and_bytes(code: int, count: int) -> tuple[int, int]:

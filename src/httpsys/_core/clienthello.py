@@ -1,0 +1,91 @@
+"""What a TLS ClientHello offers, read from the first bytes a client sent (sans-I/O).
+
+Responsibility: from the first TLS record of a connection, tell whether it holds a whole ClientHello and, if so,
+the SNI host name, whether TLS 1.3 is offered (supported_versions) and whether the client accepts TLS 1.3
+post-handshake authentication (the post_handshake_auth extension, RFC 8446 §4.2.6). The TLS room uses this to
+choose a connection's first context before OpenSSL reads the hello (decision 0021). It must not do I/O, validate
+the handshake (OpenSSL does) or raise on garbage: anything it cannot read is "not a ClientHello".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RECORD_HANDSHAKE = 22
+HANDSHAKE_CLIENT_HELLO = 1
+EXT_SERVER_NAME = 0
+EXT_SUPPORTED_VERSIONS = 43
+EXT_POST_HANDSHAKE_AUTH = 49
+TLS13 = 0x0304
+# the largest TLS record body: a peek of this many bytes and the header holds any first record
+MAX_RECORD = 16384 + 5
+
+
+@dataclass(frozen=True)
+class ClientHelloOffer:
+    """What a whole ClientHello offered: `tls13` (0x0304 in supported_versions), `post_handshake_auth`, `server_name`
+    (the SNI host name, lower case, "" when absent)."""
+
+    tls13: bool = False
+    post_handshake_auth: bool = False
+    server_name: str = ""
+
+
+NOT_A_CLIENT_HELLO = ClientHelloOffer()
+
+
+def read_client_hello(data: bytes) -> ClientHelloOffer | None:
+    """The offer of the ClientHello at the start of `data`; None while its first record is incomplete (more bytes
+    may come); NOT_A_CLIENT_HELLO for anything else (garbage, plaintext, a hello split over records)."""
+    if not data:
+        return None
+    if data[0] != RECORD_HANDSHAKE:
+        return NOT_A_CLIENT_HELLO
+    if len(data) < 5:
+        return None
+    length = int.from_bytes(data[3:5], "big")
+    if len(data) < 5 + length:
+        return None if length <= MAX_RECORD - 5 else NOT_A_CLIENT_HELLO
+    body = data[5 : 5 + length]
+    if len(body) < 4 or body[0] != HANDSHAKE_CLIENT_HELLO:
+        return NOT_A_CLIENT_HELLO
+    hello_length = int.from_bytes(body[1:4], "big")
+    if hello_length > len(body) - 4:
+        return NOT_A_CLIENT_HELLO  # split over records: OpenSSL reads it; this offers nothing
+    try:
+        return _extensions(body[4 : 4 + hello_length])
+    except IndexError:
+        return NOT_A_CLIENT_HELLO
+
+
+def _extensions(hello: bytes) -> ClientHelloOffer:
+    at = 2 + 32  # legacy_version, random
+    at += 1 + hello[at]  # legacy_session_id
+    at += 2 + int.from_bytes(hello[at : at + 2], "big")  # cipher_suites
+    at += 1 + hello[at]  # legacy_compression_methods
+    if at + 2 > len(hello):
+        return NOT_A_CLIENT_HELLO
+    end = at + 2 + int.from_bytes(hello[at : at + 2], "big")
+    if end > len(hello):
+        return NOT_A_CLIENT_HELLO
+    at += 2
+    tls13 = pha = False
+    server_name = ""
+    while at + 4 <= end:
+        kind = int.from_bytes(hello[at : at + 2], "big")
+        size = int.from_bytes(hello[at + 2 : at + 4], "big")
+        data = hello[at + 4 : at + 4 + size]
+        if len(data) != size:
+            return NOT_A_CLIENT_HELLO
+        at += 4 + size
+        if kind == EXT_SUPPORTED_VERSIONS and data:
+            versions = data[1 : 1 + data[0]]
+            tls13 = any(
+                int.from_bytes(versions[i : i + 2], "big") == TLS13 for i in range(0, len(versions) - 1, 2)
+            )
+        elif kind == EXT_POST_HANDSHAKE_AUTH:
+            pha = True
+        elif kind == EXT_SERVER_NAME and len(data) >= 5 and data[2] == 0:  # server_name_list, host_name
+            name_length = int.from_bytes(data[3:5], "big")
+            server_name = data[5 : 5 + name_length].decode("ascii", "replace").lower()
+    return ClientHelloOffer(tls13, pha, server_name)

@@ -147,3 +147,19 @@ def test_a_process_leaving_a_shared_queue_under_load_loses_no_request(daemon: Da
         second.kill()
         first.kill()
     assert "Connection_Abandoned_By_ReqQueue" not in daemon.error_log()
+
+
+def test_receives_posted_ahead_are_served_oldest_first_across_processes(daemon: DaemonProcess) -> None:
+    """First's 16 receives are posted before second's, and each receive taken is posted again behind the others:
+    one request at a time, the daemon hands 16 to the first process, then 16 to the second, then the first's
+    again (HTTP.sys: each request to the oldest posted receive, whichever process posted it)."""
+    port = free_port()
+    first = Worker(daemon, "create", "prefetch-order", port)
+    second = Worker(daemon, "open", "prefetch-order", port)
+    try:
+        served_by = [body.split()[0] for body in clients(port, 48, 1)]
+        a, b = str(first.process.pid), str(second.process.pid)
+        assert served_by == [a] * 16 + [b] * 16 + [a] * 16, served_by
+    finally:
+        second.kill()
+        first.kill()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import threading
 from collections.abc import Awaitable, Callable, Iterator
@@ -194,3 +195,19 @@ def test_a_big_response_still_waits_for_the_daemon(daemon: DaemonProcess) -> Non
         assert (await client).endswith(big)
 
     serve(body)
+
+
+def test_closing_a_loop_served_connection_on_its_loop_releases_its_descriptors(daemon: DaemonProcess) -> None:
+    async def main() -> None:
+        before = len(os.listdir("/proc/self/fd"))
+        transport = RemoteTransport(daemon.path, io_barrier=False, loop=asyncio.get_running_loop())
+        assert len(os.listdir("/proc/self/fd")) == before + 3  # the socket and the hand-over pipe
+        code, session_id = transport.create_server_session((2, 0))
+        assert code == 0 and session_id
+        transport.close()
+        assert len(os.listdir("/proc/self/fd")) == before
+        code, _ = transport.create_server_session((2, 0))
+        assert code != 0  # a closed connection fails calls at once
+        await asyncio.sleep(0)  # the loop goes on running
+
+    asyncio.run(main())

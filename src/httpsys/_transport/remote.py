@@ -349,6 +349,8 @@ class RemoteTransport:
             self.loop = loop
             self._loop_thread_id: int | None = threading.get_ident()
             self._wake = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+            # closes the pipe once, whichever comes first: close(), a fork's child, or this object collected
+            self._wake_closer = weakref.finalize(self, _close_pipe, *self._wake)
             loop.add_reader(self._wake[0], self._run_handover)
             loop.add_reader(first.fd, self._on_readable, first)
             self.receive_prefetch = RECEIVE_PREFETCH
@@ -440,9 +442,7 @@ class RemoteTransport:
         self._wake = None
         with contextlib.suppress(RuntimeError, ValueError, OSError):
             self.loop.remove_reader(wake[0])
-        for fd in wake:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        self._wake_closer()
         handover = self._handover
         while handover:  # callers still waiting: their calls complete with the code (the transport is closed)
             handover.popleft()()
@@ -512,10 +512,9 @@ class RemoteTransport:
         self._deferred = []
         self._journal_lock = _JournalLock(self)  # a parent's thread may have held it at fork()
         self._handover.clear()
-        wake, self._wake = self._wake, None
-        for fd in wake or ():
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        if self._wake is not None:
+            self._wake = None
+            self._wake_closer()  # the child's copies (the parent's pipe is the parent's)
         for chan in (self._chan, self._old):
             if chan is None:
                 continue
@@ -1395,6 +1394,12 @@ class RemoteTransport:
             return M.WaitDemandStart(handle_id=ch.real(handle_id))
 
         self._io(build, M.CodeDone, _coded(done), (handle_id, token), repost=True, receive_on=handle_id)
+
+
+def _close_pipe(*fds: int) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _release(barrier: threading.Event) -> OnDone:

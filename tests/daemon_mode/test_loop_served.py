@@ -211,3 +211,19 @@ def test_closing_a_loop_served_connection_on_its_loop_releases_its_descriptors(d
         await asyncio.sleep(0)  # the loop goes on running
 
     asyncio.run(main())
+
+
+def test_a_forked_child_fails_at_once_and_leaves_the_parents_connection_working(daemon: DaemonProcess) -> None:
+    async def body(session: ServerSession, queue: RequestQueue, port: int) -> None:
+        transport = session.transport
+        pid = os.fork()
+        if pid == 0:  # the child: every call fails at once, never waits for the parent's loop
+            code, _ = transport.create_server_session((2, 0))
+            os._exit(0 if code != 0 else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        code, session_id = transport.create_server_session((2, 0))  # the parent's connection still works
+        assert code == 0 and session_id
+        assert transport.close_server_session(session_id) == 0
+
+    serve(body)

@@ -814,7 +814,7 @@ class ASGIServer:
             if self._active >= limit:
                 self._room = loop.create_future()
                 await self._room
-            if self._leaving:
+            if self._leaving and not queue.prefetched:  # what had already arrived is served
                 return
             try:
                 request = await queue.receive()

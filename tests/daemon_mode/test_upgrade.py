@@ -286,3 +286,40 @@ def http_get(port: int, path: str) -> bytes:
         while chunk := sock.recv(65536):
             data += chunk
         return data
+
+
+def test_an_upgrade_under_load_fails_no_request_of_an_asyncio_application(workdir: Path) -> None:
+    """The same upgrade with an asyncio-face application, whose own event loop serves its connection to the daemon
+    and which keeps receives posted ahead (decision 0025): the reconnect thread hands its calls to that loop."""
+    old = DaemonProcess(str(workdir))
+    port = free_port()
+    env = {**os.environ, "HTTPSYS_DAEMON_SOCKET": old.path}
+    worker = str(Path(__file__).with_name("aio_worker.py"))
+    name = "upgrade-aio-" + os.urandom(4).hex()
+    app = subprocess.Popen(
+        [sys.executable, worker, "create", name, str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    new: subprocess.Popen[bytes] | None = None
+    new_stderr = workdir / "new.stderr"
+    try:
+        assert app.stdout is not None and app.stdout.readline().startswith("ready 16")
+        with Load(port) as load:
+            assert wait_for(lambda: load.count() >= 20, 20), load.failures()
+            new = start_takeover(old.path, new_stderr)
+            assert old.process.wait(30) == 0, old.stderr()
+            gone = time.monotonic()
+            assert wait_for(lambda: load.count(since=gone) >= 50, 30), (load.failures(), new_stderr.read_text())
+        assert load.failures() == [], (old.stderr(), new_stderr.read_text())
+        assert app.poll() is None
+    finally:
+        stop_process(app, signal.SIGKILL)
+        for stream in (app.stdout, app.stderr):
+            if stream is not None:
+                stream.close()
+        new_status = stop_process(new) if new is not None else 0
+        old.stop()
+    assert new_status == 0, new_stderr.read_text()

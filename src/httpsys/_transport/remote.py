@@ -21,6 +21,7 @@ import fcntl
 import itertools
 import logging
 import os
+import select
 import socket
 import threading
 import time
@@ -51,6 +52,7 @@ from httpsys.errors import ServiceNotActiveError, error_for_code
 __all__ = [
     "CLIENT_LIMITS",
     "CONNECT_TIMEOUT",
+    "RECEIVE_PREFETCH",
     "RemoteTransport",
     "handshake",
     "release_remote_transport",
@@ -79,6 +81,8 @@ _SPILL_MARGIN = 1 << 20  # room left in a message for everything besides memory 
 _SPILL_MIN = 64 << 10  # memory chunks below this stay in the message when others spill
 _SEALS = fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SEAL
 
+# receives the asyncio face keeps posted per queue when the caller's loop serves the connection (decision 0025)
+RECEIVE_PREFETCH = 16
 RECONNECT_WINDOW = (
     10.0  # seconds after an upgrade's GOING_AWAY to reach the new daemon and replay (decision 0024)
 )
@@ -195,6 +199,30 @@ class _Channel:
         return real
 
 
+class _JournalLock:
+    """The journal's lock (reentrant). The loop that serves the connection must not block on it: the holder may be
+    an upgrade's replay, which needs that loop to carry its calls; so that thread serves the connection while it
+    waits."""
+
+    __slots__ = ("_lock", "_transport")
+
+    def __init__(self, transport: RemoteTransport) -> None:
+        self._lock = threading.RLock()
+        self._transport = transport
+
+    def __enter__(self) -> None:
+        lock = self._lock
+        transport = self._transport
+        if transport._thread is None and transport.on_driver_thread():
+            while not lock.acquire(blocking=False):
+                transport._pump(lambda: False, poll_ms=5, once=True)
+        else:
+            lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
 # (expected completion type, callback, (handle, token) key for cancel_io, re-issue on the next channel or None)
 _Pending = tuple[type[Message], OnDone, "tuple[int, int] | None", "Callable[[], None] | None"]
 
@@ -280,9 +308,23 @@ class RemoteTransport:
     receives still parked there are posted again on the new one when the old daemon ends.
     """
 
-    def __init__(self, path: str, *, timeout: float = CONNECT_TIMEOUT, io_barrier: bool = True) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        timeout: float = CONNECT_TIMEOUT,
+        io_barrier: bool = True,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         from httpsys._transport.embedded import new_event_loop
 
+        if loop is not None:
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not loop:
+                raise ValueError("RemoteTransport(loop=...) must be made on that loop's thread while it runs")
         self.path = path
         self.io_barrier = io_barrier
         sock, welcome, decoder = _connect(path, timeout)
@@ -291,27 +333,52 @@ class RemoteTransport:
         self._old_handles: set[int] = set()  # the queue handles it has (receives on them go there meanwhile)
         self._deferred: list[Callable[[], None]] = []  # calls waiting for the next connection
         self._journal = _Journal()
-        self._journal_lock = threading.RLock()
+        self._journal_lock = _JournalLock(self)
         self._next_virtual = itertools.count((1 << 62) + 1, 2)
         self._ops = itertools.count(1)
         self._lost: int | None = None  # the code later calls get once the daemon is gone for good
         self.closed = False
-        loop = new_event_loop()
-        ready = threading.Event()
         first = self._chan
+        self._readers: list[_Channel] = [first]  # the connections the loop reads (and `_pump` polls)
+        # Served by the caller's loop (decision 0025): other threads hand calls over through `_handover` and
+        # a byte on the `_wake` pipe (the loop reads it, and so does `_pump` while a synchronous call waits).
+        self._handover: deque[Callable[[], None]] = deque()
+        self._wake: tuple[int, int] | None = None
+        self._thread: threading.Thread | None = None
+        if loop is not None:
+            self.loop = loop
+            self._loop_thread_id: int | None = threading.get_ident()
+            self._wake = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+            # closes the pipe once, whichever comes first: close(), a fork's child, or this object collected
+            self._wake_closer = weakref.finalize(self, _close_pipe, *self._wake)
+            loop.add_reader(self._wake[0], self._run_handover)
+            loop.add_reader(first.fd, self._on_readable, first)
+            self.receive_prefetch = RECEIVE_PREFETCH
+            self.early_send_completion = True  # the asyncio face's small final responses (decision 0025)
+            _instances.add(self)
+            return
+        self.receive_prefetch = 0  # a private loop thread: each receive hops anyway (decision 0025)
+        self.early_send_completion = False
+        private = new_event_loop()
+        ready = threading.Event()
 
         def run() -> None:
-            asyncio.set_event_loop(loop)
-            loop.add_reader(first.fd, self._on_readable, first)
-            loop.call_soon(ready.set)
-            loop.run_forever()
+            asyncio.set_event_loop(private)
+            private.add_reader(first.fd, self._on_readable, first)
+            private.call_soon(ready.set)
+            private.run_forever()
 
-        self.loop = loop
+        self.loop = private
         self._thread = threading.Thread(target=run, name="httpsys-remote", daemon=True)
         self._thread.start()
         ready.wait()
         self._loop_thread_id = self._thread.ident
         _instances.add(self)
+
+    @property
+    def served_by_caller_loop(self) -> bool:
+        """True when the caller's event loop serves the connection (no private thread, no hops)."""
+        return self._thread is None
 
     @property
     def client_id(self) -> int:
@@ -344,6 +411,16 @@ class RemoteTransport:
             self._fail_deferred()
             done.set()
 
+        if self._thread is None:  # served by the caller's loop: never stop that loop
+            if self.on_driver_thread() or self.loop.is_closed() or not self.loop.is_running():
+                if self.on_driver_thread():
+                    self._drain_out(time.monotonic() + 5.0)  # responses handed over early leave first
+                stop()
+            else:
+                self._later(stop, stop)
+                done.wait(5)
+            self._close_wake()
+            return
         if self.on_driver_thread():
             stop()
             self.loop.stop()
@@ -358,6 +435,74 @@ class RemoteTransport:
         if not self.loop.is_running() and not self.loop.is_closed():
             self.loop.close()
 
+    def _close_wake(self) -> None:
+        wake = self._wake
+        if wake is None:
+            return
+        self._wake = None
+        with contextlib.suppress(RuntimeError, ValueError, OSError):
+            self.loop.remove_reader(wake[0])
+        self._wake_closer()
+        handover = self._handover
+        while handover:  # callers still waiting: their calls complete with the code (the transport is closed)
+            handover.popleft()()
+
+    def _drain_out(self, deadline: float) -> None:
+        """Send everything written so far, waiting for the socket as needed, until `deadline` (loop thread)."""
+
+        def sent() -> bool:
+            if time.monotonic() > deadline:
+                return True
+            return all(c.lost is not None or (not c.out and not c.flush_scheduled) for c in self._readers)
+
+        self._pump(sent, poll_ms=50)
+
+    def _run_handover(self) -> None:
+        """Run the calls other threads handed over (loop thread)."""
+        wake = self._wake
+        if wake is not None:
+            with contextlib.suppress(OSError):
+                while os.read(wake[0], 4096):
+                    pass
+        handover = self._handover
+        while handover:
+            handover.popleft()()
+
+    def _pump(self, until: Callable[[], bool], poll_ms: int = 1000, once: bool = False) -> None:
+        """Serve the connections on this (the loop's) thread until `until()`: a synchronous call made on the loop
+        that serves the connection waits here, sending, reading and dispatching as the loop would (completions
+        of other operations settle their futures meanwhile; handed-over calls run)."""
+        while not until():
+            poller = select.poll()
+            by_fd: dict[int, _Channel] = {}
+            for chan in self._readers:
+                if chan.lost is not None:
+                    continue
+                if chan.flush_scheduled:
+                    self._flush(chan)
+                if chan.lost is not None:
+                    continue
+                by_fd[chan.fd] = chan
+                poller.register(chan.fd, select.POLLIN | (select.POLLOUT if chan.out else 0))
+            wake = self._wake
+            if wake is not None:
+                poller.register(wake[0], select.POLLIN)
+            elif not by_fd:
+                return  # nothing left that could answer
+            if until():
+                return
+            for fd, events in poller.poll(poll_ms):
+                if wake is not None and fd == wake[0]:
+                    self._run_handover()
+                    continue
+                chan = by_fd[fd]
+                if events & select.POLLOUT:
+                    self._flush(chan)
+                if events & (select.POLLIN | select.POLLHUP | select.POLLERR) and chan.lost is None:
+                    self._on_readable(chan)
+            if once:
+                return
+
     def _forked(self) -> None:
         """In a child after fork(): the loop thread did not come along, and the connection is the parent's. Every
         call fails at once (ERROR_INVALID_HANDLE, never a wait for a thread that is not there) and the child's
@@ -365,7 +510,11 @@ class RemoteTransport:
         self._lost = _INVALID_HANDLE
         self.closed = True
         self._deferred = []
-        self._journal_lock = threading.RLock()  # a parent's thread may have held it at fork()
+        self._journal_lock = _JournalLock(self)  # a parent's thread may have held it at fork()
+        self._handover.clear()
+        if self._wake is not None:
+            self._wake = None
+            self._wake_closer()  # the child's copies (the parent's pipe is the parent's)
         for chan in (self._chan, self._old):
             if chan is None:
                 continue
@@ -381,6 +530,15 @@ class RemoteTransport:
         """Run `fn` on the loop thread (now, when already there); `fail` when the loop is gone."""
         if self.on_driver_thread() or self._lost is not None:  # lost: `fn` only completes with the code
             fn()
+            return
+        if self._thread is None:
+            wake = self._wake
+            if wake is None or self.loop.is_closed():
+                fail()
+                return
+            self._handover.append(fn)
+            with contextlib.suppress(BlockingIOError):  # a full pipe has a wake-up in it already
+                os.write(wake[1], b"\0")
             return
         try:
             self.loop.call_soon_threadsafe(fn)
@@ -478,7 +636,8 @@ class RemoteTransport:
         self, build: Callable[[_Channel], Message], expect: type[Msg], request_id: int = 0
     ) -> tuple[Msg | int, _Channel | None]:
         """The daemon's answer to a call (or the failure code), and the connection that answered it."""
-        if self.on_driver_thread():
+        on_loop = self.on_driver_thread()
+        if on_loop and self._thread is not None:
             raise RuntimeError(
                 "a synchronous driver call from a completion callback cannot wait in daemon mode"
             )
@@ -492,6 +651,13 @@ class RemoteTransport:
             used.append(chan)
             return build(chan)
 
+        if on_loop:  # the loop that serves the connection: wait here, serving it (decision 0025)
+            self._issue(build_on, expect, on_done, None, request_id, 0, False, None)
+            self._pump(future.done)
+            if not future.done():
+                return _INVALID_HANDLE, None
+            result, chan = future.result()
+            return cast("Msg | int", result), chan
         self._later(
             lambda: self._issue(build_on, expect, on_done, None, request_id, 0, False, None),
             lambda: on_done(None, _INVALID_HANDLE),
@@ -649,6 +815,8 @@ class RemoteTransport:
                 self.loop.remove_writer(chan.fd)
         except (RuntimeError, ValueError, OSError):
             pass
+        if chan in self._readers:
+            self._readers.remove(chan)
         chan.sock.close()
         chan.decoder.close()
         chan.out.clear()
@@ -707,6 +875,7 @@ class RemoteTransport:
 
             def attach() -> None:
                 self.loop.add_reader(new.fd, self._on_readable, new)
+                self._readers.append(new)
                 attached.set()
 
             self._later(attach, attached.set)
@@ -1012,7 +1181,8 @@ class RemoteTransport:
 
     def cancel_io(self, handle_id: int, token: int | None) -> bool:
         """CANCEL for the op that carries `token` on `handle_id` (False at once when it already completed)."""
-        if self.on_driver_thread():
+        on_loop = self.on_driver_thread()
+        if on_loop and self._thread is not None:
             raise RuntimeError("cancel_io from a completion callback cannot wait in daemon mode")
         future: concurrent.futures.Future[bool] = concurrent.futures.Future()
 
@@ -1048,6 +1218,12 @@ class RemoteTransport:
 
         if self._lost is not None:
             return False
+        if on_loop:  # the loop that serves the connection: wait here, serving it
+            issue()
+            self._pump(future.done)
+            return future.result() if future.done() else False
+        if self._thread is None and not self.loop.is_running():
+            return False  # the loop that serves the connection has stopped: nothing can be cancelled now
         try:
             self.loop.call_soon_threadsafe(issue)
         except RuntimeError:
@@ -1240,6 +1416,12 @@ class RemoteTransport:
                 done(code, b"", 0)
 
         self._io(build, M.ClientCertDone, on_done, (handle_id, token), connection_id=connection_id)
+
+
+def _close_pipe(*fds: int) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _release(barrier: threading.Event) -> OnDone:

@@ -12,12 +12,13 @@ import contextlib
 import itertools
 import logging
 import weakref
+from collections import deque
 from collections.abc import Callable, Collection, Sequence
 from types import TracebackType
 from typing import Any
 
-from httpsys._core.records import CachePolicy, DataChunk
-from httpsys._core.response import ResponseSpec
+from httpsys._core.records import CachePolicy, DataChunk, MemoryChunk
+from httpsys._core.response import ResponseSpec, validate_response, validate_send_flags
 from httpsys._core.settings import DriverSettings
 from httpsys._core.status import Win32Error
 from httpsys._core.timers import TimeoutLimits
@@ -26,10 +27,19 @@ from httpsys._engine.driver import Driver
 from httpsys._transport import daemon_socket
 from httpsys._transport.embedded import EmbeddedTransport, stored_configuration
 from httpsys._transport.interface import DriverIo, DriverTransport
-from httpsys.aio.request import LOG_DEFAULTS, Completion, Request
+from httpsys.aio.request import DISCONNECT, LOG_DEFAULTS, Completion, Request
 from httpsys.errors import HttpSysError, error_for_code
 
 _OK = int(Win32Error.NO_ERROR)
+_ABORTED = int(Win32Error.ERROR_OPERATION_ABORTED)
+_INVALID_PARAMETER = int(Win32Error.ERROR_INVALID_PARAMETER)
+_CLIENT_GONE = {int(Win32Error.ERROR_CONNECTION_INVALID), int(Win32Error.ERROR_NETNAME_DELETED)}
+# A final response whose body is immutable bytes up to EARLY_SEND_MAX completes once handed to the daemon's
+# connection, while the queue's responses so handed over and not yet confirmed stay within EARLY_SEND_BUDGET
+# bytes (decision 0025); anything else waits for the daemon's completion.
+EARLY_SEND_MAX = 64 << 10
+EARLY_SEND_BUDGET = 1 << 20
+log = logging.getLogger("httpsys.aio")
 _PROP_TIMEOUTS = 3
 _PROP_STATE = 5
 _PROP_QUEUE_LENGTH = 4
@@ -53,7 +63,7 @@ def driver_for_loop(settings: DriverSettings | None = None) -> Any:
         if path is not None:
             from httpsys._transport.remote import RemoteTransport
 
-            transport = RemoteTransport(path, io_barrier=False)
+            transport = RemoteTransport(path, io_barrier=False, loop=loop)  # served by this loop
         else:
             transport = EmbeddedTransport(loop=loop, settings=settings, configuration=stored_configuration())
         _loop_transports[loop] = transport
@@ -336,6 +346,13 @@ class RequestQueue:
         self._driver: Driver | None = self._io if isinstance(self._io, Driver) else None
         self._loop = asyncio.get_running_loop()
         self._waiting: set[int] = set()  # tokens of the receives waiting for a request (`stop_receiving`)
+        # Receives kept posted ahead through a daemon whose connection this loop serves (decision 0025); 0 off.
+        self.prefetch: int = int(getattr(transport, "receive_prefetch", 0))
+        # (token, result tuple or its future) per posted receive, oldest posted first
+        self._slots: deque[tuple[int, Any]] = deque()
+        self._stopped = False  # `stop_receiving` ran: hand out what the slots hold, post no more
+        self._early: bool = bool(getattr(transport, "early_send_completion", False))
+        self._early_bytes = 0  # bytes of responses handed over early and not yet confirmed
 
     async def __aenter__(self) -> RequestQueue:
         return self
@@ -353,7 +370,20 @@ class RequestQueue:
         """
         if not self.closed:
             self.closed = True
+            if self._slots:
+                self._give_back()
             self.transport.close_request_queue(self.handle)
+
+    @property
+    def prefetched(self) -> int:
+        """Receives posted ahead (`prefetch`) and not handed to the application yet: requests already in this
+        process or on their way, which `receive()` returns before it waits for new ones.
+
+        Example:
+            while queue.prefetched:            # after stop_receiving(): serve what had already arrived
+                await handle(await queue.receive())
+        """
+        return len(self._slots)
 
     def shutdown(self) -> None:
         """Stop taking requests (HttpShutdownRequestQueue); pending receives end.
@@ -421,9 +451,15 @@ class RequestQueue:
     async def receive(self) -> Request:
         """The next request (waits until one arrives).
 
+        Through a daemon whose connection this loop serves, the queue keeps `prefetch` receives posted (default
+        16, `queue.prefetch = 0` before the first receive turns it off): requests are already in this process,
+        in arrival order, when the application asks (decision 0025).
+
         Example:
             request = await queue.receive()
         """
+        if self.prefetch > 0 or self._slots:
+            return await self._receive_posted()
         token = next(_tokens)
         driver = self._driver
         if driver is not None:
@@ -444,17 +480,83 @@ class RequestQueue:
             raise error_for_code(code)
         return Request(self, snapshot)
 
+    def _post(self) -> None:
+        token = next(_tokens)
+        result = self._call(self._io.receive_request, self.handle, 0, 0, None, True, token)
+        self._slots.append((token, result))
+
+    async def _receive_posted(self) -> Request:
+        """The oldest posted receive's request (each slot is taken once; a cancelled caller leaves it posted)."""
+        slots = self._slots
+        while True:
+            if not self._stopped and not self.closed:
+                while len(slots) < self.prefetch:
+                    self._post()
+            if not slots:
+                self._stopped = False  # drained: a later receive() posts again
+                raise error_for_code(_ABORTED)
+            slot = slots[0]
+            result = slot[1]
+            if type(result) is not tuple:
+                if not result.done():
+                    await asyncio.shield(result)
+                    continue  # another receive() may have taken this slot meanwhile
+                result = result.result()
+            slots.popleft()
+            code, snapshot, _n = result
+            if code == _OK and snapshot is not None:
+                if not self._stopped and not self.closed and len(slots) < self.prefetch:
+                    self._post()  # keep `prefetch` posted; it leaves with the response's batch
+                return Request(self, snapshot)
+            if self._stopped and code == _ABORTED:
+                continue  # cancelled by stop_receiving: a later slot may hold a request that raced the cancel
+            raise error_for_code(code)
+
+    def _give_back(self) -> None:
+        """On close: cancel the posted receives, and answer 503 (with a disconnect) each request that had already
+        arrived and that the application never took, so that none is left without an answer (decision 0025)."""
+        slots = self._slots
+        for token, result in list(slots):
+            if type(result) is not tuple and not result.done():
+                self.transport.cancel_io(self.handle, token)
+        answered = 0
+        while slots:
+            _token, result = slots.popleft()
+            if type(result) is not tuple:
+                if not result.done():
+                    continue  # still on its way: closing the handle finishes it in the driver
+                result = result.result()
+            code, snapshot, _n = result
+            if code == _OK and snapshot is not None:
+                spec = Request(self, snapshot)._spec(503, None, None)
+                self._io.send_response(
+                    self.handle, snapshot.request_id, DISCONNECT, spec, [], None, None, _ignore
+                )
+                answered += 1
+        if answered:
+            log.warning(
+                "request queue closed with %d received request(s) the application never took: answered 503",
+                answered,
+            )
+
     def stop_receiving(self) -> None:
         """Cancel the receives waiting on this queue handle without losing a request already on its way to one:
         each waiting `receive()` returns that request, or raises ERROR_OPERATION_ABORTED (`async for` ends).
         For a process leaving a queue that others go on serving (a worker of `httpsys run --workers`);
         cancelling the task that awaits `receive()` instead would drop a request that raced with the cancel.
+        With receives posted ahead (`prefetch`), `receive()` goes on returning the requests that had already
+        arrived (`prefetched` says how many slots are left) and then raises ERROR_OPERATION_ABORTED.
 
         Example:
             queue.stop_receiving()
         """
         for token in list(self._waiting):
             self.transport.cancel_io(self.handle, token)
+        if self._slots:
+            self._stopped = True
+            for token, result in list(self._slots):
+                if type(result) is not tuple and not result.done():
+                    self.transport.cancel_io(self.handle, token)
 
     def __aiter__(self) -> RequestQueue:
         return self
@@ -505,6 +607,56 @@ class RequestQueue:
             if not self.closed:
                 self.transport.cancel_io(self.handle, token)
             raise
+
+    def _hand_over(
+        self,
+        request: Request,
+        flags: int,
+        spec: ResponseSpec,
+        chunks: list[DataChunk],
+        cache: CachePolicy | None,
+    ) -> tuple[int, int] | None:
+        """Send a final response through a daemon whose connection this loop serves without waiting for its
+        completion (decision 0025): (0, body bytes handed over) at once; the failure's result when the transport
+        failed it inside the call; None when this response must wait (nothing was sent)."""
+        if cache is not None:
+            return None  # the daemon checks a cache policy against the response: wait for its answer
+        if validate_response(spec) or validate_send_flags(spec.status, flags):
+            return None  # refused as HttpSendHttpResponse refuses it: the daemon's answer is raised as today
+        size = 0
+        for chunk in chunks:
+            if type(chunk) is not MemoryChunk or type(chunk.data) is not bytes:
+                return None
+            size += len(chunk.data)
+        if size > EARLY_SEND_MAX or self._early_bytes + size > EARLY_SEND_BUDGET:
+            return None
+        late = _LateSend(self, request, size)
+        self._io.send_response(
+            self.handle, request.snapshot.request_id, flags, spec, chunks, cache, LOG_DEFAULTS, late
+        )
+        if late.inline is not None:
+            return late.inline
+        late.pending = True
+        self._early_bytes += size
+        return _OK, size
+
+    def _late_failure(self, request: Request, code: int) -> None:
+        """A response handed over early failed in the daemon: logged, kept for the request's next call, and a
+        refused response (the request still open) replaced by a 500 so the client is not left waiting."""
+        request._failure = code
+        rid = request.snapshot.request_id
+        if code == _INVALID_PARAMETER:
+            log.error(
+                "the daemon refused the response to request %#x (code %d): answered 500 instead", rid, code
+            )
+            spec = request._spec(500, None, None)
+            self._io.send_response(self.handle, rid, DISCONNECT, spec, [], None, None, _ignore)
+        elif code in _CLIENT_GONE:
+            log.info(
+                "the response to request %#x was not delivered: the client went away (code %d)", rid, code
+            )
+        else:
+            log.warning("the response to request %#x failed after respond() returned (code %d)", rid, code)
 
     async def _call_send(
         self,
@@ -601,6 +753,33 @@ async def drain_tasks(
             task.cancel()
         await asyncio.wait(still, timeout=1.0)
     return len(still)
+
+
+def _ignore(*result: Any) -> None:
+    pass
+
+
+class _LateSend:
+    """The `done` of a response handed over early: keeps an inline result, else settles the queue's budget and
+    reports a failure."""
+
+    __slots__ = ("inline", "pending", "queue", "request", "size")
+
+    def __init__(self, queue: RequestQueue, request: Request, size: int) -> None:
+        self.queue = queue
+        self.request = request
+        self.size = size
+        self.pending = False
+        self.inline: tuple[int, int] | None = None
+
+    def __call__(self, code: int, nbytes: int) -> None:
+        if not self.pending:
+            self.inline = (code, nbytes)
+            return
+        queue = self.queue
+        queue._early_bytes -= self.size
+        if code != _OK:
+            queue._late_failure(self.request, code)
 
 
 def _settle(fut: asyncio.Future[Any], value: Any) -> None:

@@ -98,13 +98,14 @@ class Request:
         bytes_in = request.snapshot.bytes_received
     """
 
-    __slots__ = ("_headers", "_queue", "_responded", "snapshot")
+    __slots__ = ("_failure", "_headers", "_queue", "_responded", "snapshot")
 
     def __init__(self, queue: RequestQueue, snapshot: RequestSnapshot) -> None:
         self._queue = queue
         self.snapshot = snapshot
         self._headers: Headers | None = None
         self._responded = False
+        self._failure = 0  # the code of a response handed over early that failed later (decision 0025)
 
     # ----- the head --------------------------------------------------------------------------------------
     @property
@@ -293,6 +294,8 @@ class Request:
             while chunk := await request.read_chunk():
                 sink.write(chunk)
         """
+        if self._failure:
+            raise error_for_code(self._failure)
         code, data = await self._queue._call_body(self.request_id, max_size, False)
         if code == _EOF:
             return b""
@@ -354,6 +357,8 @@ class Request:
         return ResponseSpec(status=status, reason=breason, known=known, unknown=unknown)
 
     def _claim(self) -> None:
+        if self._failure:
+            raise error_for_code(self._failure)
         if self._responded:
             raise RuntimeError("a response was already started for this request")
         self._responded = True
@@ -383,6 +388,10 @@ class Request:
     ) -> int:
         """Send the whole response in one call (Content-Length computed); returns the bytes written.
 
+        Through a daemon whose connection this loop serves, a small response (immutable `bytes`, up to 64 KiB)
+        completes once handed to the daemon's connection and returns the body's length; a failure the daemon
+        reports later is logged and raised by the request's next call (decision 0025).
+
         With `cache` (an `httpsys.CachePolicy`) the driver may keep the response and answer later GET and
         HEAD requests for the URL itself, without this application (HttpSendHttpResponse's HTTP_CACHE_POLICY).
 
@@ -394,6 +403,8 @@ class Request:
             raise _not_a_policy(cache)
         spec = self._spec(status, headers, reason)
         if self._responded:
+            if self._failure:
+                raise error_for_code(self._failure)
             raise RuntimeError("a response was already started for this request")
         self._responded = True
         # `_send_head` inlined: this is the per-request path of most applications
@@ -401,7 +412,10 @@ class Request:
         driver = queue._driver
         chunks: list[_DataChunk] = [MemoryChunk(body)] if body else []
         flags = DISCONNECT if disconnect else 0
-        if driver is not None:
+        early = queue._hand_over(self, flags, spec, chunks, cache) if queue._early else None
+        if early is not None:
+            result: Any = early
+        elif driver is not None:
             completion = Completion()
             driver.send_response(
                 queue.handle, self.snapshot.request_id, flags, spec, chunks, cache, LOG_DEFAULTS, completion

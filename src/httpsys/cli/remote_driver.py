@@ -11,6 +11,8 @@ load the wire codec.
 
 from __future__ import annotations
 
+import asyncio
+
 from httpsys._transport import DAEMON_SOCKET_ENV
 from httpsys._transport.remote import RemoteTransport
 from httpsys.cli.diagnostics import EXIT_FAILURE, CommandError, code_name
@@ -27,7 +29,11 @@ class ConfiguredRemoteTransport(RemoteTransport):
     503 verbosity Limited)."""
 
     def __init__(self, path: str, options: ServerOptions) -> None:
-        super().__init__(path, io_barrier=False)  # the asyncio face awaits every completion
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()  # it serves the connection
+        except RuntimeError:
+            loop = None
+        super().__init__(path, io_barrier=False, loop=loop)  # the asyncio face awaits every completion
         self.options = options
 
     def create_server_session(self, version: tuple[int, int]) -> tuple[int, int]:

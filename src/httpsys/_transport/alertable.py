@@ -1,12 +1,14 @@
 """The alertable embedded transport: the driver's loop runs on whichever application thread waits (opt-in).
 
-Responsibility: an embedded driver with no thread of its own. Its loop is *owned* by at most one thread at a time:
-a thread that blocks in a win32 wait (a completion port, an event, a synchronous call) takes the loop when nobody
+Responsibility: an embedded driver whose loop no thread keeps for itself: it is *owned* by at most one thread at a
+time. A thread that blocks in a win32 wait (a completion port, an event, a synchronous call) takes the loop when nobody
 owns it and runs it until what it waits for happens, as an alertable wait runs APCs on Windows; a call made while
 nobody owns the loop runs the driver directly on the calling thread; a call made while another thread owns it is
-handed to that owner, which runs it before it lets go. An owner that leaves hands the loop to a parked waiter, so
-the loop never stays unowned while a thread waits (decision 0023, amendment 2). The driver therefore runs only
-while some thread waits in the face or calls it: that is the contract a user opts into (HTTPSYS_WIN32_ALERTABLE).
+handed to that owner, which runs it before it lets go. An owner that leaves hands the loop to a parked waiter. A
+standby thread keeps the rule that the loop is never unowned while there is work (decision 0023, amendment 2): it
+sleeps in poll() on the loop's own epoll descriptor and, when I/O is ready (or 20 ms passed: timers, callbacks a
+direct call left queued) while nobody owns the loop and nobody has run it for a tick, runs a few passes — so a
+program that never waits (callbacks, polling) is still served, a little later. Opt-in: HTTPSYS_WIN32_ALERTABLE.
 It must not add behaviour: each call forwards to the driver, as `EmbeddedTransport` does.
 """
 
@@ -27,6 +29,9 @@ T = TypeVar("T")
 
 ALERTABLE_ENV = "HTTPSYS_WIN32_ALERTABLE"
 _TICK = 0.005  # how long the loop may go unrun, while nobody owns it, before the standby thread runs it
+# ... unless a thread called the face in the last tick (it is working through completions and will wait again):
+# then up to this long, so the standby thread does not take the loop from the middle of a batch
+_PATIENCE = 0.025
 # the standby thread's poll timeout: timers, and callbacks a direct call left queued, wait at most this long when
 # no thread waits in the face
 _IDLE_MS = 20
@@ -75,6 +80,7 @@ class AlertableTransport(EmbeddedTransport):
         self.handed_over = 0  # calls handed to another thread that owned the loop (a thread crossing each)
         self._followers: list[tuple[Parked, int]] = []
         self._last_pass = time.monotonic()
+        self._last_call = self._last_pass
         self._wake_r, self._wake_w = os.pipe()
         super().__init__(loop=new_event_loop(), settings=settings, configuration=configuration)
         self._standby = threading.Thread(target=self._stand_by, name="httpsys-standby", daemon=True)
@@ -90,6 +96,7 @@ class AlertableTransport(EmbeddedTransport):
             owner = self._owner
             if owner is None:
                 self._owner = me
+                self._last_call = time.monotonic()
             elif owner != me:
                 self._posted += 1
                 self.handed_over += 1
@@ -224,9 +231,13 @@ class AlertableTransport(EmbeddedTransport):
             poller.poll(_IDLE_MS)
             if self.closed:
                 return
-            since = time.monotonic() - self._last_pass
+            now = time.monotonic()
+            since = now - self._last_pass
             if since < _TICK:  # another thread runs the loop: look again a tick after its last pass
                 time.sleep(_TICK - since)
+                continue
+            if since < _PATIENCE and now - self._last_call < _TICK:  # a thread is busy with the face
+                time.sleep(_TICK)
                 continue
             me = threading.get_ident()
             with self._mutex:

@@ -7,6 +7,7 @@ test that way).
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import os
 import subprocess
@@ -161,6 +162,24 @@ def test_a_wait_times_out_while_another_thread_runs_the_loop(
     assert not transport.on_driver_thread()
     CloseHandle(event)
     CloseHandle(port)
+    client.close()
+
+
+def test_a_synchronous_call_from_inside_an_event_loop_is_completed_by_the_standby_thread(
+    alertable: tuple[AlertableTransport, Server],
+) -> None:
+    _transport, server = alertable
+    client = RawClient(server.port)
+    client.get("/from-asyncio")
+
+    async def blocking_receive() -> tuple[int, bytes | None]:
+        # this thread runs its own loop and cannot run the driver's: it parks instead of raising
+        request = HTTP_REQUEST_V2()
+        got = ctypes.c_ulong()
+        code = HttpReceiveHttpRequest(server.queue, 0, 0, request, 16384, got, None)
+        return code, request.pRawUrl
+
+    assert asyncio.run(blocking_receive()) == (NO_ERROR, b"/from-asyncio")
     client.close()
 
 

@@ -14,6 +14,7 @@ It must not add behaviour: each call forwards to the driver, as `EmbeddedTranspo
 
 from __future__ import annotations
 
+import asyncio
 import os
 import select
 import threading
@@ -162,6 +163,11 @@ class AlertableTransport(EmbeddedTransport):
     def alertable_wait(self, parked: Parked, timeout: float | None) -> bool:
         """Block the calling thread until ``parked`` is woken (True) or ``timeout`` passes (False), running the
         driver's loop meanwhile when no other thread owns it."""
+        if asyncio._get_running_loop() is not None:
+            # this thread runs an event loop of its own and cannot run the driver's: it parks, and the thread that
+            # owns the loop or the standby thread completes what it waits for
+            parked.park(timeout)
+            return parked.woken
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         me = threading.get_ident()
         with self._mutex:

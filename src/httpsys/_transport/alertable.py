@@ -258,6 +258,8 @@ class AlertableTransport(EmbeddedTransport):
                 while not self.closed and passes < _STANDBY_PASSES:
                     self._one_pass()
                     passes += 1
+                    if self._posted or self._followers:  # an application thread wants the loop: let go
+                        break
                     if backend is None or not ready.poll(0):
                         break
             except RuntimeError:  # the loop was closed under it

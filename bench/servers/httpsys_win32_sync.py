@@ -107,6 +107,9 @@ def worker(queue: Any) -> None:
 def main() -> None:
     port = int(sys.argv[1])
     threads = int(sys.argv[2]) if len(sys.argv) > 2 else 8
+    # the alertable driver (docs/win32.md): the loop runs on the worker that waits; HTTPSYS_WIN32_ALERTABLE=0 in
+    # the environment measures the driver on its own thread instead
+    os.environ.setdefault("HTTPSYS_WIN32_ALERTABLE", "1")
     queue = open_request_queue(port)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     pool = [threading.Thread(target=worker, args=(queue,), daemon=True) for _ in range(threads)]

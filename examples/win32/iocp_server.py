@@ -4,11 +4,12 @@ The request queue is associated with a completion port; a fixed set of IO_CONTEX
 OVERLAPPED, keeps HttpReceiveHttpRequest calls outstanding; worker threads loop on GetQueuedCompletionStatus and
 advance the context whose operation completed (receive -> read body -> send -> receive again). With
 FILE_SKIP_COMPLETION_PORT_ON_SUCCESS an operation that succeeds at once posts no packet and its context goes on
-at once on the same thread. On httpsys
-the driver runs on its own thread: a worker blocked in GetQueuedCompletionStatus is woken once for the packets
-queued meanwhile and dequeues them without waiting again (docs/win32.md, decision 0023).
+at once on the same thread. On httpsys this example asks for the alertable driver (HTTPSYS_WIN32_ALERTABLE=1): the
+driver's loop runs on the worker while it waits in GetQueuedCompletionStatus, so a request never crosses threads;
+`--driver-thread` keeps the driver on its own thread instead (docs/win32.md, decision 0023).
 
     python examples/win32/iocp_server.py --url http://+:8080/ [--outstanding 128] [--threads 1] [--file FILE]
+                                         [--driver-thread]
     curl http://localhost:8080/            # Hello, world!
     curl -d 'hello' http://localhost:8080/echo
     curl http://localhost:8080/stream      # 100 KiB in 100 HttpSendResponseEntityBody(MORE_DATA) writes of 1 KiB
@@ -337,7 +338,14 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=1, help="GetQueuedCompletionStatus threads (default 1)"
     )
     parser.add_argument("--file", help="the file /big.bin sends from its handle")
+    parser.add_argument(
+        "--driver-thread",
+        action="store_true",
+        help="run the driver on its own thread (not on the waiting workers)",
+    )
     args = parser.parse_args(argv)
+    if not args.driver_thread:
+        os.environ.setdefault("HTTPSYS_WIN32_ALERTABLE", "1")  # read by the first HttpInitialize
     signal.signal(signal.SIGTERM, stop)
     try:
         serve(args.url, args.outstanding, args.threads, args.file)

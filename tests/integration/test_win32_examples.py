@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,12 +61,17 @@ def test_echo_server_echoes_bodies_handles_large_heads_and_exits_after_count() -
             proc.wait()
 
 
-def test_iocp_server_answers_every_route_with_large_heads_and_stops_on_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize("driver", ["alertable", "driver-thread"])
+def test_iocp_server_answers_every_route_with_large_heads_and_stops_on_sigterm(
+    tmp_path: Path, driver: str
+) -> None:
     port = free_port()
     big_file = tmp_path / "big.bin"
     content = os.urandom(3 * 1024 * 1024 + 17)
     big_file.write_bytes(content)
     argv = [sys.executable, str(IOCP_SERVER), "--url", f"http://+:{port}/", "--outstanding", "8"]
+    if driver == "driver-thread":
+        argv.append("--driver-thread")
     proc = subprocess.Popen(
         [*argv, "--file", str(big_file)],
         stdout=subprocess.PIPE,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -319,11 +320,17 @@ def stored_configuration() -> Configuration | None:
 
 
 def embedded_transport() -> EmbeddedTransport:
-    """The process's shared embedded driver (started on first use, reference counted)."""
+    """The process's shared embedded driver (started on first use, reference counted); with
+    HTTPSYS_WIN32_ALERTABLE=1 an `AlertableTransport`, whose loop runs on the threads that wait."""
     global _shared, _shared_refs
     with _shared_lock:
         if _shared is None or _shared.closed:
-            _shared = EmbeddedTransport(configuration=stored_configuration())
+            if os.environ.get("HTTPSYS_WIN32_ALERTABLE", "") not in ("", "0"):
+                from httpsys._transport.alertable import AlertableTransport  # its module imports this one
+
+                _shared = AlertableTransport(configuration=stored_configuration())
+            else:
+                _shared = EmbeddedTransport(configuration=stored_configuration())
             _shared_refs = 0
         _shared_refs += 1
         return _shared

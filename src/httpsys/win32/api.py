@@ -84,6 +84,7 @@ from .kernel32 import (
     lookup_handle,
     out_param_present,
     out_param_valid,
+    set_alertable_wait,
     store_out_param,
 )
 from .marshal import (
@@ -398,6 +399,8 @@ def HttpInitialize(Version: object, Flags: object, pReserved: object = None) -> 
         if flags & HTTP_INITIALIZE_SERVER:
             if _state.server == 0:
                 _state.transport = _state.factory()
+                # an alertable transport runs its loop on the threads that wait (decision 0023, amendment 2)
+                set_alertable_wait(getattr(_state.transport, "alertable_wait", None))
             _state.server += 1
         if flags & HTTP_INITIALIZE_CONFIG:
             _state.config += 1
@@ -448,6 +451,8 @@ def _shut_down() -> None:
         _state.release(transport)
     except Exception:
         pass
+    finally:
+        set_alertable_wait(None)
 
 
 # ---------------------------------------------------------------------------------------------------------------

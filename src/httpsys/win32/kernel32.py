@@ -145,13 +145,19 @@ def _fail(code: int) -> bool:
 
 
 class Waiter:
-    """One thread's wait for one thing: `wake()` (from any thread, any number of times) ends it. Single use."""
+    """One thread's wait for one thing: `wake()` (from any thread, any number of times) ends it. Single use.
 
-    __slots__ = ("_parker", "woken")
+    Under an alertable transport (decision 0023, amendment 2) the waiting thread may run the driver's loop
+    instead of parking: `arm` gives the waiter what stops that run, `nudge` ends a park without satisfying it.
+    """
+
+    __slots__ = ("_open", "_parker", "_stop", "woken")
 
     def __init__(self) -> None:
         self._parker = threading.Lock()
         self._parker.acquire()
+        self._open = False
+        self._stop: Callable[[], None] | None = None
         self.woken = False
 
     def wake(self) -> None:
@@ -159,16 +165,56 @@ class Waiter:
             if self.woken:
                 return
             self.woken = True
-        self._parker.release()
+            stop = self._stop
+            release = not self._open
+            self._open = True
+        if stop is not None:
+            stop()
+        if release:
+            self._parker.release()
+
+    def arm(self, stop: Callable[[], None]) -> bool:
+        with _wake_mutex:
+            if self.woken:
+                return False
+            self._stop = stop
+            return True
+
+    def disarm(self) -> None:
+        with _wake_mutex:
+            self._stop = None
+
+    def park(self, timeout: float | None) -> None:
+        if timeout is None:
+            self._parker.acquire()
+        else:
+            self._parker.acquire(timeout=max(0.0, timeout))
+
+    def nudge(self) -> None:
+        with _wake_mutex:
+            release = not self._open
+            self._open = True
+        if release:
+            self._parker.release()
 
 
 _wake_mutex: Final = threading.Lock()
+_alertable: Callable[[Waiter, float | None], bool] | None = None
+
+
+def set_alertable_wait(wait: Callable[[Waiter, float | None], bool] | None) -> None:
+    """Route every blocking wait of the face through ``wait`` (an alertable transport's), or back to parking."""
+    global _alertable
+    _alertable = wait
 
 
 def wait_for(waiter: Waiter, timeout: float | None) -> bool:
     """Block the calling thread until ``waiter.wake()`` (True) or ``timeout`` seconds pass (False)."""
     if waiter.woken:
         return True
+    alertable = _alertable
+    if alertable is not None:
+        return alertable(waiter, timeout)
     if timeout is None:
         return waiter._parker.acquire()
     return waiter._parker.acquire(timeout=max(0.0, timeout)) or waiter.woken

@@ -16,9 +16,11 @@ import os
 import sys
 import threading
 import traceback
+from collections.abc import Sequence
 from typing import Any, Literal, Protocol, cast
 
-from httpsys.cli.diagnostics import EXIT_FAILURE, CommandError, failure
+from httpsys._transport import daemon_socket
+from httpsys.cli.diagnostics import EXIT_FAILURE, CommandError, failure, registration_error
 from httpsys.cli.hosting import (
     StopSignals,
     console_logging,
@@ -214,7 +216,12 @@ async def run_application(
     signals.install()
     transport = host_driver(options)
     try:
-        probe_urls(transport, options.urls)
+        # Embedded, a registration problem is found by registering once before the adapter starts. Through a
+        # daemon that would open the port and close it again until the adapter registers: a client connecting
+        # in between (a readiness probe) would be refused. There the adapter's own failure is reported instead.
+        through_daemon = daemon_socket() is not None
+        if not through_daemon:
+            probe_urls(transport, options.urls)
         stop = asyncio.Event()
         task = asyncio.ensure_future(server.run(stop))
         stopping = asyncio.ensure_future(signals.stop.wait())
@@ -230,7 +237,8 @@ async def run_application(
         await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if task.done():
             stopping.cancel()
-            _raise_for(task)
+            registering = through_daemon and isinstance(started, asyncio.Event) and not started.is_set()
+            _raise_for(task, options.urls if registering else ())
             return 0
         stop.set()
         busy = int(transport.statistics().get("requests_in_flight", 0))
@@ -265,11 +273,20 @@ def describe_failure(exc: BaseException) -> str:
     return f"the application failed: {_describe(exc)}"
 
 
-def _raise_for(task: asyncio.Future[None]) -> None:
-    """Turn the failure of an adapter that stopped by itself into a CommandError."""
+_REGISTRATION_CODES = (5, 32, 87, 183)  # ACCESS_DENIED, SHARING_VIOLATION, INVALID_PARAMETER, ALREADY_EXISTS
+
+
+def _raise_for(task: asyncio.Future[None], registering: Sequence[str] = ()) -> None:
+    """Turn the failure of an adapter that stopped by itself into a CommandError; `registering`: the URL prefixes
+    it was registering when it failed (through a daemon, where the command does not register them first), so a
+    registration code is told in the words of a registration error."""
     if task.cancelled():
         return
     exc = task.exception()
     if exc is None:
         return
+    if registering and isinstance(exc, HttpSysError) and exc.winerror in _REGISTRATION_CODES:
+        raise registration_error(
+            registering[0] if len(registering) == 1 else ", ".join(registering), exc.winerror
+        )
     raise CommandError(describe_failure(exc), EXIT_FAILURE)

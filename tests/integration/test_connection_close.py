@@ -133,7 +133,9 @@ def _read_to_eof(sock: socket.socket, got: bytearray) -> str:
 
 
 @pytest.mark.parametrize("size", [100 * 1024, 8 * 1024 * 1024])
-def test_closing_at_once_never_truncates_a_response_the_client_is_still_reading(server: Server, size: int) -> None:
+def test_closing_at_once_never_truncates_a_response_the_client_is_still_reading(
+    server: Server, size: int
+) -> None:
     """The close without lingering (decision 0015, measured again in 0027) happens once the last byte is with the
     kernel, not with the client: the socket is closed while the client is still reading, and the kernel must
     deliver the rest and then a FIN, never a reset."""

@@ -281,6 +281,7 @@ class Acceptor:
         self.sock = sock
         self.fd = sock.fileno()
         self.sniff = sniff
+        sock.setblocking(False)  # `ready` accepts until EAGAIN: a blocking accept would stall the loop
 
     def start(self) -> None:
         if self.listener.closing:

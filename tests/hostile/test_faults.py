@@ -399,9 +399,15 @@ def test_the_error_log_does_not_keep_dropped_connections_alive() -> None:
 
     server = churn_server(error_log_limit=10_000)
     try:
-        vanish(server.port, 3000)
-        wait_drained(server)
-        logged = len(server.transport.driver.error_log)
+        # How many vanishing clients leave a record depends on whether the driver read their request before their
+        # reset arrived (a timing matter: accepting in batches, decision 0027, reads later under this churn), so
+        # the churn goes on until there are enough records to weigh
+        for _ in range(6):
+            vanish(server.port, 3000)
+            wait_drained(server)
+            logged = len(server.transport.driver.error_log)
+            if logged >= 500:
+                break
         gc.collect()
         alive = sum(1 for o in gc.get_objects() if isinstance(o, Http11Connection))
         assert logged >= 500

@@ -8,6 +8,7 @@ client's FIN. Every other end after a response lingers: FIN first, then what the
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 
@@ -97,3 +98,70 @@ def test_many_clients_that_ask_to_close_leave_no_connection_behind(
     assert gone_within(server, 0.5)
     stats = server.transport.statistics()
     assert stats["requests_in_flight"] == 0
+
+
+def _pattern(size: int) -> bytes:
+    return (bytes(range(256)) * (size // 256 + 1))[:size]
+
+
+def _slow_reader(port: int, rcvbuf: int) -> socket.socket:
+    """A client socket whose receive buffer is fixed before it connects (so the window stays small)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(5.0)
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def _read_until(sock: socket.socket, got: bytearray, size: int) -> None:
+    while len(got) < size:
+        chunk = sock.recv(min(16384, size - len(got)))
+        if not chunk:
+            raise EOFError(len(got))
+        got += chunk
+
+
+def _read_to_eof(sock: socket.socket, got: bytearray) -> str:
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return "reset"
+        if not chunk:
+            return "eof"
+        got += chunk
+
+
+@pytest.mark.parametrize("size", [100 * 1024, 8 * 1024 * 1024])
+def test_closing_at_once_never_truncates_a_response_the_client_is_still_reading(
+    server: Server, size: int
+) -> None:
+    """The close without lingering (decision 0015, measured again in 0027) happens once the last byte is with the
+    kernel, not with the client: the socket is closed while the client is still reading, and the kernel must
+    deliver the rest and then a FIN, never a reset."""
+    body = _pattern(size)
+    worker = server.serve_in_thread(lambda srv, snap: srv.respond(snap.request_id, body=body), 1)
+    sock = _slow_reader(server.port, 64 * 1024)
+    try:
+        sock.sendall(get(b"/big", b"Connection: close\r\n"))
+        got = bytearray()
+        _read_until(sock, got, 1)  # the response has begun
+        head_end = -1
+        while head_end < 0:
+            _read_until(sock, got, len(got) + 1)
+            head_end = got.find(b"\r\n\r\n")
+        total = head_end + 4 + size
+        # read all but the last 32 KiB, then stop reading: the rest fits in the kernel's buffers, so the driver
+        # has handed over its last byte and closes while the client has not read it yet
+        _read_until(sock, got, total - 32 * 1024)
+        assert gone_within(server, 2.0)
+        assert len(got) < total
+        assert _read_to_eof(sock, got) == "eof"
+    finally:
+        sock.close()
+    worker.join(5)
+    head, payload = bytes(got[: head_end + 4]), bytes(got[head_end + 4 :])
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"\r\nConnection: close\r\n" in head
+    assert len(payload) == size
+    assert payload == body

@@ -1,11 +1,11 @@
 """The ports: a listener per TCP port with a registered URL, and the connections they accept.
 
 Responsibility: open a port's listening sockets (IPv4 and IPv6, per the IP listen list) when the first URL
-prefix on it is registered and close them when the last one goes, serve each socket with an asyncio server
-whose protocol is an `Http11Connection` (an https port's sockets are accepted by the TLS room, `tls.py`,
-which hands each connection over after its handshake), and keep the table of live connections by ConnectionId
-under the global connection limit. It must not parse, route or answer requests: a connection hands its requests
-to delivery (decision 0010).
+prefix on it is registered and close them when the last one goes, accept on each socket a batch of connections
+per readiness, each one an event-loop transport whose protocol is an `Http11Connection` (decision 0027; an https
+port's sockets are accepted by the TLS room, `tls.py`, which hands each connection over after its handshake), and
+keep the table of live connections by ConnectionId under the global connection limit. It must not parse, route or
+answer requests: a connection hands its requests to delivery (decision 0010).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import asyncio
 import errno
 import resource
 import socket
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from httpsys._core.status import Win32Error
 from httpsys._engine.http2 import AnyConnection, PrefaceSniffer
@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 
 E = Win32Error
 OK = int(E.NO_ERROR)
+ACCEPT_BATCH = 64  # connections accepted per readiness of a listening socket (decision 0027)
+ACCEPT_RETRY = 1.0  # seconds without accepting after running out of descriptors or memory, as asyncio
+# accept() errors that concern one client only; any other (EMFILE, ENFILE, ENOBUFS, ENOMEM ...) pauses accepting, as
+# accepting again at once would spin on the still-readable socket
+_ACCEPT_NEXT = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EPERM})
 
 
 class Listener:
@@ -34,10 +39,8 @@ class Listener:
         self.port = port
         self.scheme = scheme
         self.sockets = sockets
-        self.servers: list[asyncio.AbstractServer] = []
-        self.readers: list[
-            tuple[asyncio.AbstractEventLoop, int]
-        ] = []  # https: sockets accepted by the TLS room
+        # the listening sockets being accepted on (by an Acceptor, or for https by the TLS room)
+        self.readers: list[tuple[asyncio.AbstractEventLoop, int]] = []
         self.closing = False
 
     def close(self) -> None:
@@ -45,9 +48,6 @@ class Listener:
         for loop, fd in self.readers:
             loop.remove_reader(fd)
         self.readers = []
-        for server in self.servers:
-            server.close()
-        self.servers = []
         for sock in self.sockets:
             try:
                 sock.close()
@@ -189,19 +189,9 @@ class Ports:
             driver.loop.add_reader(fd, driver.tls.accept_ready, sock, listener.port)
             listener.readers.append((driver.loop, fd))
             return
-        if driver.settings.http2_cleartext and listener.scheme == "http":
-            # the client preface picks HTTP/2 (prior knowledge); HTTP/1.1 connections pay nothing otherwise
-            server = await driver.loop.create_server(
-                lambda: PrefaceSniffer(driver, listener.port, listener.scheme), sock=sock, backlog=4096
-            )
-        else:
-            server = await driver.loop.create_server(
-                lambda: Http11Connection(driver, listener.port, listener.scheme), sock=sock, backlog=4096
-            )
-        if listener.closing:
-            server.close()
-        else:
-            listener.servers.append(server)
+        # the client preface picks HTTP/2 (prior knowledge); HTTP/1.1 connections pay nothing otherwise
+        sniff = driver.settings.http2_cleartext and listener.scheme == "http"
+        Acceptor(driver, listener, sock, sniff).start()
 
     def maybe_close_listener(self, port: int) -> None:
         if self.driver.registry.routing.count_on_port(port) == 0:
@@ -275,6 +265,93 @@ class Ports:
         if group is not None:
             group.connections -= 1
             conn.group = None
+
+
+class Acceptor:
+    """Accepts the connections waiting on one plain-HTTP listening socket: up to ACCEPT_BATCH per readiness, each
+    made an event-loop transport with its protocol (decision 0027). An event loop's own server (`create_server`)
+    accepts one connection per readiness under uvloop (libuv), so a burst of N connections took N loop passes,
+    each running the accept, transport and protocol code once, cold; accepted in a batch, their protocols start in
+    one pass and their first reads tend to come together too."""
+
+    def __init__(self, driver: Driver, listener: Listener, sock: socket.socket, sniff: bool) -> None:
+        self.driver = driver
+        self.loop = driver.loop
+        self.listener = listener
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.sniff = sniff
+        sock.setblocking(False)  # `ready` accepts until EAGAIN: a blocking accept would stall the loop
+
+    def start(self) -> None:
+        if self.listener.closing:
+            return
+        self.loop.add_reader(self.fd, self.ready)
+        self.listener.readers.append((self.loop, self.fd))
+
+    def make_protocol(self) -> asyncio.Protocol:
+        listener = self.listener
+        if self.sniff:
+            return PrefaceSniffer(self.driver, listener.port, listener.scheme)
+        return Http11Connection(self.driver, listener.port, listener.scheme)
+
+    def ready(self) -> None:
+        sock = self.sock
+        listener = self.listener
+        for _ in range(ACCEPT_BATCH):
+            if listener.closing:
+                return
+            try:
+                conn_sock, _peer = sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in _ACCEPT_NEXT:
+                    continue  # that client is gone (or refused by a firewall rule): the next may be waiting
+                # out of descriptors or memory (or worse): the socket stays readable, so stop watching it for a
+                # while rather than spin; the waiting clients stay in the backlog
+                self.loop.remove_reader(self.fd)
+                self.loop.call_later(ACCEPT_RETRY, self.resume)
+                return
+            self.adopt(conn_sock)
+
+    def resume(self) -> None:
+        if not self.listener.closing:
+            self.loop.add_reader(self.fd, self.ready)
+
+    def adopt(self, conn_sock: socket.socket) -> None:
+        """Make the accepted socket a transport with its protocol. `connect_accepted_socket` is a coroutine that
+        creates the transport and schedules `connection_made` before its one wait (for `connection_made`); it is
+        driven here step by step instead of through a Task per connection."""
+        try:
+            _Steps(self.loop, self.loop.connect_accepted_socket(self.make_protocol, conn_sock)).step()
+        except Exception:
+            conn_sock.close()
+
+
+class _Steps:
+    """Drives a coroutine without a Task: one step now, the next when what it waits for is done. Its failure is its
+    own (connect_accepted_socket closes its transport when its wait fails)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, coro: Any) -> None:
+        self.loop = loop
+        self.coro = coro
+
+    def step(self) -> None:
+        try:
+            waiting = self.coro.send(None)
+        except StopIteration:
+            return
+        if waiting is None:
+            self.loop.call_soon(self.resume, None)  # a bare yield: go on in the next pass
+        else:
+            waiting.add_done_callback(self.resume)
+
+    def resume(self, _done: object) -> None:
+        try:
+            self.step()
+        except Exception:
+            pass
 
 
 def _max_connections_from_rlimit() -> int:

@@ -1,0 +1,91 @@
+"""Out of descriptors while connections keep arriving (decision 0027): the listener stops watching its socket for a
+second at a time instead of spinning on it, the waiting clients stay in the backlog, and it serves again once
+descriptors are free. A real server process with a small RLIMIT_NOFILE, real client sockets."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+SERVER = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+from httpsys.asgi import serve
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+serve(app, [f"http://127.0.0.1:{sys.argv[1]}/"])
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(port: int, timeout: float) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        out = b""
+        while chunk := s.recv(4096):
+            out += chunk
+        return out
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_running_out_of_descriptors_neither_spins_nor_loses_the_listener() -> None:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stdout=subprocess.DEVNULL)
+    held: list[socket.socket] = []
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert _get(port, 2.0).endswith(b"ok")
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        for _ in range(80):  # more than the server has descriptors for: the rest wait in the backlog
+            held.append(socket.create_connection(("127.0.0.1", port), timeout=2.0))
+        time.sleep(0.5)
+        before = _cpu_seconds(proc.pid)
+        time.sleep(1.5)
+        used = _cpu_seconds(proc.pid) - before
+        assert used < 0.5, f"the server used {used:.2f} s of CPU in 1.5 s while out of descriptors"
+        for sock in held:
+            sock.close()
+        held.clear()
+        deadline = time.monotonic() + 10
+        while True:  # served again once the held connections are gone (at most one pause later)
+            try:
+                response = _get(port, 3.0)
+            except OSError:
+                response = b""
+            if response.endswith(b"ok"):
+                break
+            assert time.monotonic() < deadline, response
+            time.sleep(0.2)
+        assert proc.poll() is None
+    finally:
+        for sock in held:
+            sock.close()
+        proc.terminate()
+        proc.wait(10)

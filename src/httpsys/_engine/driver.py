@@ -59,7 +59,7 @@ _DATA_PATH = frozenset(
         "send_response", "send_body", "cancel_request", "wait_disconnect", "wait_demand_start", "queue_of",
         "v1_group", "query_session_property", "query_group_property", "query_queue_property", "statistics",
         "read_fragment", "forget_requests", "delegate_request", "find_url_group_id", "open_work",
-        "set_request_property", "query_request_property",
+        "set_request_property", "query_request_property", "receive_client_certificate",
     }
 )  # fmt: skip
 

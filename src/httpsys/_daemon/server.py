@@ -76,6 +76,9 @@ _ACCESS_DENIED = int(Win32Error.ERROR_ACCESS_DENIED)
 _OPEN_EXISTING = 0x1  # HTTP_CREATE_REQUEST_QUEUE_FLAG_OPEN_EXISTING
 ADMIN_SOCKET_NAME = "admin.sock"
 _ANCILLARY = socket.CMSG_SPACE(DEFAULT_LIMITS.max_fds_per_frame * 4)
+# plain ints: the socket module's are IntFlag members, whose `&` runs enum code in Python on every receive
+_CMSG_CLOEXEC = int(socket.MSG_CMSG_CLOEXEC)
+_MSG_CTRUNC = int(socket.MSG_CTRUNC)
 _RECEIVES_PER_PASS = 16  # recvmsg calls one readable client gets in one loop pass (each fills a buffer)
 _PEERCRED = struct.Struct("3i")
 _PROP_BINDING = 7  # HttpServerBindingProperty: its value names a queue handle
@@ -177,9 +180,7 @@ class _Client:
         for _ in range(_RECEIVES_PER_PASS):
             try:
                 room = decoder.get_buffer()
-                size, ancillary, flags, _ = self.sock.recvmsg_into(
-                    [room], _ANCILLARY, socket.MSG_CMSG_CLOEXEC
-                )
+                size, ancillary, flags, _ = self.sock.recvmsg_into([room], _ANCILLARY, _CMSG_CLOEXEC)
             except (BlockingIOError, InterruptedError):
                 return
             except ProtocolError as exc:
@@ -194,7 +195,7 @@ class _Client:
                 self.drop("end of connection")
                 return
             try:
-                if flags & socket.MSG_CTRUNC:
+                if flags & _MSG_CTRUNC:
                     close_fds(fds)
                     raise ProtocolError("file descriptors truncated (MSG_CTRUNC)")
                 decoder.buffer_updated(size, fds)

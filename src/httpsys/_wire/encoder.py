@@ -10,6 +10,8 @@ touch sockets, the clock or the event loop (the connection owner calls `take()` 
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgpack
 
 from httpsys._wire.fields import Buffer, Outgoing
@@ -112,15 +114,16 @@ class Encoder:
 
     def write(self, message: Message) -> None:
         """Append `message` as one or more frames. WireEncodeError (and nothing appended) if it cannot travel."""
-        if self._to_daemon != message.TO_DAEMON:
+        m: Any = message  # read as it is (the native build must not check a field's type on reading it)
+        if self._to_daemon != m.TO_DAEMON:
             raise WireEncodeError(f"a {self.side.value} does not send {type(message).__name__}")
-        op = message.op
-        if type(op) is not int or not 0 <= op <= _U64_MAX or (op == 0) != message.CONTROL:
+        op = m.op
+        if type(op) is not int or not 0 <= op <= _U64_MAX or (op == 0) != m.CONTROL:
             raise WireEncodeError(f"op {op!r} is not valid for {type(message).__name__}")
         out = Outgoing()
-        meta_list = message.encode_meta(out)
+        meta_list = m.encode_meta(out)
         fds = out.fds
-        if fds and not message.TAKES_FDS:
+        if fds and not m.TAKES_FDS:
             raise WireEncodeError(f"{type(message).__name__} carries no file descriptors")
         try:
             meta = self._packer.pack(meta_list)
@@ -142,7 +145,7 @@ class Encoder:
         batch = self._batch_for(nfds)
         if nfds:
             batch.fds.extend(fds)
-        type_code = message.TYPE
+        type_code = m.TYPE
         first = min(tail_len, limits.max_frame - meta_len)
         remaining = tail_len - first
         head = HEADER.pack(

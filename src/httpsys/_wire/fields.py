@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import fields as dataclass_fields
+from typing import Any
 
 from httpsys._core.records import (
     CachePolicy,
@@ -24,7 +25,7 @@ from httpsys._core.records import (
     TrailersChunk,
 )
 from httpsys._core.timers import TimeoutLimits
-from httpsys._wire.frames import Limits, ProtocolError, WireEncodeError
+from httpsys._wire.frames import MAGIC, Limits, ProtocolError, WireEncodeError
 
 __all__ = [
     "BOOL",
@@ -35,6 +36,7 @@ __all__ = [
     "INT",
     "LIMITS",
     "LOG_DATA",
+    "MAGIC_KIND",
     "OPT_CACHE_POLICY",
     "OPT_STR",
     "OPT_UINT",
@@ -435,7 +437,8 @@ class _CachePolicy(Kind):
     def encode(self, value: object, out: Outgoing) -> object:
         if not isinstance(value, CachePolicy):
             raise WireEncodeError(f"expected a CachePolicy, not {type(value).__name__}")
-        return [_int(value.policy), _int(value.seconds_to_live)]
+        policy: Any = value  # fields read as they are (the native build must not check them on reading)
+        return [_int(policy.policy), _int(policy.seconds_to_live)]
 
     def decode(self, raw: object, inc: Incoming) -> object:
         return decode_cache_policy(raw)
@@ -495,7 +498,8 @@ class _ResponseSpec(Kind):
     def encode(self, value: object, out: Outgoing) -> object:
         if not isinstance(value, ResponseSpec):
             raise WireEncodeError(f"expected a ResponseSpec, not {type(value).__name__}")
-        known = value.known
+        spec: Any = value  # fields read as they are (the native build must not check them on reading)
+        known = spec.known
         if not isinstance(known, dict):
             raise WireEncodeError("ResponseSpec.known must be a dict")
         known_out = []
@@ -503,10 +507,10 @@ class _ResponseSpec(Kind):
             if not isinstance(values, list):
                 raise WireEncodeError("ResponseSpec.known values must be lists of bytes")
             known_out.append([_int(header_id), [_bytes(v, "a known header value") for v in values]])
-        if not isinstance(value.unknown, list):
+        if not isinstance(spec.unknown, list):
             raise WireEncodeError("ResponseSpec.unknown must be a list")
-        unknown = _e_pairs(value.unknown, "ResponseSpec.unknown")
-        return [_int(value.status), _bytes(value.reason, "reason"), known_out, unknown, _int(value.flags)]
+        unknown = _e_pairs(spec.unknown, "ResponseSpec.unknown")
+        return [_int(spec.status), _bytes(spec.reason, "reason"), known_out, unknown, _int(spec.flags)]
 
     def decode(self, raw: object, inc: Incoming) -> object:
         return decode_response_spec(raw)
@@ -531,6 +535,7 @@ class _Chunks(Kind):
 
     def encode(self, value: object, out: Outgoing) -> object:
         descriptors: list[object] = []
+        chunk: Any  # fields read as they are (the native build must not check them on reading)
         for chunk in _seq(value, "chunks"):
             if isinstance(chunk, MemoryChunk):
                 descriptors.append([_MEMORY, out.add_tail(chunk.data)])
@@ -619,7 +624,7 @@ class _Snapshot(Kind):
             return None
         if not isinstance(value, RequestSnapshot):
             raise WireEncodeError(f"expected a RequestSnapshot, not {type(value).__name__}")
-        s = value
+        s: Any = value  # fields read as they are (the native build must not check them on reading)
         version = s.version
         if not isinstance(version, tuple) or len(version) != 2:
             raise WireEncodeError(f"a version is a (major, minor) tuple, not {version!r}")
@@ -694,6 +699,20 @@ def decode_snapshot(raw: object, inc: Incoming) -> RequestSnapshot | None:
     )
 
 
+class _Magic(Kind):
+    """The first field of HELLO: the protocol magic, which tells an httpsys peer from anything else."""
+
+    def encode(self, value: object, out: Outgoing) -> object:
+        if value != MAGIC:
+            raise WireEncodeError("HELLO must carry the protocol magic")
+        return MAGIC
+
+    def decode(self, raw: object, inc: Incoming) -> object:
+        if raw != MAGIC or type(raw) is not str:
+            raise ProtocolError("not an httpsys wire peer (bad magic)")
+        return raw
+
+
 class _Listeners(Kind):
     """Listening sockets passed at a takeover: [(port, scheme, fd)], each fd by its index among the message's."""
 
@@ -740,3 +759,4 @@ CHUNKS: Kind = _Chunks()
 TAIL_BYTES: Kind = _TailBytes()
 SNAPSHOT: Kind = _Snapshot()
 LISTENERS: Kind = _Listeners()
+MAGIC_KIND: Kind = _Magic()

@@ -184,18 +184,6 @@ def _uints(a: object, b: object, c: object) -> bool:
     )
 
 
-class _Magic(Kind):
-    def encode(self, value: object, out: Outgoing) -> object:
-        if value != MAGIC:
-            raise WireEncodeError("HELLO must carry the protocol magic")
-        return MAGIC
-
-    def decode(self, raw: object, inc: Incoming) -> object:
-        if raw != MAGIC or type(raw) is not str:
-            raise ProtocolError("not an httpsys wire peer (bad magic)")
-        return raw
-
-
 # ----- connection control ------------------------------------------------------------------------------------
 
 
@@ -208,7 +196,7 @@ class Hello(Message):
     CONTROL = True
     EXTENSIBLE = True
     FIELDS = (
-        ("magic", _Magic()),
+        ("magic", F.MAGIC_KIND),
         ("min_version", F.UINT),
         ("max_version", F.UINT),
         ("pid", F.UINT),

@@ -40,6 +40,7 @@ from httpsys._daemon.acl import Authority, admin_gid, peer_groups, principal_of
 from httpsys._daemon.admin import ADMIN_HANDLERS
 from httpsys._daemon.quotas import DEFAULT_QUOTAS, QUOTA_EXCEEDED, ClientQuotas
 from httpsys._transport.embedded import EmbeddedTransport
+from httpsys._transport.interface import DriverIo
 from httpsys._wire import (
     DEFAULT_LIMITS,
     Batch,
@@ -75,6 +76,10 @@ _ACCESS_DENIED = int(Win32Error.ERROR_ACCESS_DENIED)
 _OPEN_EXISTING = 0x1  # HTTP_CREATE_REQUEST_QUEUE_FLAG_OPEN_EXISTING
 ADMIN_SOCKET_NAME = "admin.sock"
 _ANCILLARY = socket.CMSG_SPACE(DEFAULT_LIMITS.max_fds_per_frame * 4)
+# plain ints: the socket module's are IntFlag members, whose `&` runs enum code in Python on every receive
+_CMSG_CLOEXEC = int(socket.MSG_CMSG_CLOEXEC)
+_MSG_CTRUNC = int(socket.MSG_CTRUNC)
+_RECEIVES_PER_PASS = 16  # recvmsg calls one readable client gets in one loop pass (each fills a buffer)
 _PEERCRED = struct.Struct("3i")
 _PROP_BINDING = 7  # HttpServerBindingProperty: its value names a queue handle
 _PROP_DELEGATION = 16  # HttpServerDelegationProperty: (present, a queue handle)
@@ -144,6 +149,8 @@ class _Client:
         self.principal = principal or principal_of(peer.uid, peer.gid)
         self.loop = server.loop
         self.engine = server.transport
+        # the asynchronous calls go straight to the driver (accepted on the loop that hosts it: no hop to check)
+        self.io: DriverIo = server.transport.local_io() or server.transport
         self.decoder = Decoder(Side.DAEMON)
         self.encoder = Encoder(Side.DAEMON)
         self.out: deque[Batch] = deque()
@@ -165,56 +172,70 @@ class _Client:
 
     # ----- input -----------------------------------------------------------------------------------------------
     def on_readable(self) -> None:
-        try:
-            size, ancillary, flags, _ = self.sock.recvmsg_into(
-                [self.decoder.get_buffer()], _ANCILLARY, socket.MSG_CMSG_CLOEXEC
-            )
-        except (BlockingIOError, InterruptedError):
-            return
-        except ProtocolError as exc:
-            self.drop(f"protocol error: {exc}")
-            return
-        except OSError as exc:
-            self.drop(f"receive failed: {exc}")
-            return
-        fds = fds_of(ancillary)
-        if size == 0:
-            close_fds(fds)
-            self.drop("end of connection")
-            return
-        try:
-            if flags & socket.MSG_CTRUNC:
+        """Everything the client has sent: receive until the socket is empty (one recvmsg unless a receive fills
+        the buffer), decode every complete message of each receive in one pass, and run each call. The replies
+        go out together at the end of the loop pass (`DaemonServer.flush_clients`); a client whose replies pass
+        quotas.max_unsent is not read further in this pass (its socket stays readable: kernel backpressure)."""
+        decoder = self.decoder
+        for _ in range(_RECEIVES_PER_PASS):
+            try:
+                room = decoder.get_buffer()
+                size, ancillary, flags, _ = self.sock.recvmsg_into([room], _ANCILLARY, _CMSG_CLOEXEC)
+            except (BlockingIOError, InterruptedError):
+                return
+            except ProtocolError as exc:
+                self.drop(f"protocol error: {exc}")
+                return
+            except OSError as exc:
+                self.drop(f"receive failed: {exc}")
+                return
+            fds = fds_of(ancillary) if ancillary else []
+            if size == 0:
                 close_fds(fds)
-                raise ProtocolError("file descriptors truncated (MSG_CTRUNC)")
-            self.decoder.buffer_updated(size, fds)
-            messages = self.decoder.drain()
-        except ProtocolError as exc:
-            self.drop(f"protocol error: {exc}")
-            return
+                self.drop("end of connection")
+                return
+            try:
+                if flags & _MSG_CTRUNC:
+                    close_fds(fds)
+                    raise ProtocolError("file descriptors truncated (MSG_CTRUNC)")
+                decoder.buffer_updated(size, fds)
+                messages = decoder.drain()
+            except ProtocolError as exc:
+                self.drop(f"protocol error: {exc}")
+                return
+            self.run(messages)
+            if size < len(room) or self.gone or self.throttled:
+                return  # the socket had no more than this: no second recvmsg to learn it is empty
+            if self.encoder.pending_bytes + sum(batch.nbytes for batch in self.out) > self.quotas.max_unsent:
+                return  # answers enough for now: the rest waits in the socket until they are sent
+
+    def run(self, messages: list[Message]) -> None:
+        """Answer each decoded call in order (each handler sends exactly one completion, now or later)."""
         for message in messages:
             if self.gone:
                 close_fds(message.fds)
                 continue
             try:
-                self.handle(message)
+                handler = _HANDLERS.get(type(message))
+                if handler is None:
+                    self.handle(message)
+                else:
+                    handler(self, message)
             except Exception:  # a bug answering one call must not take the daemon down
                 log.exception("client %d: %s failed", self.client_id, type(message).__name__)
                 close_fds(message.fds)
                 self.drop("internal error")
 
     def handle(self, message: Message) -> None:
+        """A message with no call handler: the handshake, or a type this daemon does not serve."""
         if isinstance(message, M.Hello):
             self.hello(message)
             return
         if isinstance(message, M.Unsupported):
             self.send(M.CodeDone(op=message.op, code=_NOT_SUPPORTED))
             return
-        handler = _HANDLERS.get(type(message))
-        if handler is None:
-            close_fds(message.fds)
-            self.send(M.CodeDone(op=message.op, code=_NOT_SUPPORTED))
-            return
-        handler(self, message)
+        close_fds(message.fds)
+        self.send(M.CodeDone(op=message.op, code=_NOT_SUPPORTED))
 
     def hello(self, hello: M.Hello) -> None:
         version = M.choose_version(hello)
@@ -255,9 +276,10 @@ class _Client:
             self.encoder.write(fallback)
         if not self.flush_scheduled:
             self.flush_scheduled = True
-            self.loop.call_soon(self.flush)
+            self.server.flush_later(self)
 
     def flush(self) -> None:
+        """Send every batch written so far (one sendmsg each; normally one per loop pass)."""
         self.flush_scheduled = False
         if self.gone:
             return
@@ -719,7 +741,7 @@ def _post_receive(c: _Client, m: Any) -> None:
         c.send(M.RequestDone(op=op, code=code, snapshot=snapshot, length=length))
 
     c.receives[op] = m
-    c.engine.receive_request(handle, m.request_id, m.flags, m.buffer_length, m.v2, op, done)
+    c.io.receive_request(handle, m.request_id, m.flags, m.buffer_length, m.v2, op, done)
 
 
 def _abandon(c: _Client, code: int, snapshot: Any) -> None:
@@ -740,7 +762,7 @@ def _receive_body(c: _Client, m: Any) -> None:
         _finish(c, op)
         c.send(M.BytesDone(op=op, code=code, data=data))
 
-    c.engine.receive_body(handle, m.request_id, m.max_len, m.fill, op, done)
+    c.io.receive_body(handle, m.request_id, m.max_len, m.fill, op, done)
 
 
 def _sent_callback(c: _Client, m: Message, op: int | None) -> Callable[[int, int], None]:
@@ -781,9 +803,7 @@ def _send_response(c: _Client, m: Any) -> None:
     if not _check_fds(m):
         done(_INVALID_HANDLE, 0)
         return
-    c.engine.send_response(
-        handle, m.request_id, m.flags, m.spec, list(m.chunks), m.cache_policy, m.log_data, done, op
-    )
+    c.io.send_response(handle, m.request_id, m.flags, m.spec, m.chunks, m.cache_policy, m.log_data, done, op)
 
 
 def _send_body(c: _Client, m: Any) -> None:
@@ -796,7 +816,7 @@ def _send_body(c: _Client, m: Any) -> None:
     if not _check_fds(m):
         done(_INVALID_HANDLE, 0)
         return
-    c.engine.send_body(handle, m.request_id, m.flags, list(m.chunks), m.log_data, done, op)
+    c.io.send_body(handle, m.request_id, m.flags, m.chunks, m.log_data, done, op)
 
 
 def _wait_disconnect(c: _Client, m: Any) -> None:
@@ -810,7 +830,7 @@ def _wait_disconnect(c: _Client, m: Any) -> None:
         _finish(c, op)
         c.send(M.CodeDone(op=op, code=code))
 
-    c.engine.wait_disconnect(handle, m.connection_id, op, done)
+    c.io.wait_disconnect(handle, m.connection_id, op, done)
 
 
 def _wait_demand_start(c: _Client, m: Any) -> None:
@@ -926,6 +946,7 @@ class DaemonServer:
         self.handed_over: list[tuple[int, str, socket.socket]] | None = None  # passed to a new daemon
         self.taken_over = asyncio.Event()  # set when a new daemon has taken the listeners
         self._collect: asyncio.TimerHandle | None = None
+        self._to_flush: list[_Client] = []  # clients with replies written in this loop pass, in order
 
         self._admin_listener: socket.socket | None = None
 
@@ -1031,6 +1052,21 @@ class DaemonServer:
             self.clients[client.client_id] = client
             self.loop.add_reader(client.fd, client.on_readable)
             client.hello_timer = self.loop.call_later(self.hello_timeout, self._require_hello, client)
+
+    def flush_later(self, client: _Client) -> None:
+        """`client` has replies to send: at the end of this loop pass (one callback for every client), each
+        client's replies of the pass leave in one sendmsg (two when fds make a second batch)."""
+        if not self._to_flush:
+            self.loop.call_soon(self.flush_clients)
+        self._to_flush.append(client)
+
+    def flush_clients(self) -> None:
+        """Send what each client's replies of the last pass wrote (see flush_later)."""
+        clients = self._to_flush
+        self._to_flush = []
+        for client in clients:
+            if client.flush_scheduled:
+                client.flush()
 
     def collect_soon(self) -> None:
         """A client went: run a full garbage collection once within COLLECT_DELAY (one pass for a burst of

@@ -70,6 +70,7 @@ class Decoder:
         chunk_size: int = RECEIVE_CHUNK,
     ) -> None:
         self.side = side
+        self._daemon = side is Side.DAEMON
         self.limits = limits
         self._close_fd = close_fd
         self._chunk_size = chunk_size
@@ -85,14 +86,6 @@ class Decoder:
         self._greeted = False  # the first message (HELLO / WELCOME / REFUSE) was decoded
         self._refused = False
         self._broken: str | None = None
-        # Arrays decode as tuples (cheap, and the codecs test exact types); str may carry lone surrogates, as a
-        # Python str can (the encoder packs them with surrogatepass too).
-        self._unpack_options = {
-            "use_list": False,
-            "raw": False,
-            "strict_map_key": True,
-            "unicode_errors": "surrogatepass",
-        }
 
     # ----- input -------------------------------------------------------------------------------------------------
     @property
@@ -169,10 +162,23 @@ class Decoder:
             raise
 
     def drain(self) -> list[Message]:
-        """Every complete message available now."""
-        out = []
-        while (message := self.next_message()) is not None:
-            out.append(message)
+        """Every complete message available now, decoded in one pass (ProtocolError as next_message)."""
+        out: list[Message] = []
+        if self._ready:
+            out.extend(self._ready)
+            self._ready.clear()
+        if self._broken is not None:
+            if out:
+                return out  # what feed() decoded before the error; the error comes with the next call
+            raise ProtocolError(self._broken)
+        try:
+            while (message := self._next()) is not None:
+                out.append(message)
+        except BaseException as exc:  # a ProtocolError, or a bug: either way nothing held may leak
+            self._fail(str(exc), raise_error=False)
+            for message in out:  # decoded but never handed over: their fds are closed too
+                self._close_all(message.fds)
+            raise
         return out
 
     def close(self) -> None:
@@ -227,6 +233,8 @@ class Decoder:
             raise ProtocolError(reason)
 
     def _take_fds(self, count: int) -> list[int]:
+        if not count:
+            return []
         if count > len(self._fds):
             raise ProtocolError(f"frame takes {count} file descriptors, {len(self._fds)} arrived")
         return [self._fds.popleft() for _ in range(count)]
@@ -306,7 +314,7 @@ class Decoder:
         if self._refused:
             raise ProtocolError("frames after REFUSE")
         cls = MESSAGE_TYPES.get(type_code)
-        daemon = self.side is Side.DAEMON
+        daemon = self._daemon
         if not self._greeted:
             first = (T.HELLO,) if daemon else (T.WELCOME, T.REFUSE)
             if type_code not in first:
@@ -334,8 +342,12 @@ class Decoder:
             self._close_all(fds)
             return Unsupported(op=op, type_code=type_code)
         try:
+            # Arrays decode as tuples (cheap, and the codecs test exact types); str may carry lone surrogates, as
+            # a Python str can (the encoder packs them with surrogatepass too).
             try:
-                raw = msgpack.unpackb(meta, **self._unpack_options)
+                raw = msgpack.unpackb(
+                    meta, use_list=False, raw=False, strict_map_key=True, unicode_errors="surrogatepass"
+                )
             except (
                 Exception
             ) as exc:  # msgpack raises several types (ValueError, StackError, FormatError, ...)

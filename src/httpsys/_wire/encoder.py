@@ -10,11 +10,13 @@ touch sockets, the clock or the event loop (the connection owner calls `take()` 
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgpack
 
-from httpsys._wire.fields import Buffer
-from httpsys._wire.frames import DEFAULT_LIMITS, FLAG_MORE, HEADER, Limits, WireEncodeError
-from httpsys._wire.messages import Message, Side, encode_fields
+from httpsys._wire.fields import Buffer, Outgoing
+from httpsys._wire.frames import DEFAULT_LIMITS, FLAG_MORE, HEADER, HEADER_SIZE, Limits, WireEncodeError
+from httpsys._wire.messages import Message, Side
 
 __all__ = ["COPY_MAX", "IOV_MAX", "Batch", "Encoder"]
 
@@ -46,6 +48,18 @@ class Batch:
             self._parts.append(small)
         small += data
         self.nbytes += len(data) if not isinstance(data, memoryview) else data.nbytes
+
+    def _add_small_pieces(self, head: bytes, meta: bytes, tail: list[Buffer], size: int) -> None:
+        """A whole small frame: its header, meta and tail pieces (`size` bytes in all), copied in."""
+        small = self._small
+        if small is None:
+            small = self._small = bytearray()
+            self._parts.append(small)
+        small += head
+        small += meta
+        for piece in tail:
+            small += piece
+        self.nbytes += size
 
     def _add_large(self, view: memoryview) -> None:
         self._small = None
@@ -89,6 +103,7 @@ class Encoder:
         self.side = side
         self.limits = limits
         self.copy_max = copy_max
+        self._to_daemon = side is Side.CLIENT  # what this side writes travels to the daemon
         self._batches: list[Batch] = []
         self._packer = msgpack.Packer(use_bin_type=True, autoreset=True, unicode_errors="surrogatepass")
 
@@ -99,20 +114,26 @@ class Encoder:
 
     def write(self, message: Message) -> None:
         """Append `message` as one or more frames. WireEncodeError (and nothing appended) if it cannot travel."""
-        if (self.side is Side.CLIENT) != message.TO_DAEMON:
+        m: Any = message  # read as it is (the native build must not check a field's type on reading it)
+        if self._to_daemon != m.TO_DAEMON:
             raise WireEncodeError(f"a {self.side.value} does not send {type(message).__name__}")
-        op = message.op
-        if type(op) is not int or not 0 <= op <= _U64_MAX or (op == 0) != message.CONTROL:
+        op = m.op
+        if type(op) is not int or not 0 <= op <= _U64_MAX or (op == 0) != m.CONTROL:
             raise WireEncodeError(f"op {op!r} is not valid for {type(message).__name__}")
-        meta_list, out = encode_fields(message)
+        out = Outgoing()
+        meta_list = m.encode_meta(out)
+        fds = out.fds
+        if fds and not m.TAKES_FDS:
+            raise WireEncodeError(f"{type(message).__name__} carries no file descriptors")
         try:
             meta = self._packer.pack(meta_list)
         except (TypeError, ValueError, OverflowError) as exc:
             raise WireEncodeError(f"meta of {type(message).__name__}: {exc}") from None
         limits = self.limits
-        if len(meta) > limits.max_meta:
-            raise WireEncodeError(f"meta of {len(meta)} bytes exceeds the peer's {limits.max_meta}")
-        nfds = len(out.fds)
+        meta_len = len(meta)
+        if meta_len > limits.max_meta:
+            raise WireEncodeError(f"meta of {meta_len} bytes exceeds the peer's {limits.max_meta}")
+        nfds = len(fds)
         if nfds > limits.max_fds_per_frame:
             raise WireEncodeError(
                 f"{nfds} file descriptors exceed the peer's {limits.max_fds_per_frame} per frame"
@@ -122,17 +143,21 @@ class Encoder:
             raise WireEncodeError(f"{tail_len} tail bytes exceed the peer's {limits.max_message} per message")
 
         batch = self._batch_for(nfds)
-        batch.fds.extend(out.fds)
-        pieces = _Pieces(out.tail)
-        first = min(tail_len, limits.max_frame - len(meta))
+        if nfds:
+            batch.fds.extend(fds)
+        type_code = m.TYPE
+        first = min(tail_len, limits.max_frame - meta_len)
         remaining = tail_len - first
-        type_code = message.TYPE
-        batch._add_small(
-            HEADER.pack(
-                len(meta) + first, len(meta), type_code, FLAG_MORE if remaining else 0, nfds, tail_len, op
-            )
+        head = HEADER.pack(
+            meta_len + first, meta_len, type_code, FLAG_MORE if remaining else 0, nfds, tail_len, op
         )
+        if not remaining and tail_len <= self.copy_max:
+            # the common case: one frame, every piece copied into the batch's buffer in one go
+            batch._add_small_pieces(head, meta, out.tail, HEADER_SIZE + meta_len + tail_len)
+            return
+        batch._add_small(head)
         batch._add_small(meta)
+        pieces = _Pieces(out.tail)
         self._emit(pieces, first)
         while remaining:
             size = min(remaining, limits.max_frame)

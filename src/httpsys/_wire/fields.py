@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import fields as dataclass_fields
+from typing import Any
 
 from httpsys._core.records import (
     CachePolicy,
@@ -24,7 +25,7 @@ from httpsys._core.records import (
     TrailersChunk,
 )
 from httpsys._core.timers import TimeoutLimits
-from httpsys._wire.frames import Limits, ProtocolError, WireEncodeError
+from httpsys._wire.frames import MAGIC, Limits, ProtocolError, WireEncodeError
 
 __all__ = [
     "BOOL",
@@ -35,6 +36,7 @@ __all__ = [
     "INT",
     "LIMITS",
     "LOG_DATA",
+    "MAGIC_KIND",
     "OPT_CACHE_POLICY",
     "OPT_STR",
     "OPT_UINT",
@@ -44,6 +46,7 @@ __all__ = [
     "STR",
     "STR_LIST",
     "TAIL_BYTES",
+    "U64_MAX",
     "UINT",
     "VALUE",
     "VERSION",
@@ -51,6 +54,10 @@ __all__ = [
     "Incoming",
     "Kind",
     "Outgoing",
+    "decode_cache_policy",
+    "decode_chunks",
+    "decode_response_spec",
+    "decode_snapshot",
 ]
 
 U64_MAX = 0xFFFFFFFFFFFFFFFF
@@ -76,11 +83,11 @@ class Outgoing:
         self.tail: list[Buffer] = []
         self.tail_len = 0
         self.fds: list[int] = []
-        self._fd_index: dict[int, int] = {}
+        self._fd_index: dict[int, int] | None = None  # made by the first add_fd (most messages pass none)
 
     def add_tail(self, data: object) -> int:
         """Append bytes to the tail (referenced, not copied); their length."""
-        if isinstance(data, bytes | bytearray):
+        if type(data) is bytes or isinstance(data, bytes | bytearray):
             size = len(data)
             piece: Buffer = data
         elif isinstance(data, memoryview):
@@ -99,9 +106,12 @@ class Outgoing:
         """The index of `fd` among the message's fds (one entry per distinct fd)."""
         if type(fd) is not int or fd < 0:
             raise WireEncodeError(f"a file descriptor must be a non-negative int, not {fd!r}")
-        index = self._fd_index.get(fd)
+        fd_index = self._fd_index
+        if fd_index is None:
+            fd_index = self._fd_index = {}
+        index = fd_index.get(fd)
         if index is None:
-            index = self._fd_index[fd] = len(self.fds)
+            index = fd_index[fd] = len(self.fds)
             self.fds.append(fd)
         return index
 
@@ -427,11 +437,17 @@ class _CachePolicy(Kind):
     def encode(self, value: object, out: Outgoing) -> object:
         if not isinstance(value, CachePolicy):
             raise WireEncodeError(f"expected a CachePolicy, not {type(value).__name__}")
-        return [_int(value.policy), _int(value.seconds_to_live)]
+        policy: Any = value  # fields read as they are (the native build must not check them on reading)
+        return [_int(policy.policy), _int(policy.seconds_to_live)]
 
     def decode(self, raw: object, inc: Incoming) -> object:
-        policy, seconds = _d_tuple(raw, 2)
-        return CachePolicy(_d_int(policy), _d_int(seconds))
+        return decode_cache_policy(raw)
+
+
+def decode_cache_policy(raw: object) -> CachePolicy:
+    """A CachePolicy from its meta form (CACHE_POLICY)."""
+    policy, seconds = _d_tuple(raw, 2)
+    return CachePolicy(_d_int(policy), _d_int(seconds))
 
 
 class _OptCachePolicy(_CachePolicy):
@@ -482,7 +498,8 @@ class _ResponseSpec(Kind):
     def encode(self, value: object, out: Outgoing) -> object:
         if not isinstance(value, ResponseSpec):
             raise WireEncodeError(f"expected a ResponseSpec, not {type(value).__name__}")
-        known = value.known
+        spec: Any = value  # fields read as they are (the native build must not check them on reading)
+        known = spec.known
         if not isinstance(known, dict):
             raise WireEncodeError("ResponseSpec.known must be a dict")
         known_out = []
@@ -490,21 +507,26 @@ class _ResponseSpec(Kind):
             if not isinstance(values, list):
                 raise WireEncodeError("ResponseSpec.known values must be lists of bytes")
             known_out.append([_int(header_id), [_bytes(v, "a known header value") for v in values]])
-        if not isinstance(value.unknown, list):
+        if not isinstance(spec.unknown, list):
             raise WireEncodeError("ResponseSpec.unknown must be a list")
-        unknown = _e_pairs(value.unknown, "ResponseSpec.unknown")
-        return [_int(value.status), _bytes(value.reason, "reason"), known_out, unknown, _int(value.flags)]
+        unknown = _e_pairs(spec.unknown, "ResponseSpec.unknown")
+        return [_int(spec.status), _bytes(spec.reason, "reason"), known_out, unknown, _int(spec.flags)]
 
     def decode(self, raw: object, inc: Incoming) -> object:
-        status, reason, known_raw, unknown_raw, flags = _d_tuple(raw, 5)
-        known: dict[int, list[bytes]] = {}
-        for item in _d_tuple(known_raw):
-            header_id, values = _d_tuple(item, 2)
-            key = _d_int(header_id)
-            if key in known:
-                raise ProtocolError("a known header id appears twice")
-            known[key] = [_d_bytes(v) for v in _d_tuple(values)]
-        return ResponseSpec(_d_int(status), _d_bytes(reason), known, _d_pairs(unknown_raw), _d_int(flags))
+        return decode_response_spec(raw)
+
+
+def decode_response_spec(raw: object) -> ResponseSpec:
+    """A ResponseSpec from its meta form (RESPONSE_SPEC); ProtocolError if it does not fit."""
+    status, reason, known_raw, unknown_raw, flags = _d_tuple(raw, 5)
+    known: dict[int, list[bytes]] = {}
+    for item in _d_tuple(known_raw):
+        header_id, values = _d_tuple(item, 2)
+        key = _d_int(header_id)
+        if key in known:
+            raise ProtocolError("a known header id appears twice")
+        known[key] = [_d_bytes(v) for v in _d_tuple(values)]
+    return ResponseSpec(_d_int(status), _d_bytes(reason), known, _d_pairs(unknown_raw), _d_int(flags))
 
 
 class _Chunks(Kind):
@@ -513,6 +535,7 @@ class _Chunks(Kind):
 
     def encode(self, value: object, out: Outgoing) -> object:
         descriptors: list[object] = []
+        chunk: Any  # fields read as they are (the native build must not check them on reading)
         for chunk in _seq(value, "chunks"):
             if isinstance(chunk, MemoryChunk):
                 descriptors.append([_MEMORY, out.add_tail(chunk.data)])
@@ -541,27 +564,32 @@ class _Chunks(Kind):
         return descriptors
 
     def decode(self, raw: object, inc: Incoming) -> object:
-        chunks: list[DataChunk] = []
-        for item in _d_tuple(raw):
-            descriptor = _d_tuple(item)
-            tag = descriptor[0] if descriptor else None
-            if type(tag) is not int:
-                raise ProtocolError("a data chunk descriptor starts with an int tag")
-            if tag == _MEMORY and len(descriptor) == 2:
-                view = inc.take(_d_uint(descriptor[1]))
-                chunks.append(MemoryChunk(view if len(view) >= ZERO_COPY_MIN else view.tobytes()))
-            elif tag == _FILE and len(descriptor) == 4:
-                fd = inc.fd(descriptor[1])
-                chunks.append(FileChunk(fd, _d_uint(descriptor[2]), _d_uint(descriptor[3])))
-            elif tag == _FRAGMENT and len(descriptor) == 4:
-                chunks.append(
-                    FragmentChunk(_d_str(descriptor[1]), _d_uint(descriptor[2]), _d_uint(descriptor[3]))
-                )
-            elif tag == _TRAILERS and len(descriptor) == 2:
-                chunks.append(TrailersChunk(tuple(_d_pairs(descriptor[1]))))
-            else:
-                raise ProtocolError(f"bad data chunk descriptor {descriptor!r:.60}")
-        return chunks
+        return decode_chunks(raw, inc)
+
+
+def decode_chunks(raw: object, inc: Incoming) -> list[DataChunk]:
+    """A list of data chunks from its meta form (CHUNKS), drawing on the tail and fds of `inc`."""
+    chunks: list[DataChunk] = []
+    for item in _d_tuple(raw):
+        descriptor = _d_tuple(item)
+        tag = descriptor[0] if descriptor else None
+        if type(tag) is not int:
+            raise ProtocolError("a data chunk descriptor starts with an int tag")
+        if tag == _MEMORY and len(descriptor) == 2:
+            view = inc.take(_d_uint(descriptor[1]))
+            chunks.append(MemoryChunk(view if len(view) >= ZERO_COPY_MIN else view.tobytes()))
+        elif tag == _FILE and len(descriptor) == 4:
+            fd = inc.fd(descriptor[1])
+            chunks.append(FileChunk(fd, _d_uint(descriptor[2]), _d_uint(descriptor[3])))
+        elif tag == _FRAGMENT and len(descriptor) == 4:
+            chunks.append(
+                FragmentChunk(_d_str(descriptor[1]), _d_uint(descriptor[2]), _d_uint(descriptor[3]))
+            )
+        elif tag == _TRAILERS and len(descriptor) == 2:
+            chunks.append(TrailersChunk(tuple(_d_pairs(descriptor[1]))))
+        else:
+            raise ProtocolError(f"bad data chunk descriptor {descriptor!r:.60}")
+    return chunks
 
 
 class _TailBytes(Kind):
@@ -596,14 +624,21 @@ class _Snapshot(Kind):
             return None
         if not isinstance(value, RequestSnapshot):
             raise WireEncodeError(f"expected a RequestSnapshot, not {type(value).__name__}")
-        s = value
-        version = _Version().encode(s.version, out)
+        s: Any = value  # fields read as they are (the native build must not check them on reading)
+        version = s.version
+        if not isinstance(version, tuple) or len(version) != 2:
+            raise WireEncodeError(f"a version is a (major, minor) tuple, not {version!r}")
+        ipv6, upgrade = s.ipv6, s.upgrade
+        if type(ipv6) is not bool or type(upgrade) is not bool:
+            raise WireEncodeError("ipv6 and upgrade must be bools")
+        content_length = s.content_length
+        extra = s.extra
         return [
             _uint(s.request_id),
             _uint(s.connection_id),
             _uint(s.url_context),
             _uint(s.flags),
-            version,
+            [_uint(version[0]), _uint(version[1])],
             _bytes(s.method, "method"),
             _bytes(s.raw_url, "raw_url"),
             _str(s.full_url),
@@ -612,49 +647,70 @@ class _Snapshot(Kind):
             _str(s.query),
             _e_addr(s.remote_addr),
             _e_addr(s.local_addr),
-            _Bool().encode(s.ipv6, out),
+            ipv6,
             _e_pairs(s.headers, "headers"),
             _uint(s.bytes_received),
             out.add_tail(s.entity),
-            None if s.content_length is None else _uint(s.content_length),
-            _Bool().encode(s.upgrade, out),
+            None if content_length is None else _uint(content_length),
+            upgrade,
             _uint(s.raw_connection_id),
-            None if s.extra is None else _e_value(s.extra, 0),
+            None if extra is None else _e_value(extra, 0),
         ]
 
     def decode(self, raw: object, inc: Incoming) -> object:
-        if raw is None:
-            return None
-        f = _d_tuple(raw, _SNAPSHOT_FIELDS)
-        for index in (13, 18):
-            if type(f[index]) is not bool:
-                raise ProtocolError("ipv6 and upgrade must be bools")
-        extra = None if f[20] is None else _d_value(f[20], 0)
-        if extra is not None and type(extra) is not dict:
-            raise ProtocolError("snapshot extra must be a map or nil")
-        return RequestSnapshot(
-            _d_uint(f[0]),
-            _d_uint(f[1]),
-            _d_uint(f[2]),
-            _d_uint(f[3]),
-            _Version().decode(f[4], inc),  # type: ignore[arg-type]  # a (major, minor) tuple
-            _d_bytes(f[5]),
-            _d_bytes(f[6]),
-            _d_str(f[7]),
-            _d_str(f[8]),
-            _d_str(f[9]),
-            _d_str(f[10]),
-            _d_addr(f[11]),
-            _d_addr(f[12]),
-            f[13],  # type: ignore[arg-type]  # a bool, checked above
-            _d_pairs(f[14]),
-            _d_uint(f[15]),
-            inc.take(_d_uint(f[16])).tobytes(),
-            None if f[17] is None else _d_uint(f[17]),
-            f[18],  # type: ignore[arg-type]  # a bool, checked above
-            _d_uint(f[19]),
-            extra,  # a dict or None, checked above
-        )
+        return decode_snapshot(raw, inc)
+
+
+def decode_snapshot(raw: object, inc: Incoming) -> RequestSnapshot | None:
+    """A RequestSnapshot (or None) from its meta form (SNAPSHOT), its entity from the tail of `inc`."""
+    if raw is None:
+        return None
+    f = _d_tuple(raw, _SNAPSHOT_FIELDS)
+    ipv6, upgrade = f[13], f[18]
+    if type(ipv6) is not bool or type(upgrade) is not bool:
+        raise ProtocolError("ipv6 and upgrade must be bools")
+    extra = None if f[20] is None else _d_value(f[20], 0)
+    if extra is not None and type(extra) is not dict:
+        raise ProtocolError("snapshot extra must be a map or nil")
+    major, minor = _d_tuple(f[4], 2)
+    content_length = f[17]
+    return RequestSnapshot(
+        _d_uint(f[0]),
+        _d_uint(f[1]),
+        _d_uint(f[2]),
+        _d_uint(f[3]),
+        (_d_uint(major), _d_uint(minor)),
+        _d_bytes(f[5]),
+        _d_bytes(f[6]),
+        _d_str(f[7]),
+        _d_str(f[8]),
+        _d_str(f[9]),
+        _d_str(f[10]),
+        _d_addr(f[11]),
+        _d_addr(f[12]),
+        ipv6,
+        _d_pairs(f[14]),
+        _d_uint(f[15]),
+        inc.take(_d_uint(f[16])).tobytes(),
+        None if content_length is None else _d_uint(content_length),
+        upgrade,
+        _d_uint(f[19]),
+        extra,  # a dict or None, checked above
+    )
+
+
+class _Magic(Kind):
+    """The first field of HELLO: the protocol magic, which tells an httpsys peer from anything else."""
+
+    def encode(self, value: object, out: Outgoing) -> object:
+        if value != MAGIC:
+            raise WireEncodeError("HELLO must carry the protocol magic")
+        return MAGIC
+
+    def decode(self, raw: object, inc: Incoming) -> object:
+        if raw != MAGIC or type(raw) is not str:
+            raise ProtocolError("not an httpsys wire peer (bad magic)")
+        return raw
 
 
 class _Listeners(Kind):
@@ -703,3 +759,4 @@ CHUNKS: Kind = _Chunks()
 TAIL_BYTES: Kind = _TailBytes()
 SNAPSHOT: Kind = _Snapshot()
 LISTENERS: Kind = _Listeners()
+MAGIC_KIND: Kind = _Magic()

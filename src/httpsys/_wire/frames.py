@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, fields
+from typing import Final
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -67,68 +68,72 @@ class WireEncodeError(ValueError):
 class T:
     """Message type codes. 0x00xx: connection control; 0x01xx: calls (client to daemon); 0x02xx: completions."""
 
-    HELLO = 0x0001  # C→D, first message: magic, versions, pid (logged only), features, the client's limits
-    WELCOME = 0x0002  # D→C: chosen version, client id, peer credentials seen, features, the daemon's limits
-    REFUSE = 0x0003  # D→C: the daemon will not serve this connection (version, quota); then it closes
-    GOING_AWAY = 0x0004  # D→C: the daemon is draining (reload/stop): reconnect and replay before the deadline
-    CANCEL = 0x0005  # C→D: cancel_io(handle, op of the pending call or all); answered by CANCEL_DONE
+    # C→D, first message: magic, versions, pid (logged only), features, the client's limits
+    HELLO: Final = 0x0001
+    # D→C: chosen version, client id, peer credentials seen, features, the daemon's limits
+    WELCOME: Final = 0x0002
+    REFUSE: Final = 0x0003  # D→C: the daemon will not serve this connection (version, quota); then it closes
+    # D→C: the daemon is draining (reload/stop): reconnect and replay before the deadline
+    GOING_AWAY: Final = 0x0004
+    CANCEL: Final = 0x0005  # C→D: cancel_io(handle, op of the pending call or all); answered by CANCEL_DONE
 
-    CREATE_SERVER_SESSION = 0x0101
-    CLOSE_SERVER_SESSION = 0x0102
-    SET_SESSION_PROPERTY = 0x0103
-    QUERY_SESSION_PROPERTY = 0x0104
-    CREATE_URL_GROUP = 0x0105
-    CLOSE_URL_GROUP = 0x0106
-    ADD_URL = 0x0107
-    REMOVE_URL = 0x0108
-    SET_GROUP_PROPERTY = 0x0109
-    QUERY_GROUP_PROPERTY = 0x010A
-    CREATE_REQUEST_QUEUE = 0x010B
-    CLOSE_REQUEST_QUEUE = 0x010C
-    SET_QUEUE_PROPERTY = 0x010D
-    QUERY_QUEUE_PROPERTY = 0x010E
-    SHUTDOWN_REQUEST_QUEUE = 0x010F
-    ADD_URL_V1 = 0x0110
-    REMOVE_URL_V1 = 0x0111
-    ADD_FRAGMENT = 0x0112
-    READ_FRAGMENT = 0x0113
-    FLUSH_CACHE = 0x0114
-    CANCEL_REQUEST = 0x0115
-    STATISTICS = 0x0116
-    DRAIN_SERVER_SESSION = 0x0117
-    SET_REQUEST_PROPERTY = 0x0118  # HttpSetRequestProperty (HTTP/2 stream error; decision 0022)
-    RECEIVE_REQUEST = 0x0120
-    RECEIVE_BODY = 0x0121
-    SEND_RESPONSE = 0x0122
-    SEND_BODY = 0x0123
-    WAIT_DISCONNECT = 0x0124
-    WAIT_DEMAND_START = 0x0125
+    CREATE_SERVER_SESSION: Final = 0x0101
+    CLOSE_SERVER_SESSION: Final = 0x0102
+    SET_SESSION_PROPERTY: Final = 0x0103
+    QUERY_SESSION_PROPERTY: Final = 0x0104
+    CREATE_URL_GROUP: Final = 0x0105
+    CLOSE_URL_GROUP: Final = 0x0106
+    ADD_URL: Final = 0x0107
+    REMOVE_URL: Final = 0x0108
+    SET_GROUP_PROPERTY: Final = 0x0109
+    QUERY_GROUP_PROPERTY: Final = 0x010A
+    CREATE_REQUEST_QUEUE: Final = 0x010B
+    CLOSE_REQUEST_QUEUE: Final = 0x010C
+    SET_QUEUE_PROPERTY: Final = 0x010D
+    QUERY_QUEUE_PROPERTY: Final = 0x010E
+    SHUTDOWN_REQUEST_QUEUE: Final = 0x010F
+    ADD_URL_V1: Final = 0x0110
+    REMOVE_URL_V1: Final = 0x0111
+    ADD_FRAGMENT: Final = 0x0112
+    READ_FRAGMENT: Final = 0x0113
+    FLUSH_CACHE: Final = 0x0114
+    CANCEL_REQUEST: Final = 0x0115
+    STATISTICS: Final = 0x0116
+    DRAIN_SERVER_SESSION: Final = 0x0117
+    SET_REQUEST_PROPERTY: Final = 0x0118  # HttpSetRequestProperty (HTTP/2 stream error; decision 0022)
+    QUERY_REQUEST_PROPERTY: Final = 0x0119  # HttpQueryRequestProperty, answered by VALUE_DONE (decision 0022)
+    RECEIVE_REQUEST: Final = 0x0120
+    RECEIVE_BODY: Final = 0x0121
+    SEND_RESPONSE: Final = 0x0122
+    SEND_BODY: Final = 0x0123
+    WAIT_DISCONNECT: Final = 0x0124
+    WAIT_DEMAND_START: Final = 0x0125
     # the service configuration and administration (decision 0020): answered only for administrators, except
     # SERVICE_CONFIG_QUERY (anyone may read the records, as on Windows)
-    SERVICE_CONFIG_SET = 0x0140
-    SERVICE_CONFIG_DELETE = 0x0141
-    SERVICE_CONFIG_QUERY = 0x0142
-    SERVICE_STATE = 0x0143
-    RELOAD_CONFIGURATION = 0x0144
-    SERVICE_CONFIG_IMPORT = 0x0145
-    DELEGATE_REQUEST = 0x0130  # delegate_request (HttpDelegateRequestEx)
-    FIND_URL_GROUP_ID = 0x0131  # find_url_group_id (HttpFindUrlGroupId), answered by HANDLE_DONE
-    TAKEOVER = 0x0150  # admin: a new daemon asks for the listening sockets (decision 0024 §3)
-    QUERY_REQUEST_PROPERTY = 0x0119  # HttpQueryRequestProperty, answered by VALUE_DONE (decision 0022)
+    SERVICE_CONFIG_SET: Final = 0x0140
+    SERVICE_CONFIG_DELETE: Final = 0x0141
+    SERVICE_CONFIG_QUERY: Final = 0x0142
+    SERVICE_STATE: Final = 0x0143
+    RELOAD_CONFIGURATION: Final = 0x0144
+    SERVICE_CONFIG_IMPORT: Final = 0x0145
+    DELEGATE_REQUEST: Final = 0x0130  # delegate_request (HttpDelegateRequestEx)
+    FIND_URL_GROUP_ID: Final = 0x0131  # find_url_group_id (HttpFindUrlGroupId), answered by HANDLE_DONE
+    TAKEOVER: Final = 0x0150  # admin: a new daemon asks for the listening sockets (decision 0024 §3)
 
-    CODE_DONE = 0x0201  # (code)
-    HANDLE_DONE = 0x0202  # (code, id): create_server_session / create_url_group / create_request_queue;
+    CODE_DONE: Final = 0x0201  # (code)
+    # (code, id): create_server_session / create_url_group / create_request_queue;
     # (code, connections still open): drain_server_session
-    VALUE_DONE = 0x0203  # (code, value): query_*_property
-    BYTES_DONE = 0x0204  # (code) + tail: read_fragment, receive_body
-    REQUEST_DONE = 0x0205  # (code, snapshot or None, length) + entity tail: receive_request
-    SENT_DONE = 0x0206  # (code, bytes sent): send_response, send_body
-    CANCEL_DONE = 0x0207  # (cancelled): cancel_io
-    STATS_DONE = 0x0208  # (counters): statistics
-    TAKEOVER_DONE = 0x0209  # (code, listeners + their fds, how many remain): takeover
+    HANDLE_DONE: Final = 0x0202
+    VALUE_DONE: Final = 0x0203  # (code, value): query_*_property
+    BYTES_DONE: Final = 0x0204  # (code) + tail: read_fragment, receive_body
+    REQUEST_DONE: Final = 0x0205  # (code, snapshot or None, length) + entity tail: receive_request
+    SENT_DONE: Final = 0x0206  # (code, bytes sent): send_response, send_body
+    CANCEL_DONE: Final = 0x0207  # (cancelled): cancel_io
+    STATS_DONE: Final = 0x0208  # (counters): statistics
+    TAKEOVER_DONE: Final = 0x0209  # (code, listeners + their fds, how many remain): takeover
     # HttpReceiveClientCertificate (decision 0021): the call, and its (code, CertFlags) + DER tail
-    RECEIVE_CLIENT_CERTIFICATE = 0x0160
-    CLIENT_CERT_DONE = 0x0260
+    RECEIVE_CLIENT_CERTIFICATE: Final = 0x0160
+    CLIENT_CERT_DONE: Final = 0x0260
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from httpsys._core.records import CachePolicy, DataChunk, RequestSnapshot, ResponseSpec
 from httpsys._wire import fields as F
-from httpsys._wire.fields import Incoming, Kind, Outgoing
+from httpsys._wire.fields import U64_MAX, Incoming, Kind, Outgoing
 from httpsys._wire.frames import (
     DEFAULT_LIMITS,
     MAGIC,
@@ -121,11 +121,24 @@ class Message:
     op: int = 0
     fds: list[int] = field(default_factory=list, compare=False, repr=False)
 
+    def encode_meta(self, out: Outgoing) -> list[object]:
+        """The meta array, adding tail pieces and fds to `out`; WireEncodeError for a value that cannot travel.
+
+        The hot messages (receives, sends and their completions) override this and `decode_meta` with direct
+        code that gives the same bytes and the same message; anything unusual falls back to the FIELDS walk,
+        which raises the precise error."""
+        return _encode_generic(self, out)
+
+    @classmethod
+    def decode_meta(cls, op: int, meta: tuple[object, ...], tail: memoryview, fds: list[int]) -> Message:
+        """The message from its unpacked meta array, tail and fds; ProtocolError if anything does not fit."""
+        return _decode_generic(cls, op, meta, tail, fds)
+
 
 def encode_fields(message: Message) -> tuple[list[object], Outgoing]:
     """The meta array of `message` and what it adds besides (tail pieces, fds); WireEncodeError if it cannot."""
     out = Outgoing()
-    meta = [kind.encode(getattr(message, name), out) for name, kind in message.FIELDS]
+    meta = message.encode_meta(out)
     if out.fds and not message.TAKES_FDS:
         raise WireEncodeError(f"{type(message).__name__} carries no file descriptors")
     return meta, out
@@ -135,29 +148,41 @@ def decode_fields(cls: type[Message], op: int, meta: object, tail: memoryview, f
     """A message of type `cls` from its unpacked meta, tail and fds; ProtocolError if anything does not fit."""
     if type(meta) is not tuple:
         raise ProtocolError("the meta of a message must be an array")
+    return cls.decode_meta(op, meta, tail, fds)
+
+
+def _encode_generic(message: Message, out: Outgoing) -> list[object]:
+    """The meta array field by field through FIELDS (every message's form; the hot ones have a direct one)."""
+    return [kind.encode(getattr(message, name), out) for name, kind in message.FIELDS]
+
+
+def _decode_generic(
+    cls: type[Message], op: int, meta: tuple[object, ...], tail: memoryview, fds: list[int]
+) -> Message:
+    """A message field by field through FIELDS; raises the ProtocolError that names what does not fit."""
     count = len(cls.FIELDS)
     if len(meta) < count or (len(meta) > count and not cls.EXTENSIBLE):
         raise ProtocolError(f"{cls.__name__} has {count} fields, the frame has {len(meta)}")
     inc = Incoming(tail, fds)
-    values: dict[str, Any] = {
-        name: kind.decode(raw, inc) for (name, kind), raw in zip(cls.FIELDS, meta, strict=False)
-    }
+    values: dict[str, Any] = {}
+    for (name, kind), raw in zip(cls.FIELDS, meta, strict=False):
+        values[name] = kind.decode(raw, inc)
     inc.finish()
     message = cls(op=op, **values)
     message.fds = fds
     return message
 
 
-class _Magic(Kind):
-    def encode(self, value: object, out: Outgoing) -> object:
-        if value != MAGIC:
-            raise WireEncodeError("HELLO must carry the protocol magic")
-        return MAGIC
-
-    def decode(self, raw: object, inc: Incoming) -> object:
-        if raw != MAGIC or type(raw) is not str:
-            raise ProtocolError("not an httpsys wire peer (bad magic)")
-        return raw
+def _uints(a: object, b: object, c: object) -> bool:
+    """All three are ints in 0..2**64-1 (the id and flags fields of the hot calls)."""
+    return (
+        type(a) is int
+        and 0 <= a <= U64_MAX
+        and type(b) is int
+        and 0 <= b <= U64_MAX
+        and type(c) is int
+        and 0 <= c <= U64_MAX
+    )
 
 
 # ----- connection control ------------------------------------------------------------------------------------
@@ -172,7 +197,7 @@ class Hello(Message):
     CONTROL = True
     EXTENSIBLE = True
     FIELDS = (
-        ("magic", _Magic()),
+        ("magic", F.MAGIC_KIND),
         ("min_version", F.UINT),
         ("max_version", F.UINT),
         ("pid", F.UINT),
@@ -582,6 +607,40 @@ class ReceiveRequest(Message):
     buffer_length: int | None = None
     v2: bool = True
 
+    def encode_meta(self, out: Outgoing) -> list[object]:
+        length, v2 = self.buffer_length, self.v2
+        if (
+            _uints(self.handle_id, self.request_id, self.flags)
+            and (length is None or (type(length) is int and 0 <= length <= U64_MAX))
+            and type(v2) is bool
+        ):
+            return [self.handle_id, self.request_id, self.flags, length, v2]
+        return _encode_generic(self, out)
+
+    @classmethod
+    def decode_meta(cls, op: int, meta: tuple[object, ...], tail: memoryview, fds: list[int]) -> Message:
+        if len(meta) == 5 and not len(tail) and not fds:
+            handle_id, request_id, flags, length, v2 = meta
+            if (
+                type(handle_id) is int
+                and handle_id >= 0
+                and type(request_id) is int
+                and request_id >= 0
+                and type(flags) is int
+                and flags >= 0
+                and (length is None or (type(length) is int and length >= 0))
+                and type(v2) is bool
+            ):
+                return cls(
+                    op=op,
+                    handle_id=handle_id,
+                    request_id=request_id,
+                    flags=flags,
+                    buffer_length=length,
+                    v2=v2,
+                )
+        return _decode_generic(cls, op, meta, tail, fds)
+
 
 @dataclass(kw_only=True)
 class ReceiveBody(Message):
@@ -591,6 +650,33 @@ class ReceiveBody(Message):
     request_id: int = 0
     max_len: int = 0
     fill: bool = False
+
+    def encode_meta(self, out: Outgoing) -> list[object]:
+        if _uints(self.handle_id, self.request_id, self.max_len) and type(self.fill) is bool:
+            return [self.handle_id, self.request_id, self.max_len, self.fill]
+        return _encode_generic(self, out)
+
+    @classmethod
+    def decode_meta(cls, op: int, meta: tuple[object, ...], tail: memoryview, fds: list[int]) -> Message:
+        if len(meta) == 4 and not len(tail) and not fds:
+            handle_id, request_id, max_len, fill = meta
+            if (
+                type(handle_id) is int
+                and handle_id >= 0
+                and type(request_id) is int
+                and request_id >= 0
+                and type(max_len) is int
+                and max_len >= 0
+                and type(fill) is bool
+            ):
+                return cls(
+                    op=op,
+                    handle_id=handle_id,
+                    request_id=request_id,
+                    max_len=max_len,
+                    fill=fill,
+                )
+        return _decode_generic(cls, op, meta, tail, fds)
 
 
 @dataclass(kw_only=True)
@@ -616,6 +702,47 @@ class SendResponse(Message):
     cache_policy: CachePolicy | None = None
     log_data: object | None = None
 
+    def encode_meta(self, out: Outgoing) -> list[object]:
+        if not _uints(self.handle_id, self.request_id, self.flags):
+            return _encode_generic(self, out)
+        return [
+            self.handle_id,
+            self.request_id,
+            self.flags,
+            F.RESPONSE_SPEC.encode(self.spec, out),
+            F.CHUNKS.encode(self.chunks, out),
+            None if self.cache_policy is None else F.CACHE_POLICY.encode(self.cache_policy, out),
+            None if self.log_data is None else F.LOG_DATA.encode(self.log_data, out),
+        ]
+
+    @classmethod
+    def decode_meta(cls, op: int, meta: tuple[object, ...], tail: memoryview, fds: list[int]) -> Message:
+        if len(meta) == 7:
+            handle_id, request_id, flags, spec, chunks, policy, log_data = meta
+            if (
+                type(handle_id) is int
+                and handle_id >= 0
+                and type(request_id) is int
+                and request_id >= 0
+                and type(flags) is int
+                and flags >= 0
+            ):
+                inc = Incoming(tail, fds)
+                message = cls(
+                    op=op,
+                    handle_id=handle_id,
+                    request_id=request_id,
+                    flags=flags,
+                    spec=F.decode_response_spec(spec),
+                    chunks=F.decode_chunks(chunks, inc),
+                    cache_policy=None if policy is None else F.decode_cache_policy(policy),
+                    log_data=None if log_data is None else F.LOG_DATA.decode(log_data, inc),
+                )
+                inc.finish()
+                message.fds = fds
+                return message
+        return _decode_generic(cls, op, meta, tail, fds)
+
 
 @dataclass(kw_only=True)
 class SendBody(Message):
@@ -635,6 +762,43 @@ class SendBody(Message):
     flags: int = 0
     chunks: list[DataChunk] = field(default_factory=list)
     log_data: object | None = None
+
+    def encode_meta(self, out: Outgoing) -> list[object]:
+        if not _uints(self.handle_id, self.request_id, self.flags):
+            return _encode_generic(self, out)
+        return [
+            self.handle_id,
+            self.request_id,
+            self.flags,
+            F.CHUNKS.encode(self.chunks, out),
+            None if self.log_data is None else F.LOG_DATA.encode(self.log_data, out),
+        ]
+
+    @classmethod
+    def decode_meta(cls, op: int, meta: tuple[object, ...], tail: memoryview, fds: list[int]) -> Message:
+        if len(meta) == 5:
+            handle_id, request_id, flags, chunks, log_data = meta
+            if (
+                type(handle_id) is int
+                and handle_id >= 0
+                and type(request_id) is int
+                and request_id >= 0
+                and type(flags) is int
+                and flags >= 0
+            ):
+                inc = Incoming(tail, fds)
+                message = cls(
+                    op=op,
+                    handle_id=handle_id,
+                    request_id=request_id,
+                    flags=flags,
+                    chunks=F.decode_chunks(chunks, inc),
+                    log_data=None if log_data is None else F.LOG_DATA.decode(log_data, inc),
+                )
+                inc.finish()
+                message.fds = fds
+                return message
+        return _decode_generic(cls, op, meta, tail, fds)
 
 
 @dataclass(kw_only=True)
@@ -663,6 +827,20 @@ class CodeDone(Message):
     TO_DAEMON = False
     FIELDS = (("code", F.UINT),)
     code: int = 0
+
+    def encode_meta(self, out: Outgoing) -> list[object]:
+        code = self.code
+        if type(code) is int and 0 <= code <= U64_MAX:
+            return [code]
+        return _encode_generic(self, out)
+
+    @classmethod
+    def decode_meta(cls, op: int, meta: tuple[object, ...], tail: memoryview, fds: list[int]) -> Message:
+        if len(meta) == 1 and not len(tail) and not fds:
+            code = meta[0]
+            if type(code) is int and code >= 0:
+                return cls(op=op, code=code)
+        return _decode_generic(cls, op, meta, tail, fds)
 
 
 @dataclass(kw_only=True)
@@ -698,6 +876,20 @@ class BytesDone(Message):
     code: int = 0
     data: bytes = b""
 
+    def encode_meta(self, out: Outgoing) -> list[object]:
+        code = self.code
+        if type(code) is int and 0 <= code <= U64_MAX:
+            return [code, out.add_tail(self.data)]
+        return _encode_generic(self, out)
+
+    @classmethod
+    def decode_meta(cls, op: int, meta: tuple[object, ...], tail: memoryview, fds: list[int]) -> Message:
+        if len(meta) == 2 and not fds:
+            code, size = meta
+            if type(code) is int and code >= 0 and type(size) is int and size == len(tail):
+                return cls(op=op, code=code, data=tail.tobytes())
+        return _decode_generic(cls, op, meta, tail, fds)
+
 
 @dataclass(kw_only=True)
 class RequestDone(Message):
@@ -710,6 +902,24 @@ class RequestDone(Message):
     snapshot: RequestSnapshot | None = None
     length: int = 0
 
+    def encode_meta(self, out: Outgoing) -> list[object]:
+        code, length = self.code, self.length
+        if type(code) is int and 0 <= code <= U64_MAX and type(length) is int and 0 <= length <= U64_MAX:
+            snapshot = self.snapshot
+            return [code, None if snapshot is None else F.SNAPSHOT.encode(snapshot, out), length]
+        return _encode_generic(self, out)
+
+    @classmethod
+    def decode_meta(cls, op: int, meta: tuple[object, ...], tail: memoryview, fds: list[int]) -> Message:
+        if len(meta) == 3 and not fds:
+            code, snapshot, length = meta
+            if type(code) is int and code >= 0 and type(length) is int and length >= 0:
+                inc = Incoming(tail, fds)
+                message = cls(op=op, code=code, snapshot=F.decode_snapshot(snapshot, inc), length=length)
+                inc.finish()
+                return message
+        return _decode_generic(cls, op, meta, tail, fds)
+
 
 @dataclass(kw_only=True)
 class SentDone(Message):
@@ -720,6 +930,20 @@ class SentDone(Message):
     FIELDS = (("code", F.UINT), ("bytes_sent", F.UINT))
     code: int = 0
     bytes_sent: int = 0
+
+    def encode_meta(self, out: Outgoing) -> list[object]:
+        code, sent = self.code, self.bytes_sent
+        if type(code) is int and 0 <= code <= U64_MAX and type(sent) is int and 0 <= sent <= U64_MAX:
+            return [code, sent]
+        return _encode_generic(self, out)
+
+    @classmethod
+    def decode_meta(cls, op: int, meta: tuple[object, ...], tail: memoryview, fds: list[int]) -> Message:
+        if len(meta) == 2 and not len(tail) and not fds:
+            code, sent = meta
+            if type(code) is int and code >= 0 and type(sent) is int and sent >= 0:
+                return cls(op=op, code=code, bytes_sent=sent)
+        return _decode_generic(cls, op, meta, tail, fds)
 
 
 @dataclass(kw_only=True)

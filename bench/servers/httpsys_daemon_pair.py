@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-READY_S = 5.0
+READY_S = 20.0  # every server of a benchmark run starts at once on one CPU: a cold start may take seconds
 
 
 def pinned(cpu: str, argv: list[str]) -> list[str]:
@@ -41,7 +41,7 @@ def wait_accepting(path: str, daemon: subprocess.Popen[bytes]) -> None:
                 return
             except OSError:
                 time.sleep(0.02)
-    raise SystemExit("httpsys daemon did not accept within 5 s")
+    raise SystemExit(f"httpsys daemon did not accept within {READY_S:g} s")
 
 
 def stop(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:

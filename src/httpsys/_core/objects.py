@@ -72,6 +72,21 @@ class UrlGroup(ConfigurableObject):
         """Forget cached effective values after this group's or its session's properties change."""
         self._effective = None
 
+    def header_wait_seconds(self) -> int:
+        """HeaderWait set on this group, else on its session; 0 when neither sets it (the driver-wide value
+        applies then, not 120 s)."""
+        seconds = self.timeouts.header_wait
+        if not seconds and self.session is not None:
+            seconds = self.session.timeouts.header_wait
+        return int(seconds)
+
+    def idle_connection_seconds(self) -> int:
+        """IdleConnection set on this group, else on its session; 0 when neither sets it (driver-wide value)."""
+        seconds = self.timeouts.idle_connection
+        if not seconds and self.session is not None:
+            seconds = self.session.timeouts.idle_connection
+        return int(seconds)
+
     def effective_enabled(self) -> bool:
         return self.enabled and (self.session is None or self.session.enabled)
 

@@ -571,24 +571,14 @@ class Http11Connection(asyncio.Protocol):
         """HeaderWait: the driver-wide value until a request was routed, then the URL group's (or its session's)
         value when one is set; an unset per-app value falls back to the driver-wide one, not to 120 s."""
         group = self.group
-        if group is not None:
-            seconds = group.timeouts.header_wait
-            if not seconds and group.session is not None:
-                seconds = group.session.timeouts.header_wait
-            if seconds:
-                return int(seconds)
-        return self.settings.header_wait_timeout
+        seconds = group.header_wait_seconds() if group is not None else 0
+        return seconds or self.settings.header_wait_timeout
 
     def idle_timeout(self) -> int:
         """IdleConnection, chosen like HeaderWait."""
         group = self.group
-        if group is not None:
-            seconds = group.timeouts.idle_connection
-            if not seconds and group.session is not None:
-                seconds = group.session.timeouts.idle_connection
-            if seconds:
-                return int(seconds)
-        return self.settings.idle_connection_timeout
+        seconds = group.idle_connection_seconds() if group is not None else 0
+        return seconds or self.settings.idle_connection_timeout
 
     # ----- httptools callbacks -------------------------------------------------------------------------------
     def on_message_begin(self) -> None:

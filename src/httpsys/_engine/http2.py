@@ -498,13 +498,8 @@ class Http2Connection(asyncio.Protocol):
 
     def idle_timeout(self) -> int:
         group = self.group
-        if group is not None:
-            seconds = group.timeouts.idle_connection
-            if not seconds and group.session is not None:
-                seconds = group.session.timeouts.idle_connection
-            if seconds:
-                return int(seconds)
-        return self.settings.idle_connection_timeout
+        seconds = group.idle_connection_seconds() if group is not None else 0
+        return seconds or self.settings.idle_connection_timeout
 
     def _arm_idle(self) -> None:
         """IdleConnection: the connection closes (GOAWAY) when no stream is open for that long."""

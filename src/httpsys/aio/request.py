@@ -386,7 +386,8 @@ class Request:
         disconnect: bool = False,
         cache: CachePolicy | None = None,
     ) -> int:
-        """Send the whole response in one call (Content-Length computed); returns the bytes written.
+        """Send the whole response in one call (Content-Length computed); returns the bytes written (through a
+        daemon, a small response handed over without waiting returns its body's length: docs/daemon.md).
 
         Through a daemon whose connection this loop serves, a small response (immutable `bytes`, up to 64 KiB)
         completes once handed to the daemon's connection and returns the body's length; a failure the daemon

@@ -268,6 +268,56 @@ def test_structs_survive_pickle_and_deepcopy() -> None:
     assert clone.Headers is not request.Headers
 
 
+def _eager_headers(known: dict[int, bytes], unknown: list[tuple[bytes, bytes]]) -> HTTP_REQUEST_HEADERS:
+    table = [HTTP_KNOWN_HEADER() for _ in range(HttpHeaderRequestMaximum)]
+    for index, value in known.items():
+        table[index] = HTTP_KNOWN_HEADER(len(value), value)
+    return HTTP_REQUEST_HEADERS(
+        UnknownHeaderCount=len(unknown),
+        pUnknownHeaders=[HTTP_UNKNOWN_HEADER(len(n), len(v), n, v) for n, v in unknown] or None,
+        KnownHeaders=table,
+    )
+
+
+def test_received_headers_read_as_the_eager_struct_and_are_built_once() -> None:
+    known = {HttpHeaderHost: b"example.com", HttpHeaderIfMatch: b""}
+    unknown = [(b"X-One", b"1"), (b"X-Two", b"")]
+    headers = HTTP_REQUEST_HEADERS.received(known, unknown)
+    assert type(headers) is HTTP_REQUEST_HEADERS
+    assert headers.UnknownHeaderCount == 2 and headers.TrailerCount == 0 and headers.pTrailers is None
+    assert headers == _eager_headers(known, unknown)
+    table = headers.KnownHeaders
+    assert headers.KnownHeaders is table  # built on the first read, then an ordinary field
+    table[HttpHeaderHost].pRawValue = b"changed"
+    assert headers.KnownHeaders[HttpHeaderHost].pRawValue == b"changed"
+    assert headers.KnownHeaders[HttpHeaderIfMatch] == HTTP_KNOWN_HEADER(0, b"")  # present and empty
+    assert HTTP_REQUEST_HEADERS.received(known, []).pUnknownHeaders is None
+    other = HTTP_REQUEST_HEADERS.received(known, unknown)
+    assert other.KnownHeaders is not table and other.KnownHeaders[HttpHeaderHost].pRawValue == b"example.com"
+    with pytest.raises(AttributeError):
+        _ = headers.NoSuchField  # type: ignore[attr-defined]
+
+
+def test_received_headers_keep_what_the_caller_wrote_before_reading() -> None:
+    headers = HTTP_REQUEST_HEADERS.received({HttpHeaderHost: b"h"}, [(b"X-A", b"a")])
+    mine = [HTTP_KNOWN_HEADER() for _ in range(HttpHeaderRequestMaximum)]
+    headers.KnownHeaders = mine
+    assert headers.KnownHeaders is mine
+    assert headers.pUnknownHeaders == [HTTP_UNKNOWN_HEADER(3, 1, b"X-A", b"a")]
+
+
+def test_received_structs_survive_pickle_deepcopy_and_repr() -> None:
+    request = HTTP_REQUEST_V2(RequestId=9)
+    request.Headers = HTTP_REQUEST_HEADERS.received({HttpHeaderHost: b"h"}, [(b"X-A", b"a")])
+    request.Address = HTTP_TRANSPORT_ADDRESS.received(("127.0.0.1", 80), ("::1", 8080, 0, 0), False)
+    for clone in (pickle.loads(pickle.dumps(request)), copy.deepcopy(request), copy.copy(request)):
+        assert clone == request
+    assert "28: HTTP_KNOWN_HEADER(RawValueLength=1, pRawValue=b'h')" in repr(request)
+    assert request.Address.pRemoteAddress == SOCKADDR_IN.from_address(("127.0.0.1", 80))
+    assert request.Address.pLocalAddress == SOCKADDR_IN6.from_address(("::1", 8080, 0, 0))
+    assert HTTP_TRANSPORT_ADDRESS.received((), ("", 0), False) == HTTP_TRANSPORT_ADDRESS()
+
+
 def test_sockaddr_in_holds_port_in_network_byte_order() -> None:
     addr = SOCKADDR_IN.from_address(("127.0.0.1", 8080))
     assert addr.sin_family == socket.AF_INET

@@ -48,7 +48,6 @@ from .constants import (
     HttpDataChunkFromMemory,
     HttpDataChunkTrailers,
     HttpEnabledStateInactive,
-    HttpHeaderRequestMaximum,
     HttpHeaderResponseMaximum,
     HttpHeaderWwwAuthenticate,
     HttpLogDataTypeFields,
@@ -110,8 +109,6 @@ from .structs import (
     HTTP_TRANSPORT_ADDRESS,
     HTTP_UNKNOWN_HEADER,
     HTTP_VERSION,
-    SOCKADDR_IN,
-    SOCKADDR_IN6,
     fields_of,
     sizeof,
 )
@@ -601,16 +598,6 @@ def _utf16_bytes(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass"))
 
 
-def _sockaddr(address: tuple[Any, ...], ipv6: bool) -> SOCKADDR_IN | SOCKADDR_IN6 | None:
-    if not address or not address[0]:
-        return None
-    host = str(address[0])
-    port = int(address[1])
-    if ipv6 or ":" in host:
-        return SOCKADDR_IN6.from_address((host, port, *address[2:4]))
-    return SOCKADDR_IN.from_address((host, port))
-
-
 def fill_request(request: HTTP_REQUEST_V1, snap: RequestSnapshot) -> None:
     """Write a received request into the caller's ``HTTP_REQUEST_V1``/``V2`` instance, every field."""
     request.Flags = snap.flags
@@ -641,21 +628,11 @@ def fill_request(request: HTTP_REQUEST_V1, snap: RequestSnapshot) -> None:
         pAbsPath=snap.abs_path,
         pQueryString=snap.query or None,
     )
-    request.Address = HTTP_TRANSPORT_ADDRESS(
-        pRemoteAddress=_sockaddr(snap.remote_addr, snap.ipv6),
-        pLocalAddress=_sockaddr(snap.local_addr, snap.ipv6),
-    )
+    # The addresses, the 41-entry known-header table and the unknown-header entries are built when first read
+    # (decision 0023, amendment 3); the header split is done now, so UnknownHeaderCount is exact.
+    request.Address = HTTP_TRANSPORT_ADDRESS.received(snap.remote_addr, snap.local_addr, snap.ipv6)
     known, unknown = split_request_headers(snap.headers)
-    table = [HTTP_KNOWN_HEADER() for _ in range(HttpHeaderRequestMaximum)]
-    for index, value in known.items():
-        table[index] = HTTP_KNOWN_HEADER(len(value), value)
-    request.Headers = HTTP_REQUEST_HEADERS(
-        UnknownHeaderCount=len(unknown),
-        pUnknownHeaders=[HTTP_UNKNOWN_HEADER(len(n), len(v), n, v) for n, v in unknown] or None,
-        TrailerCount=0,
-        pTrailers=None,
-        KnownHeaders=table,
-    )
+    request.Headers = HTTP_REQUEST_HEADERS.received(known, unknown)
     request.BytesReceived = snap.bytes_received
     if snap.entity:
         request.EntityChunkCount = 1

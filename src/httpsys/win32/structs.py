@@ -25,7 +25,17 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from reprlib import recursive_repr
-from typing import Annotated, Any, ClassVar, Protocol, Union, dataclass_transform, get_args, get_origin
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    ClassVar,
+    Protocol,
+    Union,
+    dataclass_transform,
+    get_args,
+    get_origin,
+)
 
 __all__ = [
     # layout queries
@@ -413,7 +423,11 @@ class _CStructMeta(type):
             if default is not _ZERO:
                 raise TypeError(f"{name}.{field_name}: defaults come from the C type; assign _ZERO")
             declared.append((field_name, found[0], found[1]))
-        namespace["__slots__"] = tuple(n for n, _, _ in declared)
+        # A struct the face fills from a received request may defer some fields (``_c_deferred_``): one more slot
+        # holds what they are built from, and they are built on first read (``_DeferredFields``).
+        namespace["__slots__"] = tuple(n for n, _, _ in declared) + (
+            ("_c_pending_",) if "_c_deferred_" in namespace else ()
+        )
         cls = super().__new__(mcs, name, bases, namespace, **kwargs)
 
         base = next((b for b in bases if isinstance(b, _CStructMeta)), None)
@@ -664,11 +678,63 @@ class HTTP_COOKED_URL(CStruct):
     pQueryString: _PCWSTR = _ZERO
 
 
+def _build_deferred(struct: Any, name: str) -> Any:
+    """A deferred field of a received struct, built on its first read and stored in its slot.
+
+    ``__getattr__`` runs only when a slot is unset: for a deferred field of an instance made by ``received``
+    (what it is built from waits in the ``_c_pending_`` slot), and otherwise for a name the struct does not have.
+    """
+    cls = type(struct)
+    if name in cls._c_deferred_:
+        try:
+            pending = object.__getattribute__(struct, "_c_pending_")
+        except AttributeError:
+            pending = None
+        if pending is not None:
+            value = cls._c_build_(name, pending)
+            object.__setattr__(struct, name, value)
+            return value
+    raise AttributeError(f"{cls.__name__!r} object has no attribute {name!r}")
+
+
+def _sockaddr_from(address: tuple[Any, ...], ipv6: bool) -> "SOCKADDR_IN | SOCKADDR_IN6 | None":
+    """A socket address from a Python address tuple (None when there is none, as for a Unix socket)."""
+    if not address or not address[0]:
+        return None
+    host = str(address[0])
+    port = int(address[1])
+    if ipv6 or ":" in host:
+        return SOCKADDR_IN6.from_address((host, port, *address[2:4]))
+    return SOCKADDR_IN.from_address((host, port))
+
+
 class HTTP_TRANSPORT_ADDRESS(CStruct):
     """Remote and local socket addresses of the connection."""
 
     pRemoteAddress: _PSOCKADDR = _ZERO
     pLocalAddress: _PSOCKADDR = _ZERO
+
+    # A received request's addresses are built when first read (``received``; decision 0023, amendment 3).
+    _c_deferred_: ClassVar[tuple[str, ...]] = ("pRemoteAddress", "pLocalAddress")
+
+    @classmethod
+    def received(
+        cls, remote: tuple[Any, ...], local: tuple[Any, ...], ipv6: bool
+    ) -> "HTTP_TRANSPORT_ADDRESS":
+        """The addresses of a received request, from the driver's address tuples; each built on first read."""
+        address = cls.__new__(cls)
+        object.__setattr__(address, "_c_pending_", (remote, local, ipv6))
+        return address
+
+    @staticmethod
+    def _c_build_(name: str, pending: tuple[tuple[Any, ...], tuple[Any, ...], bool]) -> Any:
+        remote, local, ipv6 = pending
+        return _sockaddr_from(remote if name == "pRemoteAddress" else local, ipv6)
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name):
+            return _build_deferred(self, name)
 
 
 class HTTP_REQUEST_HEADERS(CStruct):
@@ -679,6 +745,39 @@ class HTTP_REQUEST_HEADERS(CStruct):
     TrailerCount: _USHORT = _ZERO
     pTrailers: Annotated[Sequence[HTTP_UNKNOWN_HEADER] | None, C.PTR] = _ZERO
     KnownHeaders: _REQUEST_KNOWN_HEADER_ARRAY = _ZERO
+
+    # A received request's header table and unknown-header entries are built when first read, from the one parse
+    # (``received``; decision 0023, amendment 3): most servers read a few known headers or none.
+    _c_deferred_: ClassVar[tuple[str, ...]] = ("KnownHeaders", "pUnknownHeaders")
+
+    @classmethod
+    def received(cls, known: dict[int, bytes], unknown: list[tuple[bytes, bytes]]) -> "HTTP_REQUEST_HEADERS":
+        """The headers of a received request (known values by ``HttpHeader*`` id, unknown ones in order).
+
+        ``UnknownHeaderCount`` is set at once; ``KnownHeaders`` (41 fresh entries, a present empty header
+        ``(0, b"")``) and ``pUnknownHeaders`` (None when there is none) are built on first read.
+        """
+        headers = cls.__new__(cls)
+        headers.UnknownHeaderCount = len(unknown)
+        headers.TrailerCount = 0
+        headers.pTrailers = None
+        object.__setattr__(headers, "_c_pending_", (known, unknown))
+        return headers
+
+    @staticmethod
+    def _c_build_(name: str, pending: tuple[dict[int, bytes], list[tuple[bytes, bytes]]]) -> Any:
+        known, unknown = pending
+        if name == "KnownHeaders":
+            table = [HTTP_KNOWN_HEADER() for _ in range(_REQUEST_KNOWN_HEADERS)]
+            for index, value in known.items():
+                table[index] = HTTP_KNOWN_HEADER(len(value), value)
+            return table
+        return [HTTP_UNKNOWN_HEADER(len(n), len(v), n, v) for n, v in unknown] or None
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name):
+            return _build_deferred(self, name)
 
 
 class HTTP_RESPONSE_HEADERS(CStruct):

@@ -302,7 +302,10 @@ def counted(items: object, count: object, what: str, limit: int | None = None) -
         if number:
             raise _invalid(f"{what} is NULL but its count is {number}")
         return []
-    if isinstance(items, Sequence) and not isinstance(items, str | bytes | bytearray):
+    # a list first (no ABC check)
+    if type(items) is list or (
+        isinstance(items, Sequence) and not isinstance(items, str | bytes | bytearray)
+    ):
         seq = list(items)
     elif hasattr(type(items), "_c_fields_"):
         seq = [items]
@@ -326,7 +329,9 @@ def exact_array(items: object, count: object, what: str, limit: int) -> list[Any
         return []
     if items is None:
         raise _invalid(f"{what} is NULL but its count is {number}")
-    if isinstance(items, Sequence) and not isinstance(items, str | bytes | bytearray):
+    if type(items) is list:  # the common case first (no ABC check)
+        seq = items
+    elif isinstance(items, Sequence) and not isinstance(items, str | bytes | bytearray):
         seq = list(items)
     elif hasattr(type(items), "_c_fields_"):
         seq = [items]
@@ -518,7 +523,7 @@ def response_spec(response: object) -> tuple[ResponseSpec, list[DataChunk]]:
         raise _invalid("HTTP_RESPONSE_HEADERS.TrailerCount/pTrailers are reserved")
     known: dict[int, list[bytes]] = {}
     table = headers.KnownHeaders
-    if not isinstance(table, Sequence) or isinstance(table, str | bytes):
+    if type(table) is not list and (not isinstance(table, Sequence) or isinstance(table, str | bytes)):
         raise _invalid("KnownHeaders must be a sequence of HTTP_KNOWN_HEADER")
     for index, header in enumerate(table):
         if header is None:

@@ -316,6 +316,7 @@ def test_received_structs_survive_pickle_deepcopy_and_repr() -> None:
     assert request.Address.pRemoteAddress == SOCKADDR_IN.from_address(("127.0.0.1", 80))
     assert request.Address.pLocalAddress == SOCKADDR_IN6.from_address(("::1", 8080, 0, 0))
     assert HTTP_TRANSPORT_ADDRESS.received((), ("", 0), False) == HTTP_TRANSPORT_ADDRESS()
+    assert HTTP_TRANSPORT_ADDRESS.received(("not an address", 1), (), False).pRemoteAddress is None
 
 
 def test_sockaddr_in_holds_port_in_network_byte_order() -> None:

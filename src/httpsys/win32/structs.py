@@ -729,7 +729,10 @@ class HTTP_TRANSPORT_ADDRESS(CStruct):
     @staticmethod
     def _c_build_(name: str, pending: tuple[tuple[Any, ...], tuple[Any, ...], bool]) -> Any:
         remote, local, ipv6 = pending
-        return _sockaddr_from(remote if name == "pRemoteAddress" else local, ipv6)
+        try:
+            return _sockaddr_from(remote if name == "pRemoteAddress" else local, ipv6)
+        except (OSError, ValueError, TypeError, IndexError):
+            return None  # not an IP address (the driver gives none such): NULL, never an exception on a read
 
     if not TYPE_CHECKING:
 

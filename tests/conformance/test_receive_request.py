@@ -216,6 +216,32 @@ def test_known_headers_by_index_and_unknown_headers_in_order(server: Server, cli
     assert (first.NameLength, first.RawValueLength) == (3, 7)
 
 
+def test_headers_read_after_the_buffer_is_reused_are_those_of_their_own_request(
+    server: Server, client
+) -> None:
+    # The header table and addresses are built when first read (decision 0023, amendment 3): holding on to a
+    # request's Headers across the next receive into the same buffer still reads that request's headers.
+    request = HTTP_REQUEST_V2()
+    first_client = client(server.port)
+    first_client.send(
+        f"GET /a HTTP/1.1\r\nHost: localhost:{server.port}\r\nUser-Agent: first\r\nX-A: 1\r\n\r\n".encode()
+    )
+    assert receive_into(server.queue, request, 4096)[0] == NO_ERROR
+    first_headers, first_address = request.Headers, request.Address
+    second_client = client(server.port)
+    second_client.send(
+        f"GET /b HTTP/1.1\r\nHost: localhost:{server.port}\r\nUser-Agent: second\r\n\r\n".encode()
+    )
+    assert receive_into(server.queue, request, 4096)[0] == NO_ERROR
+    assert request.pRawUrl == b"/b" and request.Headers is not first_headers
+    assert first_headers.KnownHeaders[HttpHeaderUserAgent].pRawValue == b"first"
+    assert [(h.pName, h.pRawValue) for h in first_headers.pUnknownHeaders] == [(b"X-A", b"1")]
+    assert request.Headers.KnownHeaders[HttpHeaderUserAgent].pRawValue == b"second"
+    assert request.Headers.pUnknownHeaders is None and request.Headers.UnknownHeaderCount == 0
+    assert first_address.pRemoteAddress.to_address() == first_client.sock.getsockname()
+    assert request.Address.pRemoteAddress.to_address() == second_client.sock.getsockname()
+
+
 def test_header_values_are_trimmed_of_surrounding_whitespace(server: Server, client) -> None:
     client(server.port).send(
         f"GET / HTTP/1.1\r\nHost: localhost:{server.port}\r\nQux: foo baz \r\nUser-Agent:  t \r\n\r\n".encode()

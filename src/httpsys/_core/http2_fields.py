@@ -264,11 +264,21 @@ class DecoderFailure(Exception):
         self.too_large = too_large
 
 
+# a field block made only of one-byte indexed field representations (indexes 1 to 126): it neither adds to nor
+# resizes the dynamic table, so while no other block changes the table it always decodes to the same list
+_ALL_INDEXED: Final = re.compile(rb"[\x81-\xfe]+")
+_KNOWN_BLOCKS = 32
+_KNOWN_BLOCK_SIZE = 128
+
+
 class FieldDecoder:
     """The connection's HPACK decoder (RFC 7541): httpsys's own (`httpsys._core.hpack`) when present, else the
-    `hpack` library; failures become DecoderFailure."""
+    `hpack` library; failures become DecoderFailure. A client that repeats its requests (after the first, every
+    field comes from the dynamic table) sends the same short all-indexed block again and again: its decoded list
+    is remembered until a block that may change the table arrives."""
 
     def __init__(self, max_header_list_size: int) -> None:
+        self._known: dict[bytes, list[tuple[bytes, bytes]]] = {}
         self._decoder: Any = None
         self._own = False
         self._too_large: Any = None
@@ -286,6 +296,19 @@ class FieldDecoder:
             self._too_large = hpack.OversizedHeaderListError
 
     def decode(self, block: bytes) -> list[tuple[bytes, bytes]]:
+        known = self._known
+        if len(block) <= _KNOWN_BLOCK_SIZE and _ALL_INDEXED.fullmatch(block) is not None:
+            fields = known.get(block)
+            if fields is None:
+                fields = self._decode(block)
+                if len(known) < _KNOWN_BLOCKS:
+                    known[block] = fields
+            return fields
+        if known:
+            known.clear()  # this block may add to the dynamic table or resize it
+        return self._decode(block)
+
+    def _decode(self, block: bytes) -> list[tuple[bytes, bytes]]:
         try:
             if self._own:
                 fields: list[tuple[bytes, bytes]] = self._decoder.decode(block)

@@ -21,11 +21,10 @@ from httpsys._core.hpack_tables import (
     HUFFMAN_ACCEPT,
     HUFFMAN_CODE_LENGTHS,
     HUFFMAN_CODES,
-    HUFFMAN_DECODE,
-    HUFFMAN_EMIT,
-    HUFFMAN_FAIL,
-    HUFFMAN_NEXT_MASK,
-    HUFFMAN_SYMBOL_SHIFT,
+    HUFFMAN_FIRST,
+    HUFFMAN_FLAGS,
+    HUFFMAN_NEXT,
+    HUFFMAN_SECOND,
     STATIC_FIELD_INDEX,
     STATIC_NAME_INDEX,
     STATIC_TABLE,
@@ -98,26 +97,26 @@ def _decode_integer(block: bytes, pos: int, value: int) -> tuple[int, int]:
 
 
 def huffman_decode(data: bytes) -> bytes:
-    """The string Huffman-coded in `data` (RFC 7541 §5.2), read four bits at a time through a transition table.
+    """The string Huffman-coded in `data` (RFC 7541 §5.2), read an octet at a time through transition tables.
 
     Raises HpackDecodingError for EOS inside the string, or padding that is longer than 7 bits or not all ones."""
-    table = HUFFMAN_DECODE
-    out = bytearray()
-    entry = HUFFMAN_ACCEPT
+    following = HUFFMAN_NEXT
+    flags = HUFFMAN_FLAGS
+    first = HUFFMAN_FIRST
+    second = HUFFMAN_SECOND
+    out: list[int] = []
     state = 0
-    for octet in data:
-        entry = table[state | (octet >> 4)]
-        if entry & (HUFFMAN_EMIT | HUFFMAN_FAIL):
-            if entry & HUFFMAN_FAIL:
+    for position in range(len(data)):
+        index = (state << 8) | data[position]
+        flag = flags[index]
+        if flag:
+            if flag > 2:
                 raise HpackDecodingError("EOS inside a Huffman-coded string")
-            out.append(entry >> HUFFMAN_SYMBOL_SHIFT)
-        entry = table[(entry & HUFFMAN_NEXT_MASK) | (octet & 0x0F)]
-        if entry & (HUFFMAN_EMIT | HUFFMAN_FAIL):
-            if entry & HUFFMAN_FAIL:
-                raise HpackDecodingError("EOS inside a Huffman-coded string")
-            out.append(entry >> HUFFMAN_SYMBOL_SHIFT)
-        state = entry & HUFFMAN_NEXT_MASK
-    if not entry & HUFFMAN_ACCEPT:
+            out.append(first[index])
+            if flag == 2:
+                out.append(second[index])
+        state = following[index]
+    if not HUFFMAN_ACCEPT[state]:
         raise HpackDecodingError("invalid Huffman padding")
     return bytes(out)
 
@@ -126,8 +125,8 @@ def huffman_length(data: bytes) -> int:
     """The number of octets `huffman_encode(data)` takes."""
     lengths = HUFFMAN_CODE_LENGTHS
     bits = 0
-    for octet in data:
-        bits += lengths[octet]
+    for position in range(len(data)):
+        bits += lengths[data[position]]
     return (bits + 7) >> 3
 
 
@@ -135,10 +134,11 @@ def huffman_encode(data: bytes) -> bytes:
     """`data` in the Huffman code (RFC 7541 §5.2), padded with the most significant bits of EOS (ones)."""
     lengths = HUFFMAN_CODE_LENGTHS
     codes = HUFFMAN_CODES
-    out = bytearray()
+    out: list[int] = []
     accumulator = 0
     bits = 0
-    for octet in data:
+    for position in range(len(data)):
+        octet = data[position]
         length = lengths[octet]
         accumulator = (accumulator << length) | codes[octet]
         bits += length
@@ -151,31 +151,35 @@ def huffman_encode(data: bytes) -> bytes:
     return bytes(out)
 
 
-def _encode_integer(out: bytearray, flags: int, prefix_bits: int, value: int) -> None:
+_OCTETS: Final[list[bytes]] = [bytes((octet,)) for octet in range(256)]
+
+
+def _encode_integer(out: list[bytes], flags: int, prefix_bits: int, value: int) -> None:
     """Append `value` with an N-bit prefix (RFC 7541 §5.1), the first octet's other bits being `flags`."""
     limit = (1 << prefix_bits) - 1
     if value < limit:
-        out.append(flags | value)
+        out.append(_OCTETS[flags | value])
         return
-    out.append(flags | limit)
+    octets = [flags | limit]
     value -= limit
     while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
+        octets.append((value & 0x7F) | 0x80)
         value >>= 7
-    out.append(value)
+    octets.append(value)
+    out.append(bytes(octets))
 
 
 def encode_string(data: bytes, huffman: bool = True) -> bytes:
     """A string literal (RFC 7541 §5.2): Huffman-coded when `huffman` and that is shorter, else as is."""
     coded_length = huffman_length(data) if huffman else len(data)
-    out = bytearray()
+    out: list[bytes] = []
     if coded_length < len(data):
         _encode_integer(out, 0x80, 7, coded_length)
-        out += huffman_encode(data)
+        out.append(huffman_encode(data))
     else:
         _encode_integer(out, 0, 7, len(data))
-        out += data
-    return bytes(out)
+        out.append(data)
+    return b"".join(out)
 
 
 class HpackDecoder:
@@ -402,7 +406,7 @@ class HpackEncoder:
         generation = self._generation
         if generation == self._last_generation and headers == self._last_headers:
             return self._last_block
-        out = bytearray()
+        out: list[bytes] = []
         if self._update_min >= 0:
             if self._update_min < self._table_max:
                 _encode_integer(out, 0x20, 5, self._update_min)
@@ -435,9 +439,9 @@ class HpackEncoder:
                 _encode_integer(out, 0x40, 6, name_index)
                 self._add(field)
             if not name_index:
-                out += self._literal(name)
-            out += self._literal(value)
-        block = bytes(out)
+                out.append(self._literal(name))
+            out.append(self._literal(value))
+        block = b"".join(out)
         if self._generation == generation:
             self._last_headers = list(headers)
             self._last_block = block

@@ -2,7 +2,7 @@
 
 Responsibility: the two tables as data, and the lookup tables derived from them once at import — the static
 table by field and by name for the encoder, the Huffman code per byte for the encoder, and the Huffman decoder's
-4-bit state transition table. It must not encode or decode header blocks (`hpack.py` does) and holds no state
+octet-at-a-time state transition tables (composed from 4-bit ones). It must not encode or decode header blocks (`hpack.py` does) and holds no state
 that changes after import.
 """
 
@@ -116,26 +116,23 @@ def _canonical_codes(lengths: tuple[int, ...]) -> list[int]:
 
 HUFFMAN_CODES: Final[list[int]] = _canonical_codes(HUFFMAN_CODE_LENGTHS)
 
-# The decoder: a state is an internal node of the code's tree (0 is the root; 256 nodes for 257 symbols). The entry
-# for (state << 4) | nibble packs what reading those four bits does:
-HUFFMAN_NEXT_MASK: Final = 0xFF0  # the next state, shifted left by 4 (OR the next nibble in to index again)
-HUFFMAN_EMIT: Final = 0x1000  # a symbol completed (at most one can in 4 bits: the shortest code has 5)
-HUFFMAN_FAIL: Final = 0x2000  # EOS completed: a decoding error inside a string (RFC 7541 §5.2)
-HUFFMAN_ACCEPT: Final = 0x4000  # the bits since the last symbol are 0-7 ones: a string may end here
-HUFFMAN_SYMBOL_SHIFT: Final = 16  # the completed symbol, in bits 16-23
+# The decoder: a state is an internal node of the code's tree (0 is the root; 256 nodes for 257 symbols). First a
+# 4-bit transition table, whose entry for (state << 4) | nibble packs what reading those four bits does:
+_NEXT_MASK: Final = 0xFF0  # the next state, shifted left by 4 (OR the next nibble in to index again)
+_EMIT: Final = 0x1000  # a symbol completed (at most one can in 4 bits: the shortest code has 5)
+_FAIL: Final = 0x2000  # EOS completed: a decoding error inside a string (RFC 7541 §5.2)
+_SYMBOL_SHIFT: Final = 16  # the completed symbol, in bits 16-23
 
 
-def _decode_table(lengths: tuple[int, ...], codes: list[int]) -> list[int]:
-    """The 4-bit transition table of the code's tree, built from its codes."""
-    # children[node * 2 + bit]: another internal node (>= 0) or a symbol (-1 - symbol)
+def _tree(lengths: tuple[int, ...], codes: list[int]) -> list[int]:
+    """The code's tree: children[node * 2 + bit] is another internal node (> 0) or a symbol (-1 - symbol)."""
     children = [0] * 512
     nodes = 1
     for symbol in range(len(lengths)):
         node = 0
         length = lengths[symbol]
         for depth in range(length - 1, -1, -1):
-            bit = (codes[symbol] >> depth) & 1
-            slot = node * 2 + bit
+            slot = node * 2 + ((codes[symbol] >> depth) & 1)
             if depth == 0:
                 children[slot] = -1 - symbol
             else:
@@ -143,14 +140,13 @@ def _decode_table(lengths: tuple[int, ...], codes: list[int]) -> list[int]:
                     children[slot] = nodes
                     nodes += 1
                 node = children[slot]
-    # the nodes a valid padding can end at: the all-ones path from the root, at most 7 bits deep (RFC 7541 §5.2)
-    accepting = {0}
-    node = 0
-    for _ in range(7):
-        node = children[node * 2 + 1]
-        accepting.add(node)
-    table = [0] * (nodes * 16)
-    for state in range(nodes):
+    return children
+
+
+def _nibble_table(children: list[int]) -> list[int]:
+    """The 4-bit transition table of the tree."""
+    table = [0] * (256 * 16)
+    for state in range(256):
         for nibble in range(16):
             node = state
             entry = 0
@@ -158,17 +154,68 @@ def _decode_table(lengths: tuple[int, ...], codes: list[int]) -> list[int]:
                 child = children[node * 2 + ((nibble >> shift) & 1)]
                 if child < 0:
                     symbol = -1 - child
-                    if symbol == HUFFMAN_EOS:
-                        entry |= HUFFMAN_FAIL
-                    else:
-                        entry |= HUFFMAN_EMIT | (symbol << HUFFMAN_SYMBOL_SHIFT)
+                    entry |= _FAIL if symbol == HUFFMAN_EOS else _EMIT | (symbol << _SYMBOL_SHIFT)
                     node = 0
                 else:
                     node = child
-            if node in accepting:
-                entry |= HUFFMAN_ACCEPT
             table[state * 16 + nibble] = entry | (node << 4)
     return table
 
 
-HUFFMAN_DECODE: Final[list[int]] = _decode_table(HUFFMAN_CODE_LENGTHS, HUFFMAN_CODES)
+def _accepting(children: list[int]) -> bytes:
+    """Per state, 1 where a string may end (RFC 7541 §5.2): the bits since the last symbol are at most 7 ones,
+    i.e. the state is on the all-ones path from the root, at most 7 bits deep."""
+    accept = bytearray(256)
+    accept[0] = 1
+    node = 0
+    for _ in range(7):
+        node = children[node * 2 + 1]
+        accept[node] = 1
+    return bytes(accept)
+
+
+def _octet_tables(nibbles: list[int]) -> tuple[bytes, bytes, bytes, bytes]:
+    """The 8-bit decoder, indexed by (state << 8) | octet, composed from two 4-bit steps: the next state, the flags
+    (the number of symbols completed, 0-2, or HUFFMAN_FAILED), the first and the second symbol completed. Built
+    16 entries at a time: the second nibble's row depends only on the state the first one reached."""
+    next_rows: list[bytes] = []
+    flag_rows: list[bytes] = []
+    symbol_rows: list[bytes] = []
+    for state in range(256):
+        row = nibbles[state * 16 : state * 16 + 16]
+        next_rows.append(bytes((entry & _NEXT_MASK) >> 4 for entry in row))
+        flag_rows.append(
+            bytes(HUFFMAN_FAILED if entry & _FAIL else 1 if entry & _EMIT else 0 for entry in row)
+        )
+        symbol_rows.append(bytes((entry >> _SYMBOL_SHIFT) & 0xFF for entry in row))
+    add_one = bytes((i + 1) & 0xFF for i in range(256))
+    failed = bytes([HUFFMAN_FAILED]) * 16
+    nothing = bytes(16)
+    next_parts: list[bytes] = []
+    flag_parts: list[bytes] = []
+    first_parts: list[bytes] = []
+    second_parts: list[bytes] = []
+    for state in range(256):
+        for high in range(16):
+            entry = nibbles[state * 16 + high]
+            reached = (entry & _NEXT_MASK) >> 4
+            next_parts.append(next_rows[reached])
+            if entry & _FAIL:
+                flag_parts.append(failed)
+                first_parts.append(nothing)
+                second_parts.append(nothing)
+            elif entry & _EMIT:
+                flag_parts.append(flag_rows[reached].translate(add_one))
+                first_parts.append(bytes([(entry >> _SYMBOL_SHIFT) & 0xFF]) * 16)
+                second_parts.append(symbol_rows[reached])
+            else:
+                flag_parts.append(flag_rows[reached])
+                first_parts.append(symbol_rows[reached])
+                second_parts.append(nothing)
+    return b"".join(next_parts), b"".join(flag_parts), b"".join(first_parts), b"".join(second_parts)
+
+
+HUFFMAN_FAILED: Final = 4  # a flags value: EOS completed inside the string (RFC 7541 §5.2); with a symbol, 5
+_TREE = _tree(HUFFMAN_CODE_LENGTHS, HUFFMAN_CODES)
+HUFFMAN_ACCEPT: Final[bytes] = _accepting(_TREE)
+HUFFMAN_NEXT, HUFFMAN_FLAGS, HUFFMAN_FIRST, HUFFMAN_SECOND = _octet_tables(_nibble_table(_TREE))

@@ -67,6 +67,9 @@ NATIVE_MODULES = (
     "httpsys/_core/http2_connection.py",
     "httpsys/_engine/http2_stream.py",
     "httpsys/_engine/http2.py",
+    # the HPACK codec (decision 0029): its tables and coder; not hpack_errors.py (built-in exception subclasses)
+    "httpsys/_core/hpack_tables.py",
+    "httpsys/_core/hpack.py",
 )
 # Public faces keep their docstrings (see `write_docstrings` below). Not compiled: the records that cross the
 # transport boundary from the faces (`_core/records.py`, home of ResponseSpec and the data chunks), since a compiled

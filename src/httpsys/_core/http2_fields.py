@@ -6,94 +6,19 @@ illegal characters, values without NUL/CR/LF or surrounding whitespace, no conne
 `trailers`, the request pseudo-header fields (known, not repeated, before the regular ones, the required ones
 present, `:path` not empty, `:authority`/`Host` present and alike) — and reading from it what the adapter needs
 (`RequestHead`); encoding response and trailer fields as an HPACK block that uses the static table only (no
-dynamic table: the same list always gives the same bytes, so a block can be cached); and the choice of HPACK
-decoder. It must not keep connection state, decide responses or touch sockets.
+dynamic table: the same list always gives the same bytes, so a block can be cached); and the connection's HPACK
+decoder with its memory of repeated blocks. It must not keep connection state, decide responses or touch sockets.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from typing import Final
 
-# RFC 7541 Appendix A
-STATIC_TABLE: Final = (
-    (b":authority", b""),
-    (b":method", b"GET"),
-    (b":method", b"POST"),
-    (b":path", b"/"),
-    (b":path", b"/index.html"),
-    (b":scheme", b"http"),
-    (b":scheme", b"https"),
-    (b":status", b"200"),
-    (b":status", b"204"),
-    (b":status", b"206"),
-    (b":status", b"304"),
-    (b":status", b"400"),
-    (b":status", b"404"),
-    (b":status", b"500"),
-    (b"accept-charset", b""),
-    (b"accept-encoding", b"gzip, deflate"),
-    (b"accept-language", b""),
-    (b"accept-ranges", b""),
-    (b"accept", b""),
-    (b"access-control-allow-origin", b""),
-    (b"age", b""),
-    (b"allow", b""),
-    (b"authorization", b""),
-    (b"cache-control", b""),
-    (b"content-disposition", b""),
-    (b"content-encoding", b""),
-    (b"content-language", b""),
-    (b"content-length", b""),
-    (b"content-location", b""),
-    (b"content-range", b""),
-    (b"content-type", b""),
-    (b"cookie", b""),
-    (b"date", b""),
-    (b"etag", b""),
-    (b"expect", b""),
-    (b"expires", b""),
-    (b"from", b""),
-    (b"host", b""),
-    (b"if-match", b""),
-    (b"if-modified-since", b""),
-    (b"if-none-match", b""),
-    (b"if-range", b""),
-    (b"if-unmodified-since", b""),
-    (b"last-modified", b""),
-    (b"link", b""),
-    (b"location", b""),
-    (b"max-forwards", b""),
-    (b"proxy-authenticate", b""),
-    (b"proxy-authorization", b""),
-    (b"range", b""),
-    (b"referer", b""),
-    (b"refresh", b""),
-    (b"retry-after", b""),
-    (b"server", b""),
-    (b"set-cookie", b""),
-    (b"strict-transport-security", b""),
-    (b"transfer-encoding", b""),
-    (b"user-agent", b""),
-    (b"vary", b""),
-    (b"via", b""),
-    (b"www-authenticate", b""),
-)
+from httpsys._core.hpack import HpackDecoder, HpackError, HpackHeaderListTooLarge
+from httpsys._core.hpack_tables import STATIC_FIELD_INDEX, STATIC_NAME_INDEX
 
-
-def _indexes() -> tuple[dict[bytes, int], dict[tuple[bytes, bytes], int]]:
-    names: dict[bytes, int] = {}
-    pairs: dict[tuple[bytes, bytes], int] = {}
-    for index, (name, value) in enumerate(STATIC_TABLE, 1):
-        names.setdefault(name, index)
-        if value:
-            pairs[(name, value)] = index
-    return names, pairs
-
-
-_NAME_INDEX, _PAIR_INDEX = _indexes()
-
-# RFC 9113 §8.2.1: a name has no character 0x00-0x20, A-Z, 0x7f-0xff, (a regular name has no ":" at all); a value no
+# RFC 9113 §8.2.1: a regular field name has no character 0x00-0x20, A-Z, 0x7f-0xff or ":"; a value no
 # NUL, LF or CR and no leading or trailing SP/HTAB
 _BAD_NAME: Final = re.compile(rb"[\x00-\x20A-Z\x7f-\xff:]")
 _BAD_VALUE: Final = re.compile(rb"[\x00\r\n]|^[ \t]|[ \t]$")
@@ -122,11 +47,11 @@ def encode_fields(fields: list[tuple[bytes, bytes]]) -> bytes:
     literal without indexing otherwise (the name indexed where the table has it), no Huffman coding."""
     out: list[bytes] = []
     for name, value in fields:
-        index = _PAIR_INDEX.get((name, value), 0)
+        index = STATIC_FIELD_INDEX.get((name, value), 0)
         if index:
             out.append(_integer(index, 7, 0x80))
             continue
-        index = _NAME_INDEX.get(name, 0)
+        index = STATIC_NAME_INDEX.get(name, 0)
         if index:
             out.append(_integer(index, 4, 0x00))
         else:
@@ -272,28 +197,14 @@ _KNOWN_BLOCK_SIZE = 128
 
 
 class FieldDecoder:
-    """The connection's HPACK decoder (RFC 7541): httpsys's own (`httpsys._core.hpack`) when present, else the
-    `hpack` library; failures become DecoderFailure. A client that repeats its requests (after the first, every
-    field comes from the dynamic table) sends the same short all-indexed block again and again: its decoded list
-    is remembered until a block that may change the table arrives."""
+    """The connection's HPACK decoder (RFC 7541; `_core/hpack.py`, decision 0029); failures become DecoderFailure.
+    A client that repeats its requests (after the first, every field comes from the dynamic table) sends the same
+    short all-indexed block again and again: its decoded list is remembered until a block that may change the
+    table arrives."""
 
     def __init__(self, max_header_list_size: int) -> None:
         self._known: dict[bytes, list[tuple[bytes, bytes]]] = {}
-        self._decoder: Any = None
-        self._own = False
-        self._too_large: Any = None
-        try:
-            from httpsys._core import hpack as own  # type: ignore[attr-defined,unused-ignore]
-
-            self._decoder = own.HpackDecoder(max_header_list_size=max_header_list_size)
-            self._too_large = own.HpackHeaderListTooLarge
-            self._own = True
-        except ImportError:
-            import hpack
-
-            self._decoder = hpack.Decoder()
-            self._decoder.max_header_list_size = max_header_list_size
-            self._too_large = hpack.OversizedHeaderListError
+        self._decoder = HpackDecoder(max_header_list_size=max_header_list_size)
 
     def decode(self, block: bytes) -> list[tuple[bytes, bytes]]:
         known = self._known
@@ -310,10 +221,8 @@ class FieldDecoder:
 
     def _decode(self, block: bytes) -> list[tuple[bytes, bytes]]:
         try:
-            if self._own:
-                fields: list[tuple[bytes, bytes]] = self._decoder.decode(block)
-            else:
-                fields = self._decoder.decode(block, raw=True)
-        except Exception as exc:
-            raise DecoderFailure(isinstance(exc, self._too_large)) from None
-        return fields
+            return self._decoder.decode(block)
+        except HpackHeaderListTooLarge:
+            raise DecoderFailure(True) from None
+        except HpackError:
+            raise DecoderFailure(False) from None

@@ -293,3 +293,23 @@ def test_header_block_frames_split_by_frame_size() -> None:
 @pytest.mark.parametrize(("code", "name"), [(0, "NO_ERROR"), (0xB, "ENHANCE_YOUR_CALM"), (0x42, "0x42")])
 def test_error_names(code: int, name: str) -> None:
     assert error_name(code) == name
+
+
+def test_frames_in_flight_after_our_reset_are_ignored() -> None:
+    peer = Peer()
+    peer.handshake()
+    peer.send(frame(HEADERS, END_HEADERS, 1, peer.block(method=b"POST")))
+    peer.conn.reset_stream(1, 0)  # we answered early and refuse the rest of the body
+    peer.conn.data_to_send()
+    out = peer.send(frame(DATA, 0, 1, b"late") + frame(HEADERS, END_HEADERS | END_STREAM, 1, peer.block()))
+    assert out == [] and not peer.events.errors  # no RST_STREAM for each late frame, no connection error
+    peer.send(frame(HEADERS, END_HEADERS | END_STREAM, 3, peer.block()))
+    assert [r[0] for r in peer.events.requests] == [1, 3]  # the decoder followed the ignored block
+
+
+def test_data_after_the_peer_ended_the_stream_is_stream_closed() -> None:
+    peer = Peer()
+    peer.handshake()
+    peer.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, peer.block()))
+    out = peer.send(frame(DATA, 0, 1, b"late"))
+    assert (RST_STREAM, 0, 1, struct.pack(">I", STREAM_CLOSED)) in out

@@ -68,7 +68,8 @@ from httpsys._core.http2_frames import (
     window_update_frame,
 )
 
-MAX_CONTINUATIONS: Final = 64  # CONTINUATION frames one header block may have (CVE-2024-27316 bound)
+MAX_CONTINUATIONS: Final = 64
+CLOSED_KEPT: Final = 256  # closed streams remembered (§5.1: frames on a stream we reset are ignored)  # CONTINUATION frames one header block may have (CVE-2024-27316 bound)
 _HEADER: Final = struct.Struct(">BHBBI")  # length high byte, length low 16 bits, type, flags, stream id
 _SETTING: Final = struct.Struct(">HI")
 _PRIORITY: Final = struct.Struct(">I")
@@ -145,6 +146,7 @@ class ServerConnection:
         self.peer_initial_window = DEFAULT_WINDOW
         self.peer_max_frame_size = DEFAULT_FRAME_SIZE
         self._decoder = FieldDecoder(header_list_bound)
+        self._closed: dict[int, bool] = {}  # recently closed stream ids -> closed by our RST_STREAM
         self._first_block = True
         self._state = _PREFACE
         self._buf = b""
@@ -280,8 +282,16 @@ class ServerConnection:
     def _stream_error(self, stream_id: int, code: int) -> None:
         """RST_STREAM with `code`; the adapter loses the stream if it had it."""
         self.out += rst_stream_frame(stream_id, code)
+        self._forget(stream_id, True)
         if self.streams.pop(stream_id, None) is not None:
             self.events.h2_stream_reset(stream_id, code, False)
+
+    def _forget(self, stream_id: int, by_reset: bool) -> None:
+        """Remember a closed stream for a while: how it closed decides what a late frame on it means."""
+        closed = self._closed
+        closed[stream_id] = by_reset
+        if len(closed) > CLOSED_KEPT:
+            del closed[next(iter(closed))]
 
     def _is_idle(self, stream_id: int) -> bool:
         return stream_id > self.highest_stream_id
@@ -303,7 +313,8 @@ class ServerConnection:
             if self._is_idle(stream_id):
                 raise _ConnectionError(PROTOCOL_ERROR)  # §5.1: DATA on an idle stream
             self._take_connection(flow)
-            self._stream_error(stream_id, STREAM_CLOSED)
+            if not self._closed.get(stream_id, False):  # after our RST_STREAM, in-flight DATA is ignored
+                self._stream_error(stream_id, STREAM_CLOSED)
             return
         if stream.remote_closed:
             self._take_connection(flow)
@@ -334,6 +345,7 @@ class ServerConnection:
             stream.remote_closed = True
             if stream.local_closed:
                 del self.streams[stream_id]
+                self._forget(stream_id, False)
         self.events.h2_data(stream_id, payload, end_stream)
 
     def _take_connection(self, count: int) -> None:
@@ -410,10 +422,14 @@ class ServerConnection:
     def _header_block(self, stream_id: int, block: bytes, end_stream: bool, error: int) -> None:
         stream = self.streams.get(stream_id)
         if stream is None:
-            if stream_id < self.highest_stream_id:
-                raise _ConnectionError(PROTOCOL_ERROR)  # §5.1.1: lower than a stream already opened
-            if stream_id == self.highest_stream_id:
-                raise _ConnectionError(STREAM_CLOSED)  # §5.1: HEADERS on a closed stream
+            if stream_id <= self.highest_stream_id:
+                by_reset = self._closed.get(stream_id)
+                if by_reset is None and stream_id < self.highest_stream_id:
+                    raise _ConnectionError(PROTOCOL_ERROR)  # §5.1.1: lower than a stream already opened
+                if not by_reset:
+                    raise _ConnectionError(STREAM_CLOSED)  # §5.1: HEADERS on a closed stream
+                self._decode(block)  # after our RST_STREAM: ignored, but the decoder's state must follow
+                return
             fields = self._decode(block)  # decoded before anything else: the decoder's state must follow
             self.highest_stream_id = stream_id
             if len(self.streams) >= self.max_concurrent_streams:
@@ -452,6 +468,7 @@ class ServerConnection:
         stream.remote_closed = True
         if stream.local_closed:
             del self.streams[stream_id]
+            self._forget(stream_id, False)
         self.events.h2_data(stream_id, b"", True)  # request trailers are dropped, as on HTTP/1.1
 
     # ------------------------------------------------------------------------------------------- the rest
@@ -472,6 +489,7 @@ class ServerConnection:
         if not stream_id or self._is_idle(stream_id):
             raise _ConnectionError(PROTOCOL_ERROR)
         if self.streams.pop(stream_id, None) is not None:
+            self._forget(stream_id, False)
             self.peer_resets += 1
             self.events.h2_stream_reset(stream_id, read_u32(payload, 0), True)
 
@@ -594,6 +612,7 @@ class ServerConnection:
             return
         if self.streams.pop(stream_id, None) is not None or stream_id <= self.highest_stream_id:
             self.out += rst_stream_frame(stream_id, code)
+            self._forget(stream_id, True)
 
     def is_open(self, stream_id: int) -> bool:
         stream = self.streams.get(stream_id)
@@ -603,3 +622,4 @@ class ServerConnection:
         stream.local_closed = True
         if stream.remote_closed:
             del self.streams[stream.stream_id]
+            self._forget(stream.stream_id, False)

@@ -32,7 +32,7 @@ step = st.one_of(header_list, st.integers(min_value=0, max_value=8192))
 steps = st.lists(step, min_size=1, max_size=12)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps, st.booleans())
 def test_our_encoder_is_read_by_the_library_decoder(script: list[Fields | int], huffman: bool) -> None:
     encoder = HpackEncoder(huffman=huffman)
@@ -51,7 +51,7 @@ def test_our_encoder_is_read_by_the_library_decoder(script: list[Fields | int], 
         assert encoder.table_bytes <= encoder.header_table_size
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps, st.booleans())
 def test_library_encoder_is_read_by_our_decoder(script: list[Fields | int], huffman: bool) -> None:
     oracle = hpack_library.Encoder()
@@ -81,7 +81,7 @@ def _check_decoder_bounds(decoder: HpackDecoder, decoded: bool) -> None:
     assert decoder.table_bytes == sum(len(name) + len(value) + 32 for name, value in decoder.dynamic_table)
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(st.lists(st.binary(max_size=120), min_size=1, max_size=4), st.integers(min_value=0, max_value=8192))
 def test_decoder_fuzz_random_blocks_raise_only_decoding_errors(blocks: list[bytes], allowed: int) -> None:
     decoder = HpackDecoder(max_header_list_size=4096)
@@ -95,7 +95,7 @@ def test_decoder_fuzz_random_blocks_raise_only_decoding_errors(blocks: list[byte
             _check_decoder_bounds(decoder, decoded=True)
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     header_list, st.booleans(), st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 255)), max_size=4)
 )

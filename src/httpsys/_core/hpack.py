@@ -121,15 +121,6 @@ def huffman_decode(data: bytes) -> bytes:
     return bytes(out)
 
 
-def huffman_length(data: bytes) -> int:
-    """The number of octets `huffman_encode(data)` takes."""
-    lengths = HUFFMAN_CODE_LENGTHS
-    bits = 0
-    for position in range(len(data)):
-        bits += lengths[data[position]]
-    return (bits + 7) >> 3
-
-
 def huffman_encode(data: bytes) -> bytes:
     """`data` in the Huffman code (RFC 7541 §5.2), padded with the most significant bits of EOS (ones)."""
     lengths = HUFFMAN_CODE_LENGTHS
@@ -171,11 +162,11 @@ def _encode_integer(out: list[bytes], flags: int, prefix_bits: int, value: int) 
 
 def encode_string(data: bytes, huffman: bool = True) -> bytes:
     """A string literal (RFC 7541 §5.2): Huffman-coded when `huffman` and that is shorter, else as is."""
-    coded_length = huffman_length(data) if huffman else len(data)
     out: list[bytes] = []
-    if coded_length < len(data):
-        _encode_integer(out, 0x80, 7, coded_length)
-        out.append(huffman_encode(data))
+    coded = huffman_encode(data) if huffman else data
+    if len(coded) < len(data):
+        _encode_integer(out, 0x80, 7, len(coded))
+        out.append(coded)
     else:
         _encode_integer(out, 0, 7, len(data))
         out.append(data)

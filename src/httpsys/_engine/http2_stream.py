@@ -542,9 +542,17 @@ class Http2Stream:
             if not request.response_done or request.send_pending:
                 self.conn.driver.request_lost(request)
         self.conn.stream_closed(self)
+        self._release()
 
     def _close_stream(self) -> None:
         if not self.closed:
             self.closed = True
             self.pending.clear()
             self.conn.stream_closed(self)
+            self._release()
+
+    def _release(self) -> None:
+        """A closed stream lets go of its request: the request still names its channel, but no cycle is left, so
+        both are freed by reference counting instead of piling up for the cyclic garbage collector."""
+        self.request = None
+        self.pipeline.clear()

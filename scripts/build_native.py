@@ -61,6 +61,15 @@ NATIVE_MODULES = (
     "httpsys/_wire/encoder.py",
     "httpsys/_wire/decoder.py",
     "httpsys/_wire/ancillary.py",
+    # the HTTP/2 connection of our own and its adapter (decision 0030)
+    "httpsys/_core/http2_frames.py",
+    "httpsys/_core/http2_fields.py",
+    "httpsys/_core/http2_connection.py",
+    "httpsys/_engine/http2_stream.py",
+    "httpsys/_engine/http2.py",
+    # the HPACK codec (decision 0029): its tables and coder; not hpack_errors.py (built-in exception subclasses)
+    "httpsys/_core/hpack_tables.py",
+    "httpsys/_core/hpack.py",
 )
 # Public faces keep their docstrings (see `write_docstrings` below). Not compiled: the records that cross the
 # transport boundary from the faces (`_core/records.py`, home of ResponseSpec and the data chunks), since a compiled

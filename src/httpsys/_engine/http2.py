@@ -1,12 +1,12 @@
-"""The HTTP/2 adapter's connection: one connection of streams, framed by h2's state machine.
+"""The HTTP/2 adapter's connection: one connection of streams, framed by our own state machine.
 
-Responsibility: bytes in and out of one HTTP/2 connection (RFC 9113) — h2 (hyper's sans-I/O state machine) frames
-and validates; this module turns its events into the same `Request` objects the HTTP/1.1 adapter makes (Version
+Responsibility: bytes in and out of one HTTP/2 connection (RFC 9113) — `_core.http2_connection.ServerConnection`
+(sans I/O) frames and validates and calls this module for each event; this module turns them into the same `Request` objects the HTTP/1.1 adapter makes (Version
 2.0, the pseudo-headers mapped to verb, URL and Host as HTTP.sys maps them), opens an `Http2Stream`
 (_engine/http2_stream.py) as each request's channel and hands the request to the driver at once (streams are
 concurrent). It holds the connection's settings and limits against the known HTTP/2 attacks (rapid reset,
 control-frame floods, stalled readers, stream-id exhaustion), GOAWAY and the close, and the cleartext preface
-sniffer. It is the one module that imports h2, and only when a connection speaks HTTP/2. It must not route,
+sniffer, and writes what the state machine queued once per read or loop pass. It must not route,
 queue or decide responses (the driver does, through the same callbacks as for HTTP/1.1), nor frame a response
 (the stream does).
 """
@@ -19,6 +19,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from httpsys._core.canned import CannedResponse
+from httpsys._core.http2_connection import ServerConnection
+from httpsys._core.http2_fields import RequestHead
+from httpsys._core.http2_frames import error_name
 from httpsys._core.timers import TimerKind
 from httpsys._engine.http2_stream import (
     CANCEL,
@@ -31,8 +34,6 @@ from httpsys._engine.http11 import FileRegion, Http11Connection
 from httpsys._engine.request import Request
 
 if TYPE_CHECKING:
-    import h2.connection
-
     from httpsys._core.response_cache import RememberedRequest
     from httpsys._core.settings import DriverSettings
 
@@ -56,7 +57,7 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 ALPN_H2 = "h2"
 # SETTINGS_MAX_CONCURRENT_STREAMS HTTP.sys announces: its Http2MaxConcurrentClientStreams registry default (decision 0022)
 MAX_CONCURRENT_STREAMS = 100
-# RFC 9113 error codes used here (h2.errors.ErrorCodes, without importing h2 for them)
+# RFC 9113 error codes used here
 PROTOCOL_ERROR = 0x1
 ENHANCE_YOUR_CALM = 0xB
 # Attack bounds (decision 0022): per connection, counted over one-second windows.
@@ -72,7 +73,7 @@ STALL_CHECK = 1.0  # seconds between looks at streams whose response waits on a 
 # a client whose stream ids come this close to 2**31 - 1 is told to reconnect (graceful GOAWAY)
 LAST_STREAM_IDS = (1 << 31) - 1 - 2 * MAX_CONCURRENT_STREAMS
 
-_SLICE = 16384  # bytes of one read handed to h2 at a time
+_SLICE = 16384  # bytes of one read handed to the state machine at a time
 _LINGER_SECONDS = 2.0
 _LINGER_BYTES = 1 << 20
 _PSEUDO = 0x3A  # ':'
@@ -97,20 +98,8 @@ class Http2Owner(Protocol):
     def dispatch(self, request: Request) -> None: ...
 
 
-def _h2() -> Any:
-    """The h2 modules, imported on the first HTTP/2 connection (an HTTP/1.1-only process never loads them)."""
-    import h2.config
-    import h2.connection
-    import h2.errors
-    import h2.events
-    import h2.exceptions
-    import h2.settings
-
-    return h2
-
-
 class Http2Connection(asyncio.Protocol):
-    """One HTTP/2 connection owned by the driver: the streams it carries and the h2 state machine."""
+    """One HTTP/2 connection owned by the driver: the streams it carries and its protocol state machine."""
 
     def __init__(self, driver: Http2Owner, port: int, scheme: str, initial: bytes = b"") -> None:
         self.driver = driver
@@ -133,17 +122,27 @@ class Http2Connection(asyncio.Protocol):
         self.tls: Any = None  # an https connection's TlsFacts (decision 0021), set when it is counted
         self.tls_file_bytes = 0  # file-chunk bytes read into DATA frames to be encrypted (TLS statistics)
         self.tls_extra: dict[str, object] | None = None  # the same as a request snapshot's `extra`
+        settings = self.settings
+        # The hard bound on a decoded header list (an HPACK bomb stops there with GOAWAY) sits above MaxRequestBytes
+        # so that a head HTTP/1.1 would refuse with a canned answer (414, 400 Request Too Long) gets the same answer
+        # on its stream (decision 0022). The connection window covers every stream's window, so one slow reader
+        # never stalls the others.
+        self.machine = ServerConnection(
+            self,
+            max_concurrent_streams=MAX_CONCURRENT_STREAMS,
+            initial_window=settings.body_buffer,
+            connection_window=65535 + MAX_CONCURRENT_STREAMS * settings.body_buffer,
+            max_header_list_size=settings.max_request_bytes,
+            header_list_bound=header_list_bound(settings),
+            max_frame_size=MAX_FRAME_SIZE,
+        )
         self._initial = initial
-        self._h2: h2.connection.H2Connection | None = None
         self._write_paused = False
         self._window_second = 0
-        self._resets = 0
-        self._control = 0
         self._idle: asyncio.TimerHandle | None = None
         self._stall: asyncio.TimerHandle | None = None
+        self._flush_soon = False  # a flush is scheduled for the end of this loop pass
         self._discarding = False  # after a connection error: input is read and dropped until the close
-        self._preface_left = True  # the client preface and its first frame header are not checked yet
-        self._preface_seen = b""
         self._discarded = 0
 
     # ================================================================ asyncio.Protocol
@@ -158,36 +157,7 @@ class Http2Connection(asyncio.Protocol):
             self.ipv6 = ":" in self.local_addr[0]
         if not self.driver.connection_made(self):
             return
-        h2 = _h2()
-        config = h2.config.H2Configuration(
-            client_side=False,
-            header_encoding=None,
-            validate_inbound_headers=True,
-            normalize_inbound_headers=False,
-            validate_outbound_headers=False,
-            normalize_outbound_headers=False,
-        )
-        conn = h2.connection.H2Connection(config=config)
-        codes = h2.settings.SettingCodes
-        settings = self.settings
-        conn.local_settings = h2.settings.Settings(
-            client=False,
-            initial_values={
-                codes.MAX_CONCURRENT_STREAMS: MAX_CONCURRENT_STREAMS,
-                codes.MAX_HEADER_LIST_SIZE: settings.max_request_bytes,
-                codes.INITIAL_WINDOW_SIZE: settings.body_buffer,
-                codes.MAX_FRAME_SIZE: MAX_FRAME_SIZE,
-            },
-        )
-        conn.max_inbound_frame_size = MAX_FRAME_SIZE  # h2's own default would be 16 MiB a frame
-        # The hard bound on a decoded header list (an HPACK bomb stops here with GOAWAY, before the SETTINGS are
-        # acknowledged too). It sits above MaxRequestBytes so that a head HTTP/1.1 would refuse with a canned
-        # answer (414, 400 Request Too Long) gets the same answer on its stream (decision 0022).
-        conn.decoder.max_header_list_size = header_list_bound(settings)
-        conn.initiate_connection()
-        # the connection window covers every stream's window, so one slow reader never stalls the others
-        conn.increment_flow_control_window(MAX_CONCURRENT_STREAMS * settings.body_buffer)
-        self._h2 = conn
+        self.machine.initiate()
         self._flush()
         self._arm_idle()
         initial = self._initial
@@ -228,85 +198,45 @@ class Http2Connection(asyncio.Protocol):
         if len(data) <= _SLICE:
             self._received(data)
             return
-        # A read of many small frames is handed to h2 a slice at a time, so a flood is seen (and the connection
-        # ended) after at most a slice's worth of frames, not after everything one read brought.
+        # A read of many small frames is handed to the state machine a slice at a time, so a flood is seen (and
+        # the connection ended) after at most a slice's worth of frames, not after everything one read brought.
         view = memoryview(data)
         for start in range(0, len(data), _SLICE):
-            if self.closed or self._discarding or self._h2 is None:
+            if self.closed or self._discarding or self.machine.terminated:
                 return
             self._received(bytes(view[start : start + _SLICE]))
 
     def _received(self, data: bytes) -> None:
-        conn = self._h2
-        if conn is None or self.closed:
+        if self.closed:
             return
         if self._discarding:
             self._discarded += len(data)
             if self._discarded > _LINGER_BYTES:
                 self._close()
             return
-        h2 = _h2()
-        if self._preface_left:
-            self._check_preface(data)
-            if self.closed or self._discarding:
-                return
-        try:
-            events: list[Any] = conn.receive_data(data)
-        except h2.exceptions.ProtocolError as exc:
-            # h2 has queued GOAWAY (connection error); RFC 9113 names a more precise code than h2 in two cases
-            code = int(getattr(exc, "error_code", PROTOCOL_ERROR) or PROTOCOL_ERROR)
-            code = _precise_code(exc, code)
-            self._fail(code, _reason(h2, code), already_queued=True, rewrite=True)
-            return
-        ev = h2.events
+        machine = self.machine
         now = int(self.driver.clock())
         if now != self._window_second:
             self._window_second = now
-            self._resets = 0
-            self._control = 0
-        for event in events:
-            kind = type(event)
-            if kind is ev.RequestReceived:
-                self._open_stream(event)
-            elif kind is ev.DataReceived:
-                stream = self.streams.get(event.stream_id)
-                if not event.data and not event.stream_ended:
-                    self._control += 1
-                if stream is not None:
-                    stream.data(event.data, event.flow_controlled_length)
-                elif event.flow_controlled_length:
-                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-            elif kind is ev.StreamEnded:
-                stream = self.streams.get(event.stream_id)
-                if stream is not None:
-                    stream.ended()
-            elif kind is ev.StreamReset:
-                self._resets += 1
-                stream = self.streams.pop(event.stream_id, None)
-                if stream is not None:
-                    stream.reset_by_peer(int(event.error_code))
-                if self._resets > MAX_RESETS_PER_SECOND:  # at once: the rest of this read is not looked at
-                    self._fail(ENHANCE_YOUR_CALM, "HTTP2_RapidReset")
-                    return
-            elif kind is ev.WindowUpdated:
-                self._control += 1
-                self._pump_all()
-            elif kind is ev.ConnectionTerminated:
-                self._close()
-                return
-            elif kind is ev.TrailersReceived:
-                pass  # request trailers are dropped, as on HTTP/1.1; StreamEnded follows
-            else:  # PING, SETTINGS (h2 acknowledges them), PRIORITY, unknown frames
-                self._control += 1
-            if self.closed:
-                return
-        if self._resets > MAX_RESETS_PER_SECOND:
+            machine.peer_resets = 0
+            machine.control_frames = 0
+        machine.receive_data(data)
+        if self.closed or self._discarding:
+            return
+        if machine.terminated:  # the client's GOAWAY
+            self._close()
+            return
+        if machine.peer_resets > MAX_RESETS_PER_SECOND:
             self._fail(ENHANCE_YOUR_CALM, "HTTP2_RapidReset")
             return
-        if self._control > MAX_CONTROL_PER_SECOND:
+        if machine.control_frames > MAX_CONTROL_PER_SECOND:
             self._fail(ENHANCE_YOUR_CALM, "HTTP2_Flood")
             return
-        self._flush()
+        if machine.window_opened:
+            machine.window_opened = False
+            self._pump_all()
+        else:
+            self._flush()
         transport = self.transport
         if (
             transport is not None
@@ -317,62 +247,37 @@ class Http2Connection(asyncio.Protocol):
             return
         self._arm_idle()
 
-    # ================================================================ streams in
-    def _open_stream(self, event: Any) -> None:
-        stream_id = int(event.stream_id)
+    # ================================================================ the state machine's events
+    def h2_request(self, stream_id: int, head: RequestHead, end_stream: bool) -> None:
         settings = self.settings
         max_field = settings.max_field_length
-        method = path = authority = b""
-        headers: list[tuple[bytes, bytes]] = []
-        cookies: list[bytes] = []
-        host: bytes | None = None
-        size = 0
-        too_long: CannedResponse | None = None
-        for name, value in event.headers:
-            field = len(name) + len(value) + 4
-            size += field
-            if name[0] == _PSEUDO:
-                if name == b":method":
-                    method = value
-                elif name == b":path":
-                    path = value
-                    if len(value) > max_field:
-                        too_long = CannedResponse.URL_TOO_LONG
-                elif name == b":authority":
-                    authority = value
-                continue
-            if field > max_field and too_long is None:
-                too_long = CannedResponse.HEADER_FIELD_TOO_LONG
-            if name == b"cookie":
-                cookies.append(value)  # RFC 9113 §8.2.3: crumbs are joined again for an HTTP/1.1-shaped API
-                continue
-            if name == b"host":
-                host = value
-                continue
-            headers.append((name, value))
-        if cookies:
-            headers.append((b"cookie", b"; ".join(cookies)))
-        host_value = authority or host
+        headers = head.fields
+        host_value = head.authority or head.host
         if host_value:
             headers.insert(0, (b"host", host_value))  # :authority is the Host HTTP.sys reports
         stream = Http2Stream(self, stream_id)
-        request = Request(stream, method, path, (2, 0), headers)
+        request = Request(stream, head.method, head.path, (2, 0), headers)
         stream.request = request
         stream.pipeline.append(request)
         request.host_header = host_value
+        size = head.size
         request.head_bytes = request.bytes_received = size
         request.local_addr = self.local_addr
         request.remote_addr = self.remote_addr
-        for name, value in headers:
-            if name == b"content-length" and value.isdigit():
-                request.content_length = int(value)
-            elif name == b"expect" and value.lower() == b"100-continue":
-                request.expect_continue = True
-        if not event.stream_ended:
+        if head.content_length >= 0:
+            request.content_length = head.content_length
+        if head.expect_continue:
+            request.expect_continue = True
+        if not end_stream:
             request.body_expected = True
             request.body_complete = False
         self.streams[stream_id] = stream
-        if too_long is None and size > settings.max_request_bytes:
+        too_long: CannedResponse | None = None
+        if len(head.path) > max_field:
+            too_long = CannedResponse.URL_TOO_LONG
+        elif head.longest > max_field:
+            too_long = CannedResponse.HEADER_FIELD_TOO_LONG
+        elif size > settings.max_request_bytes:
             too_long = CannedResponse.REQUEST_TOO_LONG
         if too_long is not None:
             stream.write_canned(too_long, None)
@@ -384,15 +289,53 @@ class Http2Connection(asyncio.Protocol):
         if stream_id >= LAST_STREAM_IDS:
             self.send_goaway(NO_ERROR)  # stream ids run out: this one is served, the client must reconnect
 
+    def h2_data(self, stream_id: int, data: bytes, end_stream: bool) -> None:
+        stream = self.streams.get(stream_id)
+        if stream is None:
+            if data:
+                self.machine.acknowledge(stream_id, len(data))
+            return
+        if data:
+            stream.data(data)
+        if end_stream:
+            stream.ended()
+
+    def h2_stream_reset(self, stream_id: int, code: int, by_peer: bool) -> None:
+        stream = self.streams.pop(stream_id, None)
+        if stream is not None:
+            stream.reset_by_peer(code)
+        if by_peer and self.machine.peer_resets > MAX_RESETS_PER_SECOND and not self.goaway_sent:
+            self._fail(
+                ENHANCE_YOUR_CALM, "HTTP2_RapidReset"
+            )  # at once: the rest of this read is not looked at
+
+    def h2_connection_error(self, code: int) -> None:
+        self._fail(code, "HTTP2_" + error_name(code), already_queued=True)
+
+    def h2_goaway(self) -> None:
+        pass  # the adapter closes once the state machine returns (machine.terminated)
+
     # ================================================================ writing
     def _flush(self) -> None:
-        conn = self._h2
+        """What the state machine wrote goes to the socket: one write for everything since the last flush."""
         transport = self.transport
-        if conn is None or transport is None:
+        machine = self.machine
+        if transport is None or not machine.out:
             return
-        out = conn.data_to_send()
-        if out and not transport.is_closing():
+        out = machine.data_to_send()
+        if not transport.is_closing():
             transport.write(out)
+
+    def flush_soon(self) -> None:
+        """A stream wrote frames outside data_received: one flush at the end of this loop pass covers every
+        stream that answers in it."""
+        if not self._flush_soon:
+            self._flush_soon = True
+            self.driver.loop.call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self._flush_soon = False
+        self._flush()
 
     def _pump_all(self) -> None:
         for stream in list(self.streams.values()):
@@ -403,19 +346,11 @@ class Http2Connection(asyncio.Protocol):
     def send_goaway(self, code: int = NO_ERROR) -> None:
         """GOAWAY naming the last stream we took: streams in flight finish, no new stream is accepted, and the
         connection closes when the last one ends."""
-        conn = self._h2
-        if conn is None or self.closed or self.goaway_sent:
+        if self.closed or self.goaway_sent:
             return
         self.goaway_sent = True
-        # Written beside h2, not through it: h2's close_connection would end its state machine at once, and the
-        # streams in flight must still finish (h2 never learns; new streams are refused by this adapter).
-        from hyperframe.frame import GoAwayFrame
-
+        self.machine.goaway(code)
         self._flush()
-        frame = GoAwayFrame(0, last_stream_id=conn.highest_inbound_stream_id, error_code=code)
-        transport = self.transport
-        if transport is not None and not transport.is_closing():
-            transport.write(frame.serialize())
         if not self.streams:
             self._linger()
 
@@ -426,48 +361,22 @@ class Http2Connection(asyncio.Protocol):
     def stream_closed(self, stream: Http2Stream) -> None:
         if self.streams.get(stream.stream_id) is stream:
             del self.streams[stream.stream_id]
-        self._flush()
         if self.goaway_sent and not self.streams:
+            self._flush()
             self._close()
+        else:
+            self.flush_soon()
 
-    def _fail(self, code: int, reason: str, already_queued: bool = False, rewrite: bool = False) -> None:
-        """A connection error: GOAWAY with the RFC 9113 code, an HTTPERR line, close. `already_queued`: h2 queued
-        its GOAWAY itself (`rewrite`: with another code, set to `code`)."""
+    def _fail(self, code: int, reason: str, already_queued: bool = False) -> None:
+        """A connection error: GOAWAY with the RFC 9113 code, an HTTPERR line, close. `already_queued`: the state
+        machine found the error and wrote its GOAWAY itself."""
         self.driver.log_error(self, None, 0, reason)
-        conn = self._h2
-        if conn is not None and not already_queued and not self.goaway_sent:
-            try:
-                conn.close_connection(error_code=code)
-            except Exception:  # h2 may refuse a second GOAWAY; the close goes on
-                pass
+        if not already_queued:
+            self.machine.fail(code)
         self.goaway_sent = True
         self.reset_by_driver = True
-        transport = self.transport
-        if conn is not None and transport is not None and not transport.is_closing():
-            out = conn.data_to_send()
-            if rewrite:
-                out = _with_goaway_code(out, code)
-            if out:
-                transport.write(out)
+        self._flush()
         self._linger()
-
-    def _check_preface(self, data: bytes) -> None:
-        """RFC 9113 §3.4: the client preface's SETTINGS frame is the first frame (h2 does not check it)."""
-        seen = self._preface_seen + data
-        if len(seen) < len(PREFACE) + 4:
-            self._preface_seen = seen
-            return
-        self._preface_left = False
-        self._preface_seen = b""
-        if seen[len(PREFACE) + 3] != 0x4:  # the type byte of the first frame
-            self.driver.log_error(self, None, 0, "HTTP2_PROTOCOL_ERROR")
-            from hyperframe.frame import GoAwayFrame
-
-            self.goaway_sent = True
-            self.reset_by_driver = True
-            if self.transport is not None:
-                self.transport.write(GoAwayFrame(0, error_code=PROTOCOL_ERROR).serialize())
-            self._linger()
 
     def _linger(self) -> None:
         """Close after a connection error without losing the GOAWAY: FIN after it, then discard what the client
@@ -551,48 +460,13 @@ class Http2Connection(asyncio.Protocol):
             self.watch_stall()
 
     @property
-    def machine(self) -> h2.connection.H2Connection:
-        """The h2 state machine (present from connection_made on)."""
-        conn = self._h2
-        assert conn is not None
-        return conn
-
-    @property
     def write_paused(self) -> bool:
         return self._write_paused
-
-
-def _precise_code(exc: BaseException, code: int) -> int:
-    """RFC 9113's code where h2 says PROTOCOL_ERROR: a field block that does not decode is COMPRESSION_ERROR
-    (§4.3); a SETTINGS ACK with a payload is FRAME_SIZE_ERROR (§6.5)."""
-    cause = exc.__cause__
-    if code != PROTOCOL_ERROR or cause is None:
-        return code
-    if type(cause).__module__.startswith("hpack") and type(cause).__name__ != "OversizedHeaderListError":
-        return COMPRESSION_ERROR
-    if "ack frame must not have payload" in str(cause).lower():
-        return FRAME_SIZE_ERROR
-    return code
-
-
-def _with_goaway_code(out: bytes, code: int) -> bytes:
-    """`out` with the error code of the GOAWAY frame it ends with set to `code` (h2 queued its own)."""
-    at = out.rfind(b"\x00\x00\x08\x07\x00\x00\x00\x00\x00")  # a GOAWAY header: length 8, type 7, stream 0
-    if at < 0 or at + 17 != len(out):
-        return out
-    return out[: at + 13] + code.to_bytes(4, "big")
 
 
 def header_list_bound(settings: DriverSettings) -> int:
     """The largest decoded header list a connection accepts before it ends with GOAWAY (HPACK bomb bound)."""
     return max(2 * settings.max_request_bytes, 65536)
-
-
-def _reason(h2: Any, code: int) -> str:
-    try:
-        return "HTTP2_" + str(h2.errors.ErrorCodes(code).name)
-    except ValueError:
-        return f"HTTP2_0x{code:x}"
 
 
 def connection_for_alpn(

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from httpsys._core.canned import CannedResponse
+from httpsys._core.http2_fields import encode_fields
 from httpsys._core.status import Win32Error
 from httpsys._engine.http11 import FileRegion, Segment
 from httpsys._engine.request import Request
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from httpsys._core.response_cache import RememberedRequest
     from httpsys._engine.http2 import Http2Connection
 
-# RFC 9113 error codes used by streams and connections (h2.errors.ErrorCodes, without importing h2 for them)
+# RFC 9113 error codes used by streams and connections
 NO_ERROR = 0x0
 INTERNAL_ERROR = 0x2
 REFUSED_STREAM = 0x7
@@ -41,7 +42,10 @@ _READ_PIECE = 1 << 16
 _BATCH = 1 << 18
 # RFC 9113 §4.1 frame header: length (24 bits) and type (8) in one word, flags, stream id
 _FRAME_HEADER = struct.Struct(">IBI")
-_SENDING_STATES = frozenset(("OPEN", "HALF_CLOSED_REMOTE"))  # h2 stream states in which DATA may be sent
+
+_HEADS: dict[bytes, tuple[int, bytes, bool, bool]] = {}  # rendered head -> what _response_head made of it
+_HEADS_KEPT = 256
+_CONTINUE_BLOCK = encode_fields([(b":status", b"100")])
 
 # RFC 9113 §8.2.2: fields that mean something only to one HTTP/1.1 connection; never sent on a stream
 _CONNECTION_SPECIFIC = frozenset(
@@ -155,6 +159,21 @@ def _parse_head(data: bytes) -> tuple[int, list[tuple[bytes, bytes]], bool, bool
     return status, headers, chunked, status >= 200 and status != 204 and status != 304
 
 
+def _response_head(data: bytes) -> tuple[int, bytes, bool, bool]:
+    """(status, encoded field block, chunked, body allowed) for a rendered head; the same head (the same response
+    within the same second of Date) is parsed and encoded once (the block uses no dynamic table, so it does not
+    depend on the connection)."""
+    known = _HEADS.get(data)
+    if known is not None:
+        return known
+    status, headers, chunked, allowed = _parse_head(data)
+    head = (status, encode_fields(headers), chunked, allowed)
+    if len(_HEADS) >= _HEADS_KEPT:
+        _HEADS.clear()
+    _HEADS[data] = head
+    return head
+
+
 class Http2Stream:
     """One stream: the channel of one request (what `Request.channel` and the send path talk to)."""
 
@@ -209,11 +228,8 @@ class Http2Stream:
         self.conn.drain()
 
     # ----- request body in ---------------------------------------------------------------------------------------
-    def data(self, data: bytes, flow_length: int) -> None:
+    def data(self, data: bytes) -> None:
         request = self.request
-        padding = flow_length - len(data)
-        if padding:
-            self.conn.machine.acknowledge_received_data(padding, self.stream_id)
         if request is None or not data:
             return
         self._received += len(data)
@@ -231,18 +247,15 @@ class Http2Stream:
     def _ack(self, count: int) -> None:
         if count > 0 and not self.closed:
             self._acked += count
-            try:
-                self.conn.machine.acknowledge_received_data(count, self.stream_id)
-            except Exception:  # the stream closed meanwhile (h2 refuses): nothing to open
-                return
-            self.conn._flush()
+            self.conn.machine.acknowledge(self.stream_id, count)
+            self.conn.flush_soon()
 
     def body_wanted(self, request: Request) -> None:
         if request.expect_continue and not request.continue_sent and not request.body_complete:
             request.continue_sent = True
             if not request.response_started and not self.closed:
-                self.conn.machine.send_headers(self.stream_id, [(b":status", b"100")])
-                self.conn._flush()
+                self.conn.machine.send_headers(self.stream_id, _CONTINUE_BLOCK, False)
+                self.conn.flush_soon()
         self.body_consumed(request)
 
     def body_consumed(self, request: Request) -> None:
@@ -280,7 +293,7 @@ class Http2Stream:
                     self._head_buf = buf
                     continue
                 self._head_buf = b""
-                status, headers, chunked, allowed = _parse_head(buf[:end])
+                status, block, chunked, allowed = _response_head(buf[:end])
                 if status < 200 or status == 101:
                     done(int(Win32Error.ERROR_INVALID_PARAMETER), 0)  # no 1xx final answer on HTTP/2
                     return
@@ -288,7 +301,7 @@ class Http2Stream:
                 self._body_allowed = allowed and (request is None or request.method != b"HEAD")
                 if chunked:
                     self._dechunk = _Dechunk()
-                self._send_headers(headers)
+                self._send_headers(block)
                 if self.closed:
                     done(_GONE, 0)
                     return
@@ -307,45 +320,44 @@ class Http2Stream:
         self._done_bytes = total
         self.progress_at = self.conn.driver.clock()
         self.pump()
-        self.conn._flush()
+        self.conn.flush_soon()
 
-    def _send_headers(self, headers: list[tuple[bytes, bytes]]) -> None:
+    def _send_headers(self, block: bytes) -> None:
         self._headers_sent = True
-        try:
-            self.conn.machine.send_headers(self.stream_id, headers)
-        except Exception:  # the stream or the connection closed on the wire meanwhile (h2 refuses)
-            self._lose()
+        if not self.conn.machine.send_headers(self.stream_id, block, False):
+            self._lose()  # the stream or the connection closed on the wire meanwhile
 
     def pump(self) -> None:
         """Move pending entity bytes into DATA frames as far as the windows allow; finish the send when done."""
         if self.closed:
             return
-        conn = self.conn.machine
+        conn = self.conn
+        machine = conn.machine
         stream_id = self.stream_id
         pending = self.pending
         while pending:
-            try:
-                window = conn.local_flow_control_window(stream_id)
-            except Exception:  # the stream was closed by the peer meanwhile
+            window = machine.send_window_of(stream_id)
+            if window < 0:  # the stream was closed by the peer meanwhile
                 return
-            if window <= 0:
-                self.conn.watch_stall()
+            if window == 0:
+                conn.watch_stall()
                 return
             seg = pending[0]
-            frame = conn.max_outbound_frame_size
+            frame = machine.peer_max_frame_size
             size = seg.count if isinstance(seg, FileRegion) else len(seg)
             batch = min(window, size, _BATCH)
             if batch == size and len(pending) == 1 and self._end_after:
-                batch -= frame  # the response's last frame goes through h2, which ends the stream with it
-            if self.conn.write_paused:
+                batch -= frame  # the response's last frame goes through the state machine, with END_STREAM
+            if conn.write_paused:
                 batch = frame  # the socket is behind: one frame per stream and turn, as before batching
             if batch > frame:
                 if not self._write_frames(seg, batch, frame):
                     return
-                if self.conn.write_paused:
+                if conn.write_paused:
                     break
                 continue
             window = min(window, frame)
+            piece: bytes | bytearray | memoryview
             if isinstance(seg, FileRegion):
                 count = min(window, seg.count, _READ_PIECE)
                 piece = os.pread(seg.fd, count, seg.offset)
@@ -353,30 +365,30 @@ class Http2Stream:
                     self._fail_send(_HANDLE_EOF)
                     return
                 if self.tls_extra is not None:  # through the cipher in user space (decision 0021 statistics)
-                    self.conn.tls_file_bytes += len(piece)
+                    conn.tls_file_bytes += len(piece)
                 seg.offset += len(piece)
                 seg.count -= len(piece)
                 if not seg.count:
                     pending.popleft()
+            elif len(seg) <= window:
+                piece = seg
+                pending.popleft()
             else:
-                piece = bytes(seg[:window])
-                if len(piece) == len(seg):
-                    pending.popleft()
-                else:
-                    pending[0] = memoryview(seg)[window:]  # no copy of the rest
+                view = memoryview(seg)
+                piece = view[:window]
+                pending[0] = view[window:]  # no copy of the rest
             last = not pending and self._end_after and self._dechunk_trailers() is None
-            try:
-                conn.send_data(stream_id, piece, end_stream=last)
-            except Exception:  # closed on the wire meanwhile
-                self._lose()
-                return
-            self.progress_at = self.conn.driver.clock()
-            # to the socket frame by frame: the first bytes leave at once, and a paused transport (its buffer past
-            # the high-water mark) stops the framing, so a large response never sits framed in memory
-            self.conn._flush()
-            if self.conn.write_paused:
-                break
-        if pending or self.conn.write_paused:
+            machine.send_data(stream_id, piece, last)
+            if last:
+                self._end_after = False
+            self.progress_at = conn.driver.clock()
+            if len(machine.out) > _BATCH or conn.write_paused:
+                # to the socket now: a paused transport (its buffer past the high-water mark) stops the framing,
+                # so a large response never sits framed in memory
+                conn._flush()
+                if conn.write_paused:
+                    break
+        if pending:
             return
         if self._end_after:
             self._end_stream()
@@ -388,19 +400,8 @@ class Http2Stream:
     def _write_frames(self, seg: Segment, count: int, frame: int) -> bool:
         """`count` entity bytes of `seg` (the head of `pending`, within both windows) as DATA frames of at most
         `frame` bytes, without END_STREAM, written with one transport write: the file's bytes are read with one
-        preadv straight into the frames' buffer behind their 9-byte headers (one copy; h2's per-frame path costs a
-        read, a serialisation, two buffer copies and a socket write for every 16 KiB). h2's flow-control windows
-        are charged as its send_data would; the stream's state does not change (DATA without END_STREAM). False:
-        the stream or the send ended here (it has been failed)."""
-        machine = self.conn.machine
-        state = machine.streams.get(self.stream_id)
-        if (
-            state is None
-            or state.state_machine.state.name not in _SENDING_STATES
-            or machine.state_machine.state.name == "CLOSED"
-        ):
-            self._lose()  # what h2's send_data refusing means on the per-frame path
-            return False
+        preadv straight into the frames' buffer behind their 9-byte headers (one copy). The state machine's
+        windows are charged as its send_data would. False: the send ended here (it has been failed)."""
         frames = -(-count // frame)
         buf = bytearray(count + _FRAME_HEADER.size * frames)
         view = memoryview(buf)
@@ -436,10 +437,9 @@ class Http2Stream:
             else:
                 pending[0] = source[count:]
         del payloads, view
-        machine.outbound_flow_control_window -= count
-        state.outbound_flow_control_window -= count
+        self.conn.machine.charge(self.stream_id, count)
         self.progress_at = self.conn.driver.clock()
-        self.conn._flush()  # what h2 queued before (the HEADERS, WINDOW_UPDATEs) goes first
+        self.conn._flush()  # what the state machine queued before (the HEADERS, WINDOW_UPDATEs) goes first
         transport = self.conn.transport
         if transport is not None and not transport.is_closing():
             transport.write(buf)
@@ -455,19 +455,15 @@ class Http2Stream:
 
     def _end_stream(self) -> None:
         """END_STREAM: with the last DATA frame already, or an empty DATA frame, or the trailing HEADERS."""
-        conn = self.conn.machine
+        machine = self.conn.machine
         self._end_after = False
         trailers = self._dechunk_trailers()
-        try:
-            state = conn.streams.get(self.stream_id)
-            if state is None or state.closed:
-                return
-            if trailers is not None:
-                conn.send_headers(self.stream_id, trailers, end_stream=True)
-            elif state.state_machine.state.name not in ("HALF_CLOSED_LOCAL", "CLOSED"):
-                conn.send_data(self.stream_id, b"", end_stream=True)
-        except Exception:  # the stream is already closed on the wire
-            return
+        if not machine.is_open(self.stream_id):
+            return  # already ended or closed on the wire
+        if trailers is not None:
+            machine.send_headers(self.stream_id, encode_fields(trailers), True)
+        else:
+            machine.send_data(self.stream_id, b"", True)
 
     def _fail_send(self, code: int) -> None:
         done = self._done
@@ -521,11 +517,8 @@ class Http2Stream:
         self._lose()
 
     def _rst(self, code: int) -> None:
-        try:
-            self.conn.machine.reset_stream(self.stream_id, error_code=code)
-        except Exception:  # already closed on the wire
-            pass
-        self.conn._flush()
+        self.conn.machine.reset_stream(self.stream_id, code)
+        self.conn.flush_soon()
 
     def reset_by_peer(self, code: int) -> None:
         self._lose()
@@ -549,9 +542,17 @@ class Http2Stream:
             if not request.response_done or request.send_pending:
                 self.conn.driver.request_lost(request)
         self.conn.stream_closed(self)
+        self._release()
 
     def _close_stream(self) -> None:
         if not self.closed:
             self.closed = True
             self.pending.clear()
             self.conn.stream_closed(self)
+            self._release()
+
+    def _release(self) -> None:
+        """A closed stream lets go of its request: the request still names its channel, but no cycle is left, so
+        both are freed by reference counting instead of piling up for the cyclic garbage collector."""
+        self.request = None
+        self.pipeline.clear()

@@ -47,7 +47,7 @@ from httpsys._wire.ancillary import close_fds, fds_of
 if TYPE_CHECKING:
     from httpsys._daemon.server import DaemonServer
 
-__all__ = ["Client", "DelegationCheck", "PeerCredentials"]
+__all__ = ["Client", "DelegationCheck", "PassFlush", "PeerCredentials"]
 
 log = logging.getLogger("httpsys.daemon")
 
@@ -102,6 +102,27 @@ class PeerCredentials:
 DelegationCheck = Callable[[PeerCredentials, str | None], bool]
 
 
+class PassFlush:
+    """The clients with replies written in this loop pass: one `call_soon` per pass, for all of them, then each
+    client's replies leave in one sendmsg (two when fds make a second batch)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.clients: list[Client] = []  # in the order their first reply of the pass was written
+
+    def add(self, client: Client) -> None:
+        if not self.clients:
+            self.loop.call_soon(self.run)
+        self.clients.append(client)
+
+    def run(self) -> None:
+        clients = self.clients
+        self.clients = []
+        for client in clients:
+            if client.flush_scheduled:
+                client.flush()
+
+
 class Client:
     """One connected process: its codec, the handles it owns, its pending I/O, its outgoing batches."""
 
@@ -135,6 +156,8 @@ class Client:
         self.pending: dict[int, int] = {}  # op of pending I/O -> its handle id
         self.hello_timer: asyncio.TimerHandle | None = None  # closes a connection that says no HELLO in time
         self.quotas = server.quotas
+        self.max_operations = server.quotas.max_operations  # read per I/O call (the quotas are frozen)
+        self.pass_flush: PassFlush = server.pass_flush
         # op -> its ReceiveRequest message, for each receive posted to the engine
         self.receives: dict[int, Any] = {}
         self.withheld: list[Any] = []  # receives taken back (or not posted) while the client is throttled
@@ -146,7 +169,7 @@ class Client:
     def on_readable(self) -> None:
         """Everything the client has sent: receive until the socket is empty (one recvmsg unless a receive fills
         the buffer), decode every complete message of each receive in one pass, and run each call. The replies
-        go out together at the end of the loop pass (`DaemonServer.flush_clients`); a client whose replies pass
+        go out together at the end of the loop pass (`PassFlush.run`); a client whose replies pass
         quotas.max_unsent is not read further in this pass (its socket stays readable: kernel backpressure)."""
         decoder = self.decoder
         for _ in range(_RECEIVES_PER_PASS):
@@ -188,11 +211,21 @@ class Client:
                 close_fds(message.fds)
                 continue
             try:
-                handler = _HANDLERS.get(type(message))
-                if handler is None:
-                    self.handle(message)
+                # the calls of every request first, as direct calls; the rest through the table
+                if type(message) is M.ReceiveRequest:
+                    _receive_request(self, message)
+                elif type(message) is M.SendResponse:
+                    _send_response(self, message)
+                elif type(message) is M.SendBody:
+                    _send_body(self, message)
+                elif type(message) is M.ReceiveBody:
+                    _receive_body(self, message)
                 else:
-                    handler(self, message)
+                    handler = _HANDLERS.get(type(message))
+                    if handler is None:
+                        self.handle(message)
+                    else:
+                        handler(self, message)
             except Exception:  # a bug answering one call must not take the daemon down
                 log.exception("client %d: %s failed", self.client_id, type(message).__name__)
                 close_fds(message.fds)
@@ -248,7 +281,7 @@ class Client:
             self.encoder.write(fallback)
         if not self.flush_scheduled:
             self.flush_scheduled = True
-            self.server.flush_later(self)
+            self.pass_flush.add(self)
 
     def flush(self) -> None:
         """Send every batch written so far (one sendmsg each; normally one per loop pass)."""
@@ -674,7 +707,7 @@ def _cancel(c: Client, m: Any) -> None:
 def _io(c: Client, m: Message, handle: int) -> int | None:
     """Register the pending I/O `m` (its op is its token in the engine); None when the client already has
     quotas.max_operations outstanding (the caller completes it with ERROR_NOT_ENOUGH_QUOTA)."""
-    if len(c.pending) >= c.quotas.max_operations:
+    if len(c.pending) >= c.max_operations:
         return None
     c.pending[m.op] = handle
     return m.op
@@ -684,7 +717,7 @@ def _finish(c: Client, op: int) -> None:
     c.pending.pop(op, None)
 
 
-def _receive_request(c: Client, m: Any) -> None:
+def _receive_request(c: Client, m: M.ReceiveRequest) -> None:
     handle = c.own(m.handle_id, _QUEUE)
     op = _io(c, m, handle)
     if op is None:
@@ -696,7 +729,7 @@ def _receive_request(c: Client, m: Any) -> None:
     _post_receive(c, m)
 
 
-def _post_receive(c: Client, m: Any) -> None:
+def _post_receive(c: Client, m: M.ReceiveRequest) -> None:
     """Hand a receive (already counted in `pending`) to the engine."""
     op = m.op
     handle = c.pending.get(op, _NO_HANDLE)
@@ -723,7 +756,7 @@ def _abandon(c: Client, code: int, snapshot: Any) -> None:
         log.info("client %d gone: request %d delivered after its end", c.client_id, snapshot.request_id)
 
 
-def _receive_body(c: Client, m: Any) -> None:
+def _receive_body(c: Client, m: M.ReceiveBody) -> None:
     handle = c.own(m.handle_id, _QUEUE)
     op = _io(c, m, handle)
     if op is None:
@@ -752,7 +785,7 @@ def _sent_callback(c: Client, m: Message, op: int | None) -> Callable[[int, int]
     return done
 
 
-def _check_fds(m: Any) -> bool:
+def _check_fds(m: M.SendResponse | M.SendBody) -> bool:
     """Every file chunk names a regular file (sendfile and pread need one; the engine answers
     ERROR_INVALID_HANDLE for a descriptor it cannot use, and so does this check)."""
     for chunk in m.chunks:
@@ -765,7 +798,7 @@ def _check_fds(m: Any) -> bool:
     return True
 
 
-def _send_response(c: Client, m: Any) -> None:
+def _send_response(c: Client, m: M.SendResponse) -> None:
     handle = c.own(m.handle_id, _QUEUE)
     op = _io(c, m, handle)
     done = _sent_callback(c, m, op)
@@ -778,7 +811,7 @@ def _send_response(c: Client, m: Any) -> None:
     c.io.send_response(handle, m.request_id, m.flags, m.spec, m.chunks, m.cache_policy, m.log_data, done, op)
 
 
-def _send_body(c: Client, m: Any) -> None:
+def _send_body(c: Client, m: M.SendBody) -> None:
     handle = c.own(m.handle_id, _QUEUE)
     op = _io(c, m, handle)
     done = _sent_callback(c, m, op)

@@ -29,7 +29,7 @@ from httpsys._config.store import ConfigStore, config_directory
 from httpsys._core.sddl import Principal
 from httpsys._core.settings import DriverSettings
 from httpsys._daemon.acl import Authority, admin_gid, peer_groups, principal_of
-from httpsys._daemon.dispatch import Client, DelegationCheck, PeerCredentials
+from httpsys._daemon.dispatch import Client, DelegationCheck, PassFlush, PeerCredentials
 from httpsys._daemon.quotas import DEFAULT_QUOTAS, ClientQuotas
 from httpsys._transport.embedded import EmbeddedTransport
 from httpsys._wire import messages as M
@@ -108,7 +108,7 @@ class DaemonServer:
         self.handed_over: list[tuple[int, str, socket.socket]] | None = None  # passed to a new daemon
         self.taken_over = asyncio.Event()  # set when a new daemon has taken the listeners
         self._collect: asyncio.TimerHandle | None = None
-        self._to_flush: list[Client] = []  # clients with replies written in this loop pass, in order
+        self.pass_flush = PassFlush(loop)  # clients with replies written in this loop pass
 
         self._admin_listener: socket.socket | None = None
 
@@ -218,17 +218,7 @@ class DaemonServer:
     def flush_later(self, client: Client) -> None:
         """`client` has replies to send: at the end of this loop pass (one callback for every client), each
         client's replies of the pass leave in one sendmsg (two when fds make a second batch)."""
-        if not self._to_flush:
-            self.loop.call_soon(self.flush_clients)
-        self._to_flush.append(client)
-
-    def flush_clients(self) -> None:
-        """Send what each client's replies of the last pass wrote (see flush_later)."""
-        clients = self._to_flush
-        self._to_flush = []
-        for client in clients:
-            if client.flush_scheduled:
-                client.flush()
+        self.pass_flush.add(client)
 
     def collect_soon(self) -> None:
         """A client went: run a full garbage collection once within COLLECT_DELAY (one pass for a burst of

@@ -971,7 +971,7 @@ class ReceiveRequest(Message):
                 and (length is None or (type(length) is int and length >= 0))
                 and type(v2) is bool
             ):
-                return cls(
+                return ReceiveRequest(
                     op=op,
                     handle_id=handle_id,
                     request_id=request_id,
@@ -1030,7 +1030,7 @@ class ReceiveBody(Message):
                 and max_len >= 0
                 and type(fill) is bool
             ):
-                return cls(
+                return ReceiveBody(
                     op=op,
                     handle_id=handle_id,
                     request_id=request_id,
@@ -1100,7 +1100,7 @@ class SendResponse(Message):
                 and flags >= 0
             ):
                 inc = Incoming(tail, fds)
-                message = cls(
+                message = SendResponse(
                     op=op,
                     handle_id=handle_id,
                     request_id=request_id,
@@ -1109,9 +1109,9 @@ class SendResponse(Message):
                     chunks=F.decode_chunks(chunks, inc),
                     cache_policy=None if policy is None else F.decode_cache_policy(policy),
                     log_data=None if log_data is None else F.LOG_DATA.decode(log_data, inc),
+                    fds=fds,
                 )
                 inc.finish()
-                message.fds = fds
                 return message
         return _decode_generic(cls, op, meta, tail, fds)
 
@@ -1186,16 +1186,16 @@ class SendBody(Message):
                 and flags >= 0
             ):
                 inc = Incoming(tail, fds)
-                message = cls(
+                message = SendBody(
                     op=op,
                     handle_id=handle_id,
                     request_id=request_id,
                     flags=flags,
                     chunks=F.decode_chunks(chunks, inc),
                     log_data=None if log_data is None else F.LOG_DATA.decode(log_data, inc),
+                    fds=fds,
                 )
                 inc.finish()
-                message.fds = fds
                 return message
         return _decode_generic(cls, op, meta, tail, fds)
 
@@ -1267,7 +1267,7 @@ class CodeDone(Message):
         if len(meta) == 1 and not len(tail) and not fds:
             code = meta[0]
             if type(code) is int and code >= 0:
-                return cls(op=op, code=code)
+                return CodeDone(op=op, code=code)
         return _decode_generic(cls, op, meta, tail, fds)
 
     ATTRS: ClassVar[tuple[str, ...]] = ("code",)
@@ -1331,7 +1331,7 @@ class BytesDone(Message):
         if len(meta) == 2 and not fds:
             code, size = meta
             if type(code) is int and code >= 0 and type(size) is int and size == len(tail):
-                return cls(op=op, code=code, data=tail.tobytes())
+                return BytesDone(op=op, code=code, data=tail.tobytes())
         return _decode_generic(cls, op, meta, tail, fds)
 
     ATTRS: ClassVar[tuple[str, ...]] = ("code", "data")
@@ -1369,7 +1369,9 @@ class RequestDone(Message):
             code, snapshot, length = meta
             if type(code) is int and code >= 0 and type(length) is int and length >= 0:
                 inc = Incoming(tail, fds)
-                message = cls(op=op, code=code, snapshot=F.decode_snapshot(snapshot, inc), length=length)
+                message = RequestDone(
+                    op=op, code=code, snapshot=F.decode_snapshot(snapshot, inc), length=length
+                )
                 inc.finish()
                 return message
         return _decode_generic(cls, op, meta, tail, fds)
@@ -1410,7 +1412,7 @@ class SentDone(Message):
         if len(meta) == 2 and not len(tail) and not fds:
             code, sent = meta
             if type(code) is int and code >= 0 and type(sent) is int and sent >= 0:
-                return cls(op=op, code=code, bytes_sent=sent)
+                return SentDone(op=op, code=code, bytes_sent=sent)
         return _decode_generic(cls, op, meta, tail, fds)
 
     ATTRS: ClassVar[tuple[str, ...]] = ("code", "bytes_sent")

@@ -54,13 +54,16 @@ NATIVE_MODULES = (
     "httpsys/aio/objects.py",
     "httpsys/aio/request.py",
     "httpsys/asgi.py",
-    # the daemon's wire codec (decision 0026): framing, field codecs, encoder and decoder; not messages.py, whose
-    # dataclasses declare ClassVar fields that this mypyc turns into read-only instance attributes
+    # the daemon's wire codec (decision 0026): framing, field codecs, encoder and decoder
     "httpsys/_wire/frames.py",
     "httpsys/_wire/fields.py",
     "httpsys/_wire/encoder.py",
     "httpsys/_wire/decoder.py",
     "httpsys/_wire/ancillary.py",
+    # the messages, plain classes since decision 0026's amendment
+    "httpsys/_wire/messages.py",
+    # the daemon's per-message work for one client (decision 0026's amendment)
+    "httpsys/_daemon/dispatch.py",
     # the HTTP/2 connection of our own and its adapter (decision 0030)
     "httpsys/_core/http2_frames.py",
     "httpsys/_core/http2_fields.py",

@@ -372,7 +372,7 @@ def test_receives_withheld_from_a_throttled_client_are_aborted_by_its_cancel_and
     posted; the daemon holds them, not the engine. A CANCEL naming one and the close of the queue handle (calls
     that were already read in the same pass as the throttle) complete them ERROR_OPERATION_ABORTED, as the engine
     does for parked receives; nothing of them is left pending or posted again on release."""
-    from httpsys._daemon import server as daemon_server
+    from httpsys._daemon import dispatch as daemon_dispatch
 
     path = str(tmp_path / "d.sock")
 
@@ -397,8 +397,8 @@ def test_receives_withheld_from_a_throttled_client_are_aborted_by_its_cancel_and
             (inside,) = server.clients.values()
             inside.throttle(0)
             assert [m.op for m in inside.withheld] == ops and not inside.receives
-            daemon_server._cancel(inside, M.Cancel(op=9001, handle_id=handle, target_op=ops[0]))
-            daemon_server._close_request_queue(inside, M.CloseRequestQueue(op=9002, handle_id=handle))
+            daemon_dispatch._cancel(inside, M.Cancel(op=9001, handle_id=handle, target_op=ops[0]))
+            daemon_dispatch._close_request_queue(inside, M.CloseRequestQueue(op=9002, handle_id=handle))
             assert not inside.withheld and not inside.pending
             inside.release()
             answers = [await loop.run_in_executor(None, client.next) for _ in range(4)]

@@ -8,7 +8,6 @@ from real temporary files (passed by dup() in the sans-I/O tests, by SCM_RIGHTS 
 from __future__ import annotations
 
 import array
-import dataclasses
 import fcntl
 import os
 import random
@@ -17,6 +16,7 @@ import socket
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import msgpack
 import pytest
@@ -249,11 +249,18 @@ def transmit(batches: list[Batch]) -> list[tuple[bytes, list[int]]]:
     ]
 
 
+def _replaced(message: Message, **changes: object) -> Message:
+    """A copy of `message` (a new instance of its class) with `changes` to its attributes."""
+    values: dict[str, Any] = {name: getattr(message, name) for name in message.ATTRS}
+    values.update(changes)
+    return type(message)(op=message.op, **values)
+
+
 def normalised(message: Message) -> Message:
     """The message with file chunks naming their file (device, inode) instead of an fd number, memory as bytes."""
     if isinstance(message, TakeoverDone):
         inodes = [(port, scheme, os.fstat(fd).st_ino) for port, scheme, fd in message.listeners]
-        return dataclasses.replace(message, listeners=inodes)
+        return _replaced(message, listeners=inodes)
     if not isinstance(message, SendResponse | SendBody):
         return message
     chunks: list[object] = []
@@ -265,7 +272,7 @@ def normalised(message: Message) -> Message:
             chunks.append(("memory", bytes(chunk.data)))
         else:
             chunks.append(chunk)
-    return dataclasses.replace(message, chunks=chunks)  # type: ignore[arg-type]
+    return _replaced(message, chunks=chunks)
 
 
 def check_delivered(sent: list[Message], got: list[Message]) -> None:

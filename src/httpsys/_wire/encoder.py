@@ -121,7 +121,7 @@ class Encoder:
         if type(op) is not int or not 0 <= op <= _U64_MAX or (op == 0) != m.CONTROL:
             raise WireEncodeError(f"op {op!r} is not valid for {type(message).__name__}")
         out = Outgoing()
-        meta_list = m.encode_meta(out)
+        meta_list = message.encode_meta(out)  # a direct call in the native build
         fds = out.fds
         if fds and not m.TAKES_FDS:
             raise WireEncodeError(f"{type(message).__name__} carries no file descriptors")

@@ -10,7 +10,7 @@ connection state, or do I/O (no sockets, no clock; closing fds is the decoder's 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields as dataclass_fields
 from typing import Any
 
@@ -171,12 +171,16 @@ def _int(value: object, what: str = "value") -> int:
 
 
 def _bytes(value: object, what: str = "value") -> bytes:
+    if type(value) is bytes:
+        return value  # the usual case: no copy, no call
     if not isinstance(value, bytes):
         raise WireEncodeError(f"{what} must be bytes, not {type(value).__name__}")
     return bytes(value)
 
 
 def _str(value: object, what: str = "value") -> str:
+    if type(value) is str:
+        return value
     if not isinstance(value, str):
         raise WireEncodeError(f"{what} must be str, not {type(value).__name__}")
     return str(value)
@@ -234,9 +238,22 @@ def _d_pairs(raw: object) -> list[tuple[bytes, bytes]]:
     return list(items)  # type: ignore[arg-type]  # checked just above
 
 
-def _e_pairs(value: object, what: str) -> list[tuple[bytes, bytes]]:
+def _e_pairs(value: object, what: str) -> Sequence[object]:
+    """(name, value) pairs of bytes as they are when every one is an exact (bytes, bytes) tuple (msgpack writes
+    a list and a tuple alike); else each checked and copied to exact bytes."""
+    items = _seq(value, what)
+    for item in items:
+        if (
+            type(item) is not tuple
+            or len(item) != 2
+            or type(item[0]) is not bytes
+            or type(item[1]) is not bytes
+        ):
+            break
+    else:
+        return items
     out = []
-    for item in _seq(value, what):
+    for item in items:
         if not isinstance(item, tuple) or len(item) != 2:
             raise WireEncodeError(f"{what} must hold (name, value) tuples")
         out.append((_bytes(item[0], what), _bytes(item[1], what)))

@@ -9,7 +9,6 @@ are. It must not frame bytes, track operations or connections, or do I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar
 
@@ -103,7 +102,6 @@ class Side(Enum):
     CLIENT = "client"
 
 
-@dataclass(kw_only=True)
 class Message:
     """A decoded or to-be-encoded message. `op` is the operation id (0 only for connection control).
 
@@ -117,9 +115,26 @@ class Message:
     TAKES_FDS: ClassVar[bool] = False
     CONTROL: ClassVar[bool] = False  # op is 0; part of the handshake or unsolicited
     EXTENSIBLE: ClassVar[bool] = False  # a newer peer may append fields; they are ignored
+    ATTRS: ClassVar[tuple[str, ...]] = ()  # the attributes besides op and fds, compared and shown
 
-    op: int = 0
-    fds: list[int] = field(default_factory=list, compare=False, repr=False)
+    def __init__(self, *, op: int = 0, fds: list[int] | None = None) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+
+    def __eq__(self, other: object) -> bool:
+        """Same type, op and attributes (`fds`, what a decoded message owns, is not compared)."""
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Message)
+        if self.op != other.op:
+            return False
+        return all(getattr(self, name) == getattr(other, name) for name in self.ATTRS)
+
+    __hash__ = None  # type: ignore[assignment]  # compared by value, hence not hashable
+
+    def __repr__(self) -> str:
+        values = "".join(f", {name}={getattr(self, name)!r}" for name in self.ATTRS)
+        return f"{type(self).__name__}(op={self.op!r}{values})"
 
     def encode_meta(self, out: Outgoing) -> list[object]:
         """The meta array, adding tail pieces and fds to `out`; WireEncodeError for a value that cannot travel.
@@ -188,15 +203,14 @@ def _uints(a: object, b: object, c: object) -> bool:
 # ----- connection control ------------------------------------------------------------------------------------
 
 
-@dataclass(kw_only=True)
 class Hello(Message):
     """C→D, the first message: who speaks (magic), which versions, the client's pid (logged only, never
     trusted), optional features, and the limits the client accepts for what the daemon sends it."""
 
-    TYPE = T.HELLO
-    CONTROL = True
-    EXTENSIBLE = True
-    FIELDS = (
+    TYPE: ClassVar[int] = T.HELLO
+    CONTROL: ClassVar[bool] = True
+    EXTENSIBLE: ClassVar[bool] = True
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
         ("magic", F.MAGIC_KIND),
         ("min_version", F.UINT),
         ("max_version", F.UINT),
@@ -204,24 +218,39 @@ class Hello(Message):
         ("features", F.STR_LIST),
         ("limits", F.LIMITS),
     )
-    magic: str = MAGIC
-    min_version: int = PROTOCOL_VERSION_MIN
-    max_version: int = PROTOCOL_VERSION
-    pid: int = 0
-    features: list[str] = field(default_factory=list)
-    limits: Limits = DEFAULT_LIMITS
+    ATTRS: ClassVar[tuple[str, ...]] = ("magic", "min_version", "max_version", "pid", "features", "limits")
+
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        magic: str = MAGIC,
+        min_version: int = PROTOCOL_VERSION_MIN,
+        max_version: int = PROTOCOL_VERSION,
+        pid: int = 0,
+        features: list[str] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.magic = magic
+        self.min_version = min_version
+        self.max_version = max_version
+        self.pid = pid
+        self.features = [] if features is None else features
+        self.limits = limits
 
 
-@dataclass(kw_only=True)
 class Welcome(Message):
     """D→C: the version chosen, the client's id in the daemon's logs, the peer credentials the daemon read
     from the socket (SO_PEERCRED), features both ends have, and the limits the daemon accepts."""
 
-    TYPE = T.WELCOME
-    TO_DAEMON = False
-    CONTROL = True
-    EXTENSIBLE = True
-    FIELDS = (
+    TYPE: ClassVar[int] = T.WELCOME
+    TO_DAEMON: ClassVar[bool] = False
+    CONTROL: ClassVar[bool] = True
+    EXTENSIBLE: ClassVar[bool] = True
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
         ("version", F.UINT),
         ("client_id", F.UINT),
         ("pid", F.UINT),
@@ -230,39 +259,66 @@ class Welcome(Message):
         ("features", F.STR_LIST),
         ("limits", F.LIMITS),
     )
-    version: int = PROTOCOL_VERSION
-    client_id: int = 0
-    pid: int = 0
-    uid: int = 0
-    gid: int = 0
-    features: list[str] = field(default_factory=list)
-    limits: Limits = DEFAULT_LIMITS
+    ATTRS: ClassVar[tuple[str, ...]] = ("version", "client_id", "pid", "uid", "gid", "features", "limits")
+
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        version: int = PROTOCOL_VERSION,
+        client_id: int = 0,
+        pid: int = 0,
+        uid: int = 0,
+        gid: int = 0,
+        features: list[str] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.version = version
+        self.client_id = client_id
+        self.pid = pid
+        self.uid = uid
+        self.gid = gid
+        self.features = [] if features is None else features
+        self.limits = limits
 
 
-@dataclass(kw_only=True)
 class Refuse(Message):
     """D→C instead of WELCOME: a Win32 code (ERROR_REVISION_MISMATCH, ERROR_NOT_ENOUGH_QUOTA, ...) and why;
     the daemon then closes the connection."""
 
-    TYPE = T.REFUSE
-    TO_DAEMON = False
-    CONTROL = True
-    EXTENSIBLE = True
-    FIELDS = (("code", F.UINT), ("reason", F.STR))
-    code: int = 0
-    reason: str = ""
+    TYPE: ClassVar[int] = T.REFUSE
+    TO_DAEMON: ClassVar[bool] = False
+    CONTROL: ClassVar[bool] = True
+    EXTENSIBLE: ClassVar[bool] = True
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("code", F.UINT), ("reason", F.STR))
+    ATTRS: ClassVar[tuple[str, ...]] = ("code", "reason")
+
+    def __init__(self, *, op: int = 0, fds: list[int] | None = None, code: int = 0, reason: str = "") -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.code = code
+        self.reason = reason
 
 
-@dataclass(kw_only=True)
 class GoingAway(Message):
     """D→C, unsolicited: the daemon drains (reload, upgrade, stop); finish borrowed requests within `seconds`."""
 
-    TYPE = T.GOING_AWAY
-    TO_DAEMON = False
-    CONTROL = True
-    FIELDS = (("seconds", F.FLOAT), ("reason", F.STR))
-    seconds: float = 0.0
-    reason: str = ""
+    TYPE: ClassVar[int] = T.GOING_AWAY
+    TO_DAEMON: ClassVar[bool] = False
+    CONTROL: ClassVar[bool] = True
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("seconds", F.FLOAT), ("reason", F.STR))
+    ATTRS: ClassVar[tuple[str, ...]] = ("seconds", "reason")
+
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, seconds: float = 0.0, reason: str = ""
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.seconds = seconds
+        self.reason = reason
 
 
 # GOING_AWAY's reason when a new daemon has taken the listeners over (decision 0024 §3): the client reconnects to
@@ -271,15 +327,21 @@ class GoingAway(Message):
 GOING_AWAY_UPGRADE = "upgrade: reconnect to the new daemon"
 
 
-@dataclass(kw_only=True)
 class Cancel(Message):
     """C→D: cancel_io(handle_id, token): `target_op` is the op of the pending I/O call to cancel, or None for
     every pending I/O call on the handle (the op of a call is its token on the daemon side)."""
 
-    TYPE = T.CANCEL
-    FIELDS = (("handle_id", F.UINT), ("target_op", F.OPT_UINT))
-    handle_id: int = 0
-    target_op: int | None = None
+    TYPE: ClassVar[int] = T.CANCEL
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("handle_id", F.UINT), ("target_op", F.OPT_UINT))
+    ATTRS: ClassVar[tuple[str, ...]] = ("handle_id", "target_op")
+
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, handle_id: int = 0, target_op: int | None = None
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
+        self.target_op = target_op
 
 
 def choose_version(
@@ -293,319 +355,597 @@ def choose_version(
 # ----- calls: the object model ----------------------------------------------------------------------------------
 
 
-@dataclass(kw_only=True)
 class CreateServerSession(Message):
-    TYPE = T.CREATE_SERVER_SESSION
-    FIELDS = (("version", F.VERSION),)
-    version: tuple[int, int] = (2, 0)
+    TYPE: ClassVar[int] = T.CREATE_SERVER_SESSION
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("version", F.VERSION),)
+    ATTRS: ClassVar[tuple[str, ...]] = ("version",)
+
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, version: tuple[int, int] = (2, 0)
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.version = version
 
 
-@dataclass(kw_only=True)
 class CloseServerSession(Message):
-    TYPE = T.CLOSE_SERVER_SESSION
-    FIELDS = (("session_id", F.UINT),)
-    session_id: int = 0
+    TYPE: ClassVar[int] = T.CLOSE_SERVER_SESSION
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("session_id", F.UINT),)
+    ATTRS: ClassVar[tuple[str, ...]] = ("session_id",)
+
+    def __init__(self, *, op: int = 0, fds: list[int] | None = None, session_id: int = 0) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.session_id = session_id
 
 
-@dataclass(kw_only=True)
 class DrainServerSession(Message):
     """The graceful stop of a session's sites (decision 0012); answered by HandleDone(code, connections open)."""
 
-    TYPE = T.DRAIN_SERVER_SESSION
-    FIELDS = (("session_id", F.UINT),)
-    session_id: int = 0
+    TYPE: ClassVar[int] = T.DRAIN_SERVER_SESSION
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("session_id", F.UINT),)
+    ATTRS: ClassVar[tuple[str, ...]] = ("session_id",)
+
+    def __init__(self, *, op: int = 0, fds: list[int] | None = None, session_id: int = 0) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.session_id = session_id
 
 
-@dataclass(kw_only=True)
 class SetSessionProperty(Message):
-    TYPE = T.SET_SESSION_PROPERTY
-    FIELDS = (("session_id", F.UINT), ("prop", F.UINT), ("value", F.VALUE))
-    session_id: int = 0
-    prop: int = 0
-    value: object = None
+    TYPE: ClassVar[int] = T.SET_SESSION_PROPERTY
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
+        ("session_id", F.UINT),
+        ("prop", F.UINT),
+        ("value", F.VALUE),
+    )
+    ATTRS: ClassVar[tuple[str, ...]] = ("session_id", "prop", "value")
+
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        session_id: int = 0,
+        prop: int = 0,
+        value: object = None,
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.session_id = session_id
+        self.prop = prop
+        self.value = value
 
 
-@dataclass(kw_only=True)
 class QuerySessionProperty(Message):
-    TYPE = T.QUERY_SESSION_PROPERTY
-    FIELDS = (("session_id", F.UINT), ("prop", F.UINT))
-    session_id: int = 0
-    prop: int = 0
+    TYPE: ClassVar[int] = T.QUERY_SESSION_PROPERTY
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("session_id", F.UINT), ("prop", F.UINT))
+    ATTRS: ClassVar[tuple[str, ...]] = ("session_id", "prop")
+
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, session_id: int = 0, prop: int = 0
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.session_id = session_id
+        self.prop = prop
 
 
-@dataclass(kw_only=True)
 class CreateUrlGroup(Message):
-    TYPE = T.CREATE_URL_GROUP
-    FIELDS = (("session_id", F.UINT),)
-    session_id: int = 0
+    TYPE: ClassVar[int] = T.CREATE_URL_GROUP
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("session_id", F.UINT),)
+    ATTRS: ClassVar[tuple[str, ...]] = ("session_id",)
+
+    def __init__(self, *, op: int = 0, fds: list[int] | None = None, session_id: int = 0) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.session_id = session_id
 
 
-@dataclass(kw_only=True)
 class CloseUrlGroup(Message):
-    TYPE = T.CLOSE_URL_GROUP
-    FIELDS = (("group_id", F.UINT),)
-    group_id: int = 0
+    TYPE: ClassVar[int] = T.CLOSE_URL_GROUP
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("group_id", F.UINT),)
+    ATTRS: ClassVar[tuple[str, ...]] = ("group_id",)
+
+    def __init__(self, *, op: int = 0, fds: list[int] | None = None, group_id: int = 0) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.group_id = group_id
 
 
-@dataclass(kw_only=True)
 class AddUrl(Message):
-    TYPE = T.ADD_URL
-    FIELDS = (("group_id", F.UINT), ("url", F.STR), ("context", F.UINT))
-    group_id: int = 0
-    url: str = ""
-    context: int = 0
+    TYPE: ClassVar[int] = T.ADD_URL
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
+        ("group_id", F.UINT),
+        ("url", F.STR),
+        ("context", F.UINT),
+    )
+    ATTRS: ClassVar[tuple[str, ...]] = ("group_id", "url", "context")
+
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, group_id: int = 0, url: str = "", context: int = 0
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.group_id = group_id
+        self.url = url
+        self.context = context
 
 
-@dataclass(kw_only=True)
 class RemoveUrl(Message):
-    TYPE = T.REMOVE_URL
-    FIELDS = (("group_id", F.UINT), ("url", F.OPT_STR), ("remove_all", F.BOOL))
-    group_id: int = 0
-    url: str | None = None
-    remove_all: bool = False
+    TYPE: ClassVar[int] = T.REMOVE_URL
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
+        ("group_id", F.UINT),
+        ("url", F.OPT_STR),
+        ("remove_all", F.BOOL),
+    )
+    ATTRS: ClassVar[tuple[str, ...]] = ("group_id", "url", "remove_all")
+
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        group_id: int = 0,
+        url: str | None = None,
+        remove_all: bool = False,
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.group_id = group_id
+        self.url = url
+        self.remove_all = remove_all
 
 
-@dataclass(kw_only=True)
 class SetGroupProperty(Message):
-    TYPE = T.SET_GROUP_PROPERTY
-    FIELDS = (("group_id", F.UINT), ("prop", F.UINT), ("value", F.VALUE))
-    group_id: int = 0
-    prop: int = 0
-    value: object = None
+    TYPE: ClassVar[int] = T.SET_GROUP_PROPERTY
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
+        ("group_id", F.UINT),
+        ("prop", F.UINT),
+        ("value", F.VALUE),
+    )
+    ATTRS: ClassVar[tuple[str, ...]] = ("group_id", "prop", "value")
+
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        group_id: int = 0,
+        prop: int = 0,
+        value: object = None,
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.group_id = group_id
+        self.prop = prop
+        self.value = value
 
 
-@dataclass(kw_only=True)
 class QueryGroupProperty(Message):
-    TYPE = T.QUERY_GROUP_PROPERTY
-    FIELDS = (("group_id", F.UINT), ("prop", F.UINT))
-    group_id: int = 0
-    prop: int = 0
+    TYPE: ClassVar[int] = T.QUERY_GROUP_PROPERTY
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("group_id", F.UINT), ("prop", F.UINT))
+    ATTRS: ClassVar[tuple[str, ...]] = ("group_id", "prop")
+
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, group_id: int = 0, prop: int = 0
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.group_id = group_id
+        self.prop = prop
 
 
-@dataclass(kw_only=True)
 class CreateRequestQueue(Message):
-    TYPE = T.CREATE_REQUEST_QUEUE
-    FIELDS = (("name", F.OPT_STR), ("flags", F.UINT), ("v1", F.BOOL), ("security", F.OPT_STR))
-    name: str | None = None
-    flags: int = 0
-    v1: bool = False
-    security: str | None = None  # the queue's SDDL (SecurityAttributes), checked at OPEN_EXISTING
+    TYPE: ClassVar[int] = T.CREATE_REQUEST_QUEUE
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
+        ("name", F.OPT_STR),
+        ("flags", F.UINT),
+        ("v1", F.BOOL),
+        ("security", F.OPT_STR),
+    )
+    ATTRS: ClassVar[tuple[str, ...]] = ("name", "flags", "v1", "security")
+
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        name: str | None = None,
+        flags: int = 0,
+        v1: bool = False,
+        security: str | None = None,
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.name = name
+        self.flags = flags
+        self.v1 = v1
+        self.security = security  # the queue's SDDL (SecurityAttributes), checked at OPEN_EXISTING
 
 
-@dataclass(kw_only=True)
 class CloseRequestQueue(Message):
-    TYPE = T.CLOSE_REQUEST_QUEUE
-    FIELDS = (("handle_id", F.UINT),)
-    handle_id: int = 0
+    TYPE: ClassVar[int] = T.CLOSE_REQUEST_QUEUE
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("handle_id", F.UINT),)
+    ATTRS: ClassVar[tuple[str, ...]] = ("handle_id",)
+
+    def __init__(self, *, op: int = 0, fds: list[int] | None = None, handle_id: int = 0) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
 
 
-@dataclass(kw_only=True)
 class SetQueueProperty(Message):
-    TYPE = T.SET_QUEUE_PROPERTY
-    FIELDS = (("handle_id", F.UINT), ("prop", F.UINT), ("value", F.VALUE))
-    handle_id: int = 0
-    prop: int = 0
-    value: object = None
+    TYPE: ClassVar[int] = T.SET_QUEUE_PROPERTY
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
+        ("handle_id", F.UINT),
+        ("prop", F.UINT),
+        ("value", F.VALUE),
+    )
+    ATTRS: ClassVar[tuple[str, ...]] = ("handle_id", "prop", "value")
+
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        handle_id: int = 0,
+        prop: int = 0,
+        value: object = None,
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
+        self.prop = prop
+        self.value = value
 
 
-@dataclass(kw_only=True)
 class QueryQueueProperty(Message):
-    TYPE = T.QUERY_QUEUE_PROPERTY
-    FIELDS = (("handle_id", F.UINT), ("prop", F.UINT))
-    handle_id: int = 0
-    prop: int = 0
+    TYPE: ClassVar[int] = T.QUERY_QUEUE_PROPERTY
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("handle_id", F.UINT), ("prop", F.UINT))
+    ATTRS: ClassVar[tuple[str, ...]] = ("handle_id", "prop")
+
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, handle_id: int = 0, prop: int = 0
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
+        self.prop = prop
 
 
-@dataclass(kw_only=True)
 class ShutdownRequestQueue(Message):
-    TYPE = T.SHUTDOWN_REQUEST_QUEUE
-    FIELDS = (("handle_id", F.UINT),)
-    handle_id: int = 0
+    TYPE: ClassVar[int] = T.SHUTDOWN_REQUEST_QUEUE
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("handle_id", F.UINT),)
+    ATTRS: ClassVar[tuple[str, ...]] = ("handle_id",)
+
+    def __init__(self, *, op: int = 0, fds: list[int] | None = None, handle_id: int = 0) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
 
 
-@dataclass(kw_only=True)
 class AddUrlV1(Message):
-    TYPE = T.ADD_URL_V1
-    FIELDS = (("handle_id", F.UINT), ("url", F.STR))
-    handle_id: int = 0
-    url: str = ""
+    TYPE: ClassVar[int] = T.ADD_URL_V1
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("handle_id", F.UINT), ("url", F.STR))
+    ATTRS: ClassVar[tuple[str, ...]] = ("handle_id", "url")
+
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, handle_id: int = 0, url: str = ""
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
+        self.url = url
 
 
-@dataclass(kw_only=True)
 class RemoveUrlV1(Message):
-    TYPE = T.REMOVE_URL_V1
-    FIELDS = (("handle_id", F.UINT), ("url", F.STR))
-    handle_id: int = 0
-    url: str = ""
+    TYPE: ClassVar[int] = T.REMOVE_URL_V1
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("handle_id", F.UINT), ("url", F.STR))
+    ATTRS: ClassVar[tuple[str, ...]] = ("handle_id", "url")
+
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, handle_id: int = 0, url: str = ""
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
+        self.url = url
 
 
-@dataclass(kw_only=True)
 class AddFragment(Message):
     """The fragment's bytes travel in the tail."""
 
-    TYPE = T.ADD_FRAGMENT
-    FIELDS = (("handle_id", F.UINT), ("name", F.STR), ("data", F.TAIL_BYTES), ("policy", F.CACHE_POLICY))
-    handle_id: int = 0
-    name: str = ""
-    data: bytes = b""
-    policy: CachePolicy = field(default_factory=lambda: CachePolicy(0))
+    TYPE: ClassVar[int] = T.ADD_FRAGMENT
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
+        ("handle_id", F.UINT),
+        ("name", F.STR),
+        ("data", F.TAIL_BYTES),
+        ("policy", F.CACHE_POLICY),
+    )
+    ATTRS: ClassVar[tuple[str, ...]] = ("handle_id", "name", "data", "policy")
+
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        handle_id: int = 0,
+        name: str = "",
+        data: bytes = b"",
+        policy: CachePolicy | None = None,
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
+        self.name = name
+        self.data = data
+        self.policy = CachePolicy(0) if policy is None else policy
 
 
-@dataclass(kw_only=True)
 class ReadFragment(Message):
-    TYPE = T.READ_FRAGMENT
-    FIELDS = (("handle_id", F.UINT), ("name", F.STR))
-    handle_id: int = 0
-    name: str = ""
+    TYPE: ClassVar[int] = T.READ_FRAGMENT
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("handle_id", F.UINT), ("name", F.STR))
+    ATTRS: ClassVar[tuple[str, ...]] = ("handle_id", "name")
+
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, handle_id: int = 0, name: str = ""
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
+        self.name = name
 
 
-@dataclass(kw_only=True)
 class FlushCache(Message):
-    TYPE = T.FLUSH_CACHE
-    FIELDS = (("handle_id", F.UINT), ("prefix", F.STR), ("recursive", F.BOOL))
-    handle_id: int = 0
-    prefix: str = ""
-    recursive: bool = False
+    TYPE: ClassVar[int] = T.FLUSH_CACHE
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
+        ("handle_id", F.UINT),
+        ("prefix", F.STR),
+        ("recursive", F.BOOL),
+    )
+    ATTRS: ClassVar[tuple[str, ...]] = ("handle_id", "prefix", "recursive")
+
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        handle_id: int = 0,
+        prefix: str = "",
+        recursive: bool = False,
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
+        self.prefix = prefix
+        self.recursive = recursive
 
 
-@dataclass(kw_only=True)
 class CancelRequest(Message):
-    TYPE = T.CANCEL_REQUEST
-    FIELDS = (("handle_id", F.UINT), ("request_id", F.UINT))
-    handle_id: int = 0
-    request_id: int = 0
+    TYPE: ClassVar[int] = T.CANCEL_REQUEST
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("handle_id", F.UINT), ("request_id", F.UINT))
+    ATTRS: ClassVar[tuple[str, ...]] = ("handle_id", "request_id")
+
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, handle_id: int = 0, request_id: int = 0
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
+        self.request_id = request_id
 
 
-@dataclass(kw_only=True)
 class SetRequestProperty(Message):
-    TYPE = T.SET_REQUEST_PROPERTY
-    FIELDS = (("handle_id", F.UINT), ("request_id", F.UINT), ("prop", F.UINT), ("value", F.UINT))
-    handle_id: int = 0
-    request_id: int = 0
-    prop: int = 0
-    value: int = 0
+    TYPE: ClassVar[int] = T.SET_REQUEST_PROPERTY
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
+        ("handle_id", F.UINT),
+        ("request_id", F.UINT),
+        ("prop", F.UINT),
+        ("value", F.UINT),
+    )
+    ATTRS: ClassVar[tuple[str, ...]] = ("handle_id", "request_id", "prop", "value")
+
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        handle_id: int = 0,
+        request_id: int = 0,
+        prop: int = 0,
+        value: int = 0,
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
+        self.request_id = request_id
+        self.prop = prop
+        self.value = value
 
 
-@dataclass(kw_only=True)
 class Statistics(Message):
-    TYPE = T.STATISTICS
+    TYPE: ClassVar[int] = T.STATISTICS
+    ATTRS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *, op: int = 0, fds: list[int] | None = None) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
 
 
 # ----- calls: the service configuration and administration (decision 0020) ---------------------------------------
 
 
-@dataclass(kw_only=True)
 class ServiceConfigSet(Message):
     """Store a configuration record (`update`: replace an existing one); answered by CodeDone."""
 
-    TYPE = T.SERVICE_CONFIG_SET
-    FIELDS = (("kind", F.STR), ("key", F.VALUE), ("value", F.VALUE), ("update", F.BOOL))
-    kind: str = ""
-    key: object = None
-    value: object = None
-    update: bool = False
+    TYPE: ClassVar[int] = T.SERVICE_CONFIG_SET
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
+        ("kind", F.STR),
+        ("key", F.VALUE),
+        ("value", F.VALUE),
+        ("update", F.BOOL),
+    )
+    ATTRS: ClassVar[tuple[str, ...]] = ("kind", "key", "value", "update")
+
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        kind: str = "",
+        key: object = None,
+        value: object = None,
+        update: bool = False,
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.kind = kind
+        self.key = key
+        self.value = value
+        self.update = update
 
 
-@dataclass(kw_only=True)
 class ServiceConfigDelete(Message):
     """Remove a configuration record; answered by CodeDone."""
 
-    TYPE = T.SERVICE_CONFIG_DELETE
-    FIELDS = (("kind", F.STR), ("key", F.VALUE))
-    kind: str = ""
-    key: object = None
+    TYPE: ClassVar[int] = T.SERVICE_CONFIG_DELETE
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("kind", F.STR), ("key", F.VALUE))
+    ATTRS: ClassVar[tuple[str, ...]] = ("kind", "key")
+
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, kind: str = "", key: object = None
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.kind = kind
+        self.key = key
 
 
-@dataclass(kw_only=True)
 class ServiceConfigQuery(Message):
     """Every record of a kind; answered by ValueDone(code, [(key, value), ...])."""
 
-    TYPE = T.SERVICE_CONFIG_QUERY
-    FIELDS = (("kind", F.STR),)
-    kind: str = ""
+    TYPE: ClassVar[int] = T.SERVICE_CONFIG_QUERY
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("kind", F.STR),)
+    ATTRS: ClassVar[tuple[str, ...]] = ("kind",)
+
+    def __init__(self, *, op: int = 0, fds: list[int] | None = None, kind: str = "") -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.kind = kind
 
 
-@dataclass(kw_only=True)
 class ServiceState(Message):
     """What `netsh http show servicestate` prints; answered by ValueDone(code, state tree)."""
 
-    TYPE = T.SERVICE_STATE
+    TYPE: ClassVar[int] = T.SERVICE_STATE
+    ATTRS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *, op: int = 0, fds: list[int] | None = None) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
 
 
-@dataclass(kw_only=True)
 class ReloadConfiguration(Message):
     """Re-read the store and apply it (what SIGHUP does); answered by CodeDone."""
 
-    TYPE = T.RELOAD_CONFIGURATION
+    TYPE: ClassVar[int] = T.RELOAD_CONFIGURATION
+    ATTRS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *, op: int = 0, fds: list[int] | None = None) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
 
 
-@dataclass(kw_only=True)
 class ServiceConfigImport(Message):
     """Replace every record with those of a `config export` document, in one transaction; CodeDone."""
 
-    TYPE = T.SERVICE_CONFIG_IMPORT
-    FIELDS = (("document", F.STR),)
-    document: str = ""
+    TYPE: ClassVar[int] = T.SERVICE_CONFIG_IMPORT
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("document", F.STR),)
+    ATTRS: ClassVar[tuple[str, ...]] = ("document",)
+
+    def __init__(self, *, op: int = 0, fds: list[int] | None = None, document: str = "") -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.document = document
 
 
-@dataclass(kw_only=True)
 class DelegateRequest(Message):
     """delegate_request: move a received request to another queue (answered by CodeDone)."""
 
-    TYPE = T.DELEGATE_REQUEST
-    FIELDS = (
+    TYPE: ClassVar[int] = T.DELEGATE_REQUEST
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
         ("source_id", F.UINT),
         ("target_id", F.UINT),
         ("request_id", F.UINT),
         ("group_id", F.UINT),
         ("url", F.OPT_STR),
     )
-    source_id: int = 0
-    target_id: int = 0
-    request_id: int = 0
-    group_id: int = 0
-    url: str | None = None
+    ATTRS: ClassVar[tuple[str, ...]] = ("source_id", "target_id", "request_id", "group_id", "url")
+
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        source_id: int = 0,
+        target_id: int = 0,
+        request_id: int = 0,
+        group_id: int = 0,
+        url: str | None = None,
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.source_id = source_id
+        self.target_id = target_id
+        self.request_id = request_id
+        self.group_id = group_id
+        self.url = url
 
 
-@dataclass(kw_only=True)
 class FindUrlGroupId(Message):
     """find_url_group_id: the URL group on a queue whose registration matches a URL (answered by HandleDone)."""
 
-    TYPE = T.FIND_URL_GROUP_ID
-    FIELDS = (("url", F.STR), ("handle_id", F.UINT))
-    url: str = ""
-    handle_id: int = 0
+    TYPE: ClassVar[int] = T.FIND_URL_GROUP_ID
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("url", F.STR), ("handle_id", F.UINT))
+    ATTRS: ClassVar[tuple[str, ...]] = ("url", "handle_id")
+
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, url: str = "", handle_id: int = 0
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.url = url
+        self.handle_id = handle_id
 
 
-@dataclass(kw_only=True)
 class Takeover(Message):
     """A new daemon asks the running one for its listening sockets, from index `start` (decision 0024 §3). The
     first call (start 0) commits the old daemon: it stops accepting and drains. Only the daemon's own uid or root
     may ask."""
 
-    TYPE = T.TAKEOVER
-    FIELDS = (("start", F.UINT),)
-    start: int = 0
+    TYPE: ClassVar[int] = T.TAKEOVER
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("start", F.UINT),)
+    ATTRS: ClassVar[tuple[str, ...]] = ("start",)
+
+    def __init__(self, *, op: int = 0, fds: list[int] | None = None, start: int = 0) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.start = start
 
 
 # ----- calls: I/O -----------------------------------------------------------------------------------------------
 
 
-@dataclass(kw_only=True)
 class ReceiveRequest(Message):
-    TYPE = T.RECEIVE_REQUEST
-    FIELDS = (
+    TYPE: ClassVar[int] = T.RECEIVE_REQUEST
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
         ("handle_id", F.UINT),
         ("request_id", F.UINT),
         ("flags", F.UINT),
         ("buffer_length", F.OPT_UINT),
         ("v2", F.BOOL),
     )
-    handle_id: int = 0
-    request_id: int = 0
-    flags: int = 0
-    buffer_length: int | None = None
-    v2: bool = True
 
     def encode_meta(self, out: Outgoing) -> list[object]:
         length, v2 = self.buffer_length, self.v2
@@ -631,7 +971,7 @@ class ReceiveRequest(Message):
                 and (length is None or (type(length) is int and length >= 0))
                 and type(v2) is bool
             ):
-                return cls(
+                return ReceiveRequest(
                     op=op,
                     handle_id=handle_id,
                     request_id=request_id,
@@ -641,15 +981,36 @@ class ReceiveRequest(Message):
                 )
         return _decode_generic(cls, op, meta, tail, fds)
 
+    ATTRS: ClassVar[tuple[str, ...]] = ("handle_id", "request_id", "flags", "buffer_length", "v2")
 
-@dataclass(kw_only=True)
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        handle_id: int = 0,
+        request_id: int = 0,
+        flags: int = 0,
+        buffer_length: int | None = None,
+        v2: bool = True,
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
+        self.request_id = request_id
+        self.flags = flags
+        self.buffer_length = buffer_length
+        self.v2 = v2
+
+
 class ReceiveBody(Message):
-    TYPE = T.RECEIVE_BODY
-    FIELDS = (("handle_id", F.UINT), ("request_id", F.UINT), ("max_len", F.UINT), ("fill", F.BOOL))
-    handle_id: int = 0
-    request_id: int = 0
-    max_len: int = 0
-    fill: bool = False
+    TYPE: ClassVar[int] = T.RECEIVE_BODY
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
+        ("handle_id", F.UINT),
+        ("request_id", F.UINT),
+        ("max_len", F.UINT),
+        ("fill", F.BOOL),
+    )
 
     def encode_meta(self, out: Outgoing) -> list[object]:
         if _uints(self.handle_id, self.request_id, self.max_len) and type(self.fill) is bool:
@@ -669,7 +1030,7 @@ class ReceiveBody(Message):
                 and max_len >= 0
                 and type(fill) is bool
             ):
-                return cls(
+                return ReceiveBody(
                     op=op,
                     handle_id=handle_id,
                     request_id=request_id,
@@ -678,14 +1039,32 @@ class ReceiveBody(Message):
                 )
         return _decode_generic(cls, op, meta, tail, fds)
 
+    ATTRS: ClassVar[tuple[str, ...]] = ("handle_id", "request_id", "max_len", "fill")
 
-@dataclass(kw_only=True)
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        handle_id: int = 0,
+        request_id: int = 0,
+        max_len: int = 0,
+        fill: bool = False,
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
+        self.request_id = request_id
+        self.max_len = max_len
+        self.fill = fill
+
+
 class SendResponse(Message):
     """Memory chunks travel in the tail, one fd per distinct file descriptor of the file chunks."""
 
-    TYPE = T.SEND_RESPONSE
-    TAKES_FDS = True
-    FIELDS = (
+    TYPE: ClassVar[int] = T.SEND_RESPONSE
+    TAKES_FDS: ClassVar[bool] = True
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
         ("handle_id", F.UINT),
         ("request_id", F.UINT),
         ("flags", F.UINT),
@@ -694,13 +1073,6 @@ class SendResponse(Message):
         ("cache_policy", F.OPT_CACHE_POLICY),
         ("log_data", F.LOG_DATA),
     )
-    handle_id: int = 0
-    request_id: int = 0
-    flags: int = 0
-    spec: ResponseSpec = field(default_factory=lambda: ResponseSpec(200, b"OK", {}, []))
-    chunks: list[DataChunk] = field(default_factory=list)
-    cache_policy: CachePolicy | None = None
-    log_data: object | None = None
 
     def encode_meta(self, out: Outgoing) -> list[object]:
         if not _uints(self.handle_id, self.request_id, self.flags):
@@ -728,7 +1100,7 @@ class SendResponse(Message):
                 and flags >= 0
             ):
                 inc = Incoming(tail, fds)
-                message = cls(
+                message = SendResponse(
                     op=op,
                     handle_id=handle_id,
                     request_id=request_id,
@@ -737,31 +1109,58 @@ class SendResponse(Message):
                     chunks=F.decode_chunks(chunks, inc),
                     cache_policy=None if policy is None else F.decode_cache_policy(policy),
                     log_data=None if log_data is None else F.LOG_DATA.decode(log_data, inc),
+                    fds=fds,
                 )
                 inc.finish()
-                message.fds = fds
                 return message
         return _decode_generic(cls, op, meta, tail, fds)
 
+    ATTRS: ClassVar[tuple[str, ...]] = (
+        "handle_id",
+        "request_id",
+        "flags",
+        "spec",
+        "chunks",
+        "cache_policy",
+        "log_data",
+    )
 
-@dataclass(kw_only=True)
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        handle_id: int = 0,
+        request_id: int = 0,
+        flags: int = 0,
+        spec: ResponseSpec | None = None,
+        chunks: list[DataChunk] | None = None,
+        cache_policy: CachePolicy | None = None,
+        log_data: object | None = None,
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
+        self.request_id = request_id
+        self.flags = flags
+        self.spec = ResponseSpec(200, b"OK", {}, []) if spec is None else spec
+        self.chunks = [] if chunks is None else chunks
+        self.cache_policy = cache_policy
+        self.log_data = log_data
+
+
 class SendBody(Message):
     """Memory chunks travel in the tail, one fd per distinct file descriptor of the file chunks."""
 
-    TYPE = T.SEND_BODY
-    TAKES_FDS = True
-    FIELDS = (
+    TYPE: ClassVar[int] = T.SEND_BODY
+    TAKES_FDS: ClassVar[bool] = True
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
         ("handle_id", F.UINT),
         ("request_id", F.UINT),
         ("flags", F.UINT),
         ("chunks", F.CHUNKS),
         ("log_data", F.LOG_DATA),
     )
-    handle_id: int = 0
-    request_id: int = 0
-    flags: int = 0
-    chunks: list[DataChunk] = field(default_factory=list)
-    log_data: object | None = None
 
     def encode_meta(self, out: Outgoing) -> list[object]:
         if not _uints(self.handle_id, self.request_id, self.flags):
@@ -787,46 +1186,75 @@ class SendBody(Message):
                 and flags >= 0
             ):
                 inc = Incoming(tail, fds)
-                message = cls(
+                message = SendBody(
                     op=op,
                     handle_id=handle_id,
                     request_id=request_id,
                     flags=flags,
                     chunks=F.decode_chunks(chunks, inc),
                     log_data=None if log_data is None else F.LOG_DATA.decode(log_data, inc),
+                    fds=fds,
                 )
                 inc.finish()
-                message.fds = fds
                 return message
         return _decode_generic(cls, op, meta, tail, fds)
 
+    ATTRS: ClassVar[tuple[str, ...]] = ("handle_id", "request_id", "flags", "chunks", "log_data")
 
-@dataclass(kw_only=True)
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        handle_id: int = 0,
+        request_id: int = 0,
+        flags: int = 0,
+        chunks: list[DataChunk] | None = None,
+        log_data: object | None = None,
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
+        self.request_id = request_id
+        self.flags = flags
+        self.chunks = [] if chunks is None else chunks
+        self.log_data = log_data
+
+
 class WaitDisconnect(Message):
-    TYPE = T.WAIT_DISCONNECT
-    FIELDS = (("handle_id", F.UINT), ("connection_id", F.UINT))
-    handle_id: int = 0
-    connection_id: int = 0
+    TYPE: ClassVar[int] = T.WAIT_DISCONNECT
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("handle_id", F.UINT), ("connection_id", F.UINT))
+    ATTRS: ClassVar[tuple[str, ...]] = ("handle_id", "connection_id")
+
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, handle_id: int = 0, connection_id: int = 0
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
+        self.connection_id = connection_id
 
 
-@dataclass(kw_only=True)
 class WaitDemandStart(Message):
-    TYPE = T.WAIT_DEMAND_START
-    FIELDS = (("handle_id", F.UINT),)
-    handle_id: int = 0
+    TYPE: ClassVar[int] = T.WAIT_DEMAND_START
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("handle_id", F.UINT),)
+    ATTRS: ClassVar[tuple[str, ...]] = ("handle_id",)
+
+    def __init__(self, *, op: int = 0, fds: list[int] | None = None, handle_id: int = 0) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
 
 
 # ----- completions ----------------------------------------------------------------------------------------------
 
 
-@dataclass(kw_only=True)
 class CodeDone(Message):
     """The Win32 code of a call that returns only a code (or of an I/O call completing with a code)."""
 
-    TYPE = T.CODE_DONE
-    TO_DAEMON = False
-    FIELDS = (("code", F.UINT),)
-    code: int = 0
+    TYPE: ClassVar[int] = T.CODE_DONE
+    TO_DAEMON: ClassVar[bool] = False
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("code", F.UINT),)
 
     def encode_meta(self, out: Outgoing) -> list[object]:
         code = self.code
@@ -839,42 +1267,58 @@ class CodeDone(Message):
         if len(meta) == 1 and not len(tail) and not fds:
             code = meta[0]
             if type(code) is int and code >= 0:
-                return cls(op=op, code=code)
+                return CodeDone(op=op, code=code)
         return _decode_generic(cls, op, meta, tail, fds)
 
+    ATTRS: ClassVar[tuple[str, ...]] = ("code",)
 
-@dataclass(kw_only=True)
+    def __init__(self, *, op: int = 0, fds: list[int] | None = None, code: int = 0) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.code = code
+
+
 class HandleDone(Message):
     """(code, id) of create_server_session, create_url_group, create_request_queue; (code, connections still
     open) of drain_server_session."""
 
-    TYPE = T.HANDLE_DONE
-    TO_DAEMON = False
-    FIELDS = (("code", F.UINT), ("object_id", F.UINT))
-    code: int = 0
-    object_id: int = 0
+    TYPE: ClassVar[int] = T.HANDLE_DONE
+    TO_DAEMON: ClassVar[bool] = False
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("code", F.UINT), ("object_id", F.UINT))
+    ATTRS: ClassVar[tuple[str, ...]] = ("code", "object_id")
+
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, code: int = 0, object_id: int = 0
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.code = code
+        self.object_id = object_id
 
 
-@dataclass(kw_only=True)
 class ValueDone(Message):
     """(code, value) of query_*_property."""
 
-    TYPE = T.VALUE_DONE
-    TO_DAEMON = False
-    FIELDS = (("code", F.UINT), ("value", F.VALUE))
-    code: int = 0
-    value: object = None
+    TYPE: ClassVar[int] = T.VALUE_DONE
+    TO_DAEMON: ClassVar[bool] = False
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("code", F.UINT), ("value", F.VALUE))
+    ATTRS: ClassVar[tuple[str, ...]] = ("code", "value")
+
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, code: int = 0, value: object = None
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.code = code
+        self.value = value
 
 
-@dataclass(kw_only=True)
 class BytesDone(Message):
     """(code, bytes) of read_fragment and receive_body; the bytes travel in the tail."""
 
-    TYPE = T.BYTES_DONE
-    TO_DAEMON = False
-    FIELDS = (("code", F.UINT), ("data", F.TAIL_BYTES))
-    code: int = 0
-    data: bytes = b""
+    TYPE: ClassVar[int] = T.BYTES_DONE
+    TO_DAEMON: ClassVar[bool] = False
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("code", F.UINT), ("data", F.TAIL_BYTES))
 
     def encode_meta(self, out: Outgoing) -> list[object]:
         code = self.code
@@ -887,20 +1331,30 @@ class BytesDone(Message):
         if len(meta) == 2 and not fds:
             code, size = meta
             if type(code) is int and code >= 0 and type(size) is int and size == len(tail):
-                return cls(op=op, code=code, data=tail.tobytes())
+                return BytesDone(op=op, code=code, data=tail.tobytes())
         return _decode_generic(cls, op, meta, tail, fds)
 
+    ATTRS: ClassVar[tuple[str, ...]] = ("code", "data")
 
-@dataclass(kw_only=True)
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, code: int = 0, data: bytes = b""
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.code = code
+        self.data = data
+
+
 class RequestDone(Message):
     """(code, snapshot, length) of receive_request; the snapshot's entity bytes travel in the tail."""
 
-    TYPE = T.REQUEST_DONE
-    TO_DAEMON = False
-    FIELDS = (("code", F.UINT), ("snapshot", F.SNAPSHOT), ("length", F.UINT))
-    code: int = 0
-    snapshot: RequestSnapshot | None = None
-    length: int = 0
+    TYPE: ClassVar[int] = T.REQUEST_DONE
+    TO_DAEMON: ClassVar[bool] = False
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
+        ("code", F.UINT),
+        ("snapshot", F.SNAPSHOT),
+        ("length", F.UINT),
+    )
 
     def encode_meta(self, out: Outgoing) -> list[object]:
         code, length = self.code, self.length
@@ -915,21 +1369,37 @@ class RequestDone(Message):
             code, snapshot, length = meta
             if type(code) is int and code >= 0 and type(length) is int and length >= 0:
                 inc = Incoming(tail, fds)
-                message = cls(op=op, code=code, snapshot=F.decode_snapshot(snapshot, inc), length=length)
+                message = RequestDone(
+                    op=op, code=code, snapshot=F.decode_snapshot(snapshot, inc), length=length
+                )
                 inc.finish()
                 return message
         return _decode_generic(cls, op, meta, tail, fds)
 
+    ATTRS: ClassVar[tuple[str, ...]] = ("code", "snapshot", "length")
 
-@dataclass(kw_only=True)
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        code: int = 0,
+        snapshot: RequestSnapshot | None = None,
+        length: int = 0,
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.code = code
+        self.snapshot = snapshot
+        self.length = length
+
+
 class SentDone(Message):
     """(code, bytes sent) of send_response and send_body."""
 
-    TYPE = T.SENT_DONE
-    TO_DAEMON = False
-    FIELDS = (("code", F.UINT), ("bytes_sent", F.UINT))
-    code: int = 0
-    bytes_sent: int = 0
+    TYPE: ClassVar[int] = T.SENT_DONE
+    TO_DAEMON: ClassVar[bool] = False
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("code", F.UINT), ("bytes_sent", F.UINT))
 
     def encode_meta(self, out: Outgoing) -> list[object]:
         code, sent = self.code, self.bytes_sent
@@ -942,50 +1412,90 @@ class SentDone(Message):
         if len(meta) == 2 and not len(tail) and not fds:
             code, sent = meta
             if type(code) is int and code >= 0 and type(sent) is int and sent >= 0:
-                return cls(op=op, code=code, bytes_sent=sent)
+                return SentDone(op=op, code=code, bytes_sent=sent)
         return _decode_generic(cls, op, meta, tail, fds)
 
+    ATTRS: ClassVar[tuple[str, ...]] = ("code", "bytes_sent")
 
-@dataclass(kw_only=True)
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, code: int = 0, bytes_sent: int = 0
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.code = code
+        self.bytes_sent = bytes_sent
+
+
 class CancelDone(Message):
     """The result of cancel_io: whether anything was cancelled."""
 
-    TYPE = T.CANCEL_DONE
-    TO_DAEMON = False
-    FIELDS = (("cancelled", F.BOOL),)
-    cancelled: bool = False
+    TYPE: ClassVar[int] = T.CANCEL_DONE
+    TO_DAEMON: ClassVar[bool] = False
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("cancelled", F.BOOL),)
+    ATTRS: ClassVar[tuple[str, ...]] = ("cancelled",)
+
+    def __init__(self, *, op: int = 0, fds: list[int] | None = None, cancelled: bool = False) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.cancelled = cancelled
 
 
-@dataclass(kw_only=True)
 class StatsDone(Message):
     """The result of statistics()."""
 
-    TYPE = T.STATS_DONE
-    TO_DAEMON = False
-    FIELDS = (("stats", F.STATS),)
-    stats: dict[str, int] = field(default_factory=dict)
+    TYPE: ClassVar[int] = T.STATS_DONE
+    TO_DAEMON: ClassVar[bool] = False
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("stats", F.STATS),)
+    ATTRS: ClassVar[tuple[str, ...]] = ("stats",)
+
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, stats: dict[str, int] | None = None
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.stats = {} if stats is None else stats
 
 
-@dataclass(kw_only=True)
 class TakeoverDone(Message):
     """The answer to Takeover: (port, scheme, fd) per listening socket (port 0, scheme "unix": the daemon's own
     socket), at most as many as a frame may carry, and how many remain after these."""
 
-    TYPE = T.TAKEOVER_DONE
-    TO_DAEMON = False
-    TAKES_FDS = True
-    FIELDS = (("code", F.UINT), ("listeners", F.LISTENERS), ("remaining", F.UINT))
-    code: int = 0
-    listeners: list[tuple[int, str, int]] = field(default_factory=list)
-    remaining: int = 0
+    TYPE: ClassVar[int] = T.TAKEOVER_DONE
+    TO_DAEMON: ClassVar[bool] = False
+    TAKES_FDS: ClassVar[bool] = True
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
+        ("code", F.UINT),
+        ("listeners", F.LISTENERS),
+        ("remaining", F.UINT),
+    )
+    ATTRS: ClassVar[tuple[str, ...]] = ("code", "listeners", "remaining")
+
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        code: int = 0,
+        listeners: list[tuple[int, str, int]] | None = None,
+        remaining: int = 0,
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.code = code
+        self.listeners = [] if listeners is None else listeners
+        self.remaining = remaining
 
 
-@dataclass(kw_only=True)
 class Unsupported(Message):
     """What the decoder yields for a type code it does not know (a newer peer): its fds are already closed.
     The daemon answers the op with CodeDone(ERROR_NOT_SUPPORTED); a client closes the connection."""
 
-    type_code: int = 0
+    ATTRS: ClassVar[tuple[str, ...]] = ("type_code",)
+
+    def __init__(self, *, op: int = 0, fds: list[int] | None = None, type_code: int = 0) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.type_code = type_code
 
 
 CALLS: tuple[type[Message], ...] = (
@@ -1048,15 +1558,31 @@ MESSAGE_TYPES: dict[int, type[Message]] = {cls.TYPE: cls for cls in (*CONTROL_ME
 # ----- HttpQueryRequestProperty (issue 18 item 2, decision 0022): appended, registered with the other calls -------
 
 
-@dataclass(kw_only=True)
 class QueryRequestProperty(Message):
     """HttpQueryRequestProperty of a borrowed request; answered by ValueDone (code, the property's fields)."""
 
-    TYPE = T.QUERY_REQUEST_PROPERTY
-    FIELDS = (("handle_id", F.UINT), ("request_id", F.UINT), ("prop", F.UINT))
-    handle_id: int = 0
-    request_id: int = 0
-    prop: int = 0
+    TYPE: ClassVar[int] = T.QUERY_REQUEST_PROPERTY
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
+        ("handle_id", F.UINT),
+        ("request_id", F.UINT),
+        ("prop", F.UINT),
+    )
+    ATTRS: ClassVar[tuple[str, ...]] = ("handle_id", "request_id", "prop")
+
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        handle_id: int = 0,
+        request_id: int = 0,
+        prop: int = 0,
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
+        self.request_id = request_id
+        self.prop = prop
 
 
 CALLS += (QueryRequestProperty,)
@@ -1064,27 +1590,49 @@ MESSAGE_TYPES[QueryRequestProperty.TYPE] = QueryRequestProperty
 
 
 # ---- appended: HttpReceiveClientCertificate through the daemon (decision 0021) ----------------------------------
-@dataclass(kw_only=True)
 class ReceiveClientCertificate(Message):
     """receive_client_certificate: the connection's client certificate, asked for on demand when the handshake
     negotiated none; answered by CLIENT_CERT_DONE."""
 
-    TYPE = T.RECEIVE_CLIENT_CERTIFICATE
-    FIELDS = (("handle_id", F.UINT), ("connection_id", F.UINT))
-    handle_id: int = 0
-    connection_id: int = 0
+    TYPE: ClassVar[int] = T.RECEIVE_CLIENT_CERTIFICATE
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (("handle_id", F.UINT), ("connection_id", F.UINT))
+    ATTRS: ClassVar[tuple[str, ...]] = ("handle_id", "connection_id")
+
+    def __init__(
+        self, *, op: int = 0, fds: list[int] | None = None, handle_id: int = 0, connection_id: int = 0
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.handle_id = handle_id
+        self.connection_id = connection_id
 
 
-@dataclass(kw_only=True)
 class ClientCertDone(Message):
     """(code, CertFlags) of receive_client_certificate; the DER certificate travels in the tail."""
 
-    TYPE = T.CLIENT_CERT_DONE
-    TO_DAEMON = False
-    FIELDS = (("code", F.UINT), ("cert_flags", F.UINT), ("cert", F.TAIL_BYTES))
-    code: int = 0
-    cert_flags: int = 0
-    cert: bytes = b""
+    TYPE: ClassVar[int] = T.CLIENT_CERT_DONE
+    TO_DAEMON: ClassVar[bool] = False
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = (
+        ("code", F.UINT),
+        ("cert_flags", F.UINT),
+        ("cert", F.TAIL_BYTES),
+    )
+    ATTRS: ClassVar[tuple[str, ...]] = ("code", "cert_flags", "cert")
+
+    def __init__(
+        self,
+        *,
+        op: int = 0,
+        fds: list[int] | None = None,
+        code: int = 0,
+        cert_flags: int = 0,
+        cert: bytes = b"",
+    ) -> None:
+        self.op = op
+        self.fds = [] if fds is None else fds
+        self.code = code
+        self.cert_flags = cert_flags
+        self.cert = cert
 
 
 CALLS = (*CALLS, ReceiveClientCertificate)

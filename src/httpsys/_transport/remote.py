@@ -223,8 +223,20 @@ class _JournalLock:
         self._lock.release()
 
 
-# (expected completion type, callback, (handle, token) key for cancel_io, re-issue on the next channel or None)
-_Pending = tuple[type[Message], OnDone, "tuple[int, int] | None", "Callable[[], None] | None"]
+# (expected completion type, callback, (handle, token) key for cancel_io, re-issue on the next channel or None, how
+# the callback is called). Kinds: _ON_DONE calls an OnDone with the message; the I/O fast path stores the face's
+# `done` itself (no closure per call): _RECEIVED calls it as a ReceiveDone, _SENT as a SendDone. A fast receive's
+# re-issue is its ReceiveRequest (posted again through `receive_request` on the next channel).
+_ON_DONE = 0
+_RECEIVED = 1
+_SENT = 2
+_Pending = tuple[
+    type[Message],
+    Callable[..., None],
+    "tuple[int, int] | None",
+    "Callable[[], None] | M.ReceiveRequest | None",
+    int,
+]
 
 
 class _Journal:
@@ -679,6 +691,47 @@ class RemoteTransport:
         return cast("Msg | int", future.result())
 
     # ----- the channel (loop thread) -----------------------------------------------------------------------------
+    def _fast_channel(self) -> _Channel | None:
+        """The connection an I/O call may be written to at once, without the general path's closures: on the loop
+        thread, with one live connection whose ids are the faces' ids (no upgrade under way); else None."""
+        chan = self._chan
+        if (
+            self._old is None
+            and chan.lost is None
+            and not chan.ids
+            and not chan.going_away
+            and threading.get_ident() == self._loop_thread_id
+        ):
+            return chan
+        return None
+
+    def _write_io(
+        self,
+        chan: _Channel,
+        message: Message,
+        expect: type[Message],
+        done: Callable[..., None],
+        kind: int,
+        key: tuple[int, int] | None,
+        repost: M.ReceiveRequest | None,
+    ) -> None:
+        """`_send` for the fast path (`_fast_channel`): `done` is the face's ReceiveDone or SendDone (`kind`);
+        `repost`, a receive to post again on the next connection if this one retires (an upgrade)."""
+        op = next(self._ops)
+        message.op = op
+        try:
+            chan.encoder.write(message)
+        except WireEncodeError as exc:
+            log.debug("call not sent: %s", exc)
+            _fail(done, kind, _INVALID_PARAMETER)
+            return
+        chan.pending[op] = (expect, done, key, repost, kind)
+        if key is not None:
+            chan.tokens[key] = op
+        if not chan.flush_scheduled:
+            chan.flush_scheduled = True
+            self.loop.call_soon(self._flush, chan)
+
     def _send(
         self,
         chan: _Channel,
@@ -702,7 +755,7 @@ class RemoteTransport:
             log.debug("call not sent: %s", exc)
             on_done(None, _INVALID_PARAMETER)
             return
-        chan.pending[op] = (expect, on_done, key, resend)
+        chan.pending[op] = (expect, on_done, key, resend, _ON_DONE)
         if key is not None:
             chan.tokens[key] = op
         if not chan.flush_scheduled:
@@ -780,11 +833,11 @@ class RemoteTransport:
         if entry is None:
             self._lose(chan, _ABORTED, f"protocol error: completion for unknown operation {message.op}")
             return
-        expect, on_done, key, _resend = entry
+        expect, on_done, key, _resend, kind = entry
         if key is not None and chan.tokens.get(key) == message.op:
             del chan.tokens[key]
         if not isinstance(message, expect):
-            on_done(None, _ABORTED)
+            _fail(on_done, kind, _ABORTED)
             self._lose(
                 chan, _ABORTED, f"protocol error: {type(message).__name__} answers a call expecting {expect}"
             )
@@ -794,7 +847,14 @@ class RemoteTransport:
             if snapshot is not None:
                 chan.requests.add(snapshot.request_id)
                 chan.connections.add(snapshot.connection_id)
-        on_done(message, 0)
+        if kind == _RECEIVED:
+            received = cast("M.RequestDone", message)
+            on_done(received.code, received.snapshot, received.length)
+        elif kind == _SENT:
+            sent = cast("M.SentDone", message)
+            on_done(sent.code, sent.bytes_sent)
+        else:
+            on_done(message, 0)
 
     def _lose(self, chan: _Channel, code_for_later: int, reason: str) -> None:
         """A connection is over. The old daemon's after an upgrade: its parked receives move to the current
@@ -829,12 +889,16 @@ class RemoteTransport:
             self._chan.connections.clear()
         elif chan is self._chan and not retiring:
             self._lost = chan.lost
-        for _expect, on_done, _key, resend in pending.values():
+        for _expect, on_done, key, resend, kind in pending.values():
             try:
-                if retiring and resend is not None:
+                if retiring and isinstance(resend, M.ReceiveRequest) and key is not None:
+                    self.receive_request(
+                        key[0], 0, resend.flags, resend.buffer_length, resend.v2, key[1], on_done
+                    )
+                elif retiring and resend is not None and not isinstance(resend, M.ReceiveRequest):
                     resend()
                 else:
-                    on_done(None, _ABORTED)
+                    _fail(on_done, kind, _ABORTED)
             except Exception:  # a caller's callback must not stop the others
                 log.exception("completion callback failed")
         if not retiring and chan is not self._old and self._lost is not None:
@@ -1291,6 +1355,15 @@ class RemoteTransport:
         token: int,
         done: ReceiveDone,
     ) -> None:
+        chan = self._fast_channel()
+        if chan is not None:  # the per-request path: the message written at once, `done` kept as it is
+            message = M.ReceiveRequest(
+                handle_id=handle_id, request_id=request_id, flags=flags, buffer_length=buffer_length, v2=v2
+            )
+            repost = None if request_id else message
+            self._write_io(chan, message, M.RequestDone, done, _RECEIVED, (handle_id, token), repost)
+            return
+
         def on_done(answer: Message | None, code: int) -> None:
             if isinstance(answer, M.RequestDone):
                 snapshot: RequestSnapshot | None = answer.snapshot
@@ -1345,6 +1418,21 @@ class RemoteTransport:
         done: SendDone,
         token: int = 0,
     ) -> None:
+        chan = self._fast_channel()
+        if chan is not None and _small_memory(chunks, chan.limits.max_message):
+            message = M.SendResponse(
+                handle_id=handle_id,
+                request_id=request_id,
+                flags=flags,
+                spec=spec,
+                chunks=chunks,
+                cache_policy=cache_policy,
+                log_data=log_data,
+            )
+            self._write_io(
+                chan, message, M.SentDone, done, _SENT, (handle_id, token) if token else None, None
+            )
+            return
         if _bad_descriptor(chunks):
             done(_INVALID_HANDLE, 0)
             return
@@ -1416,6 +1504,27 @@ class RemoteTransport:
                 done(code, b"", 0)
 
         self._io(build, M.ClientCertDone, on_done, (handle_id, token), connection_id=connection_id)
+
+
+def _fail(done: Callable[..., None], kind: int, code: int) -> None:
+    """Complete a pending operation's callback with a failure code, in the form its kind takes."""
+    if kind == _RECEIVED:
+        done(code, None, 0)
+    elif kind == _SENT:
+        done(code, 0)
+    else:
+        done(None, code)
+
+
+def _small_memory(chunks: list[DataChunk], max_message: int) -> bool:
+    """True when every chunk is memory data and all of it fits in one message (nothing to check or spill)."""
+    size = 0
+    for chunk in chunks:
+        if type(chunk) is not MemoryChunk:
+            return False
+        data = chunk.data
+        size += len(data) if type(data) is bytes else memoryview(data).nbytes
+    return size <= max_message - _SPILL_MARGIN
 
 
 def _close_pipe(*fds: int) -> None:

@@ -61,6 +61,8 @@ NATIVE_MODULES = (
     "httpsys/_wire/encoder.py",
     "httpsys/_wire/decoder.py",
     "httpsys/_wire/ancillary.py",
+    # the remote transport's per-message path (decision 0025): one connection's writes, reads and dispatch
+    "httpsys/_transport/remote_channel.py",
 )
 # Public faces keep their docstrings (see `write_docstrings` below). Not compiled: the records that cross the
 # transport boundary from the faces (`_core/records.py`, home of ResponseSpec and the data chunks), since a compiled

@@ -73,6 +73,8 @@ NATIVE_MODULES = (
     # the HPACK codec (decision 0029): its tables and coder; not hpack_errors.py (built-in exception subclasses)
     "httpsys/_core/hpack_tables.py",
     "httpsys/_core/hpack.py",
+    # the remote transport's per-message path (decision 0025): one connection's writes, reads and dispatch
+    "httpsys/_transport/remote_channel.py",
 )
 # Public faces keep their docstrings (see `write_docstrings` below). Not compiled: the records that cross the
 # transport boundary from the faces (`_core/records.py`, home of ResponseSpec and the data chunks), since a compiled

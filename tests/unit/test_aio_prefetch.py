@@ -118,6 +118,32 @@ def test_requests_come_out_in_posting_order_without_waiting_when_already_arrived
     run(body)
 
 
+def test_a_request_that_arrived_before_receive_asked_makes_no_future() -> None:
+    async def body(driver: ScriptedDriver) -> None:
+        loop = asyncio.get_running_loop()
+        made: list[asyncio.Future[Any]] = []
+        create_future = loop.create_future
+
+        def counting() -> asyncio.Future[Any]:
+            future = create_future()
+            made.append(future)
+            return future
+
+        loop.create_future = counting  # type: ignore[method-assign]
+        queue = RequestQueue(driver, 7, None)  # type: ignore[arg-type]
+        first = asyncio.ensure_future(queue.receive())
+        await asyncio.sleep(0)
+        assert made  # the first slot is waited for: futures are made then, when receive() has to wait
+        for rid in (1, 2, 3, 4):
+            driver.deliver(rid)
+        assert (await first).request_id == 1
+        made.clear()
+        assert [(await queue.receive()).request_id for _ in range(3)] == [2, 3, 4]
+        assert made == []  # arrived before they were asked for: handed out without a future each
+
+    run(body)
+
+
 def test_a_cancelled_receive_leaves_its_slot_for_the_next_caller() -> None:
     async def body(driver: ScriptedDriver) -> None:
         queue = RequestQueue(driver, 7, None)  # type: ignore[arg-type]

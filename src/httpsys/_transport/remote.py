@@ -1,19 +1,20 @@
 """The remote transport: DriverTransport over one Unix stream socket to a shared `httpsys daemon`.
 
 Responsibility: connect and shake hands (HELLO → WELCOME/REFUSE) at construction, then carry every call as a
-`_wire` message and every completion back to its caller, on a private event-loop thread that owns the socket
-(recvmsg_into with MSG_CMSG_CLOEXEC into the decoder's buffer, one flush per loop pass, sendmsg per batch with
-the fds of file chunks as SCM_RIGHTS). Operation ids, the (handle, token) → op map for cancel_io, and what
-happens when the daemon goes away (pending operations complete ERROR_OPERATION_ABORTED, later calls
-ERROR_INVALID_HANDLE) live here; so does an upgrade (decision 0024 §3): the journal of this process's objects,
-reconnecting to the new daemon and replaying it there, the virtual ids that keep the faces' ids valid, and finishing
-borrowed requests on the old daemon's connection. It must not contain HTTP behaviour (the daemon's engine has it)
-and must not re-implement the codec (`httpsys._wire` is it).
+`_wire` message and every completion back to its caller, on the caller's event loop (decision 0025) or on a private
+event-loop thread that owns the socket. Here: who serves the connection (threads, the hand-over from other threads,
+a synchronous call waiting on the loop), routing a call to its connection, the I/O calls (a fast path writes a
+receive or a small response straight to the channel), what happens when the daemon goes away (pending operations
+complete ERROR_OPERATION_ABORTED, later calls ERROR_INVALID_HANDLE) and an upgrade (decision 0024 §3): reconnecting
+to the new daemon, the virtual ids that keep the faces' ids valid, and finishing borrowed requests on the old
+daemon's connection. One connection's messages (write, sendmsg, recvmsg, dispatch, the operation map for
+cancel_io) are `remote_channel.py`; the object model's calls and the journal replayed after an upgrade are
+`remote_objects.py`. It must not contain HTTP behaviour (the daemon's engine has it) and must not re-implement the
+codec (`httpsys._wire` is it).
 """
 
 from __future__ import annotations
 
-import array
 import asyncio
 import concurrent.futures
 import contextlib
@@ -34,16 +35,25 @@ from httpsys._core.records import CachePolicy, DataChunk, FileChunk, MemoryChunk
 from httpsys._core.response import ResponseSpec
 from httpsys._core.status import Win32Error
 from httpsys._transport.interface import BodyDone, CertDone, CodeDone, DriverIo, ReceiveDone, SendDone
+from httpsys._transport.remote_channel import (
+    ANCILLARY,
+    CLIENT_LIMITS,
+    ON_DONE,
+    RECEIVED,
+    SENT,
+    SPILL_MARGIN,
+    Channel,
+    fail,
+    small_memory,
+)
+from httpsys._transport.remote_objects import Journal, RemoteObjectCalls
 from httpsys._wire import (
-    DEFAULT_LIMITS,
-    Batch,
     Decoder,
     Encoder,
     Limits,
     Message,
     ProtocolError,
     Side,
-    WireEncodeError,
 )
 from httpsys._wire import messages as M
 from httpsys._wire.ancillary import close_fds, fds_of
@@ -67,17 +77,6 @@ CONNECT_TIMEOUT = (
 _ABORTED = int(Win32Error.ERROR_OPERATION_ABORTED)
 _INVALID_HANDLE = int(Win32Error.ERROR_INVALID_HANDLE)
 _INVALID_PARAMETER = int(Win32Error.ERROR_INVALID_PARAMETER)
-# What a client accepts from the daemon (decision 0016 §5): a request head of MaxRequestBytes (up to 16 MiB) fits in
-# one meta, and completions may carry large bodies; fds as the daemon's.
-CLIENT_LIMITS = Limits(
-    max_frame=32 << 20,
-    max_meta=32 << 20,
-    max_message=1 << 30,
-    max_fds_per_frame=DEFAULT_LIMITS.max_fds_per_frame,
-    max_fds_held=DEFAULT_LIMITS.max_fds_held,
-).check()
-_ANCILLARY = socket.CMSG_SPACE(CLIENT_LIMITS.max_fds_per_frame * 4)
-_SPILL_MARGIN = 1 << 20  # room left in a message for everything besides memory data
 _SPILL_MIN = 64 << 10  # memory chunks below this stay in the message when others spill
 _SEALS = fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SEAL
 
@@ -113,7 +112,7 @@ def _connect(path: str, timeout: float) -> tuple[socket.socket, M.Welcome, Decod
                     break
                 sock.settimeout(max(0.001, deadline - time.monotonic()))
                 size, ancillary, _flags, _ = sock.recvmsg_into(
-                    [decoder.get_buffer()], _ANCILLARY, socket.MSG_CMSG_CLOEXEC
+                    [decoder.get_buffer()], ANCILLARY, socket.MSG_CMSG_CLOEXEC
                 )
                 fds = fds_of(ancillary)
                 if size == 0:
@@ -142,63 +141,6 @@ def handshake(path: str, timeout: float = CONNECT_TIMEOUT) -> tuple[socket.socke
     return _connect(path, timeout)
 
 
-class _Channel:
-    """One connection to a daemon: its socket and codec, the operations in flight on it, and the map from the ids
-    the faces hold (virtual) to this daemon's ids (empty on the first connection: the ids are the daemon's)."""
-
-    __slots__ = (
-        "client_id",
-        "connections",
-        "decoder",
-        "encoder",
-        "fd",
-        "flush_scheduled",
-        "going_away",
-        "ids",
-        "limits",
-        "lost",
-        "out",
-        "pending",
-        "remapped",
-        "requests",
-        "sock",
-        "tokens",
-        "writing",
-    )
-
-    def __init__(self, sock: socket.socket, welcome: M.Welcome, decoder: Decoder, remapped: bool) -> None:
-        self.sock = sock
-        self.fd = sock.fileno()
-        self.decoder = decoder
-        self.encoder = Encoder(Side.CLIENT, welcome.limits)
-        self.client_id = welcome.client_id
-        self.limits = welcome.limits
-        self.out: deque[Batch] = deque()
-        self.writing = False
-        self.flush_scheduled = False
-        self.pending: dict[int, _Pending] = {}
-        self.tokens: dict[tuple[int, int], int] = {}
-        self.lost: int | None = None
-        self.going_away = (
-            False  # GOING_AWAY (upgrade) received: its end moves what can move to the next channel
-        )
-        self.remapped = remapped
-        self.ids: dict[int, int] = {}  # virtual id -> this daemon's id, where they differ
-        self.requests: set[int] = set()  # request ids delivered here while an older channel still drains
-        self.connections: set[int] = set()  # their connection ids
-
-    def real(self, virtual: int) -> int:
-        ids = self.ids
-        return ids.get(virtual, virtual) if ids else virtual
-
-    def virtual(self, real: int) -> int:
-        """The id the faces hold for this daemon's `real` id (itself when not remapped)."""
-        for virtual, mapped in self.ids.items():
-            if mapped == real:
-                return virtual
-        return real
-
-
 class _JournalLock:
     """The journal's lock (reentrant). The loop that serves the connection must not block on it: the holder may be
     an upgrade's replay, which needs that loop to carry its calls; so that thread serves the connection while it
@@ -223,72 +165,7 @@ class _JournalLock:
         self._lock.release()
 
 
-# (expected completion type, callback, (handle, token) key for cancel_io, re-issue on the next channel or None)
-_Pending = tuple[type[Message], OnDone, "tuple[int, int] | None", "Callable[[], None] | None"]
-
-
-class _Journal:
-    """What this process created through the daemon, by virtual id, to create again on a new daemon after an
-    upgrade (decision 0024 §3): sessions, URL groups, request queues, their properties and URLs."""
-
-    def __init__(self) -> None:
-        self.sessions: dict[int, tuple[int, int]] = {}
-        self.session_props: dict[tuple[int, int], object] = {}
-        self.groups: dict[int, int] = {}  # group -> its session
-        self.group_props: list[tuple[int, int, object]] = []  # in order (delegation adds several)
-        self.urls: dict[int, dict[str, int]] = {}  # group -> URL -> context
-        # handle -> (name, flags, v1, security)
-        self.queues: dict[int, tuple[str | None, int, bool, str | None]] = {}
-        self.queue_props: dict[tuple[int, int], object] = {}
-        self.urls_v1: dict[int, list[str]] = {}
-        self.shutdown: set[int] = set()
-
-    def ids(self) -> set[int]:
-        return set(self.sessions) | set(self.groups) | set(self.queues)
-
-    def drop_group(self, gid: int) -> None:
-        self.groups.pop(gid, None)
-        self.urls.pop(gid, None)
-        self.group_props = [p for p in self.group_props if p[0] != gid]
-
-    def drop_session(self, sid: int) -> None:
-        self.sessions.pop(sid, None)
-        for key in [k for k in self.session_props if k[0] == sid]:
-            del self.session_props[key]
-        for gid in [g for g, owner in self.groups.items() if owner == sid]:
-            self.drop_group(gid)
-
-    def drop_queue(self, handle: int) -> None:
-        self.queues.pop(handle, None)
-        self.urls_v1.pop(handle, None)
-        self.shutdown.discard(handle)
-        for key in [k for k in self.queue_props if k[0] == handle]:
-            del self.queue_props[key]
-
-
-_PROP_BINDING = 7
-_PROP_DELEGATION = 16
-_OPEN_EXISTING = 0x1
-_FILE_NOT_FOUND = int(Win32Error.ERROR_FILE_NOT_FOUND)
-
-
-def _translate_value(prop: int, value: object, chan: _Channel) -> object:
-    """A group property value naming a queue handle, with the handle as `chan`'s daemon knows it."""
-    if not chan.ids:
-        return value
-    if prop == _PROP_BINDING and isinstance(value, int) and not isinstance(value, bool):
-        return chan.real(value)
-    if (
-        prop == _PROP_DELEGATION
-        and isinstance(value, tuple)
-        and len(value) == 2
-        and isinstance(value[1], int)
-    ):
-        return (value[0], chan.real(value[1]))
-    return value
-
-
-class RemoteTransport:
+class RemoteTransport(RemoteObjectCalls):
     """A connection to the daemon at `path`, run on a private event-loop thread (completions are called there).
 
     Construction connects and shakes hands, or raises ServiceNotActiveError at once (no daemon listening) or the
@@ -328,18 +205,18 @@ class RemoteTransport:
         self.path = path
         self.io_barrier = io_barrier
         sock, welcome, decoder = _connect(path, timeout)
-        self._chan = _Channel(sock, welcome, decoder, remapped=False)
-        self._old: _Channel | None = None  # the previous daemon's connection while it drains
+        self._ops = itertools.count(1)
+        self._chan = Channel(sock, welcome, decoder, False, self, self._ops)
+        self._old: Channel | None = None  # the previous daemon's connection while it drains
         self._old_handles: set[int] = set()  # the queue handles it has (receives on them go there meanwhile)
         self._deferred: list[Callable[[], None]] = []  # calls waiting for the next connection
-        self._journal = _Journal()
+        self._journal = Journal()
         self._journal_lock = _JournalLock(self)
         self._next_virtual = itertools.count((1 << 62) + 1, 2)
-        self._ops = itertools.count(1)
         self._lost: int | None = None  # the code later calls get once the daemon is gone for good
         self.closed = False
         first = self._chan
-        self._readers: list[_Channel] = [first]  # the connections the loop reads (and `_pump` polls)
+        self._readers: list[Channel] = [first]  # the connections the loop reads (and `_pump` polls)
         # Served by the caller's loop (decision 0025): other threads hand calls over through `_handover` and
         # a byte on the `_wake` pipe (the loop reads it, and so does `_pump` while a synchronous call waits).
         self._handover: deque[Callable[[], None]] = deque()
@@ -352,7 +229,7 @@ class RemoteTransport:
             # closes the pipe once, whichever comes first: close(), a fork's child, or this object collected
             self._wake_closer = weakref.finalize(self, _close_pipe, *self._wake)
             loop.add_reader(self._wake[0], self._run_handover)
-            loop.add_reader(first.fd, self._on_readable, first)
+            loop.add_reader(first.fd, first.on_readable)
             self.receive_prefetch = RECEIVE_PREFETCH
             self.early_send_completion = True  # the asyncio face's small final responses (decision 0025)
             _instances.add(self)
@@ -364,7 +241,7 @@ class RemoteTransport:
 
         def run() -> None:
             asyncio.set_event_loop(private)
-            private.add_reader(first.fd, self._on_readable, first)
+            private.add_reader(first.fd, first.on_readable)
             private.call_soon(ready.set)
             private.run_forever()
 
@@ -474,7 +351,7 @@ class RemoteTransport:
         of other operations settle their futures meanwhile; handed-over calls run)."""
         while not until():
             poller = select.poll()
-            by_fd: dict[int, _Channel] = {}
+            by_fd: dict[int, Channel] = {}
             for chan in self._readers:
                 if chan.lost is not None:
                     continue
@@ -499,7 +376,7 @@ class RemoteTransport:
                 if events & select.POLLOUT:
                     self._flush(chan)
                 if events & (select.POLLIN | select.POLLHUP | select.POLLERR) and chan.lost is None:
-                    self._on_readable(chan)
+                    chan.on_readable()
             if once:
                 return
 
@@ -545,7 +422,7 @@ class RemoteTransport:
         except RuntimeError:  # loop closed: the transport was closed
             fail()
 
-    def _pick(self, request_id: int, connection_id: int, receive_on: int = 0) -> _Channel | None:
+    def _pick(self, request_id: int, connection_id: int, receive_on: int = 0) -> Channel | None:
         """The connection a call goes to (loop thread): the old daemon's for a request it delivered, and for a
         receive on a queue it has while it drains (its last requests must not wait for a receive that went to
         the new daemon: they would be reset when it ends), else the current one; None while the current one is
@@ -565,7 +442,7 @@ class RemoteTransport:
 
     def _issue(
         self,
-        build: Callable[[_Channel], Message],
+        build: Callable[[Channel], Message],
         expect: type[Message],
         on_done: OnDone,
         key: tuple[int, int] | None,
@@ -612,7 +489,7 @@ class RemoteTransport:
 
     def _io(
         self,
-        build: Callable[[_Channel], Message],
+        build: Callable[[Channel], Message],
         expect: type[Message],
         on_done: OnDone,
         key: tuple[int, int] | None,
@@ -633,21 +510,21 @@ class RemoteTransport:
             barrier.wait()
 
     def _sync(
-        self, build: Callable[[_Channel], Message], expect: type[Msg], request_id: int = 0
-    ) -> tuple[Msg | int, _Channel | None]:
+        self, build: Callable[[Channel], Message], expect: type[Msg], request_id: int = 0
+    ) -> tuple[Msg | int, Channel | None]:
         """The daemon's answer to a call (or the failure code), and the connection that answered it."""
         on_loop = self.on_driver_thread()
         if on_loop and self._thread is not None:
             raise RuntimeError(
                 "a synchronous driver call from a completion callback cannot wait in daemon mode"
             )
-        future: concurrent.futures.Future[tuple[Message | int, _Channel | None]] = concurrent.futures.Future()
-        used: list[_Channel] = []
+        future: concurrent.futures.Future[tuple[Message | int, Channel | None]] = concurrent.futures.Future()
+        used: list[Channel] = []
 
         def on_done(answer: Message | None, code: int) -> None:
             future.set_result((answer if answer is not None else code, used[-1] if used else None))
 
-        def build_on(chan: _Channel) -> Message:
+        def build_on(chan: Channel) -> Message:
             used.append(chan)
             return build(chan)
 
@@ -665,7 +542,7 @@ class RemoteTransport:
         result, chan = future.result()
         return cast("Msg | int", result), chan
 
-    def _sync_on(self, chan: _Channel, message: Message, expect: type[Msg]) -> Msg | int:
+    def _sync_on(self, chan: Channel, message: Message, expect: type[Msg]) -> Msg | int:
         """A call on one given connection (the replay on a new daemon)."""
         future: concurrent.futures.Future[Message | int] = concurrent.futures.Future()
 
@@ -679,9 +556,23 @@ class RemoteTransport:
         return cast("Msg | int", future.result())
 
     # ----- the channel (loop thread) -----------------------------------------------------------------------------
+    def _fast_channel(self) -> Channel | None:
+        """The connection an I/O call may be written to at once, without the general path's closures: on the loop
+        thread, with one live connection whose ids are the faces' ids (no upgrade under way); else None."""
+        chan = self._chan
+        if (
+            self._old is None
+            and chan.lost is None
+            and not chan.ids
+            and not chan.going_away
+            and threading.get_ident() == self._loop_thread_id
+        ):
+            return chan
+        return None
+
     def _send(
         self,
-        chan: _Channel,
+        chan: Channel,
         message: Message,
         expect: type[Message],
         on_done: OnDone,
@@ -694,109 +585,23 @@ class RemoteTransport:
                 return
             on_done(None, chan.lost)
             return
-        op = next(self._ops)
-        message.op = op
-        try:
-            chan.encoder.write(message)
-        except WireEncodeError as exc:
-            log.debug("call not sent: %s", exc)
+        if not chan.write(message, expect, on_done, ON_DONE, key, resend):
+            log.debug("call not sent: %s cannot be encoded", type(message).__name__)
             on_done(None, _INVALID_PARAMETER)
-            return
-        chan.pending[op] = (expect, on_done, key, resend)
-        if key is not None:
-            chan.tokens[key] = op
-        if not chan.flush_scheduled:
-            chan.flush_scheduled = True
-            self.loop.call_soon(self._flush, chan)
 
-    def _flush(self, chan: _Channel) -> None:
-        """Send what this loop pass wrote: one sendmsg per batch; on EAGAIN wait for the socket to drain."""
-        chan.flush_scheduled = False
-        if chan.lost is not None:
-            return
-        chan.out.extend(chan.encoder.take())
-        out = chan.out
-        while out:
-            batch = out[0]
-            ancillary = (
-                [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", batch.fds))] if batch.fds else []
-            )
-            try:
-                sent = chan.sock.sendmsg(batch.buffers, ancillary)
-            except (BlockingIOError, InterruptedError):
-                if not chan.writing:
-                    chan.writing = True
-                    self.loop.add_writer(chan.fd, self._flush, chan)
-                return
-            except OSError as exc:
-                self._lose(chan, _ABORTED, f"send failed: {exc}")
-                return
-            if batch.consume(sent):
-                out.popleft()
-        if chan.writing:
-            chan.writing = False
-            self.loop.remove_writer(chan.fd)
+    def _flush(self, chan: Channel) -> None:
+        chan.flush()
 
-    def _on_readable(self, chan: _Channel) -> None:
-        try:
-            size, ancillary, flags, _ = chan.sock.recvmsg_into(
-                [chan.decoder.get_buffer()], _ANCILLARY, socket.MSG_CMSG_CLOEXEC
-            )
-        except (BlockingIOError, InterruptedError):
-            return
-        except ProtocolError as exc:
-            self._lose(chan, _ABORTED, f"protocol error: {exc}")
-            return
-        except OSError as exc:
-            self._lose(chan, _ABORTED, f"receive failed: {exc}")
-            return
-        fds = fds_of(ancillary)
-        if size == 0:
-            close_fds(fds)
-            self._lose(chan, _ABORTED, "the daemon closed the connection")
-            return
-        try:
-            if flags & socket.MSG_CTRUNC:
-                close_fds(fds)
-                raise ProtocolError("file descriptors truncated (MSG_CTRUNC)")
-            chan.decoder.buffer_updated(size, fds)
-            messages = chan.decoder.drain()
-        except ProtocolError as exc:
-            self._lose(chan, _ABORTED, f"protocol error: {exc}")
-            return
-        for message in messages:
-            self._dispatch(chan, message)
+    def _going_away(self, chan: Channel, message: M.GoingAway) -> None:
+        """GOING_AWAY from a daemon (loop thread): an upgrade starts the reconnect, anything else is logged."""
+        if message.reason == M.GOING_AWAY_UPGRADE and chan is self._chan and not chan.going_away:
+            log.info("the httpsys daemon is being upgraded: reconnecting to %s", self.path)
+            chan.going_away = True
+            self._start_switch(min(max(message.seconds, 1.0), RECONNECT_WINDOW))
+        else:
+            log.warning("the httpsys daemon is going away in %.0f s: %s", message.seconds, message.reason)
 
-    def _dispatch(self, chan: _Channel, message: Message) -> None:
-        if isinstance(message, M.GoingAway):
-            if message.reason == M.GOING_AWAY_UPGRADE and chan is self._chan and not chan.going_away:
-                log.info("the httpsys daemon is being upgraded: reconnecting to %s", self.path)
-                chan.going_away = True
-                self._start_switch(min(max(message.seconds, 1.0), RECONNECT_WINDOW))
-            else:
-                log.warning("the httpsys daemon is going away in %.0f s: %s", message.seconds, message.reason)
-            return
-        entry = chan.pending.pop(message.op, None)
-        if entry is None:
-            self._lose(chan, _ABORTED, f"protocol error: completion for unknown operation {message.op}")
-            return
-        expect, on_done, key, _resend = entry
-        if key is not None and chan.tokens.get(key) == message.op:
-            del chan.tokens[key]
-        if not isinstance(message, expect):
-            on_done(None, _ABORTED)
-            self._lose(
-                chan, _ABORTED, f"protocol error: {type(message).__name__} answers a call expecting {expect}"
-            )
-            return
-        if self._old is not None and chan is self._chan and isinstance(message, M.RequestDone):
-            snapshot = message.snapshot
-            if snapshot is not None:
-                chan.requests.add(snapshot.request_id)
-                chan.connections.add(snapshot.connection_id)
-        on_done(message, 0)
-
-    def _lose(self, chan: _Channel, code_for_later: int, reason: str) -> None:
+    def _lose(self, chan: Channel, code_for_later: int, reason: str) -> None:
         """A connection is over. The old daemon's after an upgrade: its parked receives move to the current
         connection, its other operations complete ERROR_OPERATION_ABORTED. The current one's: pending operations
         complete ERROR_OPERATION_ABORTED and later calls fail (unless an upgrade is under way)."""
@@ -829,12 +634,16 @@ class RemoteTransport:
             self._chan.connections.clear()
         elif chan is self._chan and not retiring:
             self._lost = chan.lost
-        for _expect, on_done, _key, resend in pending.values():
+        for _expect, on_done, key, resend, kind in pending.values():
             try:
-                if retiring and resend is not None:
+                if retiring and isinstance(resend, M.ReceiveRequest) and key is not None:
+                    self.receive_request(
+                        key[0], 0, resend.flags, resend.buffer_length, resend.v2, key[1], on_done
+                    )
+                elif retiring and callable(resend):
                     resend()
                 else:
-                    on_done(None, _ABORTED)
+                    fail(on_done, kind, _ABORTED)
             except Exception:  # a caller's callback must not stop the others
                 log.exception("completion callback failed")
         if not retiring and chan is not self._old and self._lost is not None:
@@ -856,7 +665,7 @@ class RemoteTransport:
     def _switch(self, deadline: float) -> None:
         """Connect to the new daemon, replay the journal there, then make it the current connection."""
         with self._journal_lock:
-            new: _Channel | None = None
+            new: Channel | None = None
             while not self.closed and time.monotonic() < deadline:
                 try:
                     sock, welcome, decoder = _connect(
@@ -865,7 +674,7 @@ class RemoteTransport:
                 except Exception:
                     time.sleep(0.05)
                     continue
-                new = _Channel(sock, welcome, decoder, remapped=True)
+                new = Channel(sock, welcome, decoder, True, self, self._ops)
                 break
             if new is None:
                 log.error("no new httpsys daemon at %s after the upgrade: the connection is lost", self.path)
@@ -874,7 +683,7 @@ class RemoteTransport:
             attached = threading.Event()
 
             def attach() -> None:
-                self.loop.add_reader(new.fd, self._on_readable, new)
+                self.loop.add_reader(new.fd, new.on_readable)
                 self._readers.append(new)
                 attached.set()
 
@@ -907,64 +716,7 @@ class RemoteTransport:
             self._lost = chan.lost
         self._fail_deferred()
 
-    def _replay(self, new: _Channel, deadline: float) -> int:
-        """Create this process's objects again on `new`, in dependency order; how many. A step that fails is
-        logged and skipped (that object's later calls fail as for an unknown object)."""
-        journal = self._journal
-        count = 0
-
-        def created(virtual: int, answer: object, what: str) -> None:
-            nonlocal count
-            if isinstance(answer, M.HandleDone) and answer.code == 0:
-                new.ids[virtual] = answer.object_id
-                count += 1
-            else:
-                code = answer.code if isinstance(answer, M.HandleDone) else answer
-                log.error("upgrade: %s %d could not be created again (%s)", what, virtual, code)
-
-        def step(message: Message, what: str) -> None:
-            answer = self._sync_on(new, message, M.CodeDone)
-            code = answer.code if isinstance(answer, M.CodeDone) else answer
-            if code != 0:
-                log.error("upgrade: %s failed again (%s)", what, code)
-
-        for sid, version in journal.sessions.items():
-            created(sid, self._sync_on(new, M.CreateServerSession(version=version), M.HandleDone), "session")
-        for (sid, prop), value in journal.session_props.items():
-            step(M.SetSessionProperty(session_id=new.real(sid), prop=prop, value=value), "session property")
-        ordered = sorted(journal.queues.items(), key=lambda item: bool(item[1][1] & _OPEN_EXISTING))
-        for handle, (name, flags, v1, security) in ordered:
-            message = M.CreateRequestQueue(name=name, flags=flags, v1=v1, security=security)
-            answer = self._sync_on(new, message, M.HandleDone)
-            while (
-                flags & _OPEN_EXISTING
-                and isinstance(answer, M.HandleDone)
-                and answer.code == _FILE_NOT_FOUND
-                and time.monotonic() < deadline
-            ):  # its creator (another process) has not created it again yet
-                time.sleep(0.05)
-                answer = self._sync_on(new, message, M.HandleDone)
-            created(handle, answer, f"request queue {name or ''}")
-        for (handle, prop), value in journal.queue_props.items():
-            step(M.SetQueueProperty(handle_id=new.real(handle), prop=prop, value=value), "queue property")
-        for gid, sid in journal.groups.items():
-            created(
-                gid, self._sync_on(new, M.CreateUrlGroup(session_id=new.real(sid)), M.HandleDone), "group"
-            )
-        for gid, prop, value in journal.group_props:
-            value = _translate_value(prop, value, new)
-            step(M.SetGroupProperty(group_id=new.real(gid), prop=prop, value=value), "group property")
-        for gid, urls in journal.urls.items():
-            for url, context in urls.items():
-                step(M.AddUrl(group_id=new.real(gid), url=url, context=context), f"URL {url}")
-        for handle, urls_v1 in journal.urls_v1.items():
-            for url in urls_v1:
-                step(M.AddUrlV1(handle_id=new.real(handle), url=url), f"URL {url}")
-        for handle in journal.shutdown:
-            step(M.ShutdownRequestQueue(handle_id=new.real(handle)), "queue shutdown")
-        return count
-
-    def _virtual(self, chan: _Channel | None, real: int) -> int:
+    def _virtual(self, chan: Channel | None, real: int) -> int:
         """The id the faces get for `real`, an id `chan`'s daemon just created (the same on the first daemon)."""
         if chan is None or not chan.remapped:
             return real
@@ -976,209 +728,6 @@ class RemoteTransport:
             chan.ids[virtual] = real
         return virtual
 
-    # ----- synchronous calls -----------------------------------------------------------------------------------
-    def _code(self, build: Callable[[_Channel], Message], request_id: int = 0) -> int:
-        answer, _chan = self._sync(build, M.CodeDone, request_id)
-        return answer if isinstance(answer, int) else answer.code
-
-    def _created(self, build: Callable[[_Channel], Message]) -> tuple[int, int]:
-        answer, chan = self._sync(build, M.HandleDone)
-        if isinstance(answer, int):
-            return answer, 0
-        if answer.code != 0:
-            return answer.code, 0
-        return 0, self._virtual(chan, answer.object_id)
-
-    def _value(self, build: Callable[[_Channel], Message]) -> tuple[int, object]:
-        answer, _chan = self._sync(build, M.ValueDone)
-        return (answer, None) if isinstance(answer, int) else (answer.code, answer.value)
-
-    # ----- object model ----------------------------------------------------------------------------------------
-    def create_server_session(self, version: tuple[int, int]) -> tuple[int, int]:
-        with self._journal_lock:
-            code, sid = self._created(lambda ch: M.CreateServerSession(version=version))
-            if code == 0:
-                self._journal.sessions[sid] = tuple(version)  # type: ignore[assignment]
-            return code, sid
-
-    def close_server_session(self, session_id: int) -> int:
-        with self._journal_lock:
-            code = self._code(lambda ch: M.CloseServerSession(session_id=ch.real(session_id)))
-            if code == 0:
-                self._journal.drop_session(session_id)
-            return code
-
-    def drain_server_session(self, session_id: int) -> tuple[int, int]:
-        answer, _chan = self._sync(
-            lambda ch: M.DrainServerSession(session_id=ch.real(session_id)), M.HandleDone
-        )
-        return (answer, 0) if isinstance(answer, int) else (answer.code, answer.object_id)
-
-    def set_session_property(self, session_id: int, prop: int, value: object) -> int:
-        with self._journal_lock:
-            code = self._code(
-                lambda ch: M.SetSessionProperty(session_id=ch.real(session_id), prop=prop, value=value)
-            )
-            if code == 0 and session_id in self._journal.sessions:
-                self._journal.session_props[(session_id, prop)] = value
-            return code
-
-    def query_session_property(self, session_id: int, prop: int) -> tuple[int, object]:
-        return self._value(lambda ch: M.QuerySessionProperty(session_id=ch.real(session_id), prop=prop))
-
-    def create_url_group(self, session_id: int) -> tuple[int, int]:
-        with self._journal_lock:
-            code, gid = self._created(lambda ch: M.CreateUrlGroup(session_id=ch.real(session_id)))
-            if code == 0:
-                self._journal.groups[gid] = session_id
-            return code, gid
-
-    def close_url_group(self, group_id: int) -> int:
-        with self._journal_lock:
-            code = self._code(lambda ch: M.CloseUrlGroup(group_id=ch.real(group_id)))
-            if code == 0:
-                self._journal.drop_group(group_id)
-            return code
-
-    def add_url(self, group_id: int, url: str, context: int) -> int:
-        with self._journal_lock:
-            code = self._code(lambda ch: M.AddUrl(group_id=ch.real(group_id), url=url, context=context))
-            if code == 0 and group_id in self._journal.groups:
-                self._journal.urls.setdefault(group_id, {})[url] = context
-            return code
-
-    def remove_url(self, group_id: int, url: str | None, remove_all: bool) -> int:
-        with self._journal_lock:
-            code = self._code(
-                lambda ch: M.RemoveUrl(group_id=ch.real(group_id), url=url, remove_all=remove_all)
-            )
-            if code == 0:
-                urls = self._journal.urls.get(group_id, {})
-                if remove_all:
-                    urls.clear()
-                elif url is not None:
-                    urls.pop(url, None)
-            return code
-
-    def set_group_property(self, group_id: int, prop: int, value: object) -> int:
-        with self._journal_lock:
-            code = self._code(
-                lambda ch: M.SetGroupProperty(
-                    group_id=ch.real(group_id), prop=prop, value=_translate_value(prop, value, ch)
-                )
-            )
-            journal = self._journal
-            if code == 0 and group_id in journal.groups:
-                if prop != _PROP_DELEGATION:
-                    journal.group_props = [p for p in journal.group_props if p[:2] != (group_id, prop)]
-                journal.group_props.append((group_id, prop, value))
-            return code
-
-    def query_group_property(self, group_id: int, prop: int) -> tuple[int, object]:
-        answer, chan = self._sync(
-            lambda ch: M.QueryGroupProperty(group_id=ch.real(group_id), prop=prop), M.ValueDone
-        )
-        if isinstance(answer, int):
-            return answer, None
-        value = answer.value
-        if (
-            prop == _PROP_BINDING
-            and chan is not None
-            and isinstance(value, int)
-            and not isinstance(value, bool)
-        ):
-            value = chan.virtual(value)  # the bound queue handle as the faces know it
-        return answer.code, value
-
-    def create_request_queue(
-        self, name: str | None, flags: int, v1: bool, security: str | None = None
-    ) -> tuple[int, int]:
-        with self._journal_lock:
-            code, handle = self._created(
-                lambda ch: M.CreateRequestQueue(name=name, flags=flags, v1=v1, security=security)
-            )
-            if code == 0:
-                self._journal.queues[handle] = (name, flags, v1, security)
-            return code, handle
-
-    def close_request_queue(self, handle_id: int) -> int:
-        with self._journal_lock:
-            code = self._code(lambda ch: M.CloseRequestQueue(handle_id=ch.real(handle_id)))
-            if code == 0:
-                self._journal.drop_queue(handle_id)
-            return code
-
-    def set_queue_property(self, handle_id: int, prop: int, value: object) -> int:
-        with self._journal_lock:
-            code = self._code(
-                lambda ch: M.SetQueueProperty(handle_id=ch.real(handle_id), prop=prop, value=value)
-            )
-            if code == 0 and handle_id in self._journal.queues:
-                self._journal.queue_props[(handle_id, prop)] = value
-            return code
-
-    def query_queue_property(self, handle_id: int, prop: int) -> tuple[int, object]:
-        return self._value(lambda ch: M.QueryQueueProperty(handle_id=ch.real(handle_id), prop=prop))
-
-    def shutdown_request_queue(self, handle_id: int) -> int:
-        with self._journal_lock:
-            code = self._code(lambda ch: M.ShutdownRequestQueue(handle_id=ch.real(handle_id)))
-            if code == 0 and handle_id in self._journal.queues:
-                self._journal.shutdown.add(handle_id)
-            return code
-
-    def add_url_v1(self, handle_id: int, url: str) -> int:
-        with self._journal_lock:
-            code = self._code(lambda ch: M.AddUrlV1(handle_id=ch.real(handle_id), url=url))
-            if code == 0 and handle_id in self._journal.queues:
-                self._journal.urls_v1.setdefault(handle_id, []).append(url)
-            return code
-
-    def remove_url_v1(self, handle_id: int, url: str) -> int:
-        with self._journal_lock:
-            code = self._code(lambda ch: M.RemoveUrlV1(handle_id=ch.real(handle_id), url=url))
-            urls = self._journal.urls_v1.get(handle_id)
-            if code == 0 and urls is not None and url in urls:
-                urls.remove(url)
-            return code
-
-    def add_fragment(self, handle_id: int, name: str, data: bytes, policy: CachePolicy) -> int:
-        return self._code(
-            lambda ch: M.AddFragment(handle_id=ch.real(handle_id), name=name, data=data, policy=policy)
-        )
-
-    def read_fragment(self, handle_id: int, name: str) -> tuple[int, bytes]:
-        answer, _chan = self._sync(
-            lambda ch: M.ReadFragment(handle_id=ch.real(handle_id), name=name), M.BytesDone
-        )
-        return (answer, b"") if isinstance(answer, int) else (answer.code, answer.data)
-
-    def flush_cache(self, handle_id: int, prefix: str, recursive: bool) -> int:
-        return self._code(
-            lambda ch: M.FlushCache(handle_id=ch.real(handle_id), prefix=prefix, recursive=recursive)
-        )
-
-    def cancel_request(self, handle_id: int, request_id: int) -> int:
-        return self._code(
-            lambda ch: M.CancelRequest(handle_id=ch.real(handle_id), request_id=request_id), request_id
-        )
-
-    def set_request_property(self, handle_id: int, request_id: int, prop: int, value: int) -> int:
-        return self._code(
-            lambda ch: M.SetRequestProperty(
-                handle_id=ch.real(handle_id), request_id=request_id, prop=prop, value=value
-            ),
-            request_id,
-        )
-
-    def query_request_property(self, handle_id: int, request_id: int, prop: int) -> tuple[int, object]:
-        answer, _chan = self._sync(
-            lambda ch: M.QueryRequestProperty(handle_id=ch.real(handle_id), request_id=request_id, prop=prop),
-            M.ValueDone,
-            request_id,
-        )
-        return (answer, None) if isinstance(answer, int) else (answer.code, answer.value)
-
     def cancel_io(self, handle_id: int, token: int | None) -> bool:
         """CANCEL for the op that carries `token` on `handle_id` (False at once when it already completed)."""
         on_loop = self.on_driver_thread()
@@ -1187,7 +736,7 @@ class RemoteTransport:
         future: concurrent.futures.Future[bool] = concurrent.futures.Future()
 
         def issue() -> None:
-            targets: list[tuple[_Channel, int | None]]
+            targets: list[tuple[Channel, int | None]]
             if token is None:
                 targets = [
                     (chan, None) for chan in (self._chan, self._old) if chan is not None and not chan.lost
@@ -1230,56 +779,6 @@ class RemoteTransport:
             return False
         return future.result()
 
-    # ----- the service configuration (through the daemon, which owns the store; decision 0020) -----------------
-    def service_config_set(self, kind: str, key: object, value: object, update: bool) -> int:
-        return self._code(lambda ch: M.ServiceConfigSet(kind=kind, key=key, value=value, update=update))
-
-    def service_config_delete(self, kind: str, key: object) -> int:
-        return self._code(lambda ch: M.ServiceConfigDelete(kind=kind, key=key))
-
-    def service_config_query(self, kind: str) -> tuple[int, list[tuple[object, object]]]:
-        code, value = self._value(lambda ch: M.ServiceConfigQuery(kind=kind))
-        if code or not isinstance(value, list | tuple):
-            return code, []
-        return code, [(row[0], row[1]) for row in value if isinstance(row, list | tuple) and len(row) == 2]
-
-    def service_state(self) -> tuple[int, object]:
-        return self._value(lambda ch: M.ServiceState())
-
-    def reload_configuration(self) -> int:
-        return self._code(lambda ch: M.ReloadConfiguration())
-
-    def service_config_import(self, document: str) -> int:
-        return self._code(lambda ch: M.ServiceConfigImport(document=document))
-
-    def statistics(self) -> dict[str, int]:
-        answer, _chan = self._sync(lambda ch: M.Statistics(), M.StatsDone)
-        return {} if isinstance(answer, int) else dict(answer.stats)
-
-    def delegate_request(
-        self, source_id: int, target_id: int, request_id: int, group_id: int, url: str | None
-    ) -> int:
-        return self._code(
-            lambda ch: M.DelegateRequest(
-                source_id=ch.real(source_id),
-                target_id=ch.real(target_id),
-                request_id=request_id,
-                group_id=ch.real(group_id),
-                url=url,
-            ),
-            request_id,
-        )
-
-    def find_url_group_id(self, url: str, handle_id: int) -> tuple[int, int]:
-        answer, chan = self._sync(
-            lambda ch: M.FindUrlGroupId(url=url, handle_id=ch.real(handle_id)), M.HandleDone
-        )
-        if isinstance(answer, int):
-            return answer, 0
-        if answer.code != 0 or chan is None:
-            return answer.code, answer.object_id
-        return 0, chan.virtual(answer.object_id)
-
     # ----- I/O ---------------------------------------------------------------------------------------------------
     def receive_request(
         self,
@@ -1291,6 +790,15 @@ class RemoteTransport:
         token: int,
         done: ReceiveDone,
     ) -> None:
+        chan = self._fast_channel()
+        if chan is not None:  # the per-request path: the message written at once, `done` kept as it is
+            message = M.ReceiveRequest(
+                handle_id=handle_id, request_id=request_id, flags=flags, buffer_length=buffer_length, v2=v2
+            )
+            if not chan.write(message, M.RequestDone, done, RECEIVED, (handle_id, token), message):
+                done(_INVALID_PARAMETER, None, 0)
+            return
+
         def on_done(answer: Message | None, code: int) -> None:
             if isinstance(answer, M.RequestDone):
                 snapshot: RequestSnapshot | None = answer.snapshot
@@ -1298,7 +806,7 @@ class RemoteTransport:
             else:
                 done(code, None, 0)
 
-        def build(ch: _Channel) -> Message:
+        def build(ch: Channel) -> Message:
             return M.ReceiveRequest(
                 handle_id=ch.real(handle_id),
                 request_id=request_id,
@@ -1326,7 +834,7 @@ class RemoteTransport:
             else:
                 done(code, b"")
 
-        def build(ch: _Channel) -> Message:
+        def build(ch: Channel) -> Message:
             return M.ReceiveBody(
                 handle_id=ch.real(handle_id), request_id=request_id, max_len=max_len, fill=fill
             )
@@ -1345,12 +853,26 @@ class RemoteTransport:
         done: SendDone,
         token: int = 0,
     ) -> None:
+        chan = self._fast_channel()
+        if chan is not None and small_memory(chunks, chan.limits.max_message):
+            message = M.SendResponse(
+                handle_id=handle_id,
+                request_id=request_id,
+                flags=flags,
+                spec=spec,
+                chunks=chunks,
+                cache_policy=cache_policy,
+                log_data=log_data,
+            )
+            if not chan.write(message, M.SentDone, done, SENT, (handle_id, token) if token else None, None):
+                done(_INVALID_PARAMETER, 0)
+            return
         if _bad_descriptor(chunks):
             done(_INVALID_HANDLE, 0)
             return
         chunks, spill_fd = _spill(chunks, self.peer_limits.max_message)
 
-        def build(ch: _Channel) -> Message:
+        def build(ch: Channel) -> Message:
             return M.SendResponse(
                 handle_id=ch.real(handle_id),
                 request_id=request_id,
@@ -1379,7 +901,7 @@ class RemoteTransport:
             return
         chunks, spill_fd = _spill(chunks, self.peer_limits.max_message)
 
-        def build(ch: _Channel) -> Message:
+        def build(ch: Channel) -> Message:
             return M.SendBody(
                 handle_id=ch.real(handle_id),
                 request_id=request_id,
@@ -1392,13 +914,13 @@ class RemoteTransport:
         self._io(build, M.SentDone, _sent(done, spill_fd), key, request_id)
 
     def wait_disconnect(self, handle_id: int, connection_id: int, token: int, done: CodeDone) -> None:
-        def build(ch: _Channel) -> Message:
+        def build(ch: Channel) -> Message:
             return M.WaitDisconnect(handle_id=ch.real(handle_id), connection_id=connection_id)
 
         self._io(build, M.CodeDone, _coded(done), (handle_id, token), connection_id=connection_id)
 
     def wait_demand_start(self, handle_id: int, token: int, done: CodeDone) -> None:
-        def build(ch: _Channel) -> Message:
+        def build(ch: Channel) -> Message:
             return M.WaitDemandStart(handle_id=ch.real(handle_id))
 
         self._io(build, M.CodeDone, _coded(done), (handle_id, token), repost=True, receive_on=handle_id)
@@ -1406,7 +928,7 @@ class RemoteTransport:
     def receive_client_certificate(
         self, handle_id: int, connection_id: int, token: int, done: CertDone
     ) -> None:
-        def build(ch: _Channel) -> Message:
+        def build(ch: Channel) -> Message:
             return M.ReceiveClientCertificate(handle_id=ch.real(handle_id), connection_id=connection_id)
 
         def on_done(answer: Message | None, code: int) -> None:
@@ -1459,7 +981,7 @@ def _spill(chunks: list[DataChunk], max_message: int) -> tuple[list[DataChunk], 
     """Memory data beyond what one message may carry goes into a sealed memfd, passed as file chunks (decision
     0016 §5): the chunks to send and the memfd to close when the send completes (None when nothing moved)."""
     sizes = [memoryview(c.data).nbytes if isinstance(c, MemoryChunk) else 0 for c in chunks]
-    if sum(sizes) <= max_message - _SPILL_MARGIN:
+    if sum(sizes) <= max_message - SPILL_MARGIN:
         return chunks, None
     fd = os.memfd_create("httpsys-send", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
     try:

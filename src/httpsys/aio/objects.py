@@ -15,7 +15,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from httpsys._core.records import CachePolicy, DataChunk, MemoryChunk
 from httpsys._core.response import ResponseSpec, validate_response, validate_send_flags
@@ -482,6 +482,11 @@ class RequestQueue:
 
     def _post(self) -> None:
         token = next(_tokens)
+        if self._direct:  # no future until a receive() has to wait for this slot
+            completion = Completion()
+            self._io.receive_request(self.handle, 0, 0, None, True, token, completion)
+            self._slots.append((token, completion))
+            return
         result = self._call(self._io.receive_request, self.handle, 0, 0, None, True, token)
         self._slots.append((token, result))
 
@@ -496,12 +501,10 @@ class RequestQueue:
                 self._stopped = False  # drained: a later receive() posts again
                 raise error_for_code(_ABORTED)
             slot = slots[0]
-            result = slot[1]
-            if type(result) is not tuple:
-                if not result.done():
-                    await asyncio.shield(result)
-                    continue  # another receive() may have taken this slot meanwhile
-                result = result.result()
+            result = _slot_result(slot[1])
+            if result is None:
+                await asyncio.shield(_slot_future(slot[1], self._loop))
+                continue  # another receive() may have taken this slot meanwhile
             slots.popleft()
             code, snapshot, _n = result
             if code == _OK and snapshot is not None:
@@ -516,16 +519,15 @@ class RequestQueue:
         """On close: cancel the posted receives, and answer 503 (with a disconnect) each request that had already
         arrived and that the application never took, so that none is left without an answer (decision 0025)."""
         slots = self._slots
-        for token, result in list(slots):
-            if type(result) is not tuple and not result.done():
+        for token, posted in list(slots):
+            if _slot_result(posted) is None:
                 self.transport.cancel_io(self.handle, token)
         answered = 0
         while slots:
-            _token, result = slots.popleft()
-            if type(result) is not tuple:
-                if not result.done():
-                    continue  # still on its way: closing the handle finishes it in the driver
-                result = result.result()
+            _token, posted = slots.popleft()
+            result = _slot_result(posted)
+            if result is None:
+                continue  # still on its way: closing the handle finishes it in the driver
             code, snapshot, _n = result
             if code == _OK and snapshot is not None:
                 spec = Request(self, snapshot)._spec(503, None, None)
@@ -554,8 +556,8 @@ class RequestQueue:
             self.transport.cancel_io(self.handle, token)
         if self._slots:
             self._stopped = True
-            for token, result in list(self._slots):
-                if type(result) is not tuple and not result.done():
+            for token, posted in list(self._slots):
+                if _slot_result(posted) is None:
                     self.transport.cancel_io(self.handle, token)
 
     def __aiter__(self) -> RequestQueue:
@@ -565,6 +567,8 @@ class RequestQueue:
         if self.closed:
             raise StopAsyncIteration
         try:
+            if self.prefetch > 0 or self._slots:  # `receive()`'s posted path, one coroutine fewer per request
+                return await self._receive_posted()
             return await self.receive()
         except HttpSysError as exc:
             if self.closed or exc.winerror in (
@@ -780,6 +784,23 @@ class _LateSend:
         queue._early_bytes -= self.size
         if code != _OK:
             queue._late_failure(self.request, code)
+
+
+def _slot_result(posted: Any) -> Any:
+    """A posted receive's result tuple (code, snapshot, length), or None while it is still on its way; `posted` is
+    the tuple itself, the Completion it will complete, or a future of the tuple."""
+    if type(posted) is tuple:
+        return posted
+    if type(posted) is Completion:
+        return posted.result
+    return posted.result() if posted.done() else None
+
+
+def _slot_future(posted: Any, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
+    """What to await until a posted receive completes (a Completion's future is made on the first wait)."""
+    if type(posted) is Completion:
+        return cast("asyncio.Future[Any]", posted.outcome(loop))
+    return cast("asyncio.Future[Any]", posted)
 
 
 def _settle(fut: asyncio.Future[Any], value: Any) -> None:

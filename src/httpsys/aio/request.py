@@ -72,17 +72,18 @@ class Completion:
         self.future: asyncio.Future[Any] | None = None
 
     def __call__(self, *result: Any) -> None:
+        self.result = result
         future = self.future
-        if future is None:
-            self.result = result
-        elif not future.done():
+        if future is not None and not future.done():
             future.set_result(result)
 
     def outcome(self, loop: asyncio.AbstractEventLoop) -> Any:
-        """The result tuple when the operation completed at once, else a future of it."""
+        """The result tuple when the operation completed at once, else a future of it (made once)."""
         if self.result is not None:
             return self.result
-        future = self.future = loop.create_future()
+        future = self.future
+        if future is None:
+            future = self.future = loop.create_future()
         return future
 
 

@@ -415,18 +415,23 @@ class Tls:
         bound to one address gives every connection's local address (one `getsockname` per batch); the peer's
         comes with `accept`."""
         bound: Any = None
+        family = kind = proto = 0
         for _ in range(64):
             try:
-                sock, peer = listener_sock.accept()
+                # `_accept` and a socket object of the listener's family and type: `socket.accept` would convert
+                # both to enums for every connection (a few microseconds each, seen with py-spy)
+                fd, peer = _accept(listener_sock)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
                 return  # EMFILE, ECONNABORTED ...: the next readiness tries again
             if bound is None:
+                family, kind, proto = int(listener_sock.family), int(listener_sock.type), listener_sock.proto
                 try:
                     bound = listener_sock.getsockname()
                 except OSError:
                     bound = ("", 0)
+            sock = socket.socket(family, kind, proto, fd)
             self.accepted(sock, port, peer, None if str(bound[0]) in _WILDCARDS else bound)
 
     def accepted(self, sock: socket.socket, port: int, peer: Any = None, local: Any = None) -> None:
@@ -862,6 +867,8 @@ def _pause(transport: Any) -> None:
         pass
 
 
+# socket.accept without its enum conversions (CPython's `socket.socket._accept`: the descriptor and the peer's address)
+_accept: Callable[[socket.socket], tuple[int, Any]] = socket.socket._accept  # type: ignore[attr-defined]
 # MSG_DONTWAIT: the accepted socket is still blocking when its ClientHello is peeked at
 _PEEK = socket.MSG_PEEK | socket.MSG_DONTWAIT
 _WILDCARDS = ("", "0.0.0.0", "::")

@@ -42,6 +42,7 @@ from httpsys._core.status import Win32Error
 from httpsys._core.timers import TimerKind
 from httpsys._engine.certstore import CertStoreError, CertStores, key_bits, name_matches
 from httpsys._engine.http11 import Http11Connection
+from httpsys._engine.listeners import _Steps
 from httpsys._engine.registry import PendingOp, op_done
 
 if TYPE_CHECKING:
@@ -158,21 +159,32 @@ class SslContexts:
         self.http2 = http2
         self.message_callback = message_callback
         self._contexts: dict[tuple[SslBinding, bool], tuple[ssl.SSLContext, int, str, str]] = {}
+        # what each context serves (pSslInfo's key size, issuer, subject), found by the context a connection ended
+        # its handshake with
+        self._made: dict[ssl.SSLContext, tuple[int, str, str]] = {}
 
     def for_binding(self, binding: SslBinding, pha: bool = False) -> tuple[ssl.SSLContext, int, str, str]:
-        """(context, server key bits, issuer, subject); CertStoreError or ssl.SSLError when it cannot be made."""
-        key = (binding, pha and self.message_callback is not None)
+        """(context, server key bits, issuer, subject); CertStoreError or ssl.SSLError when it cannot be made.
+        Only the post-handshake variant (`pha`) and a binding that negotiates client certificates carry trusted
+        issuers: a context that never asks for a certificate has no use for them."""
+        key = (binding, pha)
         made = self._contexts.get(key)
         if made is None:
             if len(self._contexts) > 1024:
-                self._contexts.clear()
-            made = self._contexts[key] = _binding_context(binding, self.http2)
-            if key[1]:
+                self.clear()
+            made = self._contexts[key] = _binding_context(binding, self.http2, trusted_for_later=pha)
+            self._made[made[0]] = made[1:]
+            if pha and self.message_callback is not None:
                 _set_message_callback(made[0], self.message_callback)
         return made
 
+    def made_for(self, ctx: ssl.SSLContext) -> tuple[int, str, str] | None:
+        """(server key bits, issuer, subject) of a context `for_binding` made."""
+        return self._made.get(ctx)
+
     def clear(self) -> None:
         self._contexts.clear()
+        self._made.clear()
 
 
 def safe_context(flags: int = 0, http2: bool = True) -> ssl.SSLContext:
@@ -190,7 +202,13 @@ def safe_context(flags: int = 0, http2: bool = True) -> ssl.SSLContext:
     return ctx
 
 
-def _binding_context(binding: SslBinding, http2: bool = True) -> tuple[ssl.SSLContext, int, str, str]:
+def _binding_context(
+    binding: SslBinding, http2: bool = True, trusted_for_later: bool = True
+) -> tuple[ssl.SSLContext, int, str, str]:
+    """A binding's context: its certificate chain, and its trusted issuers when it verifies client certificates in
+    the handshake or (`trusted_for_later`) may ask for one after it. A context without issuers spares every full
+    handshake OpenSSL's search for the issuer of a chain-less leaf in the system CA directory (a stat, open
+    and directory read per handshake, seen with strace; decision 0021 point 16)."""
     if binding.cert_file:
         cert_path, key_path, ca_path = (
             binding.cert_file,
@@ -209,8 +227,8 @@ def _binding_context(binding: SslBinding, http2: bool = True) -> tuple[ssl.SSLCo
         if ca_path:
             ctx.load_verify_locations(cafile=ca_path)
         else:
-            ctx.load_default_certs(ssl.Purpose.CLIENT_AUTH)
-    else:
+            _load_system_issuers(ctx)
+    elif trusted_for_later:
         # the trusted issuers of a certificate asked for later (HttpReceiveClientCertificate, TLS 1.3
         # post-handshake authentication): OpenSSL verifies it against the store of the context in use
         try:
@@ -218,12 +236,23 @@ def _binding_context(binding: SslBinding, http2: bool = True) -> tuple[ssl.SSLCo
             if ca_path:
                 ctx.load_verify_locations(cafile=ca_path)
             else:
-                ctx.load_default_certs(ssl.Purpose.CLIENT_AUTH)
+                _load_system_issuers(ctx)
         except (OSError, ssl.SSLError, CertStoreError, ValueError):
             pass  # a certificate asked for later then fails verification; the binding serves as before
     with open(cert_path, "rb") as fh:
         leaf = x509.load_pem_x509_certificates(fh.read())[0]
     return ctx, key_bits(leaf.public_key()), windows_name(leaf.issuer), windows_name(leaf.subject)
+
+
+def _load_system_issuers(ctx: ssl.SSLContext) -> None:
+    """The system's trusted CAs, from its CA file when there is one (read into memory once per context), else its
+    CA directory: OpenSSL searches a directory per lookup, and a server looks up its own chain's issuer in the
+    context's store at every full handshake."""
+    cafile = ssl.get_default_verify_paths().cafile
+    if cafile:
+        ctx.load_verify_locations(cafile=cafile)
+    else:
+        ctx.load_default_certs(ssl.Purpose.CLIENT_AUTH)
 
 
 def _store_bundle(store: str) -> str:
@@ -382,25 +411,43 @@ class Tls:
 
     # ================================================================ the handshake
     def accept_ready(self, listener_sock: socket.socket, port: int) -> None:
-        """The listening socket of an https port is readable: accept what is waiting (a bounded batch)."""
+        """The listening socket of an https port is readable: accept what is waiting (a bounded batch). A listener
+        bound to one address gives every connection's local address (one `getsockname` per batch); the peer's
+        comes with `accept`."""
+        bound: Any = None
+        family = kind = proto = 0
         for _ in range(64):
             try:
-                sock, _peer = listener_sock.accept()
+                # `_accept` and a socket object of the listener's family and type: `socket.accept` would convert
+                # both to enums for every connection (a few microseconds each, seen with py-spy)
+                fd, peer = _accept(listener_sock)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
                 return  # EMFILE, ECONNABORTED ...: the next readiness tries again
-            self.accepted(sock, port)
+            if bound is None:
+                family, kind, proto = int(listener_sock.family), int(listener_sock.type), listener_sock.proto
+                try:
+                    bound = listener_sock.getsockname()
+                except OSError:
+                    bound = ("", 0)
+            sock = socket.socket(family, kind, proto, fd)
+            self.accepted(sock, port, peer, None if str(bound[0]) in _WILDCARDS else bound)
 
-    def accepted(self, sock: socket.socket, port: int) -> None:
+    def accepted(self, sock: socket.socket, port: int, peer: Any = None, local: Any = None) -> None:
         """A TCP connection to an https port: the TLS layer owns its socket from the first byte (nothing is
-        read as HTTP before the handshake), with the context of the SSL binding for its local address."""
+        read as HTTP before the handshake), with the context of the SSL binding for its local address. When
+        the ClientHello is already there (a loaded server accepts late), the handshake starts now, in this
+        pass, without a Task; else a wait for it does (`_client_hello`). The socket stays blocking until the
+        event loop adopts it (its peeks say MSG_DONTWAIT; the loop makes it non-blocking and sets
+        TCP_NODELAY itself)."""
         driver = self.driver
         conn = Http11Connection(driver, port, "https")
         try:
-            sock.setblocking(False)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            local, peer = sock.getsockname(), sock.getpeername()
+            if local is None:
+                local = sock.getsockname()
+            if peer is None:
+                peer = sock.getpeername()
         except OSError:
             sock.close()
             return
@@ -414,7 +461,7 @@ class Tls:
             _reset(sock)
             return
         self.pending += 1
-        driver.loop.create_task(self._handshake(conn, sock))
+        _Steps(driver.loop, self._handshake(conn, sock, _peek_hello(sock))).step()
 
     async def _client_hello(self, sock: socket.socket, timeout: float) -> ClientHelloOffer | None:
         """Wait for the client's first TLS record and read its ClientHello without consuming it (MSG_PEEK);
@@ -426,7 +473,7 @@ class Tls:
         partial_waits = 0
         while True:
             try:
-                data = sock.recv(MAX_RECORD, socket.MSG_PEEK)
+                data = sock.recv(MAX_RECORD, _PEEK)
             except (BlockingIOError, InterruptedError):
                 data = None
             except OSError:
@@ -460,7 +507,11 @@ class Tls:
             if not arrived:
                 return None
 
-    async def _handshake(self, conn: Http11Connection, sock: socket.socket) -> None:
+    async def _handshake(
+        self, conn: Http11Connection, sock: socket.socket, offer: ClientHelloOffer | None = None
+    ) -> None:
+        """The handshake of one connection (driven by `_Steps`: whatever fails ends this connection only).
+        `offer` is the ClientHello peeked at accept, None when it was not all there yet."""
         where = (conn.local_addr[0], conn.port)
         failure: BaseException | None = None
         loop = self.driver.loop
@@ -468,7 +519,8 @@ class Tls:
         # only once a request has been routed on the connection, reliability §2.2)
         timeout = float(conn.handshake_timeout())
         started = loop.time()
-        offer = await self._client_hello(sock, timeout)
+        if offer is None:
+            offer = await self._client_hello(sock, timeout)
         if offer is None:
             self.pending -= 1
             sock.close()
@@ -698,17 +750,11 @@ class Tls:
                 facts.key_exchange_type = CALG_RSA_KEYX
         facts.alpn = sslobj.selected_alpn_protocol() or ""
         facts.server_name = getattr(sslobj, _SNI_SEEN, None) or getattr(sslobj, "server_hostname", None) or ""
-        made = self._made_for(sslobj.context)
+        made = self.contexts.made_for(sslobj.context)
         if made is not None:
             facts.server_cert_key_size, facts.server_cert_issuer, facts.server_cert_subject = made
         set_client_cert(facts, sslobj.getpeercert(binary_form=True))
         return facts
-
-    def _made_for(self, ctx: ssl.SSLContext) -> tuple[int, str, str] | None:
-        for context, bits, issuer, subject in self.contexts._contexts.values():
-            if context is ctx:
-                return bits, issuer, subject
-        return None
 
 
 # the attribute the SNI callback leaves on the SSLObject (TlsFacts.server_name, HttpRequestPropertySni)
@@ -819,6 +865,28 @@ def _pause(transport: Any) -> None:
         transport.pause_reading()
     except (AttributeError, RuntimeError):
         pass
+
+
+# socket.accept without its enum conversions (CPython's `socket.socket._accept`: the descriptor and the peer's address)
+_accept: Callable[[socket.socket], tuple[int, Any]] = socket.socket._accept  # type: ignore[attr-defined]
+# MSG_DONTWAIT: the accepted socket is still blocking when its ClientHello is peeked at
+_PEEK = socket.MSG_PEEK | socket.MSG_DONTWAIT
+_WILDCARDS = ("", "0.0.0.0", "::")
+
+
+def _peek_hello(sock: socket.socket) -> ClientHelloOffer | None:
+    """The ClientHello already waiting on a just-accepted socket, read without consuming it; None when it is not
+    all there yet (then `Tls._client_hello` waits for it). A closed or reset connection offers nothing (its
+    handshake fails as it would have)."""
+    try:
+        data = sock.recv(MAX_RECORD, _PEEK)
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
+        return NOT_A_CLIENT_HELLO
+    if not data:
+        return NOT_A_CLIENT_HELLO
+    return read_client_hello(data)
 
 
 def _settle(future: asyncio.Future[bool], value: bool) -> None:

@@ -127,7 +127,22 @@ class AlertableTransport(EmbeddedTransport):
         return posted.result  # type: ignore[return-value]
 
     def _accept(self, fn: Callable[..., None], *args: object) -> None:
-        self._call(lambda: fn(*args))
+        me = threading.get_ident()
+        if self._owner == me:  # this thread runs the loop (only it changes _owner then)
+            fn(*args)
+            return
+        with self._mutex:
+            owner = self._owner
+            if owner is None:
+                self._owner = me
+                self._last_call = time.monotonic()
+        if owner is None:  # as _call does, without a closure: a worker between its waits
+            try:
+                fn(*args)
+            finally:
+                self._leave()
+            return
+        self._call(lambda: fn(*args))  # another thread owns the loop: _call hands the call over
 
     def _one_pass(self) -> None:
         loop = self.loop

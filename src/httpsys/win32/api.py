@@ -121,7 +121,7 @@ from .marshal import (
     writable_buffer,
     zero_request,
 )
-from .queue_handle import RequestQueueHandle, immediate, run_io
+from .queue_handle import IoOperation, RequestQueueHandle, immediate, run_io
 from .service_config import service_config_store
 from .structs import (
     HTTP_BINDING_INFO,
@@ -527,23 +527,30 @@ def HttpReceiveHttpRequest(
     overlapped = _overlapped(Overlapped)
     _bytes_out(BytesReturned, overlapped, "BytesReturned")
 
-    def start(token: int, done: Callable[..., None]) -> None:
-        transport.receive_request(queue.handle_id, request_id, flags, length, v2, token, done)
+    op = IoOperation(queue, overlapped, _received_request, (queue, buffer))
+    try:
+        transport.receive_request(queue.handle_id, request_id, flags, length, v2, op.token, op)
+    except Exception as exc:
+        return op.failed(exc, BytesReturned)
+    return op.issued(BytesReturned)
 
-    def apply(code: int, snap: RequestSnapshot | None, needed: int) -> tuple[int, int]:
-        if snap is not None and snap.extra is not None:
-            remember_tls(queue.tls_connections, snap)
-        if code == _OK and snap is not None:
-            fill_request(buffer, snap)
-            return _OK, needed
-        if code == _MORE_DATA and snap is not None:
-            zero_request(buffer)
-            buffer.RequestId = snap.request_id
-            buffer.ConnectionId = snap.connection_id
-            return _MORE_DATA, needed
-        return code, 0
 
-    return run_io(queue, overlapped, BytesReturned, start, apply)
+def _received_request(
+    context: tuple[RequestQueueHandle, Any], code: int, snap: RequestSnapshot | None, needed: int
+) -> tuple[int, int]:
+    """HttpReceiveHttpRequest's completion: fill the caller's HTTP_REQUEST from the driver's snapshot."""
+    queue, buffer = context
+    if snap is not None and snap.extra is not None:
+        remember_tls(queue.tls_connections, snap)
+    if code == _OK and snap is not None:
+        fill_request(buffer, snap)
+        return _OK, needed
+    if code == _MORE_DATA and snap is not None:
+        zero_request(buffer)
+        buffer.RequestId = snap.request_id
+        buffer.ConnectionId = snap.connection_id
+        return _MORE_DATA, needed
+    return code, 0
 
 
 @_win32
@@ -571,16 +578,20 @@ def HttpReceiveRequestEntityBody(
     _bytes_out(BytesReturned, overlapped, "BytesReturned")
     fill = bool(flags & HTTP_RECEIVE_REQUEST_ENTITY_BODY_FLAG_FILL_BUFFER)
 
-    def start(token: int, done: Callable[..., None]) -> None:
-        transport.receive_body(queue.handle_id, request_id, length, fill, token, done)
+    op = IoOperation(queue, overlapped, _received_body, view)
+    try:
+        transport.receive_body(queue.handle_id, request_id, length, fill, op.token, op)
+    except Exception as exc:
+        return op.failed(exc, BytesReturned)
+    return op.issued(BytesReturned)
 
-    def apply(code: int, data: bytes) -> tuple[int, int]:
-        if code != _OK:
-            return code, 0
-        view[: len(data)] = data
-        return _OK, len(data)
 
-    return run_io(queue, overlapped, BytesReturned, start, apply)
+def _received_body(view: memoryview, code: int, data: bytes) -> tuple[int, int]:
+    """HttpReceiveRequestEntityBody's completion: copy the bytes into the caller's buffer."""
+    if code != _OK:
+        return code, 0
+    view[: len(data)] = data
+    return _OK, len(data)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -588,7 +599,7 @@ def HttpReceiveRequestEntityBody(
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _sent(code: int, nbytes: int) -> tuple[int, int]:
+def _sent(context: object, code: int, nbytes: int) -> tuple[int, int]:
     return code, (nbytes if code == _OK else 0)
 
 
@@ -620,10 +631,12 @@ def HttpSendHttpResponse(
         return _CONNECTION_INVALID
     _bytes_out(BytesSent, overlapped, "BytesSent")
 
-    def start(token: int, done: Callable[..., None]) -> None:
-        transport.send_response(queue.handle_id, request_id, flags, spec, chunks, policy, log, done, token)
-
-    return run_io(queue, overlapped, BytesSent, start, _sent)
+    op = IoOperation(queue, overlapped, _sent)
+    try:
+        transport.send_response(queue.handle_id, request_id, flags, spec, chunks, policy, log, op, op.token)
+    except Exception as exc:
+        return op.failed(exc, BytesSent)
+    return op.issued(BytesSent)
 
 
 @_win32
@@ -653,10 +666,12 @@ def HttpSendResponseEntityBody(
         return _CONNECTION_INVALID
     _bytes_out(BytesSent, overlapped, "BytesSent")
 
-    def start(token: int, done: Callable[..., None]) -> None:
-        transport.send_body(queue.handle_id, request_id, flags, chunks, log, done, token)
-
-    return run_io(queue, overlapped, BytesSent, start, _sent)
+    op = IoOperation(queue, overlapped, _sent)
+    try:
+        transport.send_body(queue.handle_id, request_id, flags, chunks, log, op, op.token)
+    except Exception as exc:
+        return op.failed(exc, BytesSent)
+    return op.issued(BytesSent)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple, Protocol, TypeAlias, TypeVar, overload, runtime_checkable
+from typing import Any, Final, Protocol, TypeAlias, TypeVar, overload, runtime_checkable
 
 from httpsys._core.status import Win32Error
 
@@ -871,11 +871,8 @@ def _as_overlapped(x: object) -> OVERLAPPED | None:
 # --------------------------------------------------------------------------------------------------------------
 
 
-class _Packet(NamedTuple):
-    key: int
-    nbytes: int
-    overlapped: OVERLAPPED | None
-    code: int
+# A completion packet: (key, bytes transferred, overlapped, code); a plain tuple, one per completion.
+_Packet = tuple[int, int, "OVERLAPPED | None", int]
 
 
 class CompletionPort:
@@ -1045,12 +1042,12 @@ def GetQueuedCompletionStatus(
     if status != _NO_ERROR:
         store_out_param(lpOverlapped, None)
         return _fail(status)
-    packet = got[0]
-    store_out_param(lpNumberOfBytesTransferred, packet.nbytes)
-    store_out_param(lpCompletionKey, packet.key)
-    store_out_param(lpOverlapped, packet.overlapped)
-    if packet.code != _NO_ERROR:
-        return _fail(packet.code)
+    key, nbytes, overlapped, code = got[0]
+    store_out_param(lpNumberOfBytesTransferred, nbytes)
+    store_out_param(lpCompletionKey, key)
+    store_out_param(lpOverlapped, overlapped)
+    if code != _NO_ERROR:
+        return _fail(code)
     return True
 
 
@@ -1085,12 +1082,12 @@ def GetQueuedCompletionStatusEx(
     if status != _NO_ERROR:
         store_out_param(ulNumEntriesRemoved, 0)
         return _fail(status)
-    for entry, packet in zip(entries, got, strict=False):
+    for entry, (key, nbytes, overlapped, code) in zip(entries, got, strict=False):
         assert isinstance(entry, OVERLAPPED_ENTRY)
-        entry.lpCompletionKey = packet.key
-        entry.lpOverlapped = packet.overlapped
-        entry.Internal = packet.code
-        entry.dwNumberOfBytesTransferred = packet.nbytes
+        entry.lpCompletionKey = key
+        entry.lpOverlapped = overlapped
+        entry.Internal = code
+        entry.dwNumberOfBytesTransferred = nbytes
     store_out_param(ulNumEntriesRemoved, len(got))
     return True
 
@@ -1109,7 +1106,7 @@ def PostQueuedCompletionStatus(
         return _fail(_ERROR_INVALID_PARAMETER)
     overlapped = _as_overlapped(lpOverlapped)
     port = _port(CompletionPort)
-    if port is None or not port.post(_Packet(key, nbytes, overlapped, _NO_ERROR)):
+    if port is None or not port.post((key, nbytes, overlapped, _NO_ERROR)):
         return _fail(_ERROR_INVALID_HANDLE)
     return True
 
@@ -1163,8 +1160,9 @@ def complete_io(
     with _io_lock:
         overlapped.Internal = code_value
         overlapped.InternalHigh = count
-        waiters = _waiters_of(overlapped)
-        overlapped._waiters = []
+        waiters = overlapped.__dict__.get("_waiters")
+        if waiters:  # a fresh list only when a waiter was registered (most operations have none)
+            overlapped._waiters = []
     try:
         event, skip_port = _event_of(overlapped)
         if event is not None:
@@ -1176,13 +1174,14 @@ def complete_io(
             skip = synchronous and code_value == _NO_ERROR and modes & FILE_SKIP_COMPLETION_PORT_ON_SUCCESS
             port = None if skip else _port(port_value)
             if port is not None:
-                port.post(_Packet(key, count, overlapped, code_value))
+                port.post((key, count, overlapped, code_value))
     finally:
-        for waiter in waiters:
-            try:
-                waiter(code_value, count)
-            except Exception:
-                pass
+        if waiters:
+            for waiter in waiters:
+                try:
+                    waiter(code_value, count)
+                except Exception:
+                    pass
 
 
 def _add_waiter(overlapped: OVERLAPPED, callback: _CompletionCallback) -> tuple[int, int] | None:

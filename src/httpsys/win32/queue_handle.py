@@ -33,7 +33,7 @@ from .kernel32 import (
     wait_for,
 )
 
-__all__ = ["RequestQueueHandle", "next_token", "run_io"]
+__all__ = ["IoOperation", "RequestQueueHandle", "next_token", "run_io"]
 
 _OK: Final = int(Win32Error.NO_ERROR)
 _MORE_DATA: Final = int(Win32Error.ERROR_MORE_DATA)
@@ -145,21 +145,115 @@ _EARLY: Final = 2
 _FINISHED: Final = 3
 
 
-class _Operation:
-    __slots__ = ("lock", "raw", "state")
+class IoOperation:
+    """One I/O call, and the ``done`` callback the transport is given for it: the only object made per call.
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
+    ``apply(context, *done_args)`` -> (code, bytes) writes the result into the caller's struct/buffer (``context``
+    is what it writes into). Use: make it, call the transport with ``op.token`` and ``op`` as ``done`` (inside
+    ``try``), then return ``op.issued(bytes_out)``, or ``op.failed(exc, bytes_out)`` when the call raised.
+    Overlapped: the queue's lock (not one of its own) orders ``done`` against the issuing thread.
+    """
+
+    __slots__ = ("apply", "context", "overlapped", "queue", "raw", "state", "token", "waiter")
+
+    def __init__(
+        self, queue: RequestQueueHandle, overlapped: OVERLAPPED | None, apply: Apply, context: Any = None
+    ) -> None:
+        self.queue = queue
+        self.overlapped = overlapped
+        self.apply = apply
+        self.context = context
+        self.token = token = next(_tokens)
+        self.raw: tuple[Any, ...] | None = None
         self.state = _ISSUING
-        self.raw: tuple[Any, ...] = ()
+        if overlapped is None:
+            self.waiter: Waiter | None = Waiter()
+        else:
+            self.waiter = None
+            begin_io(overlapped)
+            with queue._lock:
+                queue._tokens[overlapped] = token
+
+    def _apply(self, raw: tuple[Any, ...]) -> tuple[int, int]:
+        try:
+            code, nbytes = self.apply(self.context, *raw)
+        except (
+            Exception
+        ) as exc:  # a caller's object refused the write: report, never raise on the driver thread
+            return code_for_error(exc), 0
+        return int(code), int(nbytes)
+
+    def __call__(self, *raw: Any) -> None:
+        """``done``: the transport's completion, on whichever thread the driver completes it."""
+        waiter = self.waiter
+        if waiter is not None:  # synchronous: hand the result to the issuing thread
+            self.raw = raw
+            waiter.wake()
+            return
+        queue = self.queue
+        ov = self.overlapped
+        with queue._lock:
+            if self.state == _ISSUING:
+                self.raw = raw
+                self.state = _EARLY
+                return
+            self.state = _FINISHED
+            if queue._tokens.get(ov) == self.token:  # type: ignore[arg-type]
+                del queue._tokens[ov]  # type: ignore[arg-type]
+        code, nbytes = self._apply(raw)
+        complete_io(queue.value, ov, code, nbytes)
+
+    def issued(self, bytes_out: object) -> int:
+        """After the transport call returned: the Win32 code the API call returns."""
+        ov = self.overlapped
+        if ov is None:
+            raw = self.raw
+            if raw is None:
+                wait_for(self.waiter, None)  # type: ignore[arg-type]
+                raw = self.raw
+            code, nbytes = self._apply(raw)  # type: ignore[arg-type]
+            if out_param_present(bytes_out):
+                store_out_param(bytes_out, nbytes)
+            return code
+        queue = self.queue
+        with queue._lock:
+            if self.state == _ISSUING:
+                self.state = _PENDING
+                return _IO_PENDING
+            if queue._tokens.get(ov) == self.token:
+                del queue._tokens[ov]
+        code, nbytes = self._apply(self.raw)  # type: ignore[arg-type]
+        if out_param_present(bytes_out):
+            store_out_param(bytes_out, nbytes)
+        if code in (_OK, _MORE_DATA):
+            complete_io(queue.value, ov, code, nbytes, synchronous=True)
+        else:
+            # Failed before it was pending: no completion packet, no event; the OVERLAPPED records the result so a
+            # later GetOverlappedResult does not wait forever.
+            ov.Internal, ov.InternalHigh = code, 0
+        return code
+
+    def failed(self, exc: Exception, bytes_out: object) -> int:
+        """The transport call raised: its code, unless ``done`` already came (then that result stands)."""
+        ov = self.overlapped
+        if ov is None:
+            raise exc
+        queue = self.queue
+        with queue._lock:
+            early = self.state == _EARLY
+            if not early:
+                self.state = _FINISHED
+                if queue._tokens.get(ov) == self.token:
+                    del queue._tokens[ov]
+        if early:
+            return self.issued(bytes_out)
+        code = code_for_error(exc)
+        ov.Internal, ov.InternalHigh = code, 0
+        return code
 
 
-def _safe_apply(apply: Apply, raw: tuple[Any, ...]) -> tuple[int, int]:
-    try:
-        code, nbytes = apply(*raw)
-    except Exception as exc:  # a caller's object refused the write: report, never raise on the driver thread
-        return code_for_error(exc), 0
-    return int(code), int(nbytes)
+def _apply_plain(apply: Apply, *raw: Any) -> tuple[int, int]:
+    return apply(*raw)
 
 
 def run_io(
@@ -173,67 +267,14 @@ def run_io(
 
     Synchronous (``overlapped`` None): wait for ``done``, apply, store the bytes in ``bytes_out`` (if given) and
     return the code. Overlapped: see the module docstring; ``bytes_out`` is written only when the call returns
-    without ERROR_IO_PENDING.
+    without ERROR_IO_PENDING. (The per-request calls make an ``IoOperation`` and call the transport themselves.)
     """
-    token = next_token()
-    if overlapped is None:
-        finished = Waiter()
-        box: list[tuple[Any, ...]] = []
-
-        def done_sync(*raw: Any) -> None:
-            box.append(raw)
-            finished.wake()
-
-        start(token, done_sync)
-        if not box:
-            wait_for(finished, None)
-        code, nbytes = _safe_apply(apply, box[0])
-        if out_param_present(bytes_out):
-            store_out_param(bytes_out, nbytes)
-        return code
-
-    ov = overlapped
-    op = _Operation()
-    begin_io(ov)
-    queue.track(ov, token)
-
-    def done_async(*raw: Any) -> None:
-        with op.lock:
-            if op.state == _ISSUING:
-                op.raw = raw
-                op.state = _EARLY
-                return
-            op.state = _FINISHED
-        queue.untrack(ov, token)
-        code, nbytes = _safe_apply(apply, raw)
-        complete_io(queue.value, ov, code, nbytes)
-
+    op = IoOperation(queue, overlapped, _apply_plain, apply)
     try:
-        start(token, done_async)
+        start(op.token, op)
     except Exception as exc:
-        with op.lock:
-            early = op.state == _EARLY
-            op.state = _FINISHED
-        if not early:
-            queue.untrack(ov, token)
-            code = code_for_error(exc)
-            ov.Internal, ov.InternalHigh = code, 0
-            return code
-    with op.lock:
-        if op.state == _ISSUING:
-            op.state = _PENDING
-            return _IO_PENDING
-    queue.untrack(ov, token)
-    code, nbytes = _safe_apply(apply, op.raw)
-    if out_param_present(bytes_out):
-        store_out_param(bytes_out, nbytes)
-    if code in (_OK, _MORE_DATA):
-        complete_io(queue.value, ov, code, nbytes, synchronous=True)
-    else:
-        # Failed before it was pending: no completion packet, no event; the OVERLAPPED records the result so a
-        # later GetOverlappedResult does not wait forever.
-        ov.Internal, ov.InternalHigh = code, 0
-    return code
+        return op.failed(exc, bytes_out)
+    return op.issued(bytes_out)
 
 
 def immediate(result: Callable[[], int]) -> Start:

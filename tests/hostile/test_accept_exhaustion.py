@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -48,21 +49,40 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_running_out_of_descriptors_neither_spins_nor_loses_the_listener() -> None:
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stdout=subprocess.DEVNULL)
-    held: list[socket.socket] = []
-    try:
+def _start_server(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """The server process and its port, once it answers. A free port can be taken by a parallel test between
+    `_free_port()` and the server's bind (the server then exits at once): that start is retried on a new port, at
+    most three times; a server that dies for any other reason fails the same way three times."""
+    for attempt in range(3):
+        port = _free_port()
+        err_path = tmp_path / f"server-{attempt}.err"  # a file, not a pipe: a server that logs never blocks
+        with err_path.open("wb") as err_file:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", SERVER, str(port)], stdout=subprocess.DEVNULL, stderr=err_file
+            )
         deadline = time.monotonic() + 30
         while True:
             try:
                 assert _get(port, 2.0).endswith(b"ok")
-                break
+                return proc, port
             except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
+                if proc.poll() is not None:
+                    err = err_path.read_text(errors="replace")
+                    if attempt == 2:
+                        raise AssertionError(f"the server exited at start:\n{err}") from None
+                    break
+                if time.monotonic() > deadline:
+                    proc.kill()
                     raise
                 time.sleep(0.1)
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_running_out_of_descriptors_neither_spins_nor_loses_the_listener(tmp_path: Path) -> None:
+    proc, port = _start_server(tmp_path)
+    held: list[socket.socket] = []
+    try:
         for _ in range(80):  # more than the server has descriptors for: the rest wait in the backlog
             held.append(socket.create_connection(("127.0.0.1", port), timeout=2.0))
         time.sleep(0.5)

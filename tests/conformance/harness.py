@@ -21,6 +21,7 @@ import pytest
 
 from httpsys.win32 import *
 from httpsys.win32 import api as win32_api
+from portpool import free_port
 
 TRANSPORT_SPEC = os.environ.get("HTTPSYS_CONFORMANCE_TRANSPORT")
 DAEMON_MODE = os.environ.get("HTTPSYS_TEST_MODE") == "daemon"  # a real daemon subprocess (conftest.py)
@@ -47,20 +48,6 @@ def configure_transport() -> None:
     win32_api.set_transport_factory(factory, release)
 
 
-def free_port() -> int:
-    """A port free on both 0.0.0.0 and :: right now (the driver listens on both)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("0.0.0.0", 0))
-            port = int(s.getsockname()[1])
-        try:
-            with socket.socket(socket.AF_INET6) as s6:
-                s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                s6.bind(("::", port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free port")
 
 
 def ulong() -> ctypes.c_ulong:

@@ -23,6 +23,7 @@ from httpsys._core.settings import DriverSettings
 from httpsys._core.status import Win32Error
 from httpsys._core.timers import TimeoutLimits
 from httpsys._transport.embedded import EmbeddedTransport
+from portpool import free_port
 
 OK = int(Win32Error.NO_ERROR)
 EOF = int(Win32Error.ERROR_HANDLE_EOF)
@@ -196,10 +197,8 @@ def start_server(
     assert transport.set_group_property(group, PROP_BINDING, queue) == OK
     limits = timeouts or TimeoutLimits(entity_body=1, drain_entity_body=1, header_wait=1, idle_connection=5)
     assert transport.set_group_property(group, PROP_TIMEOUTS, limits) == OK
-    for _attempt in range(50):  # a port free on 127.0.0.1 may still be taken on 0.0.0.0 or ::
-        with socket.socket() as spare:
-            spare.bind(("127.0.0.1", 0))
-            port = int(spare.getsockname()[1])
+    for _attempt in range(50):  # a port free a moment ago may be taken by now
+        port = free_port()
         code = transport.add_url(group, f"http://+:{port}/", 1)
         if code != int(Win32Error.ERROR_SHARING_VIOLATION):
             break

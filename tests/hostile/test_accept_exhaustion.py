@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from portpool import free_port
+
 SERVER = """
 import resource, sys
 resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
@@ -28,10 +30,6 @@ serve(app, [f"http://127.0.0.1:{sys.argv[1]}/"])
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _get(port: int, timeout: float) -> bytes:
@@ -51,10 +49,10 @@ def _cpu_seconds(pid: int) -> float:
 
 def _start_server(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
     """The server process and its port, once it answers. A free port can be taken by a parallel test between
-    `_free_port()` and the server's bind (the server then exits at once): that start is retried on a new port, at
+    `free_port()` and the server's bind (the server then exits at once): that start is retried on a new port, at
     most three times; a server that dies for any other reason fails the same way three times."""
     for attempt in range(3):
-        port = _free_port()
+        port = free_port()
         err_path = tmp_path / f"server-{attempt}.err"  # a file, not a pipe: a server that logs never blocks
         with err_path.open("wb") as err_file:
             proc = subprocess.Popen(

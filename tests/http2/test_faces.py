@@ -5,18 +5,12 @@ httpx with http2=True, in-process. (ASGI and WSGI through `httpsys run`: test_cl
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import httpx
 
 import httpsys
 from httpsys._core.settings import DriverSettings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from portpool import free_port
 
 
 async def serve_until(port: int, requests: int) -> list[tuple[str, int]]:

@@ -18,12 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import free_port
 
 from httpsys import __version__
 from httpsys.cli import main
 from httpsys.cli.diagnostics import CommandError
 from httpsys.cli.run import detect_interface, load_app
+from portpool import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "cli.md"

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import free_port
 
 from httpsys.cli.diagnostics import CommandError
 from httpsys.cli.options import DEFAULT_DEMO_URL, DEFAULT_RUN_URL, build_parser, listen_urls
+from portpool import free_port
 
 ASGI_APP = """
 async def app(scope, receive, send):

@@ -15,15 +15,12 @@ from httpsys._core.sslbindings import BindingKind, SslBinding
 from httpsys._core.status import Win32Error
 from httpsys._engine.tls import ssl_bindings
 from httpsys._transport.embedded import EmbeddedTransport
+from portpool import free_port
 
 OK = int(Win32Error.NO_ERROR)
 PROP_BINDING = 7
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("0.0.0.0", 0))
-        return int(s.getsockname()[1])
 
 
 class Waiter:

@@ -7,11 +7,13 @@ import os
 import socket
 import tempfile
 import threading
+import time
 
 from hostile.loopback import LoopbackServer, start_server
 from http2.client import H2Client
 from http2.conftest import Api, memory
 from httpsys._core.records import FileChunk, TrailersChunk
+from httpsys._core.settings import DriverSettings
 from httpsys._core.status import Win32Error
 
 OK = int(Win32Error.NO_ERROR)
@@ -302,3 +304,84 @@ def test_stream_error_property_is_not_valid_on_http11(h2_server: LoopbackServer,
         code = h2_server.transport.set_request_property(h2_server.queue, snap.request_id, 5, 0x8)
         assert code == int(Win32Error.ERROR_INVALID_PARAMETER)
         assert api.respond(snap.request_id, chunks=memory(b"ok")) == OK
+
+
+def test_a_file_truncated_while_its_stream_waits_fails_that_send_and_the_connection_goes_on(
+    h2_server: LoopbackServer, api: Api
+) -> None:
+    """A cleartext stream frames a file from its mapped pages: when the file shrinks under a waiting send, the send
+    fails with ERROR_HANDLE_EOF and only its stream is reset (the server never touches the missing pages), and the
+    next stream on the same connection is answered."""
+    data = os.urandom(4 * 1024 * 1024)
+    with tempfile.TemporaryFile() as handle:
+        handle.write(data)
+        handle.flush()
+        client = H2Client(h2_server.port, window=200_000)
+        sid = client.request(b"/shrinking")
+        snap = api.receive()
+        sending = api.start_response(snap.request_id, chunks=[FileChunk(handle.fileno())])
+        for _ in range(3):  # some of the file leaves, then the client's windows hold the rest
+            client.pump(0.2)
+        handle.truncate(1024 * 1024 + 100)
+        result = client.wait(sid, 15.0)
+        assert sending.wait(5.0) == (EOF_CODE, 0)
+    assert result.reset is not None and not result.ended
+    assert len(result.body) <= 1024 * 1024 + 100 and result.body == data[: len(result.body)]
+    assert not client.closed and client.goaway is None
+    again = client.request(b"/after")
+    snap = api.receive()
+    assert api.respond(snap.request_id, chunks=memory(b"still here")) == OK
+    assert client.wait(again).body == b"still here"
+    client.close()
+
+
+def test_a_file_sent_again_carries_its_bytes_as_they_are_now(h2_server: LoopbackServer, api: Api) -> None:
+    """The same file sent on two streams (its mapping kept between them): bytes rewritten in place and bytes
+    appended in between are what the second stream carries."""
+    first = os.urandom(1024 * 1024 + 5)
+    with tempfile.NamedTemporaryFile() as handle:
+        handle.write(first)
+        handle.flush()
+        client = H2Client(h2_server.port)
+        bodies = []
+        for path, edit in ((b"/one", None), (b"/two", b"rewritten"), (b"/three", b"appended" * 70_000)):
+            if edit is not None:
+                handle.seek(0, os.SEEK_SET if path == b"/two" else os.SEEK_END)
+                handle.write(edit)
+                handle.flush()
+            with open(handle.name, "rb") as reader:  # a descriptor of its own, as a file server opens each time
+                sid = client.request(path)
+                snap = api.receive()
+                sending = api.start_response(snap.request_id, chunks=[FileChunk(reader.fileno())])
+                result = client.wait(sid, 15.0)
+                size = os.fstat(reader.fileno()).st_size
+                assert sending.wait(5.0) == (OK, size)
+            assert result.ended
+            bodies.append(result.body)
+    assert bodies[0] == first
+    assert bodies[1] == b"rewritten" + first[9:]
+    assert bodies[2] == b"rewritten" + first[9:] + b"appended" * 70_000
+    client.close()
+
+
+def test_idle_connection_counts_from_the_last_read_and_then_sends_goaway() -> None:
+    """IdleConnection on HTTP/2: a connection that keeps sending frames (PINGs, no stream) outlives its idle
+    timeout; once it stops, GOAWAY NO_ERROR and the close come one timeout after its last frame, not later."""
+    server = start_server(DriverSettings(http2_cleartext=True, idle_connection_timeout=1), handler=None)
+    try:
+        client = H2Client(server.port)
+        started = time.monotonic()
+        while time.monotonic() - started < 2.5:  # two and a half timeouts, a frame every 0.3 s
+            client.conn.ping(b"still on")
+            client.flush()
+            time.sleep(0.3)
+            client.pump(0.05)  # its PING ACK
+            assert client.goaway is None and not client.closed, list(server.transport.driver.error_log)
+        last = time.monotonic()
+        assert client.wait_closed(5.0)
+        waited = time.monotonic() - last
+        assert client.goaway == 0
+        assert 0.6 < waited < 2.5
+        client.close()
+    finally:
+        server.close()

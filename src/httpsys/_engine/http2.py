@@ -140,10 +140,14 @@ class Http2Connection(asyncio.Protocol):
         self._write_paused = False
         self._window_second = 0
         self._idle: asyncio.TimerHandle | None = None
+        self._read_at = 0.0  # driver.clock() of the last read (the idle timer is not re-armed on each)
         self._stall: asyncio.TimerHandle | None = None
         self._flush_soon = False  # a flush is scheduled for the end of this loop pass
         self._discarding = False  # after a connection error: input is read and dropped until the close
         self._discarded = 0
+        self._direct = (
+            0  # file frames written to the socket itself: 0 not yet asked, 1 yes (its fd + 1), -1 never
+        )
 
     # ================================================================ asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -215,7 +219,9 @@ class Http2Connection(asyncio.Protocol):
                 self._close()
             return
         machine = self.machine
-        now = int(self.driver.clock())
+        clock = self.driver.clock()
+        self._read_at = clock
+        now = int(clock)
         if now != self._window_second:
             self._window_second = now
             machine.peer_resets = 0
@@ -245,7 +251,8 @@ class Http2Connection(asyncio.Protocol):
         ):
             self._fail(ENHANCE_YOUR_CALM, "HTTP2_Flood")  # our ACKs pile up: the client does not read
             return
-        self._arm_idle()
+        if self._idle is None:
+            self._arm_idle()
 
     # ================================================================ the state machine's events
     def h2_request(self, stream_id: int, head: RequestHead, end_stream: bool) -> None:
@@ -325,6 +332,36 @@ class Http2Connection(asyncio.Protocol):
         out = machine.data_to_send()
         if not transport.is_closing():
             transport.write(out)
+
+    def direct_fd(self) -> int:
+        """The socket a stream may write its file's DATA frames to itself (Http2Stream._write_mapped), or -1: only a
+        cleartext connection, and only while the transport holds nothing (so bytes stay in order). The first time,
+        the transport's high-water mark drops to 0, so a write it cannot finish at once pauses the connection
+        (pause_writing) and its drain resumes the streams (resume_writing): the socket is then the transport's
+        until it is empty again. Under uvloop the same mark makes every write immediate rather than gathered to the
+        end of the loop pass, which the connection's own one-flush-per-pass batching makes up for."""
+        direct = self._direct
+        transport = self.transport
+        if direct < 0 or transport is None or self.closed:
+            return -1
+        if direct == 0:
+            sock = transport.get_extra_info("socket")
+            if self.scheme != "http" or self.tls is not None or sock is None:
+                self._direct = -1
+                return -1
+            self._direct = direct = sock.fileno() + 1
+            transport.set_write_buffer_limits(high=0, low=0)
+        self._flush()  # what the state machine queued (HEADERS, WINDOW_UPDATEs) goes first
+        if transport.is_closing() or transport.get_write_buffer_size():
+            return -1
+        return direct - 1
+
+    def write_behind(self, data: bytes) -> None:
+        """The rest of a frame a stream's own socket write could not finish: the transport writes it before anything
+        else, and (high-water 0) pauses the connection until it has."""
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(data)
 
     def flush_soon(self) -> None:
         """A stream wrote frames outside data_received: one flush at the end of this loop pass covers every
@@ -410,11 +447,13 @@ class Http2Connection(asyncio.Protocol):
         seconds = group.idle_connection_seconds() if group is not None else 0
         return seconds or self.settings.idle_connection_timeout
 
-    def _arm_idle(self) -> None:
-        """IdleConnection: the connection closes (GOAWAY) when no stream is open for that long."""
+    def _arm_idle(self, seconds: float = 0.0) -> None:
+        """IdleConnection: the connection closes (GOAWAY) when no stream is open for that long and nothing was read
+        meanwhile. One timer runs per connection, armed at the connection's start; a read only notes its time
+        (`_read_at`), and the timer, when it fires early for that, waits the rest."""
         if self._idle is not None:
             self._idle.cancel()
-        self._idle = self.driver.loop.call_later(self.idle_timeout(), self._idle_expired)
+        self._idle = self.driver.loop.call_later(seconds or self.idle_timeout(), self._idle_expired)
 
     def _idle_expired(self) -> None:
         self._idle = None
@@ -422,6 +461,10 @@ class Http2Connection(asyncio.Protocol):
             return
         if self.streams:
             self._arm_idle()
+            return
+        left = self._read_at + self.idle_timeout() - self.driver.clock()
+        if left > 0.001:
+            self._arm_idle(left)  # a read came since it was armed: the connection is idle from that read on
             return
         self.driver.timer_fired(self, TimerKind.IDLE_CONNECTION)
         self.send_goaway(NO_ERROR)

@@ -349,7 +349,8 @@ def test_a_file_sent_again_carries_its_bytes_as_they_are_now(h2_server: Loopback
                 handle.seek(0, os.SEEK_SET if path == b"/two" else os.SEEK_END)
                 handle.write(edit)
                 handle.flush()
-            with open(handle.name, "rb") as reader:  # a descriptor of its own, as a file server opens each time
+            # a descriptor of its own for each stream, as a file server opens the file each time
+            with open(handle.name, "rb") as reader:
                 sid = client.request(path)
                 snap = api.receive()
                 sending = api.start_response(snap.request_id, chunks=[FileChunk(reader.fileno())])

@@ -313,3 +313,35 @@ def test_data_after_the_peer_ended_the_stream_is_stream_closed() -> None:
     peer.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, peer.block()))
     out = peer.send(frame(DATA, 0, 1, b"late"))
     assert (RST_STREAM, 0, 1, struct.pack(">I", STREAM_CLOSED)) in out
+
+
+def test_a_repeated_request_block_gives_each_stream_an_equal_head_with_a_list_of_its_own() -> None:
+    """The head read from a remembered field list is reused (a copy each time): equal to a fresh parse, its field
+    list not shared with the next stream's, and read again once the table changes what the same bytes mean."""
+    peer = Peer()
+    peer.handshake()
+    extra = [(b"user-agent", b"h2load"), (b"cookie", b"a=1"), (b"cookie", b"b=2")]
+    for stream_id in (1, 3, 5):
+        peer.send(frame(HEADERS, END_HEADERS | END_STREAM, stream_id, peer.block(b"/same", extra=extra)))
+    heads = [head for _sid, head, _end in peer.events.requests]
+    assert len(heads) == 3
+    assert peer.conn._known_head is not None  # the second block was all indexed: its head is kept
+    fresh = parse_request(
+        [
+            (b":method", b"GET"),
+            (b":scheme", b"http"),
+            (b":path", b"/same"),
+            (b":authority", b"example"),
+            *extra,
+        ]
+    )
+    assert fresh is not None
+    for head in heads:
+        assert vars(head) == vars(fresh)
+    heads[1].fields.insert(0, (b"host", b"example"))  # what the adapter does with its head
+    assert heads[2].fields == fresh.fields and heads[0].fields == fresh.fields
+    # a block that changes the dynamic table: the same short block now means another path, read afresh
+    peer.send(frame(HEADERS, END_HEADERS | END_STREAM, 7, peer.block(b"/other", extra=[(b"x-new", b"1")])))
+    assert peer.events.requests[-1][1].path == b"/other"
+    peer.send(frame(HEADERS, END_HEADERS | END_STREAM, 9, peer.block(b"/same", extra=extra)))
+    assert peer.events.requests[-1][1].path == b"/same" and peer.events.errors == []

@@ -146,6 +146,10 @@ class ServerConnection:
         self.peer_initial_window = DEFAULT_WINDOW
         self.peer_max_frame_size = DEFAULT_FRAME_SIZE
         self._decoder = FieldDecoder(header_list_bound)
+        # the last remembered field list parse_request read, and its head (kept pristine; each request gets a copy):
+        # a client repeating a request costs a copy instead of a validation of every field
+        self._known_fields: list[tuple[bytes, bytes]] | None = None
+        self._known_head: RequestHead | None = None
         self._closed: dict[int, bool] = {}  # recently closed stream ids -> closed by our RST_STREAM
         self._first_block = True
         self._state = _PREFACE
@@ -437,7 +441,17 @@ class ServerConnection:
             if error:
                 self._stream_error(stream_id, error)
                 return
-            head = parse_request(fields)
+            known = self._known_head
+            if known is not None and fields is self._known_fields:
+                head: RequestHead | None = (
+                    known.copy()
+                )  # the same remembered list: already validated and read
+            else:
+                head = parse_request(fields)
+                if head is not None and self._decoder.remembered:
+                    self._known_fields = fields
+                    self._known_head = head
+                    head = head.copy()
             if head is None:
                 self._stream_error(stream_id, PROTOCOL_ERROR)  # §8.1.1: malformed
                 return

@@ -79,6 +79,21 @@ class RequestHead:
         self.size = 0  # sum of name + value + 4 over every field (pseudo-header fields included)
         self.longest = 0  # the largest name + value + 4 of a regular field
 
+    def copy(self) -> RequestHead:
+        """The same head with a list of its own (the adapter adds `host` to the list it is handed)."""
+        head = RequestHead()
+        head.method = self.method
+        head.scheme = self.scheme
+        head.path = self.path
+        head.authority = self.authority
+        head.host = self.host
+        head.fields = list(self.fields)
+        head.content_length = self.content_length
+        head.expect_continue = self.expect_continue
+        head.size = self.size
+        head.longest = self.longest
+        return head
+
 
 def parse_request(fields: list[tuple[bytes, bytes]]) -> RequestHead | None:
     """The request head of a decoded field block, or None when RFC 9113 makes it malformed (§8.1.1: a stream
@@ -205,15 +220,22 @@ class FieldDecoder:
     def __init__(self, max_header_list_size: int) -> None:
         self._known: dict[bytes, list[tuple[bytes, bytes]]] = {}
         self._decoder = HpackDecoder(max_header_list_size=max_header_list_size)
+        # the last decode returned a remembered list: the same object for the same block until `known` is cleared,
+        # so what was read from it before (a RequestHead) still holds
+        self.remembered = False
 
     def decode(self, block: bytes) -> list[tuple[bytes, bytes]]:
         known = self._known
+        self.remembered = False
         if len(block) <= _KNOWN_BLOCK_SIZE and _ALL_INDEXED.fullmatch(block) is not None:
             fields = known.get(block)
             if fields is None:
                 fields = self._decode(block)
                 if len(known) < _KNOWN_BLOCKS:
                     known[block] = fields
+                    self.remembered = True
+            else:
+                self.remembered = True
             return fields
         if known:
             known.clear()  # this block may add to the dynamic table or resize it

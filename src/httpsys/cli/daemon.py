@@ -82,6 +82,12 @@ def add_daemon_parser(commands: Any) -> None:
         help="write the HTTPERR error log (httperr*.log) into DIR (ErrorLoggingDir); default: not written",
     )
     parser.add_argument(
+        "--http2-cleartext",
+        action="store_true",
+        help="also speak HTTP/2 with prior knowledge on http:// ports (h2c; HTTP.sys's EnableHttp2Cleartext, "
+        "a setting of the whole driver); Upgrade: h2c is not honoured",
+    )
+    parser.add_argument(
         "--takeover",
         action="store_true",
         help="upgrade without dropping: take the listening sockets of the daemon running at --socket (which "
@@ -265,7 +271,7 @@ def run_daemon(args: argparse.Namespace) -> int:
     if user is not None and args.error_log_dir:
         # the HTTPERR directory is written after the switch: a directory created here becomes the user's
         _make_own_directory(args.error_log_dir, user)
-    settings = DriverSettings(error_log_dir=args.error_log_dir)
+    settings = DriverSettings(error_log_dir=args.error_log_dir, http2_cleartext=args.http2_cleartext)
     from httpsys._config.store import ConfigStoreError
 
     quotas = _quotas(args)

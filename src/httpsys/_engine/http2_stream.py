@@ -543,8 +543,14 @@ class Http2Stream:
             del iov, data
             self._fail_send(_HANDLE_EOF if exc.errno == errno.EFAULT else _GONE)
             return -1
-        sent = 0
-        i = 0
+        frames = len(iov) // 2
+        if n == count + frames * _FRAME_HEADER.size:  # the socket took it all (the usual case): no walk
+            n = 0
+            sent = count
+            i = len(iov)
+        else:
+            sent = 0
+            i = 0
         while i < len(iov):
             whole = len(iov[i]) + len(iov[i + 1])
             if n < whole:

@@ -336,8 +336,11 @@ def test_a_repeated_request_block_gives_each_stream_an_equal_head_with_a_list_of
         ]
     )
     assert fresh is not None
-    for head in heads:
-        assert vars(head) == vars(fresh)
+    read = ("method", "scheme", "path", "authority", "host", "fields", "content_length", "expect_continue")
+    for head in heads:  # (attribute by attribute: the compiled class has no __dict__)
+        assert [getattr(head, a) for a in (*read, "size", "longest")] == [
+            getattr(fresh, a) for a in (*read, "size", "longest")
+        ]
     heads[1].fields.insert(0, (b"host", b"example"))  # what the adapter does with its head
     assert heads[2].fields == fresh.fields and heads[0].fields == fresh.fields
     # a block that changes the dynamic table: the same short block now means another path, read afresh

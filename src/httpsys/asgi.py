@@ -1070,7 +1070,9 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
 
 
 def _tls_extensions(
-    made: dict[int, tuple[dict[str, object], dict[str, Any]]], extensions: dict[str, Any], extra: dict[str, object]
+    made: dict[int, tuple[dict[str, object], dict[str, Any]]],
+    extensions: dict[str, Any],
+    extra: dict[str, object],
 ) -> dict[str, Any]:
     """`_with_tls` once per `extra` object (a TLS connection's facts, the same object for each of its requests
     until a client certificate asked for later replaces it): later requests of the connection reuse the dicts, as

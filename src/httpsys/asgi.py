@@ -756,6 +756,10 @@ class ASGIServer:
             "http.response.zerocopysend": {},
         }
         self._ws_extensions: dict[str, Any] = {"websocket.http.response": {}}
+        # the extensions with the TLS extension, made once per TLS connection, not per request: a connection's
+        # requests carry the same `extra` object (its TLS facts), so it is the key (`_tls_extensions`)
+        self._tls_made: dict[int, tuple[dict[str, object], dict[str, Any]]] = {}
+        self._ws_tls_made: dict[int, tuple[dict[str, object], dict[str, Any]]] = {}
         self._background: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
 
@@ -910,7 +914,7 @@ class ASGIServer:
                 "state": self.state.copy(),
                 "extensions": self._extensions
                 if snap.extra is None
-                else _with_tls(self._extensions, snap.extra),
+                else _tls_extensions(self._tls_made, self._extensions, snap.extra),
             }
             cycle = _HTTPCycle(request, method == b"HEAD")
             try:
@@ -1008,7 +1012,7 @@ class ASGIServer:
             "state": self.state.copy(),
             "extensions": self._ws_extensions
             if snap.extra is None
-            else _with_tls(self._ws_extensions, snap.extra),
+            else _tls_extensions(self._ws_tls_made, self._ws_extensions, snap.extra),
         }
         cycle = _WebSocketCycle(request, headers, self.ws_max_size)
         self._websockets.add(cycle)
@@ -1063,6 +1067,24 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
         return
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(main)
+
+
+def _tls_extensions(
+    made: dict[int, tuple[dict[str, object], dict[str, Any]]],
+    extensions: dict[str, Any],
+    extra: dict[str, object],
+) -> dict[str, Any]:
+    """`_with_tls` once per `extra` object (a TLS connection's facts, the same object for each of its requests
+    until a client certificate asked for later replaces it): later requests of the connection reuse the dicts, as
+    plain requests share `extensions`. Bounded; a snapshot decoded per request (the daemon) only misses."""
+    seen = made.get(id(extra))
+    if seen is not None and seen[0] is extra:
+        return seen[1]
+    result = _with_tls(extensions, extra)
+    if len(made) >= 1024:
+        made.clear()
+    made[id(extra)] = (extra, result)
+    return result
 
 
 def _with_tls(extensions: dict[str, Any], extra: dict[str, object]) -> dict[str, Any]:

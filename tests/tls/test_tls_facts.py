@@ -145,3 +145,41 @@ def test_asgi_sees_https_and_the_tls_extension(bindings: None, pki: Pki, tmp_pat
     assert tls["tls_version"] == 0x0304 and tls["cipher_suite"] in (0x1301, 0x1302, 0x1303)
     assert tls["client_cert_chain"] == [] and tls["client_cert_name"] is None
     assert "http.response.trailers" in scope["extensions"]  # the server's other extensions stay
+
+
+def test_asgi_tls_extension_is_made_once_per_connection_not_per_request(
+    bindings: None, pki: Pki, tmp_path: Path
+) -> None:
+    leaf = pki.server("localhost")
+    thumbprint = CertStores().import_pem(pki.chain_pem(leaf), leaf.key_pem())
+    scopes: list[dict[str, Any]] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scopes.append(scope)
+            await send({"type": "http.response.start", "status": 200})
+            await send({"type": "http.response.body", "body": b"ok"})
+
+    async def main(port: int) -> None:
+        from httpsys._core.sslbindings import BindingKind, SslBinding
+        from httpsys.aio.objects import driver_for_loop
+
+        ssl_bindings().table.set(
+            SslBinding(BindingKind.IPPORT, port, address="0.0.0.0", cert_hash=thumbprint)
+        )
+        verify = client_context(pki.root_file(tmp_path))
+        try:
+            async with ASGIServer(app, [f"https://+:{port}/"], lifespan="off"):
+                async with httpx.AsyncClient(verify=verify) as client:  # one keep-alive connection
+                    for _ in range(2):
+                        assert (await client.get(f"https://localhost:{port}/")).text == "ok"
+                async with httpx.AsyncClient(verify=verify) as client:  # a second connection
+                    assert (await client.get(f"https://localhost:{port}/")).text == "ok"
+        finally:
+            driver_for_loop().close()
+
+    asyncio.run(main(free_port()))
+    first, again, other = (scope["extensions"] for scope in scopes)
+    assert first is again  # the connection's second request reuses what its first made
+    assert other is not first and other["tls"] == first["tls"]  # a new connection makes its own, alike
+    assert first["tls"]["tls_version"] == 0x0304 and "http.response.trailers" in first

@@ -58,3 +58,21 @@ def test_garbage_plaintext_and_a_spoiled_hello_offer_nothing() -> None:
     truncated[6:9] = (0, 0, 51)
     assert read_client_hello(bytes(truncated)) is NOT_A_CLIENT_HELLO
     assert read_client_hello(b"\x16\x03\x01\xff\xff") is NOT_A_CLIENT_HELLO  # longer than any record
+
+
+def test_every_spoiled_byte_gives_an_offer_or_asks_for_more_never_an_error() -> None:
+    hello = _hello(post_handshake_auth=True)
+    for at in range(len(hello)):
+        for value in (0x00, 0x2B, 0x7F, 0xFF):  # 0x2B: an extension type turned into supported_versions
+            spoiled = bytearray(hello)
+            spoiled[at] = value
+            offer = read_client_hello(bytes(spoiled))
+            assert offer is None or isinstance(offer, ClientHelloOffer), (at, value)
+
+
+def test_an_extension_longer_than_the_hello_offers_nothing() -> None:
+    hello = bytearray(_hello("www.example.com", post_handshake_auth=True))
+    at = hello.index(b"www.example.com") - 9  # the server_name extension: type 0, then its length
+    assert hello[at : at + 2] == b"\x00\x00"
+    hello[at + 2 : at + 4] = (0x40, 0x00)
+    assert read_client_hello(bytes(hello)) is NOT_A_CLIENT_HELLO

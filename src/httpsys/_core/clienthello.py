@@ -59,33 +59,41 @@ def read_client_hello(data: bytes) -> ClientHelloOffer | None:
 
 
 def _extensions(hello: bytes) -> ClientHelloOffer:
+    """The offer of a ClientHello body. Lengths are read byte by byte (`hello[i] << 8 | hello[i + 1]`) and only
+    the SNI name is sliced out: this runs once per TLS connection, and slices and `int.from_bytes` per extension
+    were most of its cost. An index past the end raises IndexError (the caller's "not a ClientHello")."""
     at = 2 + 32  # legacy_version, random
     at += 1 + hello[at]  # legacy_session_id
-    at += 2 + int.from_bytes(hello[at : at + 2], "big")  # cipher_suites
+    at += 2 + (hello[at] << 8 | hello[at + 1])  # cipher_suites
     at += 1 + hello[at]  # legacy_compression_methods
     if at + 2 > len(hello):
         return NOT_A_CLIENT_HELLO
-    end = at + 2 + int.from_bytes(hello[at : at + 2], "big")
+    end = at + 2 + (hello[at] << 8 | hello[at + 1])
     if end > len(hello):
         return NOT_A_CLIENT_HELLO
     at += 2
     tls13 = pha = False
     server_name = ""
     while at + 4 <= end:
-        kind = int.from_bytes(hello[at : at + 2], "big")
-        size = int.from_bytes(hello[at + 2 : at + 4], "big")
-        data = hello[at + 4 : at + 4 + size]
-        if len(data) != size:
+        kind = hello[at] << 8 | hello[at + 1]
+        size = hello[at + 2] << 8 | hello[at + 3]
+        first = at + 4  # the extension's data: hello[first : first + size]
+        at = first + size
+        if at > len(hello):
             return NOT_A_CLIENT_HELLO
-        at += 4 + size
-        if kind == EXT_SUPPORTED_VERSIONS and data:
-            versions = data[1 : 1 + data[0]]
-            tls13 = any(
-                int.from_bytes(versions[i : i + 2], "big") == TLS13 for i in range(0, len(versions) - 1, 2)
-            )
+        if kind == EXT_SUPPORTED_VERSIONS and size:
+            stop = first + 1 + min(hello[first], size - 1)  # the versions list, within the extension
+            i = first + 1
+            tls13 = False  # the last such extension counts (a duplicate is OpenSSL's to refuse)
+            while i + 1 < stop:
+                if (hello[i] << 8 | hello[i + 1]) == TLS13:
+                    tls13 = True
+                    break
+                i += 2
         elif kind == EXT_POST_HANDSHAKE_AUTH:
             pha = True
-        elif kind == EXT_SERVER_NAME and len(data) >= 5 and data[2] == 0:  # server_name_list, host_name
-            name_length = int.from_bytes(data[3:5], "big")
-            server_name = data[5 : 5 + name_length].decode("ascii", "replace").lower()
+        elif kind == EXT_SERVER_NAME and size >= 5 and hello[first + 2] == 0:  # server_name_list, host_name
+            name_length = hello[first + 3] << 8 | hello[first + 4]
+            name_end = min(first + 5 + name_length, at)
+            server_name = hello[first + 5 : name_end].decode("ascii", "replace").lower()
     return ClientHelloOffer(tls13, pha, server_name)

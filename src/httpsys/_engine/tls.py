@@ -140,7 +140,31 @@ class TlsFacts:
         self.client_cert_negotiated = False
 
     def as_dict(self) -> dict[str, object]:
-        return {name: getattr(self, name) for name in self.__slots__}
+        """Every fact by its name (the names of `__slots__`), spelled out: compiled, a class keeps no `__slots__`
+        to iterate, and a literal needs no getattr per name."""
+        return {
+            "alpn": self.alpn,
+            "cipher_name": self.cipher_name,
+            "cipher_strength": self.cipher_strength,
+            "cipher_suite": self.cipher_suite,
+            "cipher_type": self.cipher_type,
+            "client_cert": self.client_cert,
+            "client_cert_flags": self.client_cert_flags,
+            "client_cert_name": self.client_cert_name,
+            "client_cert_negotiated": self.client_cert_negotiated,
+            "connection_key_size": self.connection_key_size,
+            "hash_strength": self.hash_strength,
+            "hash_type": self.hash_type,
+            "key_exchange_strength": self.key_exchange_strength,
+            "key_exchange_type": self.key_exchange_type,
+            "protocol": self.protocol,
+            "protocol_name": self.protocol_name,
+            "server_cert_issuer": self.server_cert_issuer,
+            "server_cert_key_size": self.server_cert_key_size,
+            "server_cert_subject": self.server_cert_subject,
+            "server_name": self.server_name,
+            "tls_version": self.tls_version,
+        }
 
 
 def windows_name(name: x509.Name) -> str:

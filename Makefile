@@ -17,7 +17,8 @@ PACKAGE_SOURCES := pyproject.toml setup.py MANIFEST.in README.md scripts/build_n
 	$(shell find src/httpsys -type f -not -path '*/__pycache__/*' -not -name '*.so' -not -name '*.c')
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: run test lint typecheck unit unit-native unit-daemon wheel native venv clean fuzz test-attacks test-tools
+.PHONY: run test lint typecheck unit unit-native unit-daemon wheel native venv clean fuzz test-attacks test-tools \
+	native-beside
 
 $(STAMP): pyproject.toml
 	@echo "installing httpsys (editable, pure Python) and the test tools into $(VENV)"
@@ -28,10 +29,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# The sdist, and the wheel built from it: compiled with mypyc (about 75 s, a line per stage) or, without a C
-# compiler, pure Python with one line saying why (decision 0011).
+# The sdist, and the wheel built from it: compiled with mypyc (a line per stage; the C files compile on every CPU)
+# or, without a C compiler, pure Python with one line saying why (decision 0011). --no-isolation: with .venv's
+# build requirements (the test tools hold them) instead of installing them twice into fresh environments; when
+# .venv lacks one, the build is isolated as pip's is (decision 0032).
 $(WHEEL): $(STAMP) $(PACKAGE_SOURCES)
-	$(BIN)/python scripts/build_native.py --outdir $(DIST)
+	$(BIN)/python scripts/build_native.py --outdir $(DIST) --no-isolation
 
 wheel: $(WHEEL)
 
@@ -91,7 +94,20 @@ unit-daemon: $(NATIVE_TEST)
 	echo "HTTPSYS_TEST_MODE=daemon $$py -m pytest -q -p no:cacheprovider $(call XDIST,$$py) $(DAEMON_SUITES)"; \
 	HTTPSYS_TEST_MODE=daemon $$py -m pytest -q -p no:cacheprovider $(call XDIST,$$py) $(DAEMON_SUITES)
 
-test: test-tools lint typecheck unit unit-native unit-daemon
+# WHEEL_BESIDE_UNIT=1: the pure suite runs while the wheel builds and installs beside it at the lowest CPU priority
+# (nice 19: the build gets the CPU time the suite leaves idle, the suite keeps what it would have alone; the suite's
+# output shows when it ends). Off by default until CI runs show no test flakier for it (decision 0032 §3).
+WHEEL_BESIDE_UNIT ?= 0
+test: test-tools lint typecheck
+ifeq ($(WHEEL_BESIDE_UNIT),1)
+	$(MAKE) --no-print-directory -j 2 --output-sync=line unit native-beside
+else
+	$(MAKE) --no-print-directory unit
+endif
+	$(MAKE) --no-print-directory unit-native unit-daemon
+
+native-beside: $(STAMP)
+	nice -n 19 $(MAKE) --no-print-directory $(NATIVE_TEST)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info bench/.wheel-venv

@@ -74,6 +74,9 @@ NATIVE_MODULES = (
     "httpsys/_core/hpack.py",
     # the remote transport's per-message path (decision 0025): one connection's writes, reads and dispatch
     "httpsys/_transport/remote_channel.py",
+    # the win32 face's per-request path (decision 0023, amendment 5): struct marshalling, the x64 request layout
+    "httpsys/win32/marshal.py",
+    "httpsys/_core/layout.py",
 )
 # Public faces keep their docstrings (see `write_docstrings` below). Not compiled: the records that cross the
 # transport boundary from the faces (`_core/records.py`, home of ResponseSpec and the data chunks), since a compiled

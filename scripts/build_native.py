@@ -81,13 +81,18 @@ NATIVE_MODULES = (
     # the TLS room and the ClientHello it peeks at per connection (decision 0021 point 17)
     "httpsys/_engine/tls.py",
     "httpsys/_core/clienthello.py",
+    # the win32 face's per-request path (decision 0023, amendment 5): struct marshalling, the x64 request layout
+    "httpsys/win32/marshal.py",
+    "httpsys/_core/layout.py",
+    "httpsys/win32/queue_handle.py",
 )
 # Public faces keep their docstrings (see `write_docstrings` below). Not compiled: the records that cross the
 # transport boundary from the faces (`_core/records.py`, home of ResponseSpec and the data chunks), since a compiled
 # record checks its field types when it is built while the driver must answer a wrongly typed one with
 # ERROR_INVALID_PARAMETER (RequestSnapshot goes the other way, so it has a compiled module of its own); the WSGI
-# adapter and the win32 face, whose per-request cost is thread hand-offs; and modules mypyc cannot compile as
-# written (an attribute named `_thread` that clashes with C in `_transport/embedded.py`).
+# adapter and the rest of the win32 face (api.py's decorated functions, kernel32.py with the OVERLAPPED applications
+# subclass and a threading.local, structs.py's exec-built classes; decision 0023, amendment 5); and modules mypyc
+# cannot compile as written (an attribute named `_thread` that clashes with C in `_transport/embedded.py`).
 
 PREFIX = "httpsys native build: "
 PURE_ENV = "HTTPSYS_PURE"  # set (not "0"): build pure Python even where a native build could be made

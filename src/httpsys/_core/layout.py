@@ -52,7 +52,9 @@ def _align(offset: int, alignment: int) -> int:
     return (offset + alignment - 1) // alignment * alignment
 
 
-def _length(name: str, value: int) -> int:
+# Lengths are typed `object`, not `int`: compiled (the native build), an `int` parameter would turn True into 1
+# before the check below could refuse it.
+def _length(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     if value < 0:
@@ -69,7 +71,7 @@ def sockaddr_size(family: int) -> int:
     raise ValueError(f"unsupported address family {family!r}")
 
 
-def entity_bytes_offset(head_bytes: int) -> int:
+def entity_bytes_offset(head_bytes: object) -> int:
     """Where the entity bytes start after a request whose size without entity is ``head_bytes``.
 
     ``request_buffer_size(..., entity_len=n) == entity_bytes_offset(request_buffer_size(..., entity_len=0)) + n``
@@ -81,14 +83,14 @@ def entity_bytes_offset(head_bytes: int) -> int:
 def request_buffer_size(
     *,
     v2: bool,
-    unknown_verb_len: int,
-    raw_url_len: int,
-    cooked_full_url_utf16_len: int,
-    unknown_headers: Sequence[tuple[int, int]],
-    known_header_value_lens: Sequence[int],
+    unknown_verb_len: object,
+    raw_url_len: object,
+    cooked_full_url_utf16_len: object,
+    unknown_headers: Sequence[tuple[object, object]],
+    known_header_value_lens: Sequence[object],
     family: int,
-    entity_len: int,
-    request_info_bytes: int = 0,
+    entity_len: object,
+    request_info_bytes: object = 0,
 ) -> int:
     """Bytes ``HttpReceiveHttpRequest`` needs to return this request (layout in the module docstring).
 

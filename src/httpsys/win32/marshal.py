@@ -72,21 +72,16 @@ from .structs import (
     HTTP_BANDWIDTH_LIMIT_INFO,
     HTTP_BYTE_RANGE,
     HTTP_CACHE_POLICY,
-    HTTP_CHANNEL_BIND_INFO,
     HTTP_CONNECTION_LIMIT_INFO,
     HTTP_COOKED_URL,
     HTTP_DATA_CHUNK,
     HTTP_DATA_CHUNK_FROM_MEMORY,
     HTTP_FLOWRATE_INFO,
     HTTP_KNOWN_HEADER,
-    HTTP_LISTEN_ENDPOINT_INFO,
     HTTP_LOG_DATA,
     HTTP_LOG_FIELDS_DATA,
-    HTTP_LOGGING_INFO,
     HTTP_MULTIPLE_KNOWN_HEADERS,
     HTTP_PROPERTY_FLAGS,
-    HTTP_PROTECTION_LEVEL_INFO,
-    HTTP_QOS_SETTING_INFO,
     HTTP_REQUEST_HEADERS,
     HTTP_REQUEST_INFO,
     HTTP_REQUEST_V1,
@@ -104,8 +99,6 @@ from .structs import (
     HTTP_SSL_CLIENT_CERT_INFO,
     HTTP_SSL_INFO,
     HTTP_SSL_PROTOCOL_INFO,
-    HTTP_STATE_INFO,
-    HTTP_TIMEOUT_LIMIT_INFO,
     HTTP_TRANSPORT_ADDRESS,
     HTTP_UNKNOWN_HEADER,
     HTTP_VERSION,
@@ -174,7 +167,8 @@ def as_flag_present(flags: object, what: str) -> bool:
     The int is the ULONG the .NET interop tables write (HTTP_PROPERTY_FLAG_NONE 0, HTTP_PROPERTY_FLAG_PRESENT 1).
     Present is one bit and the other 31 are reserved: any value but 0 or 1, in either form, is invalid.
     """
-    value = flags.Present if isinstance(flags, HTTP_PROPERTY_FLAGS) else flags
+    holder: Any = flags  # struct fields are read untyped: any value reaches as_uint (compiled build)
+    value = holder.Present if isinstance(flags, HTTP_PROPERTY_FLAGS) else flags
     number = as_uint(value, 32, what)
     if number > 1:
         raise _invalid(
@@ -367,14 +361,16 @@ def _file_descriptor(handle: object) -> int:
 def _byte_range(value: object, what: str) -> tuple[int, int]:
     if not isinstance(value, HTTP_BYTE_RANGE):
         raise _invalid(f"{what} must be an HTTP_BYTE_RANGE")
-    return as_uint(value.StartingOffset, 64, what), as_uint(value.Length, 64, what)
+    byte_range: Any = value
+    return as_uint(byte_range.StartingOffset, 64, what), as_uint(byte_range.Length, 64, what)
 
 
 def unknown_headers(items: list[Any], what: str) -> list[tuple[bytes, bytes]]:
     out: list[tuple[bytes, bytes]] = []
-    for item in items:
-        if not isinstance(item, HTTP_UNKNOWN_HEADER):
+    for entry in items:
+        if not isinstance(entry, HTTP_UNKNOWN_HEADER):
             raise _invalid(f"{what} entries must be HTTP_UNKNOWN_HEADER")
+        item: Any = entry
         name = pcstr(item.pName, item.NameLength, what + " pName")
         if not name:
             raise _invalid(f"{what}: an unknown header needs a name")
@@ -383,15 +379,16 @@ def unknown_headers(items: list[Any], what: str) -> list[tuple[bytes, bytes]]:
     return out
 
 
-def data_chunk(chunk: object) -> DataChunk:
+def data_chunk(value: object) -> DataChunk:
     """One ``HTTP_DATA_CHUNK`` as a plain record."""
-    if not isinstance(chunk, HTTP_DATA_CHUNK):
+    if not isinstance(value, HTTP_DATA_CHUNK):
         raise _invalid("a data chunk must be an HTTP_DATA_CHUNK")
+    chunk: Any = value
     kind = as_uint(chunk.DataChunkType, 32, "DataChunkType")
     if kind == HttpDataChunkFromMemory:
-        memory = chunk.FromMemory
-        if not isinstance(memory, HTTP_DATA_CHUNK_FROM_MEMORY):
+        if not isinstance(chunk.FromMemory, HTTP_DATA_CHUNK_FROM_MEMORY):
             raise _invalid("FromMemory must be an HTTP_DATA_CHUNK_FROM_MEMORY")
+        memory: Any = chunk.FromMemory
         length = as_uint(memory.BufferLength, 32, "BufferLength")
         if memory.pBuffer is None:
             if length:
@@ -441,10 +438,11 @@ def cache_policy(value: object, *, required: bool = False) -> CachePolicy | None
         return None
     if not isinstance(value, HTTP_CACHE_POLICY):
         raise _invalid("CachePolicy must be an HTTP_CACHE_POLICY")
-    policy = as_uint(value.Policy, 32, "Policy")
+    struct: Any = value
+    policy = as_uint(struct.Policy, 32, "Policy")
     if policy >= HttpCachePolicyMaximum:
         raise _invalid(f"unknown cache policy {policy}")
-    return CachePolicy(policy, as_uint(value.SecondsToLive, 32, "SecondsToLive"))
+    return CachePolicy(policy, as_uint(struct.SecondsToLive, 32, "SecondsToLive"))
 
 
 _LOG_WIDE: Final = ("UserName", "UriStem")
@@ -476,8 +474,9 @@ def log_fields(value: object) -> dict[str, object] | None:
         return None
     if isinstance(value, HTTP_LOG_DATA) or not isinstance(value, HTTP_LOG_FIELDS_DATA):
         raise _invalid("LogData must be an HTTP_LOG_FIELDS_DATA")
-    base = value.Base
-    if not isinstance(base, HTTP_LOG_DATA) or as_uint(base.Type, 32, "Type") != HttpLogDataTypeFields:
+    fields: Any = value
+    base: Any = fields.Base  # read through this name: a narrowed `fields.Base.Type` would be a typed read
+    if not isinstance(fields.Base, HTTP_LOG_DATA) or as_uint(base.Type, 32, "Type") != HttpLogDataTypeFields:
         raise _invalid("LogData.Base.Type must be HttpLogDataTypeFields")
     out: dict[str, object] = {}
     for name in _LOG_WIDE:
@@ -509,27 +508,31 @@ def response_spec(response: object) -> tuple[ResponseSpec, list[DataChunk]]:
     """``HTTP_RESPONSE_V1``/``V2`` as (ResponseSpec, entity data chunks)."""
     if not isinstance(response, HTTP_RESPONSE_V1):
         raise _invalid("HttpResponse must be an HTTP_RESPONSE_V1 or HTTP_RESPONSE_V2")
-    flags = as_uint(response.Flags, 32, "Flags")
+    # Every struct field is read through an untyped name (here and throughout): the compiled build checks a typed
+    # read, and a field holds whatever the caller put there (a ctypes integer, an int subclass, a bytearray).
+    struct: Any = response
+    flags = as_uint(struct.Flags, 32, "Flags")
     if flags & ~0x3:
         raise _invalid(f"unknown HTTP_RESPONSE flags {flags:#x}")
-    if not isinstance(response.Version, HTTP_VERSION):
+    if not isinstance(struct.Version, HTTP_VERSION):
         raise _invalid("Version must be an HTTP_VERSION")
-    status = as_uint(response.StatusCode, 16, "StatusCode")
-    reason = pcstr(response.pReason, response.ReasonLength, "pReason") or b""
-    headers = response.Headers
-    if not isinstance(headers, HTTP_RESPONSE_HEADERS):
+    status = as_uint(struct.StatusCode, 16, "StatusCode")
+    reason = pcstr(struct.pReason, struct.ReasonLength, "pReason") or b""
+    if not isinstance(struct.Headers, HTTP_RESPONSE_HEADERS):
         raise _invalid("Headers must be an HTTP_RESPONSE_HEADERS")
+    headers: Any = struct.Headers
     if as_uint(headers.TrailerCount, 16, "TrailerCount") or headers.pTrailers is not None:
         raise _invalid("HTTP_RESPONSE_HEADERS.TrailerCount/pTrailers are reserved")
     known: dict[int, list[bytes]] = {}
-    table = headers.KnownHeaders
+    table: Any = headers.KnownHeaders
     if type(table) is not list and (not isinstance(table, Sequence) or isinstance(table, str | bytes)):
         raise _invalid("KnownHeaders must be a sequence of HTTP_KNOWN_HEADER")
-    for index, header in enumerate(table):
-        if header is None:
+    for index, entry in enumerate(table):
+        if entry is None:
             continue
-        if header.__class__ is not HTTP_KNOWN_HEADER and not isinstance(header, HTTP_KNOWN_HEADER):
+        if entry.__class__ is not HTTP_KNOWN_HEADER and not isinstance(entry, HTTP_KNOWN_HEADER):
             raise _invalid("KnownHeaders entries must be HTTP_KNOWN_HEADER")
+        header: Any = entry
         raw, length = header.pRawValue, header.RawValueLength
         if raw is None and type(length) is int and length == 0:
             continue  # absent (the common case: most of the table)
@@ -543,33 +546,35 @@ def response_spec(response: object) -> tuple[ResponseSpec, list[DataChunk]]:
         counted(headers.pUnknownHeaders, headers.UnknownHeaderCount, "pUnknownHeaders"), "pUnknownHeaders"
     )
     chunks = data_chunks(
-        counted(response.pEntityChunks, response.EntityChunkCount, "pEntityChunks", MAX_RESPONSE_CHUNKS)
+        counted(struct.pEntityChunks, struct.EntityChunkCount, "pEntityChunks", MAX_RESPONSE_CHUNKS)
     )
     if isinstance(response, HTTP_RESPONSE_V2):
-        _response_info(response, known)
+        _response_info(struct, known)
     return ResponseSpec(status=status, reason=reason, known=known, unknown=unknown, flags=flags), chunks
 
 
-def _response_info(response: HTTP_RESPONSE_V2, known: dict[int, list[bytes]]) -> None:
+def _response_info(response: Any, known: dict[int, list[bytes]]) -> None:
     infos = counted(response.pResponseInfo, response.ResponseInfoCount, "pResponseInfo")
     reorder: set[int] = set()
-    for info in infos:
-        if not isinstance(info, HTTP_RESPONSE_INFO):
+    for entry in infos:
+        if not isinstance(entry, HTTP_RESPONSE_INFO):
             raise _invalid("pResponseInfo entries must be HTTP_RESPONSE_INFO")
+        info: Any = entry
         kind = as_uint(info.Type, 32, "Type")
         if kind == HttpResponseInfoTypeMultipleKnownHeaders:
-            multiple = info.pInfo
-            if not isinstance(multiple, HTTP_MULTIPLE_KNOWN_HEADERS):
+            if not isinstance(info.pInfo, HTTP_MULTIPLE_KNOWN_HEADERS):
                 raise _invalid("pInfo must be an HTTP_MULTIPLE_KNOWN_HEADERS")
+            multiple: Any = info.pInfo
             header_id = as_uint(multiple.HeaderId, 32, "HeaderId")
             if header_id >= HttpHeaderResponseMaximum:
                 raise _invalid(f"HeaderId {header_id} is outside the response header table")
             entries = counted(multiple.KnownHeaders, multiple.KnownHeaderCount, "KnownHeaders")
             values = known.setdefault(header_id, [])
-            for entry in entries:
-                if not isinstance(entry, HTTP_KNOWN_HEADER):
+            for item in entries:
+                if not isinstance(item, HTTP_KNOWN_HEADER):
                     raise _invalid("HTTP_MULTIPLE_KNOWN_HEADERS entries must be HTTP_KNOWN_HEADER")
-                value = pcstr(entry.pRawValue, entry.RawValueLength, "KnownHeaders")
+                known_header: Any = item
+                value = pcstr(known_header.pRawValue, known_header.RawValueLength, "KnownHeaders")
                 if value:
                     values.append(value)
             if not values:
@@ -590,7 +595,7 @@ def _response_info(response: HTTP_RESPONSE_V2, known: dict[int, list[bytes]]) ->
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def zero_request(request: HTTP_REQUEST_V1) -> None:
+def zero_request(request: Any) -> None:
     """Reset every field of the caller's HTTP_REQUEST to its C zero value."""
     fresh = type(request)()
     for field in fields_of(request):
@@ -603,7 +608,7 @@ def _utf16_bytes(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass"))
 
 
-def fill_request(request: HTTP_REQUEST_V1, snap: RequestSnapshot) -> None:
+def fill_request(request: Any, snap: RequestSnapshot) -> None:
     """Write a received request into the caller's ``HTTP_REQUEST_V1``/``V2`` instance, every field."""
     request.Flags = snap.flags
     request.ConnectionId = snap.connection_id
@@ -715,7 +720,7 @@ def _ushort_field(value: object, what: str) -> int:
     return as_uint(value, 16, what)
 
 
-def timeouts_value(info: HTTP_TIMEOUT_LIMIT_INFO) -> TimeoutLimits | None:
+def timeouts_value(info: Any) -> TimeoutLimits | None:
     if not as_flag_present(info.Flags, "Flags"):
         return None
     return TimeoutLimits(
@@ -728,7 +733,7 @@ def timeouts_value(info: HTTP_TIMEOUT_LIMIT_INFO) -> TimeoutLimits | None:
     )
 
 
-def fill_timeouts(info: HTTP_TIMEOUT_LIMIT_INFO, value: object) -> None:
+def fill_timeouts(info: Any, value: object) -> None:
     limits = value if isinstance(value, TimeoutLimits) else TimeoutLimits()
     info.Flags = HTTP_PROPERTY_FLAGS(1)
     info.EntityBody = limits.entity_body
@@ -739,7 +744,7 @@ def fill_timeouts(info: HTTP_TIMEOUT_LIMIT_INFO, value: object) -> None:
     info.MinSendRate = limits.min_send_rate
 
 
-def state_value(info: HTTP_STATE_INFO) -> bool:
+def state_value(info: Any) -> bool:
     if not as_flag_present(info.Flags, "Flags"):
         return True  # not set here: active (the default)
     state = as_uint(info.State, 32, "State")
@@ -748,16 +753,16 @@ def state_value(info: HTTP_STATE_INFO) -> bool:
     return state != HttpEnabledStateInactive
 
 
-def fill_state(info: HTTP_STATE_INFO, value: object) -> None:
+def fill_state(info: Any, value: object) -> None:
     info.Flags = HTTP_PROPERTY_FLAGS(1)
     info.State = 0 if value is not False else HttpEnabledStateInactive
 
 
-def qos_value(info: HTTP_QOS_SETTING_INFO) -> tuple[int, object]:
+def qos_value(info: Any) -> tuple[int, object]:
     kind = as_uint(info.QosType, 32, "QosType")
-    setting = info.QosSetting
+    setting: Any = info.QosSetting
     if kind == HttpQosSettingTypeBandwidth:
-        if not isinstance(setting, HTTP_BANDWIDTH_LIMIT_INFO):
+        if not isinstance(info.QosSetting, HTTP_BANDWIDTH_LIMIT_INFO):
             raise _invalid("QosSetting must be an HTTP_BANDWIDTH_LIMIT_INFO")
         if not as_flag_present(setting.Flags, "Flags"):
             return kind, None
@@ -766,13 +771,13 @@ def qos_value(info: HTTP_QOS_SETTING_INFO) -> tuple[int, object]:
             raise _invalid(f"MaxBandwidth {rate} is below {HTTP_MIN_ALLOWED_BANDWIDTH_THROTTLING_RATE}")
         return kind, rate
     if kind == HttpQosSettingTypeConnectionLimit:
-        if not isinstance(setting, HTTP_CONNECTION_LIMIT_INFO):
+        if not isinstance(info.QosSetting, HTTP_CONNECTION_LIMIT_INFO):
             raise _invalid("QosSetting must be an HTTP_CONNECTION_LIMIT_INFO")
         if not as_flag_present(setting.Flags, "Flags"):
             return kind, None
         return kind, as_uint(setting.MaxConnections, 32, "MaxConnections")
     if kind == HttpQosSettingTypeFlowRate:
-        if not isinstance(setting, HTTP_FLOWRATE_INFO):
+        if not isinstance(info.QosSetting, HTTP_FLOWRATE_INFO):
             raise _invalid("QosSetting must be an HTTP_FLOWRATE_INFO")
         if not as_flag_present(setting.Flags, "Flags"):
             return kind, None
@@ -784,7 +789,7 @@ def qos_value(info: HTTP_QOS_SETTING_INFO) -> tuple[int, object]:
     raise _invalid(f"unknown QosType {kind}")
 
 
-def fill_qos(info: HTTP_QOS_SETTING_INFO, value: object) -> None:
+def fill_qos(info: Any, value: object) -> None:
     """The driver answers (max_bandwidth, max_connections); the caller named the kind in QosType."""
     kind = as_uint(info.QosType, 32, "QosType")
     bandwidth, connections = value if isinstance(value, tuple) and len(value) == 2 else (None, None)
@@ -804,7 +809,7 @@ def fill_qos(info: HTTP_QOS_SETTING_INFO, value: object) -> None:
         raise _invalid(f"QosType {kind} cannot be queried")
 
 
-def logging_value(info: HTTP_LOGGING_INFO, *, session: bool) -> dict[str, object] | None:
+def logging_value(info: Any, *, session: bool) -> dict[str, object] | None:
     """HTTP_LOGGING_INFO as a plain dict (stored by the driver; logging itself is not implemented yet)."""
     if not as_flag_present(info.Flags, "Flags"):
         return None
@@ -852,7 +857,7 @@ def logging_value(info: HTTP_LOGGING_INFO, *, session: bool) -> dict[str, object
     }
 
 
-def authentication_value(info: HTTP_SERVER_AUTHENTICATION_INFO) -> dict[str, object] | None:
+def authentication_value(info: Any) -> dict[str, object] | None:
     if not as_flag_present(info.Flags, "Flags"):
         return None
     schemes = as_uint(info.AuthSchemes, 32, "AuthSchemes")
@@ -861,12 +866,12 @@ def authentication_value(info: HTTP_SERVER_AUTHENTICATION_INFO) -> dict[str, obj
     ex_flags = as_uint(info.ExFlags, 8, "ExFlags")
     if ex_flags & ~0x3:
         raise _invalid(f"unknown ExFlags bits {ex_flags:#x}")
-    digest = info.DigestParams
-    basic = info.BasicParams
-    if not isinstance(digest, HTTP_SERVER_AUTHENTICATION_DIGEST_PARAMS) or not isinstance(
-        basic, HTTP_SERVER_AUTHENTICATION_BASIC_PARAMS
+    if not isinstance(info.DigestParams, HTTP_SERVER_AUTHENTICATION_DIGEST_PARAMS) or not isinstance(
+        info.BasicParams, HTTP_SERVER_AUTHENTICATION_BASIC_PARAMS
     ):
         raise _invalid("DigestParams/BasicParams have the wrong type")
+    digest: Any = info.DigestParams
+    basic: Any = info.BasicParams
     return {
         "auth_schemes": schemes,
         "receive_mutual_auth": bool(as_uint(info.ReceiveMutualAuth, 8, "ReceiveMutualAuth")),
@@ -881,7 +886,7 @@ def authentication_value(info: HTTP_SERVER_AUTHENTICATION_INFO) -> dict[str, obj
     }
 
 
-def fill_authentication(info: HTTP_SERVER_AUTHENTICATION_INFO, value: object) -> None:
+def fill_authentication(info: Any, value: object) -> None:
     stored = value if isinstance(value, dict) else None
     if stored is None:
         fresh = HTTP_SERVER_AUTHENTICATION_INFO()
@@ -906,7 +911,7 @@ def fill_authentication(info: HTTP_SERVER_AUTHENTICATION_INFO, value: object) ->
     )
 
 
-def channel_bind_value(info: HTTP_CHANNEL_BIND_INFO) -> dict[str, object]:
+def channel_bind_value(info: Any) -> dict[str, object]:
     hardening = as_uint(info.Hardening, 32, "Hardening")
     if hardening > HttpAuthenticationHardeningStrict:
         raise _invalid(f"unknown Hardening {hardening}")
@@ -914,21 +919,23 @@ def channel_bind_value(info: HTTP_CHANNEL_BIND_INFO) -> dict[str, object]:
     if flags & ~0x3F:
         raise _invalid(f"unknown channel-bind flags {flags:#x}")
     names: list[tuple[int, str | bytes]] = []
+    entry: Any
     for entry in counted(info.ServiceNames, info.NumberOfServiceNames, "ServiceNames"):
+        binding: Any = entry
         if isinstance(entry, HTTP_SERVICE_BINDING_W):
-            text = pcwstr(entry.Buffer, entry.BufferSize, "Buffer")
+            text = pcwstr(binding.Buffer, binding.BufferSize, "Buffer")
             names.append((HttpServiceBindingTypeW, text or ""))
         elif isinstance(entry, HTTP_SERVICE_BINDING_A):
-            data = pcstr(entry.Buffer, entry.BufferSize, "Buffer")
+            data = pcstr(binding.Buffer, binding.BufferSize, "Buffer")
             names.append((HttpServiceBindingTypeA, data or b""))
-        elif isinstance(entry, HTTP_SERVICE_BINDING_BASE) and entry.Type == HttpServiceBindingTypeNone:
+        elif isinstance(entry, HTTP_SERVICE_BINDING_BASE) and binding.Type == HttpServiceBindingTypeNone:
             names.append((HttpServiceBindingTypeNone, ""))
         else:
             raise _invalid("ServiceNames entries must be HTTP_SERVICE_BINDING_W/A")
     return {"hardening": hardening, "flags": flags, "service_names": names}
 
 
-def fill_channel_bind(info: HTTP_CHANNEL_BIND_INFO, value: object) -> None:
+def fill_channel_bind(info: Any, value: object) -> None:
     stored: dict[str, Any] = (
         value if isinstance(value, dict) else {"hardening": 0, "flags": 0, "service_names": []}
     )
@@ -948,18 +955,18 @@ def fill_channel_bind(info: HTTP_CHANNEL_BIND_INFO, value: object) -> None:
     info.NumberOfServiceNames = len(bindings)
 
 
-def listen_endpoint_value(info: HTTP_LISTEN_ENDPOINT_INFO) -> dict[str, object] | None:
+def listen_endpoint_value(info: Any) -> dict[str, object] | None:
     if not as_flag_present(info.Flags, "Flags"):
         return None
     return {"enable_sharing": bool(as_uint(info.EnableSharing, 8, "EnableSharing"))}
 
 
-def fill_listen_endpoint(info: HTTP_LISTEN_ENDPOINT_INFO, value: object) -> None:
+def fill_listen_endpoint(info: Any, value: object) -> None:
     info.Flags = HTTP_PROPERTY_FLAGS(1 if isinstance(value, dict) else 0)
     info.EnableSharing = int(bool(value["enable_sharing"])) if isinstance(value, dict) else 0
 
 
-def protection_level_value(info: HTTP_PROTECTION_LEVEL_INFO) -> dict[str, object] | None:
+def protection_level_value(info: Any) -> dict[str, object] | None:
     if not as_flag_present(info.Flags, "Flags"):
         return None
     level = as_uint(info.Level, 32, "Level")
@@ -968,7 +975,7 @@ def protection_level_value(info: HTTP_PROTECTION_LEVEL_INFO) -> dict[str, object
     return {"level": level}
 
 
-def fill_protection_level(info: HTTP_PROTECTION_LEVEL_INFO, value: object) -> None:
+def fill_protection_level(info: Any, value: object) -> None:
     info.Flags = HTTP_PROPERTY_FLAGS(1 if isinstance(value, dict) else 0)
     info.Level = int(value["level"]) if isinstance(value, dict) else 0
 

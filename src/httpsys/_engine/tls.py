@@ -675,11 +675,10 @@ class Tls:
         answered = self._pha_waiting[sslobj] = [False]
         state: list[asyncio.Handle | None] = [None]
 
-        def finish(code: int) -> None:
+        def finish(code: int, der: bytes | None = None) -> None:
             state[0] = None
             self._pha_waiting.pop(sslobj, None)
             if code == 0:
-                der = sslobj.getpeercert(binary_form=True)
                 if not der:
                     code = not_found
                 else:
@@ -690,8 +689,10 @@ class Tls:
         def poll() -> None:
             if conn.closed or conn.transport is not transport:
                 finish(gone)  # a certificate that failed verification closed it
-            elif answered[0] or sslobj.getpeercert(binary_form=True):
-                finish(0)
+                return
+            der = _peer_certificate_now(sslobj)  # None while OpenSSL is still reading the client's answer
+            if der or (answered[0] and der is not None):
+                finish(0, der)
             elif loop.time() >= deadline:
                 finish(not_found)
             else:
@@ -799,6 +800,17 @@ def _ccs_certificate(binding: SslBinding, server_name: str | None) -> SslBinding
         if any(name_matches(name, host) for name in cert.dns_names):
             return replace(binding, cert_hash=cert.thumbprint)
     return None
+
+
+def _peer_certificate_now(sslobj: ssl.SSLObject) -> bytes | None:
+    """The client's certificate (DER, b"" for none) once the TLS layer has ended a (post-)handshake; None while
+    one is under way - `getpeercert` raises ValueError("handshake not done yet") while OpenSSL reads a
+    post-handshake answer, and a poll must wait then, not fail (it would leave HttpReceiveClientCertificate
+    pending for ever)."""
+    try:
+        return sslobj.getpeercert(binary_form=True) or b""
+    except ValueError:
+        return None
 
 
 def set_client_cert(facts: TlsFacts, der: bytes | None) -> None:

@@ -802,7 +802,7 @@ def _ccs_certificate(binding: SslBinding, server_name: str | None) -> SslBinding
     return None
 
 
-def _peer_certificate_now(sslobj: ssl.SSLObject) -> bytes | None:
+def _peer_certificate_now(sslobj: Any) -> bytes | None:
     """The client's certificate (DER, b"" for none) once the TLS layer has ended a (post-)handshake; None while
     one is under way - `getpeercert` raises ValueError("handshake not done yet") while OpenSSL reads a
     post-handshake answer, and a poll must wait then, not fail (it would leave HttpReceiveClientCertificate

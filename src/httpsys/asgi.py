@@ -886,7 +886,8 @@ class ASGIServer:
         to wait, to its end, once another task has taken over receiving."""
         try:
             resumed = await self._receive_until_wait(queue)
-        except Exception as exc:  # handed to `_receive` (its task's failure), not left unretrieved in this one
+        except Exception as exc:
+            # handed to `_receive` (its task's failure), not left unretrieved in this one
             self._stopped_receiving(exc)
             return
         except BaseException as exc:

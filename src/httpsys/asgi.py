@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import signal
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, MutableMapping
 from types import TracebackType
 from typing import Any
 
@@ -692,6 +693,45 @@ class _Lifespan:
             raise ValueError(f"unexpected ASGI lifespan message type {kind!r}")
 
 
+# ================================================================================================ eager start
+class _Resumed:
+    """The rest of a request's coroutine that was started eagerly and then had to wait: awaited by the task that
+    started it, it hands that task what the coroutine waits for and goes on with it in the request's own context,
+    exactly as a task of its own would (a cancellation of the task is thrown into the coroutine)."""
+
+    __slots__ = ("_context", "_coro", "_first", "_waiting")
+
+    def __init__(
+        self, coro: Coroutine[Any, Any, None], context: contextvars.Context, waiting: object
+    ) -> None:
+        self._coro = coro
+        self._context = context
+        self._waiting = waiting  # what the coroutine's first step yielded: the future it waits for (or None)
+        self._first = True
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self  # an iterator with send and throw: what `await` needs
+
+    def __iter__(self) -> _Resumed:
+        return self
+
+    def __next__(self) -> object:
+        return self.send(None)
+
+    def send(self, value: None) -> object:
+        if self._first:
+            self._first = False
+            return self._waiting
+        return self._context.run(self._coro.send, value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> object:
+        self._first = False
+        return self._context.run(self._coro.throw, typ if val is None else val)
+
+    def close(self) -> None:
+        self._context.run(self._coro.close)
+
+
 # ================================================================================================ the server
 class ASGIServer:
     """Serve an ASGI 3 application on a request queue bound to the given URL prefixes.
@@ -707,6 +747,13 @@ class ASGIServer:
     With `open_existing=True` the server receives from the named queue `queue_name` that another process created
     and bound to its URLs (HTTP_CREATE_REQUEST_QUEUE_FLAG_OPEN_EXISTING, through the daemon): it registers no URL
     of its own (`urls` are then only informative), as a worker of `httpsys run --workers` does.
+
+    Each request's application call starts at once in the task that received the request (`eager_start`, as
+    Python 3.12's eager tasks do): a response that needs no waiting is complete without a task of its own. When the
+    application first waits, that task goes on with it to its end, in the request's own context (a copy, as a new
+    task would have), and a new task takes over receiving. Until its first wait, `asyncio.current_task()` is the
+    receiving task rather than one of the request's own; `eager_start=False` gives every request a new task from
+    the start (docs/decisions/0031-asgi-per-request-cost.md).
     """
 
     def __init__(
@@ -722,6 +769,7 @@ class ASGIServer:
         ws_max_size: int = 16 * 1024 * 1024,
         access_log: bool = False,
         open_existing: bool = False,
+        eager_start: bool = True,
     ) -> None:
         if lifespan not in ("auto", "on", "off"):
             raise ValueError(f"lifespan must be 'auto', 'on' or 'off', not {lifespan!r}")
@@ -739,6 +787,7 @@ class ASGIServer:
         self.ws_max_size = ws_max_size
         self.access_log = access_log
         self.open_existing = open_existing
+        self.eager_start = eager_start
         self._leaving = False  # a worker on a shared queue stopped receiving (`_leave_queue`)
         self.state: dict[str, Any] = {}
         self.started = asyncio.Event()
@@ -762,6 +811,8 @@ class ASGIServer:
         self._ws_tls_made: dict[int, tuple[dict[str, object], dict[str, Any]]] = {}
         self._background: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
+        self._receiver: asyncio.Task[None] | None = None  # the task receiving now (eager start moves it)
+        self._receiving: asyncio.Future[None] | None = None  # settled when receiving ends (its failure)
 
     # ----- running -------------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -782,7 +833,7 @@ class ASGIServer:
             else:
                 queue, self.group = open_url_queue(session, self.urls, self.queue_name)
             self.queue = queue
-            receiver = loop.create_task(self._receive_requests(queue))
+            receiver = loop.create_task(self._receive(queue))
             self.started.set()
             await wait_stop_or_failure(receiver, stop)
         except BaseException:
@@ -809,25 +860,90 @@ class ASGIServer:
             session.close()
             self.started.clear()
 
+    async def _receive(self, queue: RequestQueue) -> None:
+        """Stands for the receiving, whichever task does it (eager start hands it from task to task): ends when
+        receiving ends, with its failure; cancelled (by the drain), it cancels the task receiving now."""
+        loop = asyncio.get_running_loop()
+        receiving = self._receiving = loop.create_future()
+        self._receiver = loop.create_task(self._receive_requests(queue))
+        try:
+            await receiving
+        except asyncio.CancelledError:
+            receiver = self._receiver
+            if receiver is not None and not receiver.done():
+                receiver.cancel()
+            raise
+
+    def _stopped_receiving(self, failure: BaseException | None) -> None:
+        receiving = self._receiving
+        if receiving is None or receiving.done():
+            return
+        if failure is None:
+            receiving.set_result(None)
+        elif isinstance(failure, asyncio.CancelledError):
+            receiving.cancel()
+        else:
+            receiving.set_exception(failure)
+
     async def _receive_requests(self, queue: RequestQueue) -> None:
+        """Receive requests and run their application calls; with eager start, go on with the first one that has
+        to wait, to its end, once another task has taken over receiving."""
+        try:
+            resumed = await self._receive_until_wait(queue)
+        except Exception as exc:
+            # handed to `_receive` (its task's failure), not left unretrieved in this one
+            self._stopped_receiving(exc)
+            return
+        except BaseException as exc:
+            self._stopped_receiving(exc)
+            raise
+        if resumed is None:
+            self._stopped_receiving(None)
+            return
+        await resumed
+
+    async def _receive_until_wait(self, queue: RequestQueue) -> _Resumed | None:
+        """The receive loop: None when receiving ends; with eager start, the rest of a request that has to wait
+        (a new task receives from then on)."""
         loop = asyncio.get_running_loop()
         handle = self._handle
         tasks = self._tasks
         limit = self.concurrency
+        eager = self.eager_start
         while True:
             if self._active >= limit:
                 self._room = loop.create_future()
                 await self._room
             if self._leaving and not queue.prefetched:  # what had already arrived is served
-                return
+                return None
             try:
                 request = await queue.receive()
             except OSError:
                 if queue.closed or self._leaving:
-                    return
+                    return None
                 raise
             self._active += 1
-            tasks[request.snapshot.request_id] = loop.create_task(handle(request))
+            if not eager:
+                tasks[request.snapshot.request_id] = loop.create_task(handle(request))
+                continue
+            coro = handle(request)
+            context = contextvars.copy_context()
+            try:
+                waiting = context.run(coro.send, None)
+            except StopIteration:
+                continue  # answered without waiting: no task was needed
+            except asyncio.CancelledError:
+                continue  # the application cancelled itself: the request has ended (`_failed`)
+            except Exception:
+                logger.exception("ASGI request handling failed for %r", request)
+                continue
+            # The application waits: this task goes on with it (its `current_task()` stays the same), and a new
+            # task takes over receiving.
+            this = asyncio.current_task()
+            if this is not None:
+                tasks[request.snapshot.request_id] = this
+            self._receiver = loop.create_task(self._receive_requests(queue))
+            return _Resumed(coro, context, waiting)
 
     async def _leave_queue(self, receiver: asyncio.Task[None]) -> None:
         """A worker on a queue other processes serve (`open_existing`) stops taking requests first: its waiting

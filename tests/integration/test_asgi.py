@@ -7,6 +7,7 @@ raw sockets talk to it on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import importlib.util
 import signal
@@ -685,6 +686,77 @@ def test_concurrency_cap_bounds_requests_in_flight() -> None:
             t.join()
     assert results == [200] * 6
     assert state["peak"] == 2
+
+
+@pytest.mark.parametrize("eager_start", [True, False])
+def test_a_request_that_waits_keeps_its_task_and_its_context_and_others_are_served_meanwhile(
+    eager_start: bool,
+) -> None:
+    """Eager start runs an application call in the receiving task until it first waits; from then on that task is
+    the request's for good (what anyio's cancel scopes need: the task that entered a scope exits it), a new task
+    receives, and every request has a context of its own (a variable one request sets is not seen by the next)."""
+    request_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_var", default="unset")
+    seen: list[tuple[str, bool, str]] = []
+    tasks: dict[str, list[object]] = {}
+    release = asyncio.Event()
+
+    async def app(scope: Message, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        path = scope["path"]
+        before = request_var.get()
+        request_var.set(path)
+        tasks[path] = [asyncio.current_task()]
+        if path == "/slow":
+            await release.wait()  # parked until /fast has been answered
+        elif path == "/sleep":
+            await asyncio.sleep(0.01)
+        tasks[path].append(asyncio.current_task())
+        seen.append((path, tasks[path][0] is tasks[path][1], before))
+        if path == "/fast":
+            release.set()
+        await send({"type": "http.response.start", "status": 200})
+        await send({"type": "http.response.body", "body": path.encode()})
+
+    with serving(app, lifespan="off", eager_start=eager_start) as running:
+        slow: list[httpx.Response] = []
+        waiting = threading.Thread(target=lambda: slow.append(httpx.get(f"{running.base}/slow", timeout=10)))
+        waiting.start()
+        wait_until(lambda: "/slow" in tasks)
+        fast = httpx.get(f"{running.base}/fast", timeout=10)  # answered while /slow still waits
+        waiting.join(10)
+        after = [httpx.get(f"{running.base}{path}", timeout=10) for path in ("/quick", "/sleep") * 3]
+    assert fast.text == "/fast" and slow[0].text == "/slow"
+    assert [r.text for r in after] == ["/quick", "/sleep"] * 3
+    assert len(seen) == 8
+    for path, same_task, before in seen:
+        assert same_task, f"{path}: current_task() changed across the first wait"
+        assert before == "unset", f"{path} saw the variable another request set ({before!r})"
+    if eager_start:  # the request that never waited ran in the receiving task: no task of its own was made
+        assert tasks["/fast"][0] is not tasks["/slow"][0]
+
+
+def test_an_exception_escaping_an_eagerly_started_request_does_not_stop_receiving(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An application raising BaseException subclasses other than Exception (here CancelledError, raised by the
+    application itself before its first wait) ends that request only; the next requests are served."""
+    calls = {"n": 0}
+
+    async def app(scope: Message, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        calls["n"] += 1
+        if scope["path"] == "/cancel":
+            raise asyncio.CancelledError
+        await send({"type": "http.response.start", "status": 200})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    with serving(app, lifespan="off") as running:
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"{running.base}/cancel", timeout=5)
+        assert [httpx.get(f"{running.base}/", timeout=5).text for _ in range(3)] == ["ok"] * 3
+    assert calls["n"] == 4
 
 
 def test_graceful_shutdown_finishes_in_flight_requests_and_refuses_new_ones() -> None:

@@ -136,11 +136,17 @@ class Counters:
         group = request.group
         if logs is None or group is None:
             return
-        owners = [("group", group.group_id)]
-        if group.session is not None:
-            owners.append(("session", group.session.session_id))
-        if not any(logs.configured(o) for o in owners):
-            return
+        owner = ("group", group.group_id)
+        session = group.session
+        if session is None:
+            if not logs.configured(owner):
+                return
+            owners = [owner]
+        else:
+            session_owner = ("session", session.session_id)
+            if not logs.configured(owner) and not logs.configured(session_owner):
+                return  # (per response: no generator, no list until a log wants the line)
+            owners = [owner, session_owner]
         cooked = request.cooked
         header_values: dict[bytes, bytes] = {}
         for name, value in request.headers:

@@ -437,7 +437,9 @@ def test_a_client_whose_connection_resets_is_dropped_and_its_parked_receives_get
         assert isinstance(opened, M.HandleDone) and opened.code == NO_ERROR
         for _ in range(4):
             dying.send(
-                M.ReceiveRequest(handle_id=opened.object_id, request_id=0, flags=0, buffer_length=None, v2=True)
+                M.ReceiveRequest(
+                    handle_id=opened.object_id, request_id=0, flags=0, buffer_length=None, v2=True
+                )
             )
         dying.call(M.QuerySessionProperty(session_id=0, prop=0))  # the four receives are parked now
         dying.send(M.Statistics())  # its answer is never read

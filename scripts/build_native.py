@@ -64,9 +64,10 @@ NATIVE_MODULES = (
     "httpsys/_wire/encoder.py",
     "httpsys/_wire/decoder.py",
     "httpsys/_wire/ancillary.py",
-    # Not compiled for now: `_wire/messages.py` and `_daemon/dispatch.py` (decision 0026 §5 made them compile). With
-    # both compiled, tests/integration/test_run_workers.py's SIGKILLed-worker test saw a client reset in 2 of 8 runs
-    # (0 of 8 interpreted); they stay interpreted until that is understood (decision 0026 §6).
+    # the messages, plain classes since decision 0026's amendment
+    "httpsys/_wire/messages.py",
+    # the daemon's per-message work for one client (decision 0026's amendment)
+    "httpsys/_daemon/dispatch.py",
     # the HTTP/2 connection of our own and its adapter (decision 0030)
     "httpsys/_core/http2_frames.py",
     "httpsys/_core/http2_fields.py",

@@ -414,3 +414,48 @@ def test_receives_withheld_from_a_throttled_client_are_aborted_by_its_cancel_and
     assert isinstance(by_op[9001], M.CancelDone) and by_op[9001].cancelled
     assert isinstance(by_op[second], M.RequestDone) and by_op[second].code == ERROR_OPERATION_ABORTED
     assert isinstance(by_op[9002], M.CodeDone) and by_op[9002].code == NO_ERROR
+
+
+def test_a_client_whose_connection_resets_is_dropped_and_its_parked_receives_get_no_request() -> None:
+    """A process that dies with answers it never read resets its connection: the daemon's receive fails with
+    ECONNRESET instead of reading an end. It is dropped all the same: its parked receives (the oldest on the
+    queue) go with it, and every request after goes to the other opener, none reset. (Compiled, the daemon's
+    reader once raised TypeError there and kept the dead client: requests went to its receives, then were reset,
+    decision 0026 §7.)"""
+    daemon = DaemonProcess()
+    owner = RemoteTransport(daemon.path)
+    dying: _Channel | None = None
+    load: Load | None = None
+    try:
+        name = f"reset-{os.getpid()}-{time.monotonic_ns()}"
+        port = free_port()
+        code, queue = owner.create_request_queue(name, 0, False)
+        assert code == NO_ERROR
+        site(owner, queue, port)
+        dying = _Channel(daemon.path)
+        opened = dying.call(M.CreateRequestQueue(name=name, flags=OPEN_EXISTING, v1=False))
+        assert isinstance(opened, M.HandleDone) and opened.code == NO_ERROR
+        for _ in range(4):
+            dying.send(
+                M.ReceiveRequest(
+                    handle_id=opened.object_id, request_id=0, flags=0, buffer_length=None, v2=True
+                )
+            )
+        dying.call(M.QuerySessionProperty(session_id=0, prop=0))  # the four receives are parked now
+        dying.send(M.Statistics())  # its answer is never read
+        assert wait_for(lambda: dying is not None and len(dying.sock.recv(1, socket.MSG_PEEK)) == 1)
+        dying.sock.close()  # unread data in its socket: the daemon's end sees ECONNRESET
+        assert wait_for(lambda: "gone (receive failed" in daemon.stderr()), daemon.stderr()
+        load = Load(owner, queue, port, clients=0)
+        for i in range(8):  # as many requests as the dead client had receives, and more
+            answer = get(port, f"/served/{i}", timeout=10)
+            assert answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(b"load ok"), answer
+        assert load.errors == []
+        assert "Traceback" not in daemon.stderr()
+    finally:
+        if load is not None:
+            load.stop()
+        if dying is not None:
+            dying.sock.close()
+        owner.close()
+        assert daemon.stop() == 0

@@ -640,3 +640,32 @@ def test_a_direct_codec_refuses_what_the_field_walk_refuses(cls: type[Message]) 
     with pytest.raises(WireEncodeError):
         encoder.write(bad)
     assert encoder.pending_bytes == 0
+
+
+def test_a_response_head_sent_again_decodes_to_the_record_of_the_first_and_a_lookalike_does_not() -> None:
+    """The daemon keeps the ResponseSpec of a head it decoded (the engine memoizes its rendering on the record):
+    the same meta form again gives that record; a form equal in Python but not on the wire (True for 1, 1.0 for
+    an int) gets the field walk's own answer, never the kept record; a form with a map where an array belongs is
+    refused as before; a head of more than 2 KiB is decoded anew each time."""
+    spec = ResponseSpec(200, b"OK", {1: [b"no-store"], 12: [b"text/plain"]}, [(b"X-Id", b"1")])
+    meta, _, _ = _generic_meta(SendResponse(op=1, handle_id=3, request_id=5, spec=spec, chunks=[]))
+    raw_spec = msgpack.unpackb(msgpack.packb(meta, use_bin_type=True), use_list=False, raw=False)[3]
+    first = F.decode_response_spec_shared(raw_spec)
+    again = F.decode_response_spec_shared(
+        msgpack.unpackb(msgpack.packb(raw_spec, use_bin_type=True), use_list=False)
+    )
+    assert first == spec and again is first
+    known = raw_spec[2]
+    for lookalike in (
+        (200.0, *raw_spec[1:]),
+        (*raw_spec[:4], False),
+        (*raw_spec[:2], ((True, known[0][1]), known[1]), *raw_spec[3:]),
+        (*raw_spec[:2], (known[0], (12.0, known[1][1])), *raw_spec[3:]),
+    ):
+        assert lookalike == raw_spec
+        with pytest.raises(ProtocolError):
+            F.decode_response_spec_shared(lookalike)
+    with pytest.raises(ProtocolError):
+        F.decode_response_spec_shared((200, b"OK", {12: (b"text/plain",)}, (), 0))
+    big = (200, b"OK", ((12, (b"x" * 3000,)),), (), 0)
+    assert F.decode_response_spec_shared(big) is not F.decode_response_spec_shared(big)

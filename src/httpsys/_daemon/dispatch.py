@@ -178,11 +178,13 @@ class Client:
                 size, ancillary, flags, _ = self.sock.recvmsg_into([room], _ANCILLARY, _CMSG_CLOEXEC)
             except (BlockingIOError, InterruptedError):
                 return
-            except ProtocolError as exc:
-                self.drop(f"protocol error: {exc}")
+            # one name per exception type: compiled, an `except ... as` name keeps the type of its first binding,
+            # and ECONNRESET bound to a ProtocolError name raised TypeError (the client was never dropped)
+            except ProtocolError as bad:
+                self.drop(f"protocol error: {bad}")
                 return
-            except OSError as exc:
-                self.drop(f"receive failed: {exc}")
+            except OSError as failure:
+                self.drop(f"receive failed: {failure}")
                 return
             fds = fds_of(ancillary) if ancillary else []
             if size == 0:
@@ -195,8 +197,8 @@ class Client:
                     raise ProtocolError("file descriptors truncated (MSG_CTRUNC)")
                 decoder.buffer_updated(size, fds)
                 messages = decoder.drain()
-            except ProtocolError as exc:
-                self.drop(f"protocol error: {exc}")
+            except ProtocolError as bad:
+                self.drop(f"protocol error: {bad}")
                 return
             self.run(messages)
             if size < len(room) or self.gone or self.throttled:

@@ -209,8 +209,8 @@ class Channel:
             )
         except (BlockingIOError, InterruptedError):
             return
-        except OSError as exc:
-            self.owner._lose(self, ABORTED, f"receive failed: {exc}")
+        except OSError as failure:  # its own name: compiled, an `except ... as` name keeps its first type
+            self.owner._lose(self, ABORTED, f"receive failed: {failure}")
             return
         fds = fds_of(ancillary)
         if size == 0:
@@ -223,8 +223,8 @@ class Channel:
                 raise ProtocolError("file descriptors truncated (MSG_CTRUNC)")
             self.decoder.buffer_updated(size, fds)
             messages = self.decoder.drain()
-        except ProtocolError as exc:
-            self.owner._lose(self, ABORTED, f"protocol error: {exc}")
+        except ProtocolError as bad:
+            self.owner._lose(self, ABORTED, f"protocol error: {bad}")
             return
         for message in messages:
             self.dispatch(message)

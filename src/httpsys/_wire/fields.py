@@ -57,6 +57,7 @@ __all__ = [
     "decode_cache_policy",
     "decode_chunks",
     "decode_response_spec",
+    "decode_response_spec_shared",
     "decode_snapshot",
 ]
 
@@ -544,6 +545,47 @@ def decode_response_spec(raw: object) -> ResponseSpec:
             raise ProtocolError("a known header id appears twice")
         known[key] = [_d_bytes(v) for v in _d_tuple(values)]
     return ResponseSpec(_d_int(status), _d_bytes(reason), known, _d_pairs(unknown_raw), _d_int(flags))
+
+
+# SendResponse's records, one per distinct meta form (decision 0026 §7): an application sends the same head again
+# and again, and the engine memoizes on the record (its validation, framing facts and rendered head), so a record
+# decoded anew per response would have the daemon render every head again. Bounded in entries and in the bytes a
+# kept record holds; shared by every client (the daemon runs one loop; a record is never changed once sent).
+_SPEC_MEMO: dict[object, ResponseSpec] = {}
+_SPEC_MEMO_ENTRIES = 64
+_SPEC_MEMO_BYTES = 2048  # header bytes of a record that may be kept
+
+
+def decode_response_spec_shared(raw: object) -> ResponseSpec:
+    """As decode_response_spec, but equal meta forms give the one record decoded first (kept when small)."""
+    if type(raw) is not tuple or len(raw) != 5:
+        return decode_response_spec(raw)
+    try:
+        kept = _SPEC_MEMO.get(raw)
+    except TypeError:  # an unhashable part (a map where an array belongs): decoded, and refused, as it is
+        return decode_response_spec(raw)
+    # equal is not identical: True == 1 == 1.0, so the ints must be ints for the kept record to be the answer
+    if kept is not None and type(raw[0]) is int and type(raw[4]) is int and _int_ids(raw[2]):
+        return kept
+    spec = decode_response_spec(raw)
+    size = len(spec.reason)
+    for values in spec.known.values():
+        for value in values:
+            size += len(value)
+    for name, value in spec.unknown:
+        size += len(name) + len(value)
+    if size <= _SPEC_MEMO_BYTES:
+        if len(_SPEC_MEMO) >= _SPEC_MEMO_ENTRIES:
+            _SPEC_MEMO.clear()
+        _SPEC_MEMO[raw] = spec
+    return spec
+
+
+def _int_ids(known_raw: object) -> bool:
+    """Every known header id of a (hashable, hence tuple) known-headers form is an exact int."""
+    if type(known_raw) is not tuple:
+        return False
+    return all(type(item) is tuple and item and type(item[0]) is int for item in known_raw)
 
 
 class _Chunks(Kind):

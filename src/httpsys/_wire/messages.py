@@ -1105,7 +1105,7 @@ class SendResponse(Message):
                     handle_id=handle_id,
                     request_id=request_id,
                     flags=flags,
-                    spec=F.decode_response_spec(spec),
+                    spec=F.decode_response_spec_shared(spec),
                     chunks=F.decode_chunks(chunks, inc),
                     cache_policy=None if policy is None else F.decode_cache_policy(policy),
                     log_data=None if log_data is None else F.LOG_DATA.decode(log_data, inc),

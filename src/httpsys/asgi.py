@@ -894,8 +894,8 @@ class ASGIServer:
             # handed to `_receive` (its task's failure), not left unretrieved in this one
             self._stopped_receiving(exc)
             return
-        except BaseException as exc:
-            self._stopped_receiving(exc)
+        except BaseException as ended:  # its own name: compiled, one `as` name holds one exception type
+            self._stopped_receiving(ended)
             raise
         if resumed is None:
             self._stopped_receiving(None)

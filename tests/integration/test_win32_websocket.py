@@ -33,6 +33,7 @@ KEY = b"dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 §1.3: its accept value is s3pPLMB
 def start(*args: str) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
     env = dict(os.environ)  # the example imports the httpsys installed in this environment (source or wheel)
+    env["PYTHONFAULTHANDLER"] = "1"  # a stop that hangs is ended with SIGABRT: every thread's stack to stderr
     proc = subprocess.Popen(
         [sys.executable, str(EXAMPLE), "--url", f"http://+:{port}/", *args],
         stdout=subprocess.PIPE,
@@ -57,9 +58,13 @@ def port() -> Iterator[int]:
         try:
             out, err = proc.communicate(timeout=15)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            raise
+            proc.send_signal(signal.SIGABRT)
+            try:
+                _out, stacks = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                _out, stacks = proc.communicate()
+            pytest.fail(f"the example did not stop within 15 s of SIGINT; its threads:\n{stacks}")
         assert proc.returncode == 0, err
         assert "served" in out
 

@@ -185,10 +185,7 @@ class Waiter:
             self._stop = None
 
     def park(self, timeout: float | None) -> None:
-        if timeout is None:
-            self._parker.acquire()
-        else:
-            self._parker.acquire(timeout=max(0.0, timeout))
+        _acquire(self._parker, timeout)
 
     def nudge(self) -> None:
         with _wake_mutex:
@@ -215,9 +212,30 @@ def wait_for(waiter: Waiter, timeout: float | None) -> bool:
     alertable = _alertable
     if alertable is not None:
         return alertable(waiter, timeout)
-    if timeout is None:
-        return waiter._parker.acquire()
-    return waiter._parker.acquire(timeout=max(0.0, timeout)) or waiter.woken
+    return _acquire(waiter._parker, timeout) or waiter.woken
+
+
+# Python runs signal handlers on the main thread only, and a process-directed signal (Ctrl+C's SIGINT) may be
+# delivered to another thread - the driver's loop thread - leaving the main thread asleep in a lock it never
+# leaves: a synchronous HttpReceiveHttpRequest in the main thread then ignored Ctrl+C. The main thread therefore
+# sleeps in slices, and a signal is handled (KeyboardInterrupt raised) at the end of the slice it came in.
+_SIGNAL_SLICE: Final = 0.25
+_MAIN_THREAD: Final = threading.main_thread().ident
+
+
+def _acquire(parker: threading.Lock, timeout: float | None) -> bool:
+    """Acquire `parker` within `timeout` seconds (None: without limit); the main thread in slices."""
+    if threading.get_ident() != _MAIN_THREAD:
+        return parker.acquire() if timeout is None else parker.acquire(timeout=max(0.0, timeout))
+    deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+    while True:
+        wait = (
+            _SIGNAL_SLICE if deadline is None else min(_SIGNAL_SLICE, max(0.0, deadline - time.monotonic()))
+        )
+        if parker.acquire(timeout=wait):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -757,6 +757,64 @@ SCENARIOS.update(
 NOT_YET: dict[str, str] = {}
 
 
+# issue 18 item 6 "over h2c and over TLS": the hello over HTTP/2 on TLS 1.3 with ALPN h2, the run's one certificate
+def _tls_args(w: Workdir, cert_flag: str, key_flag: str) -> list[str]:
+    cert, key = w.tls_files()
+    return [cert_flag, str(cert), key_flag, str(key)]
+
+
+def _granian_tls(w: Workdir, port: int) -> list[str]:
+    return [*_granian("asgi", "bench_asgi:app")(w, port), *_tls_args(w, "--ssl-certificate", "--ssl-keyfile")]
+
+
+def _hypercorn_tls(w: Workdir, port: int) -> list[str]:
+    return [*_hypercorn(w, port), *_tls_args(w, "--certfile", "--keyfile")]
+
+
+def _nginx_h2_tls(w: Workdir, port: int) -> list[str]:
+    conf = w.nginx_conf(port, tls=True, http2=True)  # `listen ... ssl ... http2`: ALPN h2 and http/1.1
+    return [NGINX, "-p", str(conf.parent), "-c", str(conf), "-e", str(conf.parent / "error.log")]
+
+
+SERVER_DEFS.update(
+    {
+        s.name: s
+        for s in [
+            ServerDef(
+                "httpsys-run-h2-tls",
+                True,
+                _installed_run("--no-access-log", tls=True),
+                describe="httpsys-run over TLS (--ssl-certfile/--ssl-keyfile): ALPN h2 is on by default",
+                pythonpath=False,
+                tls=True,
+            ),
+            ServerDef(
+                "granian-asgi-tls",
+                False,
+                _granian_tls,
+                describe="granian ASGI, --ssl-certificate/--ssl-keyfile (ALPN h2)",
+                tls=True,
+            ),
+            ServerDef(
+                "hypercorn-tls",
+                False,
+                _hypercorn_tls,
+                describe="hypercorn -k uvloop --certfile/--keyfile (ALPN h2)",
+                tls=True,
+            ),
+            ServerDef("nginx-h2-tls", False, _nginx_h2_tls, describe="nginx, `listen ... ssl http2`", tls=True),
+        ]
+    }
+)
+SCENARIOS["h2-tls"] = Scenario(
+    "h2-tls",
+    'GET / "Hello, world!" over HTTP/2 on TLS 1.3 (ALPN h2, ECDSA P-256), h2load -c50 -m10',
+    "h2load",
+    ("httpsys-run-h2-tls", "hypercorn-tls", "granian-asgi-tls", "nginx-h2-tls"),
+    wrk_args=("10",),  # streams per connection (-m)
+)
+
+
 # ------------------------------------------------------------------------------------------------ profiles
 @dataclass(frozen=True)
 class Profile:
@@ -1094,7 +1152,7 @@ def run_file4m(sc: Scenario, server: Running, path: str, prof: Profile) -> dict[
 def run_h2load(sc: Scenario, server: Running, path: str, prof: Profile) -> dict[str, Any]:
     """h2load through bench/clients/h2load_client.py: `wrk_args` are the streams per connection (-m), then extra
     h2load options (`--h1`)."""
-    url = f"http://{HOST}:{server.port}{path}"
+    url = f"{'https' if server.sdef.tls else 'http'}://{HOST}:{server.port}{path}"  # https: h2load offers ALPN h2
     streams, *extra = sc.wrk_args
 
     def argv(seconds: int) -> list[str]:
@@ -1460,6 +1518,15 @@ TARGETS += [  # issue 18 item 6: HTTP/2 (the file-over-one-stream target is a ra
         "h2",
         ("httpsys-run-h2",),
         [("hypercorn", 10.0), ("granian-asgi", 1.0)],
+    ),
+]
+TARGETS += [  # issue 18 item 6: the same HTTP/2 hello over TLS
+    (
+        f"HTTP/2 hello, h2load -c50 -m10 over TLS (ALPN h2): `httpsys run` ≥ 10{X} hypercorn and ≥ 1.0{X} "
+        "granian's HTTP/2",
+        "h2-tls",
+        ("httpsys-run-h2-tls",),
+        [("hypercorn-tls", 10.0), ("granian-asgi-tls", 1.0)],
     ),
 ]
 IDLE_TARGET_BYTES = 10 * 1024

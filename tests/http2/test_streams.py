@@ -386,3 +386,33 @@ def test_idle_connection_counts_from_the_last_read_and_then_sends_goaway() -> No
         client.close()
     finally:
         server.close()
+
+
+def test_a_whole_small_response_larger_than_the_stream_window_waits_for_window_updates(
+    h2_server: LoopbackServer, api: Api
+) -> None:
+    # A final send whose body fits one frame but not the client's 4-byte stream window is not sent as one frame
+    # (decision 0030, amendment of milestone 6): it is framed as the window reopens and arrives whole, in order.
+    client = H2Client(h2_server.port, window=4)
+    sid = client.request(b"/small")
+    snap = api.receive()
+    sending = api.start_response(snap.request_id, chunks=memory(b"0123456789"))
+    result = client.wait(sid)
+    assert sending.wait(5.0) == (OK, 10)
+    assert (result.status, result.body, result.ended, result.reset) == (200, b"0123456789", True, None)
+    assert not client.closed and client.goaway is None  # no frame passed the window (h2 would end the connection)
+    client.close()
+
+
+def test_a_whole_response_to_head_ends_its_stream_without_a_body(h2_server: LoopbackServer, api: Api) -> None:
+    client = H2Client(h2_server.port)
+    sid = client.request(b"/head", method=b"HEAD")
+    snap = api.receive()
+    assert snap.method == b"HEAD"
+    assert api.respond(snap.request_id, chunks=memory(b"not sent")) == OK
+    result = client.wait(sid)
+    assert (result.status, result.body, result.ended, result.reset) == (200, b"", True, None)
+    get = client.request(b"/after")  # the connection goes on
+    assert api.respond(api.receive().request_id, chunks=memory(b"ok")) == OK
+    assert client.wait(get).body == b"ok"
+    client.close()

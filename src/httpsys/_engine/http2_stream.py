@@ -353,6 +353,18 @@ class Http2Stream:
                 self._dechunk.feed(seg, body)
             else:
                 body.append(seg)
+        if final and self._dechunk is None and self.trailers is None and not self.pending and len(body) <= 1:
+            # the whole response at once, its body (if any) one frame within both windows: the last DATA frame
+            # with END_STREAM goes straight to the state machine (no queue, no pump, no clock)
+            piece = body[0] if body and self._body_allowed else b""
+            if not isinstance(piece, FileRegion):
+                machine = self.conn.machine
+                size = len(piece)
+                if size <= machine.peer_max_frame_size and size <= machine.send_window_of(self.stream_id):
+                    machine.send_data(self.stream_id, piece, True)
+                    self.conn.flush_soon()
+                    done(_OK, total)
+                    return
         if self._body_allowed:
             self.pending.extend(body)
         self._end_after = final

@@ -168,6 +168,31 @@ def test_response_headers_and_data_respect_the_peers_frame_size_and_windows() ->
     assert not peer.conn.streams  # both halves closed: forgotten
 
 
+def test_a_whole_response_at_once_is_headers_then_one_data_frame_ending_the_stream() -> None:
+    peer = Peer()
+    peer.handshake()
+    peer.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, peer.block()))
+    peer.send(frame(HEADERS, END_HEADERS | END_STREAM, 3, peer.block()))
+    block = encode_fields([(b":status", b"200"), (b"content-length", b"5")])
+    assert peer.conn.send_response(1, block, b"hello")
+    assert peer.conn.send_response(3, block, b"")  # an empty body: still its END_STREAM on a DATA frame
+    out = parse(bytes(peer.conn.data_to_send()))
+    assert [(f[0], f[1], f[2]) for f in out] == [
+        (HEADERS, END_HEADERS, 1),
+        (DATA, END_STREAM, 1),
+        (HEADERS, END_HEADERS, 3),
+        (DATA, END_STREAM, 3),
+    ]
+    assert out[1][3] == b"hello" and out[3][3] == b""
+    assert out[0][3][:1] == b"\x20"  # the connection's first block sets the dynamic table size to 0
+    assert peer.decoder.decode(out[0][3], raw=True) == [(b":status", b"200"), (b"content-length", b"5")]
+    assert peer.decoder.decode(out[2][3], raw=True) == [(b":status", b"200"), (b"content-length", b"5")]
+    assert peer.conn.send_window == 65535 - 5  # the connection window is charged
+    assert not peer.conn.streams  # both halves closed: forgotten
+    assert not peer.conn.send_response(1, block, b"again")  # an ended stream sends nothing more
+    assert not peer.conn.data_to_send()
+
+
 def test_encode_fields_gives_the_same_bytes_for_the_same_list() -> None:
     fields = [(b":status", b"404"), (b"content-type", b"text/html"), (b"x-app", b"1")]
     assert encode_fields(fields) == encode_fields(list(fields))

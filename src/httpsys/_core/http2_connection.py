@@ -590,6 +590,27 @@ class ServerConnection:
             self._local_end(stream)
         return True
 
+    def send_response(self, stream_id: int, block: bytes, data: bytes | bytearray | memoryview) -> bool:
+        """A whole response at once: HEADERS with `block`, then one DATA frame with `data` and END_STREAM (the
+        caller keeps `data` within `send_window_of` and the peer's frame size); False when the stream can no
+        longer send (nothing is written then)."""
+        stream = self.streams.get(stream_id)
+        if stream is None or stream.local_closed or self.terminated:
+            return False
+        if self._first_block:
+            self._first_block = False
+            block = b"\x20" + block  # as send_headers: our dynamic table's size is 0 from the first block on
+        out = self.out
+        out += header_block_frames(stream_id, block, False, self.peer_max_frame_size)
+        count = len(data)
+        out += frame_header(count, DATA, FLAG_END_STREAM, stream_id)
+        if count:
+            out += data
+            stream.send_window -= count
+            self.send_window -= count
+        self._local_end(stream)
+        return True
+
     def send_window_of(self, stream_id: int) -> int:
         """The bytes of DATA the stream may send now (both windows), -1 when it can no longer send."""
         stream = self.streams.get(stream_id)

@@ -230,7 +230,6 @@ class Http2Stream:
         self.reset_by_driver = False
         self.request: Request | None = None
         self.pipeline: deque[Request] = deque()  # its one request (what counters.canned_sent reads)
-        self.disconnect_waiters: list[Callable[[], None]] = []
         self.remembered: dict[bytes, RememberedRequest] | None = None
         self.pending: deque[Segment] = deque()  # entity bytes waiting for window
         self.progress_at = 0.0
@@ -324,6 +323,7 @@ class Http2Stream:
             self._goaway_after = True
         total = 0
         body: list[Segment] = []
+        head_block: bytes | None = None  # this call's head, sent below (with the body when it can go at once)
         for seg in segments:
             if not self._headers_sent:
                 assert not isinstance(seg, FileRegion)
@@ -341,10 +341,8 @@ class Http2Stream:
                 self._body_allowed = allowed and (request is None or request.method != b"HEAD")
                 if chunked:
                     self._dechunk = _Dechunk()
-                self._send_headers(block)
-                if self.closed:
-                    done(_GONE, 0)
-                    return
+                self._headers_sent = True
+                head_block = block
                 seg = buf[end + 4 :]
                 if not seg:
                     continue
@@ -354,17 +352,30 @@ class Http2Stream:
             else:
                 body.append(seg)
         if final and self._dechunk is None and self.trailers is None and not self.pending and len(body) <= 1:
-            # the whole response at once, its body (if any) one frame within both windows: the last DATA frame
-            # with END_STREAM goes straight to the state machine (no queue, no pump, no clock)
+            # the whole response at once, its body (if any) one frame within both windows: HEADERS (when this call
+            # has the head) and the last DATA frame with END_STREAM go straight to the state machine (no queue, no
+            # pump, no clock)
             piece = body[0] if body and self._body_allowed else b""
             if not isinstance(piece, FileRegion):
                 machine = self.conn.machine
                 size = len(piece)
                 if size <= machine.peer_max_frame_size and size <= machine.send_window_of(self.stream_id):
-                    machine.send_data(self.stream_id, piece, True)
+                    if head_block is not None:
+                        sent = machine.send_response(self.stream_id, head_block, piece)
+                    else:
+                        sent = machine.send_data(self.stream_id, piece, True)
+                    if not sent:  # the stream closed on the wire meanwhile (not after send_window_of's look)
+                        self._lose()
+                        done(_GONE, 0)
+                        return
                     self.conn.flush_soon()
                     done(_OK, total)
                     return
+        if head_block is not None:
+            self._send_headers(head_block)
+            if self.closed:
+                done(_GONE, 0)
+                return
         if self._body_allowed:
             self.pending.extend(body)
         self._end_after = final

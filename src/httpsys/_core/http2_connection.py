@@ -217,6 +217,12 @@ class ServerConnection:
             self._state = _FIRST_FRAME
         end = len(data)
         unpack = _HEADER.unpack_from
+        # typed once: the unpacked values are then native integers (compiled), not objects through generic operators
+        high: int
+        low: int
+        kind: int
+        flags: int
+        stream_id: int
         try:
             while end - pos >= HEADER_SIZE and not self.terminated:
                 high, low, kind, flags, stream_id = unpack(data, pos)

@@ -482,6 +482,41 @@ def test_a_value_that_cannot_travel_is_refused_and_nothing_is_written() -> None:
     assert encoder.pending_bytes == 0 and encoder.take() == []
 
 
+def test_a_frame_of_the_other_direction_or_with_the_wrong_op_breaks_the_connection() -> None:
+    """The decoder's per-type-code table (decision 0026 §8) checks direction and op as the class attributes did:
+    a completion sent to the daemon, a call sent to a client, and a call with op 0 are each a ProtocolError."""
+    from httpsys._wire.frames import HEADER, T
+
+    def frame(type_code: int, op: int, meta: object) -> bytes:
+        packed = msgpack.packb(meta, use_bin_type=True)
+        return HEADER.pack(len(packed), len(packed), type_code, 0, 0, 0, op) + packed
+
+    def greeted(side: Side) -> Decoder:
+        encoder = Encoder(Side.CLIENT if side is Side.DAEMON else Side.DAEMON)
+        encoder.write(Hello() if side is Side.DAEMON else Welcome())
+        decoder = Decoder(side)
+        for data, fds in transmit(encoder.take()):
+            decoder.feed(data, fds)
+        assert len(decoder.drain()) == 1
+        return decoder
+
+    cases = [
+        (Side.DAEMON, frame(T.SENT_DONE, 5, [0, 13])),  # a completion travelling to the daemon
+        (Side.DAEMON, frame(T.RECEIVE_REQUEST, 0, [1, 0, 0, None, True])),  # a call with op 0
+        (Side.CLIENT, frame(T.RECEIVE_REQUEST, 5, [1, 0, 0, None, True])),  # a call travelling to a client
+    ]
+    for side, bad in cases:
+        decoder = greeted(side)
+        with pytest.raises(ProtocolError):
+            decoder.feed(bad)
+            decoder.drain()
+        assert decoder.broken
+    good = greeted(Side.CLIENT)
+    good.feed(frame(T.SENT_DONE, 5, [0, 13]))
+    (done,) = good.drain()
+    assert done.op == 5 and getattr(done, "bytes_sent", None) == 13
+
+
 def test_log_data_reaches_the_driver_as_the_driver_would_read_it() -> None:
     encoder = Encoder(Side.CLIENT)
     encoder.write(Hello())

@@ -39,8 +39,6 @@ from httpsys._transport.remote_channel import (
     ANCILLARY,
     CLIENT_LIMITS,
     ON_DONE,
-    RECEIVED,
-    SENT,
     SPILL_MARGIN,
     Channel,
     fail,
@@ -792,10 +790,7 @@ class RemoteTransport(RemoteObjectCalls):
     ) -> None:
         chan = self._fast_channel()
         if chan is not None:  # the per-request path: the message written at once, `done` kept as it is
-            message = M.ReceiveRequest(
-                handle_id=handle_id, request_id=request_id, flags=flags, buffer_length=buffer_length, v2=v2
-            )
-            if not chan.write(message, M.RequestDone, done, RECEIVED, (handle_id, token), message):
+            if not chan.post_receive(handle_id, request_id, flags, buffer_length, v2, token, done):
                 done(_INVALID_PARAMETER, None, 0)
             return
 
@@ -855,16 +850,9 @@ class RemoteTransport(RemoteObjectCalls):
     ) -> None:
         chan = self._fast_channel()
         if chan is not None and small_memory(chunks, chan.limits.max_message):
-            message = M.SendResponse(
-                handle_id=handle_id,
-                request_id=request_id,
-                flags=flags,
-                spec=spec,
-                chunks=chunks,
-                cache_policy=cache_policy,
-                log_data=log_data,
-            )
-            if not chan.write(message, M.SentDone, done, SENT, (handle_id, token) if token else None, None):
+            if not chan.post_send_response(
+                handle_id, request_id, flags, spec, chunks, cache_policy, log_data, done, token
+            ):
                 done(_INVALID_PARAMETER, 0)
             return
         if _bad_descriptor(chunks):

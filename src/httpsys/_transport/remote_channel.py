@@ -170,6 +170,48 @@ class Channel:
             self.owner.loop.call_soon(self.flush)
         return True
 
+    def post_receive(
+        self,
+        handle_id: int,
+        request_id: int,
+        flags: int,
+        buffer_length: int | None,
+        v2: bool,
+        token: int,
+        done: Callable[..., None],
+    ) -> bool:
+        """The per-request receive (the transport's fast path): its message built here, where the native build
+        constructs it directly (decision 0026 §8), and written as `write` does; False when the codec refuses it."""
+        message = M.ReceiveRequest(
+            handle_id=handle_id, request_id=request_id, flags=flags, buffer_length=buffer_length, v2=v2
+        )
+        return self.write(message, M.RequestDone, done, RECEIVED, (handle_id, token), message)
+
+    def post_send_response(
+        self,
+        handle_id: int,
+        request_id: int,
+        flags: int,
+        spec: Any,
+        chunks: list[DataChunk],
+        cache_policy: Any,
+        log_data: object | None,
+        done: Callable[..., None],
+        token: int,
+    ) -> bool:
+        """The per-request response (the transport's fast path, memory chunks that fit one message): as
+        `post_receive`, built and written here; False when the codec refuses it."""
+        message = M.SendResponse(
+            handle_id=handle_id,
+            request_id=request_id,
+            flags=flags,
+            spec=spec,
+            chunks=chunks,
+            cache_policy=cache_policy,
+            log_data=log_data,
+        )
+        return self.write(message, M.SentDone, done, SENT, (handle_id, token) if token else None, None)
+
     def flush(self) -> None:
         """Send what this loop pass wrote: one sendmsg per batch; on EAGAIN wait for the socket to drain."""
         self.flush_scheduled = False

@@ -35,6 +35,13 @@ RECEIVE_CHUNK = 64 << 10  # size of a fresh receive buffer (bigger when one fram
 _MIN_FREE = 4 << 10  # below this much room left, a new receive buffer is started
 
 
+# Per type code, its class and the class facts a first frame is checked against (direction, control): one
+# lookup per message instead of a lookup and two class attribute reads (decision 0026 §8).
+_FACTS: dict[int, tuple[type[Message], bool, bool]] = {
+    code: (cls, bool(cls.TO_DAEMON), bool(cls.CONTROL)) for code, cls in MESSAGE_TYPES.items()
+}
+
+
 class _Partial:
     """A message whose continuation frames are still arriving."""
 
@@ -313,7 +320,6 @@ class Decoder:
         """The class for a first frame, checking direction, handshake order and op; None for an unknown type."""
         if self._refused:
             raise ProtocolError("frames after REFUSE")
-        cls = MESSAGE_TYPES.get(type_code)
         daemon = self._daemon
         if not self._greeted:
             first = (T.HELLO,) if daemon else (T.WELCOME, T.REFUSE)
@@ -321,11 +327,13 @@ class Decoder:
                 raise ProtocolError(f"the first message must be {'HELLO' if daemon else 'WELCOME or REFUSE'}")
         elif type_code in (T.HELLO, T.WELCOME, T.REFUSE):
             raise ProtocolError("a second handshake message")
-        if cls is None:
+        facts = _FACTS.get(type_code)
+        if facts is None:
             return None
-        if daemon != cls.TO_DAEMON:
+        cls, to_daemon, control = facts
+        if daemon != to_daemon:
             raise ProtocolError(f"{cls.__name__} does not travel in this direction")
-        if (op == 0) != cls.CONTROL:
+        if (op == 0) != control:
             raise ProtocolError(f"op {op} is not valid for {cls.__name__}")
         return cls
 

@@ -683,33 +683,38 @@ class _Snapshot(Kind):
             return None
         if not isinstance(value, RequestSnapshot):
             raise WireEncodeError(f"expected a RequestSnapshot, not {type(value).__name__}")
-        s: Any = value  # fields read as they are (the native build must not check them on reading)
+        # int and tuple fields read as they are (the native build must not turn a bool into an int or check a
+        # field's type on reading it); the others through the class, which the native build reads directly (no
+        # attribute lookup: a per-request saving, decision 0026 §8), and which hold what was stored
+        s: Any = value
+        snap: RequestSnapshot = value
         version = s.version
         if not isinstance(version, tuple) or len(version) != 2:
             raise WireEncodeError(f"a version is a (major, minor) tuple, not {version!r}")
-        ipv6, upgrade = s.ipv6, s.upgrade
+        ipv6: object = snap.ipv6
+        upgrade: object = snap.upgrade
         if type(ipv6) is not bool or type(upgrade) is not bool:
             raise WireEncodeError("ipv6 and upgrade must be bools")
         content_length = s.content_length
-        extra = s.extra
+        extra = snap.extra
         return [
             _uint(s.request_id),
             _uint(s.connection_id),
             _uint(s.url_context),
             _uint(s.flags),
             [_uint(version[0]), _uint(version[1])],
-            _bytes(s.method, "method"),
-            _bytes(s.raw_url, "raw_url"),
-            _str(s.full_url),
-            _str(s.host),
-            _str(s.abs_path),
-            _str(s.query),
+            _bytes(snap.method, "method"),
+            _bytes(snap.raw_url, "raw_url"),
+            _str(snap.full_url),
+            _str(snap.host),
+            _str(snap.abs_path),
+            _str(snap.query),
             _e_addr(s.remote_addr),
             _e_addr(s.local_addr),
             ipv6,
-            _e_pairs(s.headers, "headers"),
+            _e_pairs(snap.headers, "headers"),
             _uint(s.bytes_received),
-            out.add_tail(s.entity),
+            out.add_tail(snap.entity),
             None if content_length is None else _uint(content_length),
             upgrade,
             _uint(s.raw_connection_id),

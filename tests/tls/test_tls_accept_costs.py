@@ -5,11 +5,10 @@ search the system CA directory for the issuer of the server's own chain at every
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 from certs import Pki
 from cryptography import x509
@@ -23,6 +22,7 @@ from httpsys._core.sslbindings import (
     BindingKind,
     SslBinding,
 )
+from httpsys._engine.driver import Driver
 from httpsys._engine.tls import BindingTable, SslContexts, Tls, _peek_hello
 
 
@@ -99,8 +99,12 @@ def test_only_contexts_that_may_ask_for_a_client_certificate_carry_trusted_issue
 
 
 def _tls_room(table: BindingTable) -> Tls:
-    driver: Any = SimpleNamespace(settings=SimpleNamespace(http2_tls=True))
-    return Tls(driver, table)
+    """The TLS room of a driver that is never started (a real Driver: the compiled Tls checks its type)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return Tls(Driver(loop), table)
+    finally:
+        loop.close()
 
 
 def _handshake(server_ctx: ssl.SSLContext, server_name: str) -> tuple[ssl.SSLObject, ssl.SSLObject]:

@@ -9,26 +9,46 @@ the handshake (OpenSSL does) or raise on garbage: anything it cannot read is "no
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Final
 
-RECORD_HANDSHAKE = 22
-HANDSHAKE_CLIENT_HELLO = 1
-EXT_SERVER_NAME = 0
-EXT_SUPPORTED_VERSIONS = 43
-EXT_POST_HANDSHAKE_AUTH = 49
-TLS13 = 0x0304
+# Final: the compiled build inlines these (a plain module constant is a dict lookup at every use)
+RECORD_HANDSHAKE: Final = 22
+HANDSHAKE_CLIENT_HELLO: Final = 1
+EXT_SERVER_NAME: Final = 0
+EXT_SUPPORTED_VERSIONS: Final = 43
+EXT_POST_HANDSHAKE_AUTH: Final = 49
+TLS13: Final = 0x0304
 # the largest TLS record body: a peek of this many bytes and the header holds any first record
-MAX_RECORD = 16384 + 5
+MAX_RECORD: Final = 16384 + 5
 
 
-@dataclass(frozen=True)
 class ClientHelloOffer:
     """What a whole ClientHello offered: `tls13` (0x0304 in supported_versions), `post_handshake_auth`, `server_name`
-    (the SNI host name, lower case, "" when absent)."""
+    (the SNI host name, lower case, "" when absent). Not changed once made. A plain class, not a dataclass: the
+    compiled build makes it without the interpreted `__init__` a dataclass generates (decision 0021 point 18)."""
 
-    tls13: bool = False
-    post_handshake_auth: bool = False
-    server_name: str = ""
+    def __init__(self, tls13: bool = False, post_handshake_auth: bool = False, server_name: str = "") -> None:
+        self.tls13 = tls13
+        self.post_handshake_auth = post_handshake_auth
+        self.server_name = server_name
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ClientHelloOffer):
+            return NotImplemented
+        return (self.tls13, self.post_handshake_auth, self.server_name) == (
+            other.tls13,
+            other.post_handshake_auth,
+            other.server_name,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.tls13, self.post_handshake_auth, self.server_name))
+
+    def __repr__(self) -> str:
+        return (
+            f"ClientHelloOffer(tls13={self.tls13!r}, post_handshake_auth={self.post_handshake_auth!r}, "
+            f"server_name={self.server_name!r})"
+        )
 
 
 NOT_A_CLIENT_HELLO = ClientHelloOffer()
@@ -43,13 +63,13 @@ def read_client_hello(data: bytes) -> ClientHelloOffer | None:
         return NOT_A_CLIENT_HELLO
     if len(data) < 5:
         return None
-    length = int.from_bytes(data[3:5], "big")
+    length = data[3] << 8 | data[4]
     if len(data) < 5 + length:
         return None if length <= MAX_RECORD - 5 else NOT_A_CLIENT_HELLO
     body = data[5 : 5 + length]
     if len(body) < 4 or body[0] != HANDSHAKE_CLIENT_HELLO:
         return NOT_A_CLIENT_HELLO
-    hello_length = int.from_bytes(body[1:4], "big")
+    hello_length = body[1] << 16 | body[2] << 8 | body[3]
     if hello_length > len(body) - 4:
         return NOT_A_CLIENT_HELLO  # split over records: OpenSSL reads it; this offers nothing
     try:

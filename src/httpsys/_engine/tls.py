@@ -23,7 +23,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cryptography import x509
 
@@ -57,17 +57,17 @@ ALPN_HTTP11_ONLY: list[str] = ["http/1.1"]
 TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
 
 # HTTP_SSL_PROTOCOL_INFO values, as Schannel reports them (SecPkgContext_ConnectionInfo).
-SP_PROT_TLS1_2_SERVER = 0x400
-SP_PROT_TLS1_3_SERVER = 0x1000
-CALG_AES_128 = 0x660E
-CALG_AES_256 = 0x6610
-CALG_ECDH_EPHEM = 0xAE06
-CALG_DH_EPHEM = 0xAA02
-CALG_RSA_KEYX = 0xA400
+SP_PROT_TLS1_2_SERVER: Final = 0x400
+SP_PROT_TLS1_3_SERVER: Final = 0x1000
+CALG_AES_128: Final = 0x660E
+CALG_AES_256: Final = 0x6610
+CALG_ECDH_EPHEM: Final = 0xAE06
+CALG_DH_EPHEM: Final = 0xAA02
+CALG_RSA_KEYX: Final = 0xA400
 # HTTP_SSL_CLIENT_CERT_INFO.CertFlags: the CERT_TRUST_* error status of the client certificate's chain
-CERT_TRUST_IS_NOT_TIME_VALID = 0x1
-CERT_TRUST_IS_UNTRUSTED_ROOT = 0x20
-CERT_TRUST_IS_PARTIAL_CHAIN = 0x10000
+CERT_TRUST_IS_NOT_TIME_VALID: Final = 0x1
+CERT_TRUST_IS_UNTRUSTED_ROOT: Final = 0x20
+CERT_TRUST_IS_PARTIAL_CHAIN: Final = 0x10000
 
 # IANA numbers of the suites the contexts allow (Python's ssl names them the OpenSSL way)
 IANA_SUITES = {
@@ -83,9 +83,9 @@ IANA_SUITES = {
 }
 
 # HTTPERR reasons of a connection whose handshake did not complete (decision 0021).
-REASON_NO_BINDING = "SSL_No_Binding"
-REASON_BAD_CERTIFICATE = "SSL_Certificate_Unusable"
-REASON_HANDSHAKE = "SSL_Handshake_Failed"
+REASON_NO_BINDING: Final = "SSL_No_Binding"
+REASON_BAD_CERTIFICATE: Final = "SSL_Certificate_Unusable"
+REASON_HANDSHAKE: Final = "SSL_Handshake_Failed"
 
 
 class TlsFacts:
@@ -198,8 +198,15 @@ class SslContexts:
                 self.clear()
             made = self._contexts[key] = _binding_context(binding, self.http2, trusted_for_later=pha)
             self._made[made[0]] = made[1:]
-            if pha and self.message_callback is not None:
-                _set_message_callback(made[0], self.message_callback)
+            if pha:
+                if not (binding.flags & FLAG_NEGOTIATE_CLIENT_CERT or binding.require_client_cert):
+                    # ready to be a connection's first context (`Tls.direct_context`): no CertificateRequest in
+                    # the handshake, one possible after it. Swapped in by the SNI callback instead, OpenSSL keeps
+                    # the first context's verify settings and these do nothing.
+                    made[0].verify_mode = ssl.CERT_OPTIONAL
+                    made[0].post_handshake_auth = True
+                if self.message_callback is not None:
+                    _set_message_callback(made[0], self.message_callback)
         return made
 
     def made_for(self, ctx: ssl.SSLContext) -> tuple[int, str, str] | None:
@@ -335,13 +342,34 @@ class Tls:
         self.failures: deque[tuple[tuple[str, int], tuple[str, int], str]] = deque(maxlen=100)
         # connections asked for a client certificate (TLS 1.3 post-handshake), with "the client answered"
         self._pha_waiting: dict[ssl.SSLObject, list[bool]] = {}
+        # each https listener's socket family, type, protocol and bound address (`_listener_shape`)
+        self._listeners: dict[socket.socket, tuple[int, int, int, Any]] = {}
+        # the binding table's answers (`_choose`) for the generation `_fresh` saw: the same ClientHello's names are
+        # looked up at the first context and again in the SNI callback
+        self._chosen: dict[tuple[str | None, str, int], SslBinding | None] = {}
 
     def _fresh(self) -> None:
         generation = self.bindings.table.generation
         if generation != self._generation:
             self._generation = generation
             self._initial.clear()
+            self._chosen.clear()
             self.contexts.clear()
+
+    def _choose(self, server_name: str | None, local_address: str, port: int) -> SslBinding | None:
+        """`SslBindingTable.choose`, remembered until the table's generation changes (`_fresh`, at each
+        connection's first context): a handshake asks for the same names twice (its first context, then the SNI
+        callback), and the table is interpreted code even in the compiled build. A change made while a
+        handshake runs applies from the next connection on, as a change made just after it would."""
+        key = (server_name, local_address, port)
+        chosen = self._chosen
+        if key in chosen:
+            return chosen[key]
+        binding = self.bindings.table.choose(server_name, local_address, port)
+        if len(chosen) > 1024:
+            chosen.clear()  # many names (SNI is the client's to choose): bounded
+        chosen[key] = binding
+        return binding
 
     def initial_context(
         self, local_address: str, port: int, offer: ClientHelloOffer = NOT_A_CLIENT_HELLO
@@ -354,12 +382,11 @@ class Tls:
         post_handshake_auth; else one that never asks. Each has no certificate of its own unless it is the
         binding's: its SNI callback picks the binding and swaps in the binding's context."""
         self._fresh()
-        table = self.bindings.table
         http2 = self.contexts.http2
         # the versions follow the IP:port binding (decision 0021 point 10)
-        first = table.choose(None, local_address, port)
+        first = self._choose(None, local_address, port)
         flags = first.flags if first is not None else 0
-        asking = table.choose(offer.server_name, local_address, port) if offer.server_name else first
+        asking = self._choose(offer.server_name, local_address, port) if offer.server_name else first
         key: tuple[str, int, object]
         if asking is not None and (asking.flags & FLAG_NEGOTIATE_CLIENT_CERT or asking.require_client_cert):
             key = (local_address, port, asking)
@@ -384,14 +411,43 @@ class Tls:
             self._initial[key] = ctx
         return ctx
 
+    def direct_context(
+        self, local_address: str, port: int, offer: ClientHelloOffer
+    ) -> tuple[ssl.SSLContext, str] | None:
+        """The binding's own context and the SNI name, when the ClientHello peeked at already says which binding
+        serves the connection and the SNI callback could change nothing: a binding found, not refused, not the
+        central store's (its certificate depends on the name), not negotiating client certificates (that one
+        keeps its per-address copy), with the TLS versions of the IP:port binding (point 10). The handshake then
+        starts with the certificate in place, and OpenSSL calls no SNI callback: no Python call, no
+        `SSL_set_SSL_CTX`, no spare descriptor for an alert (decision 0021 point 18). None: the SNI callback
+        chooses, as before (also for a ClientHello the peek could not read)."""
+        self._fresh()
+        if offer is NOT_A_CLIENT_HELLO:
+            return None
+        first = self._choose(None, local_address, port)
+        binding = self._choose(offer.server_name, local_address, port) if offer.server_name else first
+        if binding is None or binding.kind is BindingKind.CCS or binding.flags & FLAG_REJECT:
+            return None
+        if binding.flags & FLAG_NEGOTIATE_CLIENT_CERT or binding.require_client_cert:
+            return None
+        flags = first.flags if first is not None else 0
+        if (binding.flags ^ flags) & (FLAG_DISABLE_TLS12 | FLAG_DISABLE_TLS13):
+            return None
+        pha = offer.tls13 and offer.post_handshake_auth and not flags & FLAG_DISABLE_TLS13
+        try:
+            return self.contexts.for_binding(binding, pha)[0], offer.server_name
+        except (OSError, ssl.SSLError, CertStoreError, ValueError):
+            return None  # the SNI callback refuses it with SSL_Certificate_Unusable and its alert
+
     def _sni_callback(self, local_address: str, port: int) -> Any:
-        table = self.bindings.table
         contexts = self.contexts
         refusal = self._refusal
+        lookup = self._choose
 
         def choose(sslobj: ssl.SSLObject, server_name: str | None, first: ssl.SSLContext) -> int | None:
-            setattr(sslobj, _SNI_SEEN, server_name or "")  # a server-side SSLObject keeps no SNI name itself
-            binding = table.choose(server_name, local_address, port)
+            # a server-side SSLObject keeps no SNI name itself; lower case, as the ClientHello peek gives it
+            setattr(sslobj, _SNI_SEEN, server_name.lower() if server_name else "")
+            binding = lookup(server_name, local_address, port)
             if binding is None or binding.flags & FLAG_REJECT:
                 name = f"{server_name}:{port}" if server_name else f"{local_address}:{port} (no SNI)"
                 alert = (
@@ -438,8 +494,7 @@ class Tls:
         """The listening socket of an https port is readable: accept what is waiting (a bounded batch). A listener
         bound to one address gives every connection's local address (one `getsockname` per batch); the peer's
         comes with `accept`."""
-        bound: Any = None
-        family = kind = proto = 0
+        shape = self._listeners.get(listener_sock)
         for _ in range(64):
             try:
                 # `_accept` and a socket object of the listener's family and type: `socket.accept` would convert
@@ -449,14 +504,25 @@ class Tls:
                 return
             except OSError:
                 return  # EMFILE, ECONNABORTED ...: the next readiness tries again
-            if bound is None:
-                family, kind, proto = int(listener_sock.family), int(listener_sock.type), listener_sock.proto
-                try:
-                    bound = listener_sock.getsockname()
-                except OSError:
-                    bound = ("", 0)
-            sock = socket.socket(family, kind, proto, fd)
-            self.accepted(sock, port, peer, None if str(bound[0]) in _WILDCARDS else bound)
+            if shape is None:
+                shape = self._listener_shape(listener_sock)
+            sock = socket.socket(shape[0], shape[1], shape[2], fd)
+            self.accepted(sock, port, peer, shape[3])
+
+    def _listener_shape(self, listener_sock: socket.socket) -> tuple[int, int, int, Any]:
+        """(family, type, protocol, local address or None) of an https listener, asked once per listener: its
+        `family` and `type` properties make enums (about 13,000 instructions per batch, callgrind), and the
+        address a wildcard listener gives is not a connection's (None: `accepted` asks the connection)."""
+        try:
+            bound: Any = listener_sock.getsockname()
+        except OSError:
+            bound = ("", 0)
+        local = None if str(bound[0]) in _WILDCARDS else bound
+        shape = (int(listener_sock.family), int(listener_sock.type), listener_sock.proto, local)
+        if len(self._listeners) > 256:
+            self._listeners.clear()  # listeners closed and opened again many times: forget the old ones
+        self._listeners[listener_sock] = shape
+        return shape
 
     def accepted(self, sock: socket.socket, port: int, peer: Any = None, local: Any = None) -> None:
         """A TCP connection to an https port: the TLS layer owns its socket from the first byte (nothing is
@@ -550,16 +616,23 @@ class Tls:
             sock.close()
             self._log_failure(conn, TimeoutError(), where)
             return
-        ctx = self.initial_context(conn.local_addr[0], conn.port, offer)
-        # a second descriptor of the connection while the handshake runs: the event loop's TLS layer closes its
-        # own on failure without flushing the alert OpenSSL made, so a refusal sends that alert through this one
-        try:
-            spare = os.dup(sock.fileno())
-        except OSError:
-            spare = -1
+        direct = self.direct_context(conn.local_addr[0], conn.port, offer)
+        spare = -1
+        server_name: str | None = None
+        if direct is not None:
+            ctx, server_name = direct
+        else:
+            ctx = self.initial_context(conn.local_addr[0], conn.port, offer)
+            # a second descriptor of the connection while the handshake runs: the event loop's TLS layer closes
+            # its own on failure without flushing the alert OpenSSL made, so our SNI callback's refusal sends
+            # that alert through this one
+            try:
+                spare = os.dup(sock.fileno())
+            except OSError:
+                spare = -1
         try:
             await loop.connect_accepted_socket(
-                lambda: AlpnChoice(self.driver, conn),
+                lambda: AlpnChoice(self.driver, conn, server_name),
                 sock,
                 ssl=ctx,
                 ssl_handshake_timeout=max(timeout - (loop.time() - started), 0.001),
@@ -749,9 +822,12 @@ class Tls:
 
     def facts_of(self, tls: asyncio.BaseTransport) -> TlsFacts:
         facts = TlsFacts()
-        sslobj: ssl.SSLObject | None = tls.get_extra_info("ssl_object")
-        if sslobj is None:
+        wrapper: ssl.SSLObject | None = tls.get_extra_info("ssl_object")
+        if wrapper is None:
             return facts
+        # the C object under `ssl.SSLObject` (its methods are interpreted one-line wrappers of these; the
+        # attribute SNI callback left is on the wrapper)
+        sslobj: Any = getattr(wrapper, "_sslobj", None) or wrapper
         version = sslobj.version() or ""
         facts.protocol_name = version
         facts.protocol = SP_PROT_TLS1_3_SERVER if version == "TLSv1.3" else SP_PROT_TLS1_2_SERVER
@@ -774,16 +850,18 @@ class Tls:
             else:
                 facts.key_exchange_type = CALG_RSA_KEYX
         facts.alpn = sslobj.selected_alpn_protocol() or ""
-        facts.server_name = getattr(sslobj, _SNI_SEEN, None) or getattr(sslobj, "server_hostname", None) or ""
+        facts.server_name = (
+            getattr(wrapper, _SNI_SEEN, None) or getattr(wrapper, "server_hostname", None) or ""
+        )
         made = self.contexts.made_for(sslobj.context)
         if made is not None:
             facts.server_cert_key_size, facts.server_cert_issuer, facts.server_cert_subject = made
-        set_client_cert(facts, sslobj.getpeercert(binary_form=True))
+        set_client_cert(facts, sslobj.getpeercert(True))
         return facts
 
 
 # the attribute the SNI callback leaves on the SSLObject (TlsFacts.server_name, HttpRequestPropertySni)
-_SNI_SEEN = "_httpsys_server_name"
+_SNI_SEEN: Final = "_httpsys_server_name"
 
 
 def _ccs_certificate(binding: SslBinding, server_name: str | None) -> SslBinding | None:
@@ -832,10 +910,10 @@ def set_client_cert(facts: TlsFacts, der: bytes | None) -> None:
 
 
 # x64 sizes of what pSslInfo and the SslProtocol request info add to a received request (win32 structs)
-_SSL_INFO_SIZE = 48
-_CLIENT_CERT_INFO_SIZE = 32
-_REQUEST_INFO_SIZE = 16
-_SSL_PROTOCOL_INFO_SIZE = 28
+_SSL_INFO_SIZE: Final = 48
+_CLIENT_CERT_INFO_SIZE: Final = 32
+_REQUEST_INFO_SIZE: Final = 16
+_SSL_PROTOCOL_INFO_SIZE: Final = 28
 
 
 def tls_request_info_bytes(extra: dict[str, object] | None, v2: bool) -> int:
@@ -862,10 +940,10 @@ def tls_request_info_bytes(extra: dict[str, object] | None, v2: bool) -> int:
     return size
 
 
-_HANDSHAKE_RECORD = 22
+_HANDSHAKE_RECORD: Final = 22
 # how long the driver waits, in turn, for the rest of a ClientHello record that came in part
 _PARTIAL_HELLO_WAITS = (0.002, 0.01, 0.05)
-_FINISHED_MESSAGE = 20
+_FINISHED_MESSAGE: Final = 20
 
 
 def _set_message_callback(ctx: ssl.SSLContext, callback: Any) -> None:
@@ -956,12 +1034,17 @@ class AlpnChoice(asyncio.Protocol):
     the connection that serves it — "h2": an Http2Connection (decision 0022), anything else or no ALPN: the
     Http11Connection the TLS room made at accept — which takes over the TLS transport."""
 
-    def __init__(self, driver: Driver, conn: Http11Connection) -> None:
+    def __init__(self, driver: Driver, conn: Http11Connection, server_name: str | None = None) -> None:
         self.driver = driver
         self.conn = conn
+        self.server_name = (
+            server_name  # the SNI name of a handshake no SNI callback saw (`Tls.direct_context`)
+        )
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         sslobj = transport.get_extra_info("ssl_object")
+        if self.server_name is not None and sslobj is not None:
+            setattr(sslobj, _SNI_SEEN, self.server_name)
         alpn = sslobj.selected_alpn_protocol() if sslobj is not None else None
         protocol: asyncio.Protocol = self.conn
         if alpn == "h2":

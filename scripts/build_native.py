@@ -86,6 +86,8 @@ NATIVE_MODULES = (
     "httpsys/win32/marshal.py",
     "httpsys/_core/layout.py",
     "httpsys/win32/queue_handle.py",
+    # kernel32.py: the waits, completion ports and out-parameters of every call (decision 0023, amendment 6)
+    "httpsys/win32/kernel32.py",
 )
 # Public faces keep their docstrings (see `write_docstrings` below). Not compiled: the records that cross the
 # transport boundary from the faces (`_core/records.py`, home of ResponseSpec and the data chunks), since a compiled

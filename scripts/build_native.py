@@ -90,6 +90,9 @@ NATIVE_MODULES = (
     "httpsys/win32/kernel32.py",
     # the four calls of a request's path, out of api.py's decorated functions (decision 0023, amendment 6)
     "httpsys/win32/request_io.py",
+    # the verb number and the known/unknown header split of each received request (fill_request, the engine)
+    "httpsys/_core/verbs.py",
+    "httpsys/_core/known_headers.py",
 )
 # Public faces keep their docstrings (see `write_docstrings` below). Not compiled: the records that cross the
 # transport boundary from the faces (`_core/records.py`, home of ResponseSpec and the data chunks), since a compiled

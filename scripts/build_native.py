@@ -86,13 +86,20 @@ NATIVE_MODULES = (
     "httpsys/win32/marshal.py",
     "httpsys/_core/layout.py",
     "httpsys/win32/queue_handle.py",
+    # kernel32.py: the waits, completion ports and out-parameters of every call (decision 0023, amendment 6)
+    "httpsys/win32/kernel32.py",
+    # the four calls of a request's path, out of api.py's decorated functions (decision 0023, amendment 6)
+    "httpsys/win32/request_io.py",
+    # the verb number and the known/unknown header split of each received request (fill_request, the engine)
+    "httpsys/_core/verbs.py",
+    "httpsys/_core/known_headers.py",
 )
 # Public faces keep their docstrings (see `write_docstrings` below). Not compiled: the records that cross the
 # transport boundary from the faces (`_core/records.py`, home of ResponseSpec and the data chunks), since a compiled
 # record checks its field types when it is built while the driver must answer a wrongly typed one with
 # ERROR_INVALID_PARAMETER (RequestSnapshot goes the other way, so it has a compiled module of its own); the WSGI
-# adapter and the rest of the win32 face (api.py's decorated functions, kernel32.py with the OVERLAPPED applications
-# subclass and a threading.local, structs.py's exec-built classes; decision 0023, amendment 5); and modules mypyc
+# adapter and the rest of the win32 face (api.py's decorated functions, overlapped.py with the OVERLAPPED applications
+# subclass and a threading.local, structs.py's exec-built classes; decision 0023, amendments 5 and 6); and modules mypyc
 # cannot compile as written (an attribute named `_thread` that clashes with C in `_transport/embedded.py`).
 
 PREFIX = "httpsys native build: "

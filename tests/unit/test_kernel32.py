@@ -251,6 +251,22 @@ def test_named_event_opens_the_existing_object_with_already_exists() -> None:
     CloseHandle(b)
 
 
+def test_named_event_ends_with_its_last_handle() -> None:
+    a = CreateEvent(None, True, True, "httpsys-test-named-life")
+    b = CreateEvent(None, True, False, "httpsys-test-named-life")
+    assert GetLastError() == ERROR_ALREADY_EXISTS
+    CloseHandle(a)
+    assert WaitForSingleObject(b, 0) == WAIT_OBJECT_0  # still the same signalled object through b
+    c = CreateEvent(None, True, False, "httpsys-test-named-life")
+    assert GetLastError() == ERROR_ALREADY_EXISTS
+    CloseHandle(b)
+    CloseHandle(c)
+    d = CreateEvent(None, True, False, "httpsys-test-named-life")
+    assert GetLastError() == 0  # every handle was closed: the name names a new, unsignalled event
+    assert WaitForSingleObject(d, 0) == WAIT_TIMEOUT
+    CloseHandle(d)
+
+
 def test_wait_for_multiple_any_returns_lowest_signalled_index() -> None:
     hs = [CreateEvent(None, True, False, None) for _ in range(3)]
     assert WaitForMultipleObjects(3, hs, False, 0) == WAIT_TIMEOUT

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Final, ParamSpec
 
-from httpsys._core.records import FileChunk, MemoryChunk, RequestSnapshot
+from httpsys._core.records import FileChunk, MemoryChunk
 from httpsys._core.sddl import InvalidSddl, parse_sddl
 from httpsys._core.status import Win32Error
 from httpsys._core.urlprefix import InvalidUrlPrefix, parse_url_prefix
@@ -43,9 +43,6 @@ from .constants import (
     HTTP_INITIALIZE_CONFIG,
     HTTP_INITIALIZE_SERVER,
     HTTP_RECEIVE_FULL_CHAIN,
-    HTTP_RECEIVE_REQUEST_ENTITY_BODY_FLAG_FILL_BUFFER,
-    HTTP_RECEIVE_REQUEST_FLAG_COPY_BODY,
-    HTTP_RECEIVE_REQUEST_FLAG_FLUSH_BODY,
     HTTP_RECEIVE_SECURE_CHANNEL_TOKEN,
     HTTP_URL_FLAG_REMOVE_ALL,
     DelegateRequestDelegateUrlProperty,
@@ -78,8 +75,6 @@ from .constants import (
     HttpVerbHEAD,
 )
 from .kernel32 import (
-    LPOVERLAPPED,
-    OVERLAPPED,
     handle_value,
     lookup_handle,
     out_param_present,
@@ -88,7 +83,6 @@ from .kernel32 import (
     store_out_param,
 )
 from .marshal import (
-    MAX_SEND_CHUNKS,
     as_flag_present,
     as_uint,
     authentication_value,
@@ -96,32 +90,36 @@ from .marshal import (
     channel_bind_value,
     counted,
     data_chunk,
-    data_chunks,
-    exact_array,
     fill_authentication,
     fill_channel_bind,
     fill_listen_endpoint,
     fill_protection_level,
     fill_qos,
-    fill_request,
     fill_state,
     fill_timeouts,
     listen_endpoint_value,
-    log_fields,
     logging_value,
     pcwstr,
     protection_level_value,
     qos_value,
-    request_buffer,
-    response_spec,
     scalar_input,
     state_value,
     string_arg,
     timeouts_value,
     writable_buffer,
-    zero_request,
 )
-from .queue_handle import IoOperation, RequestQueueHandle, immediate, run_io
+from .queue_handle import RequestQueueHandle, immediate, run_io
+from .request_io import bytes_out as _bytes_out
+from .request_io import overlapped_arg as _overlapped
+from .request_io import queue_of as _queue
+from .request_io import (
+    receive_body,
+    receive_request,
+    send_body,
+    send_response,
+)
+from .request_io import reserved_null as _reserved_null
+from .request_io import reserved_zero as _reserved_zero
 from .service_config import service_config_store
 from .structs import (
     HTTP_BINDING_INFO,
@@ -304,13 +302,6 @@ def _require_config() -> None:
         raise DllInitFailedError("HttpInitialize(HTTP_INITIALIZE_CONFIG) has not been called")
 
 
-def _queue(handle: object) -> RequestQueueHandle:
-    queue = lookup_handle(handle, RequestQueueHandle)
-    if queue is None or queue.closed:
-        raise InvalidHandleError("not a request queue handle")
-    return queue
-
-
 def _new_queue(transport: DriverTransport, handle_id: int, **kwargs: Any) -> RequestQueueHandle:
     queue = RequestQueueHandle(transport, handle_id, on_close=_state.forget_queue, **kwargs)
     with _state.lock:
@@ -320,34 +311,6 @@ def _new_queue(transport: DriverTransport, handle_id: int, **kwargs: Any) -> Req
 
 def _invalid(what: str) -> InvalidParameterError:
     return InvalidParameterError(what)
-
-
-def _overlapped(value: object) -> OVERLAPPED | None:
-    if value is None:
-        return None
-    if isinstance(value, OVERLAPPED):
-        return value
-    if isinstance(value, LPOVERLAPPED):
-        return value.value
-    raise _invalid("Overlapped must be an OVERLAPPED or None")
-
-
-def _bytes_out(holder: object, overlapped: OVERLAPPED | None, what: str) -> None:
-    """A bytes out-parameter: a usable holder or NULL; NULL on a synchronous call is invalid (decision 0003)."""
-    if not out_param_valid(holder):
-        raise _invalid(f"{what} must be an integer holder or None")
-    if overlapped is None and not out_param_present(holder):
-        raise _invalid(f"{what} must not be NULL on a synchronous call")
-
-
-def _reserved_zero(value: object, what: str) -> None:
-    if as_uint(value, 32, what):
-        raise _invalid(f"{what} is reserved and must be 0")
-
-
-def _reserved_null(value: object, what: str) -> None:
-    if value is not None:
-        raise _invalid(f"{what} is reserved and must be NULL")
 
 
 def _api_version(value: object) -> tuple[int, int]:
@@ -516,41 +479,16 @@ def HttpReceiveHttpRequest(
     Overlapped: object = None,
 ) -> int:
     """Retrieve the next request (RequestId HTTP_NULL_ID) or a given one into an HTTP_REQUEST instance."""
-    transport = _server()
-    queue = _queue(RequestQueueHandle)
-    request_id = as_uint(RequestId, 64, "RequestId")
-    flags = as_uint(Flags, 32, "Flags")
-    if flags & ~(HTTP_RECEIVE_REQUEST_FLAG_COPY_BODY | HTTP_RECEIVE_REQUEST_FLAG_FLUSH_BODY):
-        return _INVALID_PARAMETER
-    buffer, v2 = request_buffer(RequestBuffer)
-    length = as_uint(RequestBufferLength, 32, "RequestBufferLength")
-    overlapped = _overlapped(Overlapped)
-    _bytes_out(BytesReturned, overlapped, "BytesReturned")
-
-    op = IoOperation(queue, overlapped, _received_request, (queue, buffer))
-    try:
-        transport.receive_request(queue.handle_id, request_id, flags, length, v2, op.token, op)
-    except Exception as exc:
-        return op.failed(exc, BytesReturned)
-    return op.issued(BytesReturned)
-
-
-def _received_request(
-    context: tuple[RequestQueueHandle, Any], code: int, snap: RequestSnapshot | None, needed: int
-) -> tuple[int, int]:
-    """HttpReceiveHttpRequest's completion: fill the caller's HTTP_REQUEST from the driver's snapshot."""
-    queue, buffer = context
-    if snap is not None and snap.extra is not None:
-        remember_tls(queue.tls_connections, snap)
-    if code == _OK and snap is not None:
-        fill_request(buffer, snap)
-        return _OK, needed
-    if code == _MORE_DATA and snap is not None:
-        zero_request(buffer)
-        buffer.RequestId = snap.request_id
-        buffer.ConnectionId = snap.connection_id
-        return _MORE_DATA, needed
-    return code, 0
+    return receive_request(
+        _server(),
+        RequestQueueHandle,
+        RequestId,
+        Flags,
+        RequestBuffer,
+        RequestBufferLength,
+        BytesReturned,
+        Overlapped,
+    )
 
 
 @_win32
@@ -564,43 +502,21 @@ def HttpReceiveRequestEntityBody(
     Overlapped: object = None,
 ) -> int:
     """Read entity-body bytes of a request into a writable buffer (ERROR_HANDLE_EOF when none are left)."""
-    transport = _server()
-    queue = _queue(RequestQueueHandle)
-    request_id = as_uint(RequestId, 64, "RequestId")
-    flags = as_uint(Flags, 32, "Flags")
-    if flags & ~HTTP_RECEIVE_REQUEST_ENTITY_BODY_FLAG_FILL_BUFFER:
-        return _INVALID_PARAMETER
-    view = writable_buffer(EntityBuffer, "EntityBuffer")
-    length = as_uint(EntityBufferLength, 32, "EntityBufferLength")
-    if length == 0 or length > len(view):
-        return _INVALID_PARAMETER
-    overlapped = _overlapped(Overlapped)
-    _bytes_out(BytesReturned, overlapped, "BytesReturned")
-    fill = bool(flags & HTTP_RECEIVE_REQUEST_ENTITY_BODY_FLAG_FILL_BUFFER)
-
-    op = IoOperation(queue, overlapped, _received_body, view)
-    try:
-        transport.receive_body(queue.handle_id, request_id, length, fill, op.token, op)
-    except Exception as exc:
-        return op.failed(exc, BytesReturned)
-    return op.issued(BytesReturned)
-
-
-def _received_body(view: memoryview, code: int, data: bytes) -> tuple[int, int]:
-    """HttpReceiveRequestEntityBody's completion: copy the bytes into the caller's buffer."""
-    if code != _OK:
-        return code, 0
-    view[: len(data)] = data
-    return _OK, len(data)
+    return receive_body(
+        _server(),
+        RequestQueueHandle,
+        RequestId,
+        Flags,
+        EntityBuffer,
+        EntityBufferLength,
+        BytesReturned,
+        Overlapped,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Sending responses
 # ---------------------------------------------------------------------------------------------------------------
-
-
-def _sent(context: object, code: int, nbytes: int) -> tuple[int, int]:
-    return code, (nbytes if code == _OK else 0)
 
 
 @_win32
@@ -617,26 +533,19 @@ def HttpSendHttpResponse(
     LogData: object = None,
 ) -> int:
     """Send the status line, headers and optional entity chunks of the response to a request."""
-    transport = _server()
-    queue = _queue(RequestQueueHandle)
-    request_id = as_uint(RequestId, 64, "RequestId")
-    flags = as_uint(Flags, 32, "Flags")
-    _reserved_null(Reserved1, "Reserved1")
-    _reserved_zero(Reserved2, "Reserved2")
-    overlapped = _overlapped(Overlapped)
-    spec, chunks = response_spec(HttpResponse)
-    policy = cache_policy(CachePolicy)
-    log = log_fields(LogData)
-    if request_id == 0:
-        return _CONNECTION_INVALID
-    _bytes_out(BytesSent, overlapped, "BytesSent")
-
-    op = IoOperation(queue, overlapped, _sent)
-    try:
-        transport.send_response(queue.handle_id, request_id, flags, spec, chunks, policy, log, op, op.token)
-    except Exception as exc:
-        return op.failed(exc, BytesSent)
-    return op.issued(BytesSent)
+    return send_response(
+        _server(),
+        RequestQueueHandle,
+        RequestId,
+        Flags,
+        HttpResponse,
+        CachePolicy,
+        BytesSent,
+        Reserved1,
+        Reserved2,
+        Overlapped,
+        LogData,
+    )
 
 
 @_win32
@@ -653,25 +562,19 @@ def HttpSendResponseEntityBody(
     LogData: object = None,
 ) -> int:
     """Send (more) entity-body data chunks of a response (seed page: every sentence is a requirement)."""
-    transport = _server()
-    queue = _queue(RequestQueueHandle)
-    request_id = as_uint(RequestId, 64, "RequestId")
-    flags = as_uint(Flags, 32, "Flags")
-    _reserved_null(Reserved1, "Reserved1")
-    _reserved_zero(Reserved2, "Reserved2")
-    overlapped = _overlapped(Overlapped)
-    chunks = data_chunks(exact_array(EntityChunks, EntityChunkCount, "EntityChunks", MAX_SEND_CHUNKS))
-    log = log_fields(LogData)
-    if request_id == 0:
-        return _CONNECTION_INVALID
-    _bytes_out(BytesSent, overlapped, "BytesSent")
-
-    op = IoOperation(queue, overlapped, _sent)
-    try:
-        transport.send_body(queue.handle_id, request_id, flags, chunks, log, op, op.token)
-    except Exception as exc:
-        return op.failed(exc, BytesSent)
-    return op.issued(BytesSent)
+    return send_body(
+        _server(),
+        RequestQueueHandle,
+        RequestId,
+        Flags,
+        EntityChunkCount,
+        EntityChunks,
+        BytesSent,
+        Reserved1,
+        Reserved2,
+        Overlapped,
+        LogData,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -825,17 +728,6 @@ def _fill_client_cert(info: HTTP_SSL_CLIENT_CERT_INFO, size: int, cert: bytes, f
 
 def _code_and_bytes(code: int, count: int) -> tuple[int, int]:
     return code, count
-
-
-def remember_tls(table: dict[int, dict[str, object]], snap: RequestSnapshot) -> None:
-    """Keep a received request's TLS facts by ConnectionId (the last 4096 connections) for
-    HttpReceiveClientCertificate."""
-    extra = snap.extra
-    tls = extra.get("tls") if extra is not None else None
-    if isinstance(tls, dict):
-        if snap.connection_id not in table and len(table) >= 4096:
-            del table[next(iter(table))]
-        table[snap.connection_id] = tls
 
 
 # ---------------------------------------------------------------------------------------------------------------

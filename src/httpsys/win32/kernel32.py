@@ -17,13 +17,15 @@ import ctypes
 import operator
 import threading
 import time
-import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Final, Protocol, TypeAlias, TypeVar, overload, runtime_checkable
+from typing import Any, Final, TypeAlias, TypeVar, overload
 
 from httpsys._core.status import Win32Error
+
+from .overlapped import LPOVERLAPPED, OVERLAPPED, OVERLAPPED_ENTRY, IoTarget, acquire_in_slices
+from .overlapped import CompletionCallback as _CompletionCallback
+from .overlapped import last_error as _last_error
 
 __all__ = [
     "ERROR_ABANDONED_WAIT_0",
@@ -113,13 +115,6 @@ _INTEGER_CTYPE_CODES: Final = frozenset("bBhHiIlLqQP")
 # --------------------------------------------------------------------------------------------------------------
 # Last error (thread-local)
 # --------------------------------------------------------------------------------------------------------------
-
-
-class _LastError(threading.local):
-    code: int = 0
-
-
-_last_error = _LastError()
 
 
 def GetLastError() -> int:
@@ -215,27 +210,14 @@ def wait_for(waiter: Waiter, timeout: float | None) -> bool:
     return _acquire(waiter._parker, timeout) or waiter.woken
 
 
-# Python runs signal handlers on the main thread only, and a process-directed signal (Ctrl+C's SIGINT) may be
-# delivered to another thread - the driver's loop thread - leaving the main thread asleep in a lock it never
-# leaves: a synchronous HttpReceiveHttpRequest in the main thread then ignored Ctrl+C. The main thread therefore
-# sleeps in slices, and a signal is handled (KeyboardInterrupt raised) at the end of the slice it came in.
-_SIGNAL_SLICE: Final = 0.25
 _MAIN_THREAD: Final = threading.main_thread().ident
 
 
 def _acquire(parker: threading.Lock, timeout: float | None) -> bool:
-    """Acquire `parker` within `timeout` seconds (None: without limit); the main thread in slices."""
+    """Acquire `parker` within `timeout` seconds (None: without limit); the main thread in slices (overlapped.py)."""
     if threading.get_ident() != _MAIN_THREAD:
         return parker.acquire() if timeout is None else parker.acquire(timeout=max(0.0, timeout))
-    deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
-    while True:
-        wait = (
-            _SIGNAL_SLICE if deadline is None else min(_SIGNAL_SLICE, max(0.0, deadline - time.monotonic()))
-        )
-        if parker.acquire(timeout=wait):
-            return True
-        if deadline is not None and time.monotonic() >= deadline:
-            return False
+    return acquire_in_slices(parker, timeout)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -333,28 +315,15 @@ def handle_value(h: object) -> int | None:
 # --------------------------------------------------------------------------------------------------------------
 
 
-@runtime_checkable
-class IoTarget(Protocol):
-    """An object behind a handle that accepts overlapped I/O (the HTTP layer's request queues).
-
-    ``cancel_io(None)`` cancels all I/O of the handle issued by any thread, ``cancel_io(ov)`` the one operation;
-    it returns whether anything was cancelled. The target completes each cancelled operation itself through
-    ``complete_io(handle, ov, ERROR_OPERATION_ABORTED, 0)``. ``close()`` is what ``CloseHandle`` calls (after the
-    handle value stopped resolving); it cancels everything pending on the handle.
-    """
-
-    def cancel_io(self, overlapped: OVERLAPPED | None) -> bool: ...
-
-    def close(self) -> None: ...
-
-
-@dataclass(slots=True)
 class _HandleEntry:
-    obj: object
-    port: int = 0
-    key: int = 0
-    associated: bool = False
-    modes: int = 0
+    """What the handle table holds for one handle value."""
+
+    def __init__(self, obj: object) -> None:
+        self.obj = obj
+        self.port = 0
+        self.key = 0
+        self.associated = False
+        self.modes = 0
 
 
 class HandleTable:
@@ -462,10 +431,12 @@ def unregister_handle(h: object) -> object | None:
 class EventObject:
     """A Win32 event object: manual-reset (stays signalled) or auto-reset (one wait consumes the signal)."""
 
-    __slots__ = ("__weakref__", "_lock", "_signalled", "_waiters", "manual_reset")
+    __slots__ = ("_lock", "_signalled", "_waiters", "handles", "manual_reset", "name")
 
-    def __init__(self, manual_reset: bool, signalled: bool) -> None:
+    def __init__(self, manual_reset: bool, signalled: bool, name: str | None = None) -> None:
         self.manual_reset = manual_reset
+        self.name = name  # a named event lives while a handle to it is open (`handles` counts them)
+        self.handles = 1
         self._signalled = signalled
         self._lock = threading.Lock()
         self._waiters: list[Waiter] = []
@@ -527,7 +498,9 @@ class EventObject:
 
 
 _named_lock = threading.Lock()
-_named_events: weakref.WeakValueDictionary[str, EventObject] = weakref.WeakValueDictionary()
+# Named events by name; CloseHandle of the last handle to one removes it (a handle count, not a weak reference:
+# a compiled class takes none).
+_named_events: dict[str, EventObject] = {}
 
 
 def CreateEvent(
@@ -559,9 +532,10 @@ def CreateEvent(
     with _named_lock:
         existing = _named_events.get(name)
         if existing is not None:
+            existing.handles += 1
             _last_error.code = _ERROR_ALREADY_EXISTS
             return _TABLE.register(existing)
-        event = EventObject(manual, initial)
+        event = EventObject(manual, initial, name)
         _named_events[name] = event
         _last_error.code = _NO_ERROR
         return _TABLE.register(event)
@@ -650,11 +624,11 @@ def WaitForMultipleObjects(
                         return WAIT_OBJECT_0 + index
             if deadline is None:
                 wait_for(bell, None)
-                continue
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return WAIT_TIMEOUT
-            wait_for(bell, remaining)
+            else:  # (no `continue` here: a compiled module cannot continue inside try/finally)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return WAIT_TIMEOUT
+                wait_for(bell, remaining)
         finally:
             for event in events:
                 event.remove_bell(bell)
@@ -678,100 +652,6 @@ def _take_all(events: list[EventObject]) -> bool:
 # --------------------------------------------------------------------------------------------------------------
 # OVERLAPPED and out-parameter holders
 # --------------------------------------------------------------------------------------------------------------
-
-_CompletionCallback = Callable[[int, int], None]
-
-
-class OVERLAPPED:
-    """The Win32 OVERLAPPED structure; the object itself is the address that completions hand back.
-
-    ``Internal`` holds the Win32 code of the operation (``ERROR_IO_PENDING`` while it runs), ``InternalHigh``
-    the bytes transferred. ``hEvent`` is 0 or an event handle; with its low bit set the completion is not
-    posted to a completion port. ``Pointer`` is the union view of ``Offset``/``OffsetHigh``. Subclass it to
-    carry per-operation context (the C idiom of embedding the OVERLAPPED in a larger struct).
-    """
-
-    Internal: int = 0
-    InternalHigh: int = 0
-    Offset: int = 0
-    OffsetHigh: int = 0
-    hEvent: object = 0
-
-    def __init__(
-        self,
-        Internal: int = 0,
-        InternalHigh: int = 0,
-        Offset: int = 0,
-        OffsetHigh: int = 0,
-        hEvent: object = 0,
-        *,
-        Pointer: int | None = None,
-    ) -> None:
-        self.Internal = Internal
-        self.InternalHigh = InternalHigh
-        self.Offset = Offset
-        self.OffsetHigh = OffsetHigh
-        self.hEvent = hEvent
-        self._waiters: list[_CompletionCallback] = []
-        if Pointer is not None:
-            self.Pointer = Pointer
-
-    @property
-    def Pointer(self) -> int:
-        return (self.Offset & _DWORD_MASK) | ((self.OffsetHigh & _DWORD_MASK) << 32)
-
-    @Pointer.setter
-    def Pointer(self, value: int) -> None:
-        value &= _PTR_MASK
-        self.Offset = value & _DWORD_MASK
-        self.OffsetHigh = value >> 32
-
-    def __repr__(self) -> str:
-        return (
-            f"<{type(self).__name__} at {id(self):#x} Internal={self.Internal} InternalHigh={self.InternalHigh}"
-            f" hEvent={self.hEvent!r}>"
-        )
-
-
-class OVERLAPPED_ENTRY:
-    """One entry filled by GetQueuedCompletionStatusEx."""
-
-    def __init__(
-        self,
-        lpCompletionKey: int = 0,
-        lpOverlapped: OVERLAPPED | None = None,
-        Internal: int = 0,
-        dwNumberOfBytesTransferred: int = 0,
-    ) -> None:
-        self.lpCompletionKey = lpCompletionKey
-        self.lpOverlapped = lpOverlapped
-        self.Internal = Internal
-        self.dwNumberOfBytesTransferred = dwNumberOfBytesTransferred
-
-    def __repr__(self) -> str:
-        return (
-            f"OVERLAPPED_ENTRY(lpCompletionKey={self.lpCompletionKey}, lpOverlapped={self.lpOverlapped!r},"
-            f" Internal={self.Internal}, dwNumberOfBytesTransferred={self.dwNumberOfBytesTransferred})"
-        )
-
-
-class LPOVERLAPPED:
-    """Out-parameter holder for an ``LPOVERLAPPED*`` (GetQueuedCompletionStatus): ``.value`` gets the OVERLAPPED."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: OVERLAPPED | None = None) -> None:
-        self.value = value
-
-    @property
-    def contents(self) -> OVERLAPPED | None:
-        return self.value
-
-    def __bool__(self) -> bool:
-        return self.value is not None
-
-    def __repr__(self) -> str:
-        return f"LPOVERLAPPED({self.value!r})"
 
 
 class _ArraySlot:
@@ -1204,8 +1084,9 @@ def complete_io(
 
 def _add_waiter(overlapped: OVERLAPPED, callback: _CompletionCallback) -> tuple[int, int] | None:
     """Register a completion callback; returns (code, bytes) instead when the operation is not pending."""
+    fields: Any = overlapped  # an application may have stored anything in Internal: read it untyped
     with _io_lock:
-        if overlapped.Internal != _ERROR_IO_PENDING:
+        if fields.Internal != _ERROR_IO_PENDING:
             return _result_of(overlapped)
         _waiters_of(overlapped).append(callback)
         return None
@@ -1228,19 +1109,21 @@ def _waiters_of(overlapped: OVERLAPPED) -> list[_CompletionCallback]:
 
 
 def _peek(overlapped: OVERLAPPED) -> tuple[int, int] | None:
+    fields: Any = overlapped
     with _io_lock:
-        return None if overlapped.Internal == _ERROR_IO_PENDING else _result_of(overlapped)
+        return None if fields.Internal == _ERROR_IO_PENDING else _result_of(overlapped)
 
 
 def _result_of(overlapped: OVERLAPPED) -> tuple[int, int]:
-    code = _dword(overlapped.Internal)
-    count = _dword(overlapped.InternalHigh)
+    fields: Any = overlapped  # read untyped: a compiled read of an `int` field raises for anything else
+    code = _dword(fields.Internal)
+    count = _dword(fields.InternalHigh)
     return (_ERROR_INVALID_PARAMETER if code is None else code), (0 if count is None else count)
 
 
 def HasOverlappedIoCompleted(lpOverlapped: object) -> bool:
     """The WinBase.h macro: the operation is no longer pending."""
-    overlapped = _as_overlapped(lpOverlapped)
+    overlapped: Any = _as_overlapped(lpOverlapped)
     return overlapped is not None and overlapped.Internal != _ERROR_IO_PENDING
 
 
@@ -1358,6 +1241,11 @@ def CloseHandle(hObject: object) -> bool:
     obj = _TABLE.unregister(value) if value else None
     if obj is None:
         return _fail(_ERROR_INVALID_HANDLE)
+    if isinstance(obj, EventObject) and obj.name is not None:
+        with _named_lock:
+            obj.handles -= 1
+            if obj.handles <= 0 and _named_events.get(obj.name) is obj:
+                del _named_events[obj.name]
     if isinstance(obj, (CompletionPort, IoTarget)):
         try:
             obj.close()

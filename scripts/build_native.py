@@ -86,6 +86,9 @@ NATIVE_MODULES = (
     "httpsys/win32/marshal.py",
     "httpsys/_core/layout.py",
     "httpsys/win32/queue_handle.py",
+    # Http11Connection's send side (its base class) and its parser's error paths (decision 0033)
+    "httpsys/_engine/http11_send.py",
+    "httpsys/_engine/http11_parse_errors.py",
 )
 # Public faces keep their docstrings (see `write_docstrings` below). Not compiled: the records that cross the
 # transport boundary from the faces (`_core/records.py`, home of ResponseSpec and the data chunks), since a compiled

@@ -123,8 +123,8 @@ class Http11Connection(Http11Sender):
         self._parsing: Request | Rejection | None = None
         self._verb_override: bytes | None = None
         self._verb_pending: bytes | None = None
-        self._start_pending: bytes | None = None  # a message cut inside a whitespace-led line (see _repair)
-        self._refeed_data: bytes | None = None  # bytes to parse again with a fresh parser (see _refeed)
+        self._start_pending: bytes | None = None  # a message cut inside a whitespace-led line (repair)
+        self._refeed_data: bytes | None = None  # bytes to parse again with a fresh parser (_refeed)
         self._linger: asyncio.TimerHandle | None = None  # lingering close (see close_when_flushed)
         self._linger_bytes = 0
         self._parse_stopped = False

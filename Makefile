@@ -65,20 +65,26 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src/httpsys
 
-# Two pytest-xdist workers where the test tools include it (decision 0019: the tests bind port 0 or retry a taken
-# port, and each worker of a daemon-mode run starts its own daemon); serial otherwise.
-XDIST = $$($(1) -c 'import xdist' 2>/dev/null && echo '-n 2')
+# pytest-xdist workers where the test tools include it (decision 0019: each worker takes its ports from its own
+# slice of tests/portpool.py, and each worker of a daemon-mode run starts its own daemon); serial otherwise. One
+# count per pass (decision 0032's amendment): `make test NATIVE_WORKERS=3` tries a third worker on the native pass.
+UNIT_WORKERS ?= 2
+NATIVE_WORKERS ?= 2
+DAEMON_WORKERS ?= 2
+XDIST = $$($(1) -c 'import xdist' 2>/dev/null && echo '-n $(or $(2),2)')
+# each pass ends with its slowest tests, so a CI log says where the time went (decision 0032's amendment)
+DURATIONS ?= --durations=15
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q $(call XDIST,$(BIN)/python)
+	$(BIN)/python -m pytest -q $(DURATIONS) $(call XDIST,$(BIN)/python,$(UNIT_WORKERS))
 
 # The same suite against the installed wheel when the build compiled it (HTTPSYS_EXPECT_NATIVE=1 makes the tests
 # check that the compiled modules are the ones running).
 unit-native: $(NATIVE_TEST)
 	@case "$$(cat $(WHEEL))" in \
 	*-none-any.whl) echo "the wheel is pure Python (the build said why): the run above is the whole test";; \
-	*) echo "HTTPSYS_EXPECT_NATIVE=1 $(NATIVE_BIN)/python -m pytest -q -p no:cacheprovider $(call XDIST,$(NATIVE_BIN)/python)"; \
-	   HTTPSYS_EXPECT_NATIVE=1 $(NATIVE_BIN)/python -m pytest -q -p no:cacheprovider $(call XDIST,$(NATIVE_BIN)/python);; \
+	*) echo "HTTPSYS_EXPECT_NATIVE=1 $(NATIVE_BIN)/python -m pytest -q -p no:cacheprovider $(DURATIONS) $(call XDIST,$(NATIVE_BIN)/python,$(NATIVE_WORKERS))"; \
+	   HTTPSYS_EXPECT_NATIVE=1 $(NATIVE_BIN)/python -m pytest -q -p no:cacheprovider $(DURATIONS) $(call XDIST,$(NATIVE_BIN)/python,$(NATIVE_WORKERS));; \
 	esac
 
 # System tools the default suite drives (ab, from Debian's apache2-utils; nghttp and h2load, from nghttp2-client; chromium; testssl.sh); says so
@@ -91,8 +97,8 @@ test-tools:
 DAEMON_SUITES := tests/conformance tests/integration
 unit-daemon: $(NATIVE_TEST)
 	@case "$$(cat $(WHEEL))" in *-none-any.whl) py=$(BIN)/python;; *) py=$(NATIVE_BIN)/python;; esac; \
-	echo "HTTPSYS_TEST_MODE=daemon $$py -m pytest -q -p no:cacheprovider $(call XDIST,$$py) $(DAEMON_SUITES)"; \
-	HTTPSYS_TEST_MODE=daemon $$py -m pytest -q -p no:cacheprovider $(call XDIST,$$py) $(DAEMON_SUITES)
+	echo "HTTPSYS_TEST_MODE=daemon $$py -m pytest -q -p no:cacheprovider $(DURATIONS) $(call XDIST,$$py,$(DAEMON_WORKERS)) $(DAEMON_SUITES)"; \
+	HTTPSYS_TEST_MODE=daemon $$py -m pytest -q -p no:cacheprovider $(DURATIONS) $(call XDIST,$$py,$(DAEMON_WORKERS)) $(DAEMON_SUITES)
 
 # WHEEL_BESIDE_UNIT=1: the pure suite runs while the wheel builds and installs beside it at the lowest CPU priority
 # (nice 19: the build gets the CPU time the suite leaves idle, the suite keeps what it would have alone; the suite's

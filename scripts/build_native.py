@@ -93,6 +93,9 @@ NATIVE_MODULES = (
     # the verb number and the known/unknown header split of each received request (fill_request, the engine)
     "httpsys/_core/verbs.py",
     "httpsys/_core/known_headers.py",
+    # Http11Connection's send side (its base class) and its parser's error paths (decision 0033)
+    "httpsys/_engine/http11_send.py",
+    "httpsys/_engine/http11_parse_errors.py",
 )
 # Public faces keep their docstrings (see `write_docstrings` below). Not compiled: the records that cross the
 # transport boundary from the faces (`_core/records.py`, home of ResponseSpec and the data chunks), since a compiled

@@ -1,10 +1,13 @@
 """The HTTP/1.1 adapter: one TCP connection, parsed with httptools (llhttp), turned into protocol-neutral requests.
 
-Responsibility: bytes in and out of one connection — parsing heads and bodies, HTTP.sys's extra strictness and
-limits, pipelining (parse ahead within a bound, deliver one request at a time), entity-body backpressure,
-`100 Continue`, draining, the write path (gather writes, sendfile, flow control), opaque (upgraded) mode, and the
-connection's timers. It is the one place the parser is imported. It must not route, queue or decide responses:
-it hands each request to the driver and writes what the driver gives it.
+Responsibility: the receive side of one connection and its life — parsing heads and bodies, HTTP.sys's extra
+strictness and limits, pipelining (parse ahead within a bound, deliver one request at a time), entity-body
+backpressure, `100 Continue`, draining, opaque (upgraded) mode, closing after the last response (lingering), and
+what each of the connection's timers does when it fires. The adapter is three modules (decision 0033): this one;
+`http11_send.py`, the base class `Http11Sender` (the write path: gather writes, sendfile, write modes, Nagle,
+MinSendRate, the reset, arming the timer); and `http11_parse_errors.py`, the parser's refusals (the canned answer,
+verb recovery, request-line repair). They are the one place the parser is imported. It must not route, queue or
+decide responses: it hands each request to the driver and writes what the driver gives it.
 
 The one shortcut (decision 0008): the driver gives each connection its live table of remembered requests (exact
 bytes of requests its response cache answered, alone in one read, on this local address). A read that arrives on
@@ -16,30 +19,33 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import struct
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-import httptools
-from httptools.parser.errors import (
-    HttpParserCallbackError,
-    HttpParserError,
-    HttpParserInvalidMethodError,
-    HttpParserInvalidURLError,
-    HttpParserUpgrade,
-)
+from httptools.parser.errors import HttpParserError, HttpParserUpgrade
 
 from httpsys._core.canned import CannedResponse, RequestRejected
 from httpsys._core.status import Win32Error
 from httpsys._core.timers import TimerEntry, TimerKind
+from httpsys._engine.http11_parse_errors import (
+    CLOSED_PARSER,
+    Rejection,
+    new_parser,
+    parse_failed,
+    partial_line_too_long,
+    recover_verb,
+    reject,
+    repair,
+)
+from httpsys._engine.http11_send import FileRegion as FileRegion
+from httpsys._engine.http11_send import Http11Sender
+from httpsys._engine.http11_send import Segment as Segment
 from httpsys._engine.request import Request
 
 if TYPE_CHECKING:
     from httpsys._core.response_cache import RememberedRequest
     from httpsys._core.settings import DriverSettings
-    from httpsys._engine.tls import TlsFacts
 
 
 class ConnectionOwner(Protocol):
@@ -60,27 +66,10 @@ class ConnectionOwner(Protocol):
     def dispatch(self, request: Request) -> None: ...
 
 
-SendDone = Callable[[int, int], None]
-
-_OK = int(Win32Error.NO_ERROR)
 _GONE = int(Win32Error.ERROR_CONNECTION_INVALID)
-
-_TCHAR = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-# Verbs HTTP.sys knows (HTTP_VERB); a lower-case spelling of one is "Invalid Verb", any other token is unknown.
-_KNOWN_VERBS = frozenset(
-    b"OPTIONS GET HEAD POST PUT DELETE TRACE CONNECT TRACK MOVE COPY PROPFIND PROPPATCH MKCOL LOCK UNLOCK "
-    b"SEARCH".split()
-)
-_MAX_VERB = 255
 _BOUNDARY_KEEP = 64 * 1024  # bytes kept to find a message start after an unknown verb
-_LINGER_RESET = struct.pack("ii", 1, 0)
-_FLUSH_HIGH = 64 * 1024
 _LINGER_SECONDS = 2.0  # after the last response: how long unread input is discarded before closing
 _LINGER_BYTES = 64 * 1024  # ... and how much of it
-_BARE_LF_ERROR = "Expected CRLF after version"  # llhttp's text for `HTTP/1.1\n` (and for `HTTP/1.1.1`)
-_LWS_ERROR = "Unexpected space after start line"
-_LINE_SLACK = 512  # a partial head line may exceed MaxFieldLength by this much before the line guard fires
-
 _H_HOST = b"host"
 _H_CL = b"content-length"
 _H_TE = b"transfer-encoding"
@@ -93,157 +82,16 @@ _IDLE_CONNECTION = TimerKind.IDLE_CONNECTION
 # the write high-water mark, so the fast path never leaves a send waiting (decision 0008).
 _FAST_ANSWER_MAX = 16 * 1024
 _OWS = (0x20, 0x09)
-_TLS_FILE_PIECE = 64 * 1024  # file bytes read per write on a TLS connection (the bounded buffer)
 
 
-class FileRegion:
-    """A byte range of a file to be written with os.sendfile."""
-
-    __slots__ = ("count", "fd", "offset")
-
-    def __init__(self, fd: int, offset: int, count: int) -> None:
-        self.fd = fd
-        self.offset = offset
-        self.count = count
-
-
-Segment = bytes | bytearray | memoryview | FileRegion
-
-
-class Rejection:
-    """A message the driver answers itself (canned response), waiting its turn in the pipeline."""
-
-    __slots__ = ("kind", "reason")
-
-    def __init__(self, kind: CannedResponse, reason: str | None) -> None:
-        self.kind = kind
-        self.reason = reason
-
-
-def _classify_parser_error(exc: HttpParserError, data: bytes) -> CannedResponse:
-    """Map an llhttp error to the canned response HTTP.sys sends for that situation (`data`: the failing message
-    from its start, so the answer does not depend on how the bytes were split into reads)."""
-    if isinstance(exc, HttpParserInvalidURLError):
-        return CannedResponse.INVALID_URL
-    if isinstance(exc, HttpParserInvalidMethodError):
-        return CannedResponse.INVALID_VERB
-    text = str(exc).lower()
-    if "transfer-encoding" in text and "content-length" not in text:
-        return CannedResponse.NOT_IMPLEMENTED
-    if "header value char" in text or "header token" in text or "header field" in text:
-        if b"\x00" in data:
-            return CannedResponse.BAD_REQUEST  # NUL in a header name or value is a generic parse error (§5.2)
-        if "header value char" in text:
-            return CannedResponse.INVALID_HEADER  # other control characters in a value
-        return _bad_header_name(data)
-    return CannedResponse.BAD_REQUEST
-
-
-def _bad_header_name(data: bytes) -> CannedResponse:
-    """The answer for the first header line of `data` whose name is not `token ":"` (error path only).
-
-    Only the bytes up to the first byte that ends the name are looked at, so a message cut short right after
-    that byte (a client sending byte by byte) gets the same answer as the whole message: a line without a colon,
-    with only a colon, or with a CR in its name is a generic parse error; whitespace or a separator in the name is
-    "Invalid Header" (spec §5.2).
-    """
-    for line in data.lstrip(b"\r\n").split(b"\n")[1:]:  # after the request line (whatever its form)
-        if not line or line == b"\r":
-            continue
-        end = 0
-        size = len(line)
-        while end < size and line[end] in _TCHAR:
-            end += 1
-        if end == size:
-            return CannedResponse.BAD_REQUEST  # the line (so far) has no colon
-        stop = line[end]
-        if stop == 0x3A:  # ':'
-            if end == 0:
-                return CannedResponse.BAD_REQUEST  # an empty name
-            continue
-        if stop == 0x0D:
-            return CannedResponse.BAD_REQUEST  # end of line without a colon, or a bare CR
-        return CannedResponse.INVALID_HEADER
-    return CannedResponse.BAD_REQUEST
-
-
-def _new_parser(protocol: object) -> httptools.HttpRequestParser:
-    """An llhttp request parser with HTTP.sys's leniencies: bare LF ends head lines, any d.d version parses
-    (HTTP/2.0 and up are answered 505 after the head, not 400)."""
-    parser = httptools.HttpRequestParser(protocol)
-    parser.set_dangerous_leniencies(lenient_optional_cr_before_lf=True, lenient_version=True)
-    return parser
-
-
-class _BoundaryCounter:
-    """Scratch parser protocol that only counts finished messages (used to find a message's start offset)."""
-
-    __slots__ = ("count",)
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def on_message_complete(self) -> None:
-        self.count += 1
-
-
-def _parse_fails(data: bytes) -> bool:
-    try:
-        _new_parser(_BoundaryCounter()).feed_data(data)
-    except HttpParserError:
-        return True
-    except HttpParserUpgrade:
-        return False
-    return False
-
-
-def _error_prefix(message: bytes) -> bytes:
-    """The shortest prefix of `message` (bytes from a message start) that a fresh parser refuses, or all of it
-    when a fresh parser does not refuse it (binary search; error path only)."""
-    if not _parse_fails(message):
-        return message
-    return message[: _smallest_prefix(len(message), lambda size: _parse_fails(message[:size]))]
-
-
-def _smallest_prefix(size: int, holds: Callable[[int], bool]) -> int:
-    """The smallest length in 0..size for which `holds` is true (`holds` is monotonic and true at `size`):
-    a galloping search from the start, so the cost follows the answer, not `size` (error paths only)."""
-    low, step = 0, 64
-    high = min(step, size)
-    while high < size and not holds(high):
-        low = high + 1
-        step *= 2
-        high = min(high + step, size)
-    while low < high:
-        mid = (low + high) // 2
-        if holds(mid):
-            high = mid
-        else:
-            low = mid + 1
-    return low
-
-
-_CLOSED_PARSER = httptools.HttpRequestParser(_BoundaryCounter())  # stands in for a closed connection's parser
-
-
-def _completions(data: bytes) -> int:
-    counter = _BoundaryCounter()
-    parser = _new_parser(counter)
-    try:
-        parser.feed_data(data)
-    except (HttpParserError, HttpParserUpgrade):
-        pass
-    return counter.count
-
-
-class Http11Connection(asyncio.Protocol):
-    """One HTTP/1.x connection owned by the driver."""
+class Http11Connection(Http11Sender):
+    """One HTTP/1.x connection owned by the driver (its send side and timer: `Http11Sender`)."""
 
     def __init__(self, driver: ConnectionOwner, port: int, scheme: str) -> None:
-        self.driver = driver
+        super().__init__(driver)
         self.port = port
         self.scheme = scheme
-        settings = self.settings = driver.settings
+        settings = self.settings
         # the limits read per request, copied once (DriverSettings is frozen): a compiled connection reads its
         # own fields directly, the settings record's only by name
         self._max_field = settings.max_field_length
@@ -251,15 +99,10 @@ class Http11Connection(asyncio.Protocol):
         self._body_buffer = settings.body_buffer
         self._pipeline_depth = settings.pipeline_depth
         self.connection_id = 0
-        self.tls: TlsFacts | None = None  # an https connection's TLS facts, once its handshake completed
         self.tls_extra: dict[str, object] | None = None  # the same as a request snapshot's `extra`
-        self.closed = False
-        self.reset_by_driver = False  # the driver aborted this connection itself (timer, 503, cancel ...)
-        self.transport: asyncio.Transport | None = None
         self.local_addr: tuple[str, int] = ("", 0)
         self.remote_addr: tuple[str, int] = ("", 0)
         self.ipv6 = False
-        self.group: Any = None  # URL group of the last routed request (ConnectionLimit, per-app timers)
         self.disconnect_waiters: list[Callable[[], None]] = []
         # the fast path: the driver's live table of requests remembered on our local address and scheme, handed
         # over by Driver.connection_made (see data_received)
@@ -267,7 +110,7 @@ class Http11Connection(asyncio.Protocol):
         self._idle_read: bytes | None = None  # the read being parsed, while it began on an idle connection
         self._read_messages = 0  # messages begun in that read
         # parsing
-        self._parser = _new_parser(self)
+        self._parser = new_parser(self)
         self._in_message = False
         self._in_head = False
         self._url_parts: list[bytes] = []
@@ -280,8 +123,8 @@ class Http11Connection(asyncio.Protocol):
         self._parsing: Request | Rejection | None = None
         self._verb_override: bytes | None = None
         self._verb_pending: bytes | None = None
-        self._start_pending: bytes | None = None  # a message cut inside a whitespace-led line (see _repair)
-        self._refeed_data: bytes | None = None  # bytes to parse again with a fresh parser (see _refeed)
+        self._start_pending: bytes | None = None  # a message cut inside a whitespace-led line (repair)
+        self._refeed_data: bytes | None = None  # bytes to parse again with a fresh parser (_refeed)
         self._linger: asyncio.TimerHandle | None = None  # lingering close (see close_when_flushed)
         self._linger_bytes = 0
         self._parse_stopped = False
@@ -296,21 +139,9 @@ class Http11Connection(asyncio.Protocol):
         self._draining: Request | None = None
         self._opaque: Request | None = None
         self._close_after = False
-        # flow control
+        # flow control (reading)
         self._reading_paused = False
-        self._write_paused = False
-        self._write_mode = -1  # see _set_write_mode
-        self._out: deque[Segment] = deque()
-        self._send_done: SendDone | None = None
-        self._send_total = 0
-        self._sock_fd = -1
-        self._dup_fd = -1
-        self._nagle_on = False
-        self.tls_file_bytes = 0  # file-chunk bytes copied through Python to be encrypted (no kTLS)
-        # timers
-        self._timer: TimerEntry[Http11Connection] | None = None
-        self._timer_kind: TimerKind | None = None  # the timer that applies now (None: none)
-        self._deadline = 0.0  # when it expires
+        # timers (the timer itself: Http11Sender)
         self._body_timeout = 0
         self._last_body = 0.0
 
@@ -343,7 +174,7 @@ class Http11Connection(asyncio.Protocol):
         self._disarm()
         # let the heap drop the entry (and this connection) now, not at its deadline: cancelled entries leave the
         # heap at its next compaction
-        timer: TimerEntry[Http11Connection] | None = self._timer
+        timer: TimerEntry[Http11Sender] | None = self._timer
         if timer is not None:
             timer.cancel()
             self._timer = None
@@ -392,7 +223,7 @@ class Http11Connection(asyncio.Protocol):
         self._url_parts = []
         self._verb_pending = self._start_pending = self._refeed_data = None
         self._parsing = self._dispatched = self._draining = self._upgrade_request = self._opaque = None
-        self._parser = _CLOSED_PARSER
+        self._parser = CLOSED_PARSER
 
     def eof_received(self) -> bool:
         if self._opaque is not None:
@@ -404,18 +235,6 @@ class Http11Connection(asyncio.Protocol):
         # to RequestAborted): a full close and a half-close look the same here, and applications rely on
         # learning promptly that the client left (docs/decisions/0002).
         return False
-
-    def pause_writing(self) -> None:
-        self._write_paused = True
-        if self._send_done is not None:
-            self._arm_send_rate()
-
-    def resume_writing(self) -> None:
-        self._write_paused = False
-        if self._out:
-            self._pump()
-        elif self._send_done is not None:
-            self._complete_send()
 
     def data_received(self, data: bytes) -> None:
         memos = self.remembered
@@ -495,13 +314,13 @@ class Http11Connection(asyncio.Protocol):
         if self._verb_pending is not None:
             data = self._verb_pending + data
             self._verb_pending = None
-            self._recover_verb(data, 0)
+            recover_verb(self, data, 0)
             return
         if self._start_pending is not None:
             buf = self._start_pending + data
             self._start_pending = None
-            if not self._repair(buf, 0):
-                self._reject(CannedResponse.REQUEST_TOO_LONG, None)
+            if not repair(self, buf, 0):
+                reject(self, CannedResponse.REQUEST_TOO_LONG, None)
                 self._after_feed()
             return
         self._began = False
@@ -514,12 +333,12 @@ class Http11Connection(asyncio.Protocol):
         if failure is not None:
             # handled outside the except clause: a re-parse raising inside it would get the outer error as the
             # __context__ of its HttpParserCallbackError and lose the RequestRejected that caused it
-            self._parse_failed(failure, data)
+            parse_failed(self, failure, data)
             return
         # bookkeeping for the rare paths (unknown verbs, heads and trailers split across reads)
         if self._in_message:
-            if (self._in_head or self._in_trailers) and self._partial_line_too_long(data):
-                self._reject(CannedResponse.HEADER_FIELD_TOO_LONG, None)
+            if (self._in_head or self._in_trailers) and partial_line_too_long(self, data):
+                reject(self, CannedResponse.HEADER_FIELD_TOO_LONG, None)
             kept = self._since_boundary
             if kept is not None:
                 kept.append(data)
@@ -530,32 +349,6 @@ class Http11Connection(asyncio.Protocol):
             self._since_boundary = []
             self._since_len = 0
             self._completed_since = 0
-        self._after_feed()
-
-    def _parse_failed(self, exc: HttpParserError | HttpParserUpgrade, data: bytes) -> None:
-        """llhttp refused `data` (or one of our callbacks did): upgrade, recover, repair or reject."""
-        self._idle_read = None  # not a plain parse: never remembered for the fast path
-        if isinstance(exc, HttpParserUpgrade):
-            offset = int(exc.args[0]) if exc.args else len(data)
-            self._hold = [data[offset:]] if offset < len(data) else []
-            self._after_feed()
-            return
-        if isinstance(exc, HttpParserCallbackError):
-            ctx = exc.__context__
-            if isinstance(ctx, RequestRejected):
-                self._reject(ctx.kind, ctx.httperr_reason)
-            else:
-                self._reject(CannedResponse.BAD_REQUEST, None)
-            self._after_feed()
-            return
-        if isinstance(exc, HttpParserInvalidMethodError):
-            self._on_invalid_method(data)
-            return
-        assert isinstance(exc, HttpParserError)
-        text = str(exc)
-        if (_BARE_LF_ERROR in text or _LWS_ERROR in text) and self._repair_start_line(data):
-            return
-        self._reject(_classify_parser_error(exc, self._failing_message(data)), None)
         self._after_feed()
 
     def _after_feed(self) -> None:
@@ -711,173 +504,6 @@ class Http11Connection(asyncio.Protocol):
             elif request.upgrade or request.method == b"CONNECT":
                 self._upgrade_request = request
 
-    # ----- rare paths ----------------------------------------------------------------------------------------
-    def _reject(self, kind: CannedResponse, reason: str | None) -> None:
-        """Stop parsing; the driver answers this message itself once earlier requests are answered."""
-        self._parse_stopped = True
-        self._in_head = False
-        parsing = self._parsing
-        self._parsing = None
-        rejection = Rejection(kind, reason)
-        if isinstance(parsing, Request):
-            # the failing message had a parsed head (its body was malformed)
-            if parsing is self._draining:  # already answered: nothing more to send, never parse past it
-                self._draining = None
-                self.close_when_flushed()
-                return
-            if parsing.delivered or parsing.response_started or parsing is self._dispatched:
-                parsing.fail_body()
-                if parsing.response_started:
-                    self._close_after = True
-                    return
-                # it leaves the pipeline: the driver must forget it now; the driver itself ends this connection
-                # (with the canned response), so it is not a client's Connection_Dropped
-                self.reset_by_driver = True
-                self.driver.request_lost(parsing)
-                if parsing is self._dispatched:
-                    self._dispatched = None
-            try:
-                index = self.pipeline.index(parsing)
-            except ValueError:
-                self.pipeline.append(rejection)
-            else:
-                self.pipeline[index] = rejection
-        else:
-            self.pipeline.append(rejection)
-
-    def _message_start(self, data: bytes) -> tuple[bytes, int] | None:
-        """The bytes kept since the last message boundary plus `data`, and where the failing message starts."""
-        kept = self._since_boundary
-        if kept is None:
-            return None
-        buf = b"".join(kept) + data if kept else data
-        target = self._completed_since
-        offset = _smallest_prefix(len(buf), lambda size: _completions(buf[:size]) >= target) if target else 0
-        return buf, offset
-
-    def _failing_message(self, data: bytes) -> bytes:
-        """The bytes of the message that failed to parse, from its start to the byte llhttp stopped at (error
-        path only): what follows it must not change the answer, since a client sending byte by byte never
-        gets to send it."""
-        found = self._message_start(data)
-        if found is None:
-            return data
-        buf, offset = found
-        return _error_prefix(buf[offset:])
-
-    def _partial_line_too_long(self, data: bytes) -> bool:
-        """A head or trailer line is still incomplete after this read: httptools keeps it in memory until it ends,
-        so bound it. The guard sits `_LINE_SLACK` above MaxFieldLength so it only fires for a line that would
-        be refused as too long once complete, whatever the read boundaries (runs only for split heads)."""
-        nl = data.rfind(b"\n")
-        partial = len(data) - nl - 1 if nl >= 0 else self._line_partial + len(data)
-        limit = self.settings.max_field_length + _LINE_SLACK
-        if partial > limit and self._began:
-            # the message began in this read: do not count the bytes of the messages before it
-            found = self._message_start(data)
-            if found is None:
-                partial = 0  # cannot tell where it began: count from the next read on
-            else:
-                buf, offset = found
-                nl = buf.rfind(b"\n", offset)
-                partial = len(buf) - max(nl + 1, offset)
-        self._line_partial = partial
-        return partial > limit
-
-    def _on_invalid_method(self, data: bytes) -> None:
-        """llhttp knows a fixed verb list; HTTP.sys takes any token. Find the message start and re-parse it."""
-        found = self._message_start(data)
-        if found is None:
-            self._reject(CannedResponse.INVALID_VERB, None)
-            self._after_feed()
-            return
-        self._recover_verb(*found)
-
-    def _recover_verb(self, buf: bytes, offset: int) -> None:
-        while offset < len(buf) and buf[offset] in (13, 10):
-            offset += 1
-        rest = buf[offset:]
-        space = rest.find(b" ", 0, _MAX_VERB + 1)
-        verb = rest[:space] if space >= 0 else rest[: _MAX_VERB + 1]
-        kind: CannedResponse | None = None
-        # the first byte that is not a token character decides, so the answer does not depend on whether the
-        # bytes after it were already received: control or non-ASCII => not a request line; a separator =>
-        # "Invalid Verb"
-        bad = next((b for b in verb if b not in _TCHAR), None)
-        if space == 0 and rest:
-            kind = CannedResponse.BAD_REQUEST  # an empty verb
-        elif bad is not None:
-            kind = CannedResponse.BAD_REQUEST if bad < 0x21 or bad > 0x7E else CannedResponse.INVALID_VERB
-        elif space > 0 and verb.upper() in _KNOWN_VERBS:
-            kind = CannedResponse.INVALID_VERB  # a lower-case spelling of a verb HTTP.sys numbers
-        elif space < 0:
-            if len(rest) > _MAX_VERB:
-                kind = CannedResponse.INVALID_VERB
-            else:  # a token so far: wait for the rest of the verb
-                self._verb_pending = rest
-                self._in_message = True
-                self._in_head = True
-                self._after_feed()
-                return
-        if kind is not None:
-            self._reject(kind, None)
-            self._after_feed()
-            return
-        self._refeed(b"GET" + rest[space:], verb)
-
-    def _repair_start_line(self, data: bytes) -> bool:
-        """HTTP.sys accepts a bare LF after the request line and whitespace-led lines right after it (spec §5.5);
-        llhttp does not. Re-feed the failing message with CRLF and without those lines (error path only)."""
-        found = self._message_start(data)
-        if found is None:
-            return False
-        return self._repair(*found)
-
-    def _repair(self, buf: bytes, offset: int) -> bool:
-        """`_repair_start_line` for the message starting at `offset` of `buf`."""
-        while offset < len(buf) and buf[offset] in (13, 10):
-            offset += 1
-        end = buf.find(b"\n", offset)
-        if end < 0:
-            return False
-        line = buf[offset:end]
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        if b"\r" in line:
-            return False  # a bare CR inside the start line: not the LF leniency
-        version = line[-9:]
-        if (
-            len(version) != 9
-            or version[:6] != b" HTTP/"
-            or version[7] != 0x2E
-            or not (0x30 <= version[6] <= 0x39 and 0x30 <= version[8] <= 0x39)
-        ):
-            return False  # the version token itself is malformed (e.g. HTTP/1.1.1)
-        rest = buf[end + 1 :]
-        while rest[:1] in (b" ", b"\t"):  # discard whitespace-led lines (RFC 9112 §2.2), never merge them
-            nl = rest.find(b"\n")
-            if nl < 0:
-                if len(buf) - offset > self.settings.max_request_bytes + self.settings.max_field_length:
-                    return False
-                self._start_pending = buf[offset:]  # the line is not complete yet: wait for its end
-                self._after_feed()
-                return True
-            rest = rest[nl + 1 :]
-        self._refeed(line + b"\r\n" + rest, self._verb_override)
-        return True
-
-    def _refeed(self, data: bytes, verb: bytes | None) -> None:
-        """Parse `data` (starting at a message start) with a fresh parser."""
-        self._idle_read = None
-        self._parser = _new_parser(self)
-        self._in_message = False
-        self._in_head = False
-        self._since_boundary = []
-        self._since_len = 0
-        self._completed_since = 0
-        self._verb_override = verb
-        self._refeed_data = data  # parsed by _feed once the current step returned: no stack depth per message
-
     # ================================================================ pipeline and delivery
     def _advance(self) -> None:
         """Hand the next pipelined message to the driver, or go idle."""
@@ -898,7 +524,7 @@ class Http11Connection(asyncio.Protocol):
     def _release_hold(self) -> None:
         held = self._hold or []
         self._hold = None
-        self._parser = _new_parser(self)
+        self._parser = new_parser(self)
         self._since_boundary = []
         self._since_len = 0
         self._completed_since = 0
@@ -1059,183 +685,7 @@ class Http11Connection(asyncio.Protocol):
             elif self._timer_kind is TimerKind.ENTITY_BODY:
                 self._disarm()
 
-    # ================================================================ writing
-    def _set_write_mode(self, mode: int) -> None:
-        """-1 (a new connection): the transport's own limits, a 64 KiB high-water mark in asyncio and uvloop alike,
-        kept until a send could reach it, as writing cannot pause below it (setting the limits costs a call per
-        connection, which a connection closed after one small response pays for nothing); 0: a send completes
-        once at most 64 KiB wait for the end of this loop iteration's flush (uvloop writes small responses in one
-        batch per iteration); 1: BUFFER_DATA, up to `send_buffer` may stay queued; 2: flush, complete only when
-        nothing is queued (before sendfile takes over the socket)."""
-        if mode == self._write_mode or self.transport is None:
-            return
-        self._write_mode = mode
-        if mode == 0:
-            self.transport.set_write_buffer_limits(high=_FLUSH_HIGH, low=0)
-        elif mode == 1:
-            high = self.settings.send_buffer
-            self.transport.set_write_buffer_limits(high=high, low=high // 2)
-        else:
-            self.transport.set_write_buffer_limits(high=0, low=0)
-
-    def send(self, segments: list[Segment], buffered: bool, nagle: bool, done: SendDone) -> None:
-        """Write segments in order; `done(code, bytes)` once handed to the socket (or buffered, BUFFER_DATA)."""
-        transport = self.transport
-        if self.closed or transport is None or transport.is_closing():
-            done(_GONE, 0)
-            return
-        if nagle != self._nagle_on:
-            self._set_nagle(nagle)
-        total = 0
-        plain = True
-        for seg in segments:
-            if isinstance(seg, FileRegion):
-                plain = False
-                total += seg.count
-            else:
-                total += len(seg)
-        self._send_total = total
-        if buffered:
-            self._set_write_mode(1)
-        elif self._write_mode != 0 and (
-            self._write_mode > 0 or total + transport.get_write_buffer_size() > _FLUSH_HIGH
-        ):
-            self._set_write_mode(0)  # (a new connection keeps mode -1 while nothing can pause its writing)
-        if plain:
-            if len(segments) == 1:
-                transport.write(segments[0])  # type: ignore[arg-type]
-            elif segments:
-                transport.writelines(segments)  # type: ignore[arg-type]
-            if self._write_paused:
-                self._send_done = done
-                self._arm_send_rate()
-            else:
-                done(_OK, total)
-            return
-        self._send_done = done
-        self._out.extend(segments)
-        self._pump()
-
-    def _pump(self) -> None:
-        out = self._out
-        transport = self.transport
-        assert transport is not None
-        while out:
-            seg = out[0]
-            if not isinstance(seg, FileRegion):
-                out.popleft()
-                transport.write(seg)
-                if self._write_paused:
-                    return
-                continue
-            if self.tls is not None:
-                # TLS in user space: the file's bytes must pass through the cipher, a bounded piece at a time
-                # (kTLS would let sendfile do it; decision 0021). Writing pauses at the high-water mark.
-                try:
-                    piece = os.pread(seg.fd, min(seg.count, _TLS_FILE_PIECE), seg.offset)
-                except OSError as exc:
-                    self._fail_send(exc)
-                    return
-                if not piece:
-                    self._fail_send(EOFError("file shorter than its byte range"))
-                    return
-                self.tls_file_bytes += len(piece)
-                seg.offset += len(piece)
-                seg.count -= len(piece)
-                if seg.count == 0:
-                    out.popleft()
-                transport.write(piece)
-                if self._write_paused:
-                    return
-                continue
-            if transport.get_write_buffer_size():
-                self._set_write_mode(2)
-                if self._write_paused:
-                    return
-            try:
-                sent = os.sendfile(self._socket_fd(), seg.fd, seg.offset, min(seg.count, 1 << 22))
-            except BlockingIOError:
-                self._wait_writable()
-                return
-            except OSError as exc:
-                self._fail_send(exc)
-                return
-            if sent == 0:
-                self._fail_send(EOFError("file shorter than its byte range"))
-                return
-            seg.offset += sent
-            seg.count -= sent
-            if seg.count == 0:
-                out.popleft()
-            if self._timer_kind is TimerKind.MIN_SEND_RATE:
-                self._arm_send_rate()
-        if not self._write_paused:
-            self._complete_send()
-
-    def _socket_fd(self) -> int:
-        """The connection's socket descriptor, fetched from the transport the first time a send needs it."""
-        fd = self._sock_fd
-        if fd < 0 and self.transport is not None:
-            sock = self.transport.get_extra_info("socket")
-            if sock is not None:
-                fd = self._sock_fd = sock.fileno()
-        return fd
-
-    def _wait_writable(self) -> None:
-        if self._dup_fd < 0:
-            self._dup_fd = os.dup(self._socket_fd())
-        self.driver.loop.add_writer(self._dup_fd, self._on_writable)
-        self._arm_send_rate()
-
-    def _on_writable(self) -> None:
-        if self._dup_fd >= 0:
-            self.driver.loop.remove_writer(self._dup_fd)
-        if not self.closed:
-            self._pump()
-
-    def _fail_send(self, exc: BaseException) -> None:
-        done = self._send_done
-        self._send_done = None
-        self._out.clear()
-        self.reset()
-        if done is not None:
-            code = (
-                Win32Error.ERROR_HANDLE_EOF
-                if isinstance(exc, EOFError)
-                else Win32Error.ERROR_CONNECTION_INVALID
-            )
-            done(int(code), 0)
-
-    def _complete_send(self) -> None:
-        done = self._send_done
-        if done is None:
-            return
-        self._send_done = None
-        if self._timer_kind is TimerKind.MIN_SEND_RATE:
-            self._disarm()
-        if self._nagle_on:
-            self._set_nagle(False)
-        done(_OK, self._send_total)
-
-    def _set_nagle(self, on: bool) -> None:
-        self._nagle_on = on
-        sock = self.transport.get_extra_info("socket") if self.transport else None
-        if sock is not None:
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0 if on else 1)
-            except OSError:
-                pass
-
-    def _arm_send_rate(self) -> None:
-        group = self.group
-        rate = int(group.effective_timeouts().min_send_rate) if group is not None else 150
-        if rate == 0xFFFFFFFF or self.transport is None:
-            return
-        pending = self.transport.get_write_buffer_size() + sum(
-            s.count if isinstance(s, FileRegion) else len(s) for s in self._out
-        )
-        self._arm(TimerKind.MIN_SEND_RATE, max(2.0, min(pending, 1 << 16) / max(rate, 1)))
-
+    # ================================================================ closing
     def write_canned(self, kind: CannedResponse, reason: str | None) -> None:
         """Send HTTP.sys's own response for this message and close (the HTTPERR line is logged)."""
         transport = self.transport
@@ -1311,38 +761,8 @@ class Http11Connection(asyncio.Protocol):
             return
         self._linger = self.driver.loop.call_later(_LINGER_SECONDS, self._end_linger, pending)
 
-    def reset(self) -> None:
-        """Abort with a TCP reset (what HTTP.sys does on timer expiry and with 503 verbosity Basic)."""
-        transport = self.transport
-        if transport is None or self.closed:
-            return
-        self.reset_by_driver = True
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
-            except OSError:
-                pass
-        transport.abort()
-
     # ================================================================ timers
-    def _arm(self, kind: TimerKind, seconds: float) -> None:
-        """Arm the connection's one timer. Lazily: the heap entry already armed is kept when it fires no later
-        than the new deadline, and `timer_expired` re-arms it for the real deadline — so a keep-alive request
-        costs no heap operation at all in the steady state."""
-        deadline = self.driver.clock() + seconds
-        self._timer_kind = kind
-        self._deadline = deadline
-        timer: TimerEntry[Http11Connection] | None = self._timer
-        if timer is None or timer.deadline > deadline:
-            if timer is not None:
-                timer.cancel()
-            self._timer = self.driver.arm_timer_at(deadline, kind, self)
-
-    def _disarm(self) -> None:
-        self._timer_kind = None  # the heap entry, if any, fires harmlessly later (or is re-used by _arm)
-
-    def timer_expired(self, entry: TimerEntry[Http11Connection]) -> None:
+    def timer_expired(self, entry: TimerEntry[Http11Sender]) -> None:
         if entry is not self._timer or self.closed:
             return
         self._timer = None

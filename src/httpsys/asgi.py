@@ -218,8 +218,12 @@ class _HTTPCycle:
     async def send(self, message: ASGIMessage) -> None:
         kind = message["type"]
         if kind == "http.response.body":
-            body = message.get("body", b"")
-            more = message.get("more_body", False)
+            if isinstance(message, dict):  # the usual message: compiled, a dict's own lookups, no method call
+                body = message.get("body", b"")
+                more = message.get("more_body", False)
+            else:
+                body = message.get("body", b"")
+                more = message.get("more_body", False)
             status = self._status
             if (
                 status is None
@@ -250,9 +254,14 @@ class _HTTPCycle:
         elif kind == "http.response.start":
             if self._status is not None:
                 raise RuntimeError("http.response.start sent twice")
-            self._status = message["status"]
-            self._headers = message.get("headers") or ()
-            self._trailers = bool(message.get("trailers", False))
+            if isinstance(message, dict):  # as above
+                self._status = message["status"]
+                self._headers = message.get("headers") or ()
+                self._trailers = bool(message.get("trailers", False))
+            else:
+                self._status = message["status"]
+                self._headers = message.get("headers") or ()
+                self._trailers = bool(message.get("trailers", False))
         elif kind == "http.response.trailers":
             await self._send_trailers(message)
         elif kind == "http.response.pathsend":
@@ -1075,7 +1084,9 @@ class ASGIServer:
                 for name, value in snap.headers:
                     add((name.lower(), value))
             raw_url = snap.raw_url
-            if raw_url and raw_url[0] == 47 and b"?" not in raw_url:  # "/...", no query: most requests
+            # "/..." without a query, most requests, needs no split (`find`: bytes' `in` tries the argument as an
+            # int first, and formats a TypeError to learn that it is not)
+            if raw_url and raw_url[0] == 47 and raw_url.find(b"?") < 0:
                 raw_path = raw_url
                 query = b""
             else:

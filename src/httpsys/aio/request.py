@@ -450,14 +450,14 @@ class Request:
             LOG_DEFAULTS,
         )
 
-    def _respond_end(self, result: Any) -> int:
+    def _respond_end(self, result: tuple[int, int]) -> int:
         """The bytes written, from the driver's answer to `_respond_begin`; raises what the answer says."""
-        code, nbytes = result
+        code = result[0]
         if code != _OK:
             if code == _INVALID_PARAMETER:
                 self._responded = False  # refused (a bad header): the application may send another response
             raise error_for_code(code)
-        return int(nbytes)
+        return result[1]
 
     async def send_file(
         self,

@@ -54,6 +54,7 @@ _WS_CLOSE_TIMEOUT = 5.0
 _LEAVE_TIMEOUT = 5.0  # seconds for a cancelled receive to come back from the daemon (`_leave_queue`)
 _ERROR_BODY = b"Internal Server Error"
 _ERROR_HEADERS = [(b"content-type", b"text/plain; charset=utf-8")]
+_ENDED = object()  # what stepping an eagerly started request gives when it ended without waiting
 
 # websocket cycle states
 _WS_CONNECTING = 0  # websocket.connect not yet received by the app
@@ -72,6 +73,25 @@ def _content_length(headers: list[tuple[bytes, bytes]]) -> int:
             except ValueError:
                 return -1
     return -1
+
+
+def _http_version(version: tuple[int, int]) -> str:
+    """The scope's http_version ("1.1", "1.0", "2") without hashing a tuple for the usual versions."""
+    major, minor = version
+    if major == 1:
+        if minor == 1:
+            return "1.1"
+        if minor == 0:
+            return "1.0"
+    elif major == 2 and minor == 0:
+        return "2"
+    return _VERSIONS.get(version) or f"{major}.{minor}"
+
+
+def _method_name(method: bytes) -> str:
+    if method == b"GET":
+        return "GET"
+    return _METHODS.get(method) or method.decode("latin-1")
 
 
 def _split_target(raw_url: bytes) -> tuple[bytes, bytes]:
@@ -197,14 +217,51 @@ class _HTTPCycle:
     # ----- send ----------------------------------------------------------------------------------------
     async def send(self, message: ASGIMessage) -> None:
         kind = message["type"]
-        if kind == "http.response.start":
+        if kind == "http.response.body":
+            if isinstance(message, dict):  # the usual message: compiled, a dict's own lookups, no method call
+                body = message.get("body", b"")
+                more = message.get("more_body", False)
+            else:
+                body = message.get("body", b"")
+                more = message.get("more_body", False)
+            status = self._status
+            if (
+                status is None
+                or more
+                or self._writer is not None
+                or self._trailers
+                or self._head
+                or self.complete
+                or self._waiters
+            ):
+                await self._send_body(body, more)
+                return
+            # The common shape, a whole response in one body message: handed to the driver in one call, with no
+            # coroutine between this one and the driver (`_send_body` does the same through `respond`).
+            request = self._request
+            self.started = self.complete = True
+            try:
+                result = request._respond_begin(status, self._headers, body, None, False, None)
+                if type(result) is not tuple:
+                    result = await result
+                request._respond_end(result)
+            except ConnectionError:
+                self.send_failed = True
+                raise
+            except BaseException:
+                self.complete = False  # refused (bad header) or interrupted: the server must end the request
+                raise
+        elif kind == "http.response.start":
             if self._status is not None:
                 raise RuntimeError("http.response.start sent twice")
-            self._status = message["status"]
-            self._headers = message.get("headers") or ()
-            self._trailers = bool(message.get("trailers", False))
-        elif kind == "http.response.body":
-            await self._send_body(message.get("body", b""), message.get("more_body", False))
+            if isinstance(message, dict):  # as above
+                self._status = message["status"]
+                self._headers = message.get("headers") or ()
+                self._trailers = bool(message.get("trailers", False))
+            else:
+                self._status = message["status"]
+                self._headers = message.get("headers") or ()
+                self._trailers = bool(message.get("trailers", False))
         elif kind == "http.response.trailers":
             await self._send_trailers(message)
         elif kind == "http.response.pathsend":
@@ -805,6 +862,23 @@ class ASGIServer:
             "http.response.zerocopysend": {},
         }
         self._ws_extensions: dict[str, Any] = {"websocket.http.response": {}}
+        # what every HTTP scope starts from (`_handle` copies it and fills in the request's entries)
+        self._http_scope: dict[str, Any] = {
+            "type": "http",
+            "asgi": _ASGI,
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/",
+            "raw_path": b"/",
+            "query_string": b"",
+            "root_path": self.root_path,
+            "headers": [],
+            "client": None,
+            "server": None,
+            "state": None,
+            "extensions": self._extensions,
+        }
         # the extensions with the TLS extension, made once per TLS connection, not per request: a connection's
         # requests carry the same `extra` object (its TLS facts), so it is the key (`_tls_extensions`)
         self._tls_made: dict[int, tuple[dict[str, object], dict[str, Any]]] = {}
@@ -929,14 +1003,16 @@ class ASGIServer:
             coro = handle(request)
             context = contextvars.copy_context()
             try:
-                waiting = context.run(coro.send, None)
-            except StopIteration:
-                continue  # answered without waiting: no task was needed
+                # `next` with a default steps the coroutine without a StopIteration reaching this frame (a caught
+                # exception costs a traceback entry in the compiled build): `_ENDED` means it returned
+                waiting = context.run(next, coro.__await__(), _ENDED)
             except asyncio.CancelledError:
                 continue  # the application cancelled itself: the request has ended (`_failed`)
             except Exception:
                 logger.exception("ASGI request handling failed for %r", request)
                 continue
+            if waiting is _ENDED:
+                continue  # answered without waiting: no task was needed
             # The application waits: this task goes on with it (its `current_task()` stays the same), and a new
             # task takes over receiving.
             this = asyncio.current_task()
@@ -998,12 +1074,23 @@ class ASGIServer:
             headers: list[tuple[bytes, bytes]] = []
             add = headers.append
             upgrade = False
-            for name, value in snap.headers:
-                name = name.lower()
-                if name == b"upgrade":
-                    upgrade = b"websocket" in value.lower()
-                add((name, value))
-            raw_path, query = _split_target(snap.raw_url)
+            if snap.upgrade:  # the driver saw an Upgrade header (or CONNECT)
+                for name, value in snap.headers:
+                    name = name.lower()
+                    if name == b"upgrade":
+                        upgrade = b"websocket" in value.lower()
+                    add((name, value))
+            else:
+                for name, value in snap.headers:
+                    add((name.lower(), value))
+            raw_url = snap.raw_url
+            # "/..." without a query, most requests, needs no split (`find`: bytes' `in` tries the argument as an
+            # int first, and formats a TypeError to learn that it is not)
+            if raw_url and raw_url[0] == 47 and raw_url.find(b"?") < 0:
+                raw_path = raw_url
+                query = b""
+            else:
+                raw_path, query = _split_target(raw_url)
             path = snap.abs_path
             root = self.root_path
             if root and not (path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/")):
@@ -1013,25 +1100,22 @@ class ASGIServer:
             if upgrade and method == b"GET":
                 await self._websocket(request, headers, path, raw_path, query)
                 return
-            full_url = snap.full_url
-            scope: Scope = {
-                "type": "http",
-                "asgi": _ASGI,
-                "http_version": _VERSIONS.get(snap.version) or f"{snap.version[0]}.{snap.version[1]}",
-                "method": _METHODS.get(method) or method.decode("latin-1"),
-                "scheme": "https" if full_url[4] == "s" else "http",
-                "path": path,
-                "raw_path": raw_path,
-                "query_string": query,
-                "root_path": root,
-                "headers": headers,
-                "client": snap.remote_addr,
-                "server": snap.local_addr,
-                "state": self.state.copy(),
-                "extensions": self._extensions
-                if snap.extra is None
-                else _tls_extensions(self._tls_made, self._extensions, snap.extra),
-            }
+            # a copy of the constant part (type, asgi, root_path, the plain extensions) with the rest filled in:
+            # cheaper than building the fourteen entries
+            scope = self._http_scope.copy()
+            scope["http_version"] = _http_version(snap.version)
+            scope["method"] = _method_name(method)
+            if snap.full_url[4] == "s":
+                scope["scheme"] = "https"
+            scope["path"] = path
+            scope["raw_path"] = raw_path
+            scope["query_string"] = query
+            scope["headers"] = headers
+            scope["client"] = snap.remote_addr
+            scope["server"] = snap.local_addr
+            scope["state"] = self.state.copy()
+            if snap.extra is not None:
+                scope["extensions"] = _tls_extensions(self._tls_made, self._extensions, snap.extra)
             cycle = _HTTPCycle(request, method == b"HEAD")
             try:
                 await self.app(scope, cycle.receive, cycle.send)
@@ -1049,7 +1133,9 @@ class ASGIServer:
                 log_access(request, cycle._status or 500)
         finally:
             self._active -= 1
-            self._tasks.pop(request.snapshot.request_id, None)
+            tasks = self._tasks
+            if tasks:  # with eager start, only requests that waited have an entry
+                tasks.pop(request.snapshot.request_id, None)
             room = self._room
             if room is not None and not room.done():
                 room.set_result(None)

@@ -515,6 +515,49 @@ def test_scope_carries_raw_path_query_client_server_and_extensions() -> None:
     assert scope["state"] == {}
 
 
+def test_each_request_gets_a_scope_of_its_own_with_its_version_method_and_target() -> None:
+    """The scope starts from a per-server template (decision 0031, amendment): what one request's application
+    changes in its scope never shows in the next one's, and each carries its own version, method and target."""
+    seen: list[Message] = []
+
+    async def app(scope: Message, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            seen.append(dict(scope))
+            scope["added-by-the-app"] = True
+            scope["state"]["touched"] = True
+            scope["headers"].append((b"x-added", b"1"))
+            body = (
+                f"{scope['method']} {scope['http_version']} {scope['raw_path']!r} {scope['query_string']!r}"
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-length", b"%d" % len(body))],
+                }
+            )
+            await send({"type": "http.response.body", "body": body.encode()})
+
+    with serving(app, lifespan="off") as running:
+        client = RawClient(running.port)
+        client.send(b"GET /plain HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert client.recv_response()[2] == b"GET 1.1 b'/plain' b''"
+        client.send(b"POST /q?a=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        assert client.recv_response()[2] == b"POST 1.1 b'/q' b'a=1'"
+        client.send(b"PATCH /p HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n")
+        assert client.recv_response()[2] == b"PATCH 1.0 b'/p' b''"
+        client.close()
+    assert len(seen) == 3
+    for scope in seen:
+        assert "added-by-the-app" not in scope
+        assert scope["headers"].count((b"x-added", b"1")) == 1  # its own addition only
+        assert scope["scheme"] == "http" and scope["type"] == "http" and scope["root_path"] == ""
+    assert seen[1]["state"] == {} or seen[1]["state"] == {
+        "touched": True
+    }  # shallow copies of the server state
+    assert seen[0]["state"] is not seen[1]["state"]
+
+
 def test_root_path_mounts_the_app_under_its_url_prefix() -> None:
     async def where(request: Request) -> PlainTextResponse:
         return PlainTextResponse(

@@ -401,6 +401,23 @@ class Request:
             await request.respond(404, {"Content-Type": "text/plain"}, b"no such thing")
             await request.respond(200, headers, page, cache=httpsys.CachePolicy.time_to_live(60))
         """
+        result = self._respond_begin(status, headers, body, reason, disconnect, cache)
+        if type(result) is not tuple:
+            result = await result
+        return self._respond_end(result)
+
+    def _respond_begin(
+        self,
+        status: int,
+        headers: HeaderInput | None,
+        body: bytes | bytearray | memoryview,
+        reason: str | bytes | None,
+        disconnect: bool,
+        cache: CachePolicy | None,
+    ) -> Any:
+        """`respond` up to the driver's answer: the (code, bytes) tuple when the send completed inside the call
+        (the usual case with the driver on this loop), else an awaitable of it. For callers that save a coroutine
+        per response (the ASGI adapter); `_respond_end` checks the answer."""
         if cache is not None and not isinstance(cache, CachePolicy):
             raise _not_a_policy(cache)
         spec = self._spec(status, headers, reason)
@@ -409,39 +426,38 @@ class Request:
                 raise error_for_code(self._failure)
             raise RuntimeError("a response was already started for this request")
         self._responded = True
-        # `_send_head` inlined: this is the per-request path of most applications
         queue = self._queue
         driver = queue._driver
         chunks: list[_DataChunk] = [MemoryChunk(body)] if body else []
         flags = DISCONNECT if disconnect else 0
         early = queue._hand_over(self, flags, spec, chunks, cache) if queue._early else None
         if early is not None:
-            result: Any = early
-        elif driver is not None:
+            return early
+        if driver is not None:
             completion = Completion()
             driver.send_response(
                 queue.handle, self.snapshot.request_id, flags, spec, chunks, cache, LOG_DEFAULTS, completion
             )
-            result = completion.outcome(queue._loop)
-        else:
-            result = queue._call(
-                queue._io.send_response,
-                queue.handle,
-                self.snapshot.request_id,
-                flags,
-                spec,
-                chunks,
-                cache,
-                LOG_DEFAULTS,
-            )
-        if type(result) is not tuple:
-            result = await result
-        code, nbytes = result
+            return completion.outcome(queue._loop)
+        return queue._call(
+            queue._io.send_response,
+            queue.handle,
+            self.snapshot.request_id,
+            flags,
+            spec,
+            chunks,
+            cache,
+            LOG_DEFAULTS,
+        )
+
+    def _respond_end(self, result: tuple[int, int]) -> int:
+        """The bytes written, from the driver's answer to `_respond_begin`; raises what the answer says."""
+        code = result[0]
         if code != _OK:
             if code == _INVALID_PARAMETER:
                 self._responded = False  # refused (a bad header): the application may send another response
             raise error_for_code(code)
-        return int(nbytes)
+        return result[1]
 
     async def send_file(
         self,

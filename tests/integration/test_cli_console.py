@@ -313,3 +313,38 @@ def test_a_wrong_option_value_is_one_line(args: list[str], expected: str, tmp_pa
 def test_a_malformed_application_spec_is_one_line(spec: str, expected: str, tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text(ASGI_APP)
     assert one_line_error(run_once(["run", spec, "--port", str(free_port())], tmp_path)) == expected
+
+
+def test_once_run_accepts_a_connection_it_never_refuses_one_while_starting(tmp_path: Path) -> None:
+    """A readiness check that got through must not be followed by a refusal: the command never opens the port
+    and closes it again before the application registers (a register-and-release probe did, and a client
+    connecting in that window had its next connection refused)."""
+    (tmp_path / "logged.py").write_text(ASGI_APP)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "httpsys.cli", "run", "logged:app", "--port", str(port), "--no-access-log"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _started.append(proc)
+    first_accept: float | None = None
+    refused_after_accept = 0
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except ConnectionRefusedError:
+            if first_accept is not None:
+                refused_after_accept += 1
+            continue
+        if first_accept is None:
+            first_accept = time.monotonic()
+        elif time.monotonic() - first_accept > 1.0:
+            break
+    assert first_accept is not None, "the command never accepted a connection"
+    assert refused_after_accept == 0
+    assert status_of(port, "/") == 200
+    stop(proc)

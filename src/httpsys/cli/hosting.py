@@ -178,22 +178,6 @@ def register_urls(group: UrlGroup, urls: Sequence[str]) -> list[UrlPrefix]:
     return prefixes
 
 
-def probe_urls(transport: DriverTransport, urls: Sequence[str]) -> None:
-    """Register and release `urls` once, so that a malformed prefix, a conflict or a busy port is reported
-    in the command's words before an adapter starts (the adapter registers them again)."""
-    session = ServerSession(transport=transport)
-    session.open()
-    try:
-        group = session.url_group()
-        try:
-            register_urls(group, urls)
-        finally:
-            group.remove_url(None)
-            group.close()
-    finally:
-        session.close()
-
-
 class StopSignals:
     """SIGINT and SIGTERM set `stop` (finish what is in flight); a second signal sets `force` as well."""
 

@@ -19,13 +19,11 @@ import traceback
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol, cast
 
-from httpsys._transport import daemon_socket
 from httpsys.cli.diagnostics import EXIT_FAILURE, CommandError, failure, registration_error
 from httpsys.cli.hosting import (
     StopSignals,
     console_logging,
     host_driver,
-    probe_urls,
     say,
     wait_or_force,
     warn,
@@ -216,12 +214,10 @@ async def run_application(
     signals.install()
     transport = host_driver(options)
     try:
-        # Embedded, a registration problem is found by registering once before the adapter starts. Through a
-        # daemon that would open the port and close it again until the adapter registers: a client connecting
-        # in between (a readiness probe) would be refused. There the adapter's own failure is reported instead.
-        through_daemon = daemon_socket() is not None
-        if not through_daemon:
-            probe_urls(transport, options.urls)
+        # No register-and-release probe before the adapter: it would open the port and close it again until the
+        # adapter registers, and a client connecting in between (a readiness probe) would then be refused or
+        # reset (embedded and through a daemon alike). The adapter's own registration failure is reported in
+        # a registration error's words instead.
         stop = asyncio.Event()
         task = asyncio.ensure_future(server.run(stop))
         stopping = asyncio.ensure_future(signals.stop.wait())
@@ -237,7 +233,7 @@ async def run_application(
         await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if task.done():
             stopping.cancel()
-            registering = through_daemon and isinstance(started, asyncio.Event) and not started.is_set()
+            registering = isinstance(started, asyncio.Event) and not started.is_set()
             _raise_for(task, options.urls if registering else ())
             return 0
         stop.set()

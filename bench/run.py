@@ -1103,6 +1103,7 @@ def wrk_argv(sc: Scenario, url: str, seconds: int, script: Path, latency: bool) 
 def run_measured(server: Running, warm: list[str], measure: list[str], seconds: int) -> dict[str, Any]:
     """Warm up, then measure: client JSON plus server CPU seconds and peak RSS over the warm-up and measurement."""
     pids = server.pids()
+    rss_before = status_kib(pids, "VmRSS")
     reset_peak_rss(pids)
     subprocess.run(warm, capture_output=True, timeout=seconds + 60)
     pids = server.pids()
@@ -1117,6 +1118,7 @@ def run_measured(server: Running, warm: list[str], measure: list[str], seconds: 
     res["server_cpu_pct"] = 100 * res["server_cpu_s"] / res["duration_s"]
     res["client_cpu_pct"] = 100 * (client1 - client0) / wall
     res["peak_rss_kib"] = status_kib(pids, "VmHWM")
+    res["rss_before_load_kib"] = rss_before
     res.setdefault("errors", sum(v for k, v in res.items() if k.startswith("err_")))
     if res.get("bytes"):
         res["cpu_s_per_gib"] = res["server_cpu_s"] / (res["bytes"] / GIB)
@@ -1743,11 +1745,36 @@ def report(out: Outcome, info: dict[str, str], prof: Profile, scenarios: list[Sc
                     cells.append(f"{mv / pv:.2f}{X}" if pv > 0 else "—")
                 lines.append(f"| {v} | " + " | ".join(cells) + " |")
             lines.append("")
+        lines += per_stream_memory(sc, rows)
     for key, text in NOT_YET.items():
         lines += [f"### {key}", "", text, ""]
     lines += ["### Targets", "", "| target | measured | status |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in targets(out, {s.key for s in scenarios})]
     return "\n".join(lines) + "\n"
+
+
+def per_stream_memory(sc: Scenario, rows: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Issue 18 item 6's per-stream memory, for the HTTP/2 hello scenarios (c connections x m streams open at once):
+    (peak RSS over the warm-up and the measurement - RSS before the load) / (c x m), medians over the rounds."""
+    if sc.load != "h2load" or sc.unit != "rps" or not sc.wrk_args:
+        return []
+    streams = sc.conns * int(sc.wrk_args[0])
+    cells = []
+    for name in sc.servers:
+        data = [r for r in rows.get(name, []) if "rss_before_load_kib" in r]
+        if data:
+            grown = statistics.median(r["peak_rss_kib"] - r["rss_before_load_kib"] for r in data)
+            cells.append(f"| {name} | {grown / streams:,.1f} KiB |")
+    if not cells:
+        return []
+    return [
+        f"Server memory per open stream ({streams} at once: (peak RSS - RSS before the load) / streams, median):",
+        "",
+        "| server | per stream |",
+        "|---|---:|",
+        *cells,
+        "",
+    ]
 
 
 # ------------------------------------------------------------------------------------------------ main

@@ -340,6 +340,8 @@ def test_once_run_accepts_a_connection_it_never_refuses_one_while_starting(tmp_p
             if first_accept is not None:
                 refused_after_accept += 1
             continue
+        except TimeoutError:
+            continue  # a full backlog on a loaded machine (slow, not refused): try again
         if first_accept is None:
             first_accept = time.monotonic()
         elif time.monotonic() - first_accept > 1.0:
